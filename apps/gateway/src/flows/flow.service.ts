@@ -1,0 +1,39 @@
+import { FlowCreateDto, FlowResponse, FlowUpdateDto } from '@app/contracts';
+import { notFound, presentFlow } from '@app/domain';
+import { Database, FlowEntity } from '@app/persistence';
+import { Injectable } from '@nestjs/common';
+
+@Injectable()
+export class FlowService {
+  constructor(private readonly db: Database) {}
+
+  /** Prefect's create is an upsert by name: an existing flow is returned unchanged (`created: false`). */
+  async create(body: FlowCreateDto): Promise<{ flow: FlowResponse; created: boolean }> {
+    const inserted = await this.db.repos.flows.insertIfAbsent({ name: body.name, tags: body.tags, labels: body.labels ?? {} });
+    const flow = inserted ?? (await this.db.repos.flows.findByName(body.name));
+    if (!flow) throw notFound('Flow not found');
+    return { flow: presentFlow(flow), created: inserted !== null };
+  }
+
+  async read(id: string): Promise<FlowResponse> {
+    return presentFlow(this.found(await this.db.repos.flows.findById(id)));
+  }
+
+  async readByName(name: string): Promise<FlowResponse> {
+    return presentFlow(this.found(await this.db.repos.flows.findByName(name)));
+  }
+
+  async update(id: string, body: FlowUpdateDto): Promise<void> {
+    const updated = await this.db.repos.flows.updateById(id, body.tags === undefined ? { updated: new Date() } : { tags: body.tags });
+    if (!updated) throw notFound('Flow not found');
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!(await this.db.repos.flows.deleteById(id))) throw notFound('Flow not found');
+  }
+
+  private found(flow: FlowEntity | null): FlowEntity {
+    if (!flow) throw notFound('Flow not found');
+    return flow;
+  }
+}

@@ -1,0 +1,52 @@
+import { AppConfig } from '@app/config';
+import { ConsoleLogger, INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import { validationFailed } from '@app/domain';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Builds the gateway's HTTP application: Fastify with JSON-line request logs carrying a request id, Prefect's
+ * `/api` prefix, a JSON body parser that treats an empty body as "no body", and Prefect's error shapes for
+ * errors raised before a route runs (bad JSON, oversized bodies).
+ */
+export type AppFactory = (adapter: FastifyAdapter, options: NestApplicationOptions) => Promise<NestFastifyApplication>;
+
+export async function createHttpApp(config: AppConfig, create: AppFactory): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: MAX_BODY_BYTES,
+    logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: false,
+  });
+  const fastify = adapter.getInstance();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      const position = Number(/position (\d+)/.exec(String(error))?.[1] ?? 0);
+      const detail = { type: 'json_invalid', loc: ['body', position], msg: 'JSON decode error', input: {}, ctx: { error: (error as Error).message } };
+      done(validationFailed([detail], text), undefined);
+    }
+  });
+  const app = await create(adapter, {
+    bodyParser: false,
+    logger: new ConsoleLogger({ json: true, logLevels: nestLogLevels(config.LOG_LEVEL) }),
+  });
+  app.setGlobalPrefix('api');
+  app.enableShutdownHooks();
+  return app;
+}
+
+export function nestLogLevels(level: string): ('fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
+  const order = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+  const cut = { silent: 0, fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 6 }[level] ?? 4;
+  return order.slice(0, cut);
+}
+
+export type { INestApplication };

@@ -1,0 +1,47 @@
+import { validateModel } from '@app/contracts';
+import { validationFailed } from '@app/domain';
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import type { ClassConstructor } from 'class-transformer';
+
+const PRIMITIVES: unknown[] = [String, Boolean, Number, Array, Object];
+
+/**
+ * Validates every `@Body()` whose type is a request model, with pydantic's error shape. Bodies typed as a
+ * plain object must be a JSON object; other parameters pass through (path parameters have their own pipes).
+ */
+@Injectable()
+export class RequestValidationPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type !== 'body') return value;
+    const { metatype } = metadata;
+    if (metatype === Object) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw validationFailed([{ type: 'dict_type', loc: ['body'], msg: 'Input should be a valid dictionary', input: value ?? null }]);
+      }
+      return value;
+    }
+    if (!metatype || PRIMITIVES.includes(metatype)) return value;
+    const result = validateModel(metatype as ClassConstructor<object>, value);
+    if (!result.ok) throw validationFailed(result.errors);
+    return result.value;
+  }
+}
+
+/** Validates a JSON array body whose items are one request model (e.g. a list of schedules). */
+export class ArrayBodyPipe<T extends object> implements PipeTransform {
+  constructor(private readonly itemType: ClassConstructor<T>) {}
+
+  transform(value: unknown): T[] {
+    if (!Array.isArray(value)) {
+      throw validationFailed([{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list', input: value ?? null }]);
+    }
+    const items: T[] = [];
+    const errors = value.flatMap((item, index) => {
+      const result = validateModel(this.itemType, item, ['body', index]);
+      if (result.ok) items.push(result.value);
+      return result.ok ? [] : result.errors;
+    });
+    if (errors.length > 0) throw validationFailed(errors);
+    return items;
+  }
+}

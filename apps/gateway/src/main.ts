@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { loadConfig } from '@app/config';
+import { prepareDatabase } from '@app/persistence';
+import { NestFactory } from '@nestjs/core';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { GatewayModule } from './gateway.module';
+import { createHttpApp } from './http/http-app';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  await prepareDatabase(config.DATABASE_URL);
+  const app = await createHttpApp(config, (adapter, options) =>
+    NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, options),
+  );
+  await app.listen(config.PORT, config.HOST);
+}
+
+bootstrap().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', message: 'gateway failed to start', error: String(error) })}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+import { Controller, Get, HttpCode } from '@nestjs/common';
+import { invalid } from '@app/domain';
+
+/** The Prefect server version we present; the client compares only its major version with its own. */
+export const PREFECT_SERVER_VERSION = '3.9.1';
+/** Prefect's REST API version (`SERVER_API_VERSION`). */
+export const PREFECT_API_VERSION = '0.8.4';
+
+@Controller()
+export class ServerController {
+  @Get('health')
+  health(): boolean {
+    return true;
+  }
+
+  @Get('version')
+  version(): string {
+    return PREFECT_API_VERSION;
+  }
+
+  @Get('admin/version')
+  serverVersion(): string {
+    return PREFECT_SERVER_VERSION;
+  }
+
+  /** CSRF protection is off, as in Prefect's default; the client stops asking after this answer. */
+  @Get('csrf-token')
+  @HttpCode(422)
+  csrfToken(): never {
+    throw invalid('CSRF protection is disabled.');
+  }
+}

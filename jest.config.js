@@ -1,0 +1,37 @@
+// Nest 12 packages ship ESM only; Jest on Node 20 cannot require() them, so swc transforms them too.
+const esmPackages = [
+  '@nestjs', 'cookie', 'file-type', 'strtok3', 'token-types', '@tokenizer',
+  'uint8array-extras', 'load-esm', '@borewit', 'uuid',
+].join('|');
+const swc = ['@swc/jest', {
+  module: { type: 'commonjs' },
+  jsc: {
+    target: 'es2022',
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+    keepClassNames: true,
+  },
+}];
+const moduleNameMapper = {
+  '^@app/(config|contracts|domain|persistence)$': '<rootDir>/libs/$1/src/index.ts',
+};
+const common = {
+  rootDir: __dirname,
+  transform: { '^.+\\.(t|j|mj|cj)s$': swc },
+  transformIgnorePatterns: [
+    `/node_modules/(?!(${esmPackages})/)(?!.*/node_modules/(${esmPackages})/)`,
+  ],
+  moduleNameMapper,
+  testEnvironment: 'node',
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+    },
+  ],
+};

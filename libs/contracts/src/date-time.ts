@@ -1,0 +1,38 @@
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Parses a date-time the way Prefect (pydantic) accepts it: ISO-8601 with `T` or a space between date and
+ * time (Python's `str(datetime)`), optional seconds and fraction, `Z` or an offset; no offset means UTC.
+ * A bare date means midnight UTC. Returns `null` for anything else. Precision below a millisecond is dropped.
+ */
+export function parseDateTime(value: unknown): Date | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
+  if (typeof value !== 'string') return null;
+  const match = ISO_DATE_TIME.exec(value.trim());
+  if (!match) return null;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = match;
+  const millis = fraction.padEnd(3, '0').slice(0, 3);
+  let offset = 'Z';
+  if (zone !== 'Z' && zone !== 'z') {
+    const digits = zone.replace(':', '');
+    offset = `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
+  }
+  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${millis}${offset}`);
+  if (Number.isNaN(date.getTime())) return null;
+  // Reject calendar overflow (2026-02-30) that Date would silently roll over.
+  const local = new Date(date.getTime() + offsetMinutes(offset) * 60_000);
+  if (local.getUTCDate() !== Number(d) || local.getUTCMonth() + 1 !== Number(mo)) return null;
+  return date;
+}
+
+function offsetMinutes(offset: string): number {
+  if (offset === 'Z') return 0;
+  const sign = offset.startsWith('-') ? -1 : 1;
+  return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+}
+
+/** Renders an instant as Prefect does: ISO-8601 in UTC with a `Z`. */
+export function formatDateTime(value: Date | null | undefined): string | null {
+  return value ? value.toISOString() : null;
+}

@@ -1,0 +1,67 @@
+import { Transform } from 'class-transformer';
+import { registerDecorator, ValidationOptions } from 'class-validator';
+import { parseDateTime } from '../date-time';
+
+/** Characters Prefect bans from object names (`prefect._internal.schemas.validators.BANNED_CHARACTERS`). */
+export const BANNED_NAME_CHARACTERS = ['/', '%', '&', '>', '<'];
+
+/** A Prefect `Name`: a string without the banned characters. */
+export function IsPrefectName(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyKey) =>
+    registerDecorator({
+      name: 'isPrefectName',
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      options: {
+        message: `Name contains an invalid character ${JSON.stringify(BANNED_NAME_CHARACTERS)}.`,
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && !BANNED_NAME_CHARACTERS.some((c) => value.includes(c)),
+      },
+    });
+}
+
+/** A date-time in any form Prefect accepts; the property holds a `Date` after transformation. */
+export function IsDateTime(options?: ValidationOptions): PropertyDecorator {
+  const transform = Transform(({ value }: { value: unknown }) => (value === null || value === undefined ? value : (parseDateTime(value) ?? value)));
+  return (target, propertyKey) => {
+    transform(target, propertyKey);
+    registerDecorator({
+      name: 'isDateTime',
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      options: { message: 'Input should be a valid datetime', ...options },
+      validator: { validate: (value: unknown) => value instanceof Date },
+    });
+  };
+}
+
+/** A JSON object (not an array, not null). */
+export function IsJsonObject(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyKey) =>
+    registerDecorator({
+      name: 'isObject',
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      options: { message: 'Input should be a valid dictionary', ...options },
+      validator: { validate: (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value) },
+    });
+}
+
+/** Prefect's `KeyValueLabels`: an object whose values are booleans, numbers or strings. */
+export function IsLabels(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyKey) =>
+    registerDecorator({
+      name: 'isLabels',
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      options: { message: 'Labels must be an object of boolean, number or string values', ...options },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'object' && value !== null && !Array.isArray(value) &&
+          Object.values(value).every((v) => ['boolean', 'number', 'string'].includes(typeof v)),
+      },
+    });
+}

@@ -1,0 +1,34 @@
+import type { PydanticErrorDetail } from '@app/contracts';
+
+/**
+ * What went wrong, in domain terms. The gateway's one exception filter turns each code into Prefect's
+ * status and body shape; nothing else knows about HTTP.
+ */
+export type DomainErrorCode =
+  | 'not_found' //          404 {"detail": ...}
+  | 'object_not_found' //   404 {"exception_message": ...} (Prefect's ObjectNotFoundError handler)
+  | 'conflict' //           409 {"detail": ...}
+  | 'forbidden' //          403 {"detail": ...}
+  | 'invalid' //            422 {"detail": ...}
+  | 'validation'; //        422 {"exception_message": "Invalid request received.", "exception_detail": [...]}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details: PydanticErrorDetail[] = [],
+    /** For validation errors raised before the body was parsed: the raw body to echo back. */
+    readonly requestBody?: unknown,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (message: string) => new DomainError('not_found', message);
+export const objectNotFound = (message: string) => new DomainError('object_not_found', message);
+export const conflict = (message: string) => new DomainError('conflict', message);
+export const forbidden = (message: string) => new DomainError('forbidden', message);
+export const invalid = (message: string) => new DomainError('invalid', message);
+export const validationFailed = (details: PydanticErrorDetail[], requestBody?: unknown) =>
+  new DomainError('validation', 'Invalid request received.', details, requestBody);

@@ -1,0 +1,38 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
+import { BaseEntity, json, timestamp } from './columns';
+import { FlowRunEntity } from './flow-run.entity';
+
+export const STATE_TYPES = [
+  'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED', 'CANCELLING',
+] as const;
+export type StateType = (typeof STATE_TYPES)[number];
+
+/** One row per state a flow run has been in; the run's `state_id` points at the current one. */
+@Entity('flow_run_state')
+@Index('ix_flow_run_state__flow_run_id_timestamp', ['flow_run_id', 'timestamp'], { unique: true })
+export class FlowRunStateEntity extends BaseEntity {
+  @Column({ type: 'uuid' })
+  flow_run_id!: string;
+
+  @ManyToOne(() => FlowRunEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'flow_run_id' })
+  flow_run?: FlowRunEntity;
+
+  @Column({ type: 'varchar' })
+  type!: StateType;
+
+  @Column({ type: 'varchar' })
+  name!: string;
+
+  @Column(timestamp())
+  timestamp!: Date;
+
+  @Column({ type: 'text', nullable: true })
+  message!: string | null;
+
+  @Column(json())
+  data!: unknown;
+
+  @Column(json('{}'))
+  state_details!: Record<string, unknown>;
+}

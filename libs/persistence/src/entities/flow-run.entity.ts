@@ -1,0 +1,136 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, Unique } from 'typeorm';
+import { BaseEntity, json, timestamp } from './columns';
+import type { Actor } from './deployment.entity';
+import { FlowEntity } from './flow.entity';
+import type { StateType } from './flow-run-state.entity';
+import { WorkQueueEntity } from './work-queue.entity';
+
+export interface FlowRunPolicy {
+  max_retries: number;
+  retry_delay_seconds: number;
+  retries: number | null;
+  retry_delay: number | null;
+  pause_keys: string[] | null;
+  resuming: boolean | null;
+  retry_type: 'in_process' | 'reschedule' | null;
+}
+
+@Entity('flow_run')
+@Unique('uq_flow_run__flow_id_idempotency_key', ['flow_id', 'idempotency_key'])
+// Slot counting (RUNNING + PENDING per queue) must be a short range scan, not a scan of every active run.
+@Index('ix_flow_run__work_queue_id_state_type', ['work_queue_id', 'state_type'])
+// Due runs of a queue in time order: the dispatch path.
+@Index('ix_flow_run__work_queue_id_next_scheduled_start_time_scheduled', ['work_queue_id', 'next_scheduled_start_time'], {
+  where: `state_type = 'SCHEDULED'`,
+})
+@Index('ix_flow_run__next_scheduled_start_time_scheduled', ['next_scheduled_start_time'], {
+  where: `state_type = 'SCHEDULED'`,
+})
+@Index('ix_flow_run__deployment_id_auto_scheduled_next_scheduled', ['deployment_id', 'auto_scheduled', 'next_scheduled_start_time'], {
+  where: `state_type = 'SCHEDULED'`,
+})
+export class FlowRunEntity extends BaseEntity {
+  @Column({ type: 'varchar' })
+  name!: string;
+
+  @Index('ix_flow_run__flow_id')
+  @Column({ type: 'uuid' })
+  flow_id!: string;
+
+  @ManyToOne(() => FlowEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'flow_id' })
+  flow?: FlowEntity;
+
+  @Index('ix_flow_run__deployment_id')
+  @Column({ type: 'uuid', nullable: true })
+  deployment_id!: string | null;
+
+  @Column({ type: 'varchar', nullable: true })
+  deployment_version!: string | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  work_queue_id!: string | null;
+
+  @ManyToOne(() => WorkQueueEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'work_queue_id' })
+  work_queue?: WorkQueueEntity | null;
+
+  @Index('ix_flow_run__work_queue_name')
+  @Column({ type: 'varchar', nullable: true })
+  work_queue_name!: string | null;
+
+  @Column({ type: 'varchar', nullable: true })
+  flow_version!: string | null;
+
+  @Column(json('{}'))
+  parameters!: Record<string, unknown>;
+
+  @Column({ type: 'varchar', nullable: true })
+  idempotency_key!: string | null;
+
+  @Column(json('{}'))
+  context!: Record<string, unknown>;
+
+  @Column(json('{}'))
+  empirical_policy!: Partial<FlowRunPolicy>;
+
+  @Column(json('[]'))
+  tags!: string[];
+
+  @Column(json('{}'))
+  labels!: Record<string, unknown>;
+
+  @Index('ix_flow_run__parent_task_run_id')
+  @Column({ type: 'uuid', nullable: true })
+  parent_task_run_id!: string | null;
+
+  @Index('ix_flow_run__state_id')
+  @Column({ type: 'uuid', nullable: true })
+  state_id!: string | null;
+
+  @Index('ix_flow_run__state_type')
+  @Column({ type: 'varchar', nullable: true })
+  state_type!: StateType | null;
+
+  @Index('ix_flow_run__state_name')
+  @Column({ type: 'varchar', nullable: true })
+  state_name!: string | null;
+
+  @Column(timestamp({ nullable: true }))
+  state_timestamp!: Date | null;
+
+  @Column({ type: 'int', default: 0 })
+  run_count!: number;
+
+  @Column(timestamp({ nullable: true }))
+  expected_start_time!: Date | null;
+
+  @Column(timestamp({ nullable: true }))
+  next_scheduled_start_time!: Date | null;
+
+  @Index('ix_flow_run__start_time')
+  @Column(timestamp({ nullable: true }))
+  start_time!: Date | null;
+
+  @Column(timestamp({ nullable: true }))
+  end_time!: Date | null;
+
+  /** Seconds spent RUNNING, accrued on every transition out of RUNNING. */
+  @Column({ type: 'double precision', default: 0 })
+  total_run_time!: number;
+
+  @Column({ type: 'boolean', default: false })
+  auto_scheduled!: boolean;
+
+  @Column({ type: 'uuid', nullable: true })
+  infrastructure_document_id!: string | null;
+
+  @Column({ type: 'varchar', nullable: true })
+  infrastructure_pid!: string | null;
+
+  @Column(json())
+  created_by!: Actor | null;
+
+  @Column(json('{}'))
+  job_variables!: Record<string, unknown> | null;
+}

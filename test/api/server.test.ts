@@ -1,0 +1,28 @@
+import { expectOperation } from '../support/openapi';
+import { TestGateway } from '../support/gateway';
+
+describe('server routes', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await TestGateway.start();
+  });
+  afterAll(() => gw.stop());
+
+  it('health, version and admin version', async () => {
+    const health = await gw.get('/health');
+    expectOperation(health, 'GET', '/health', 200);
+    expect(health.body).toBe(true);
+    expectOperation(await gw.get('/version'), 'GET', '/version', 200);
+    const admin = await gw.get('/admin/version');
+    expectOperation(admin, 'GET', '/admin/version', 200);
+    expect(admin.body).toMatch(/^3\./);
+  });
+
+  it('answers the CSRF probe as a server with CSRF disabled', async () => {
+    expect(await gw.get('/csrf-token?client=abc')).toMatchObject({ status: 422, body: { detail: 'CSRF protection is disabled.' } });
+  });
+
+  it('unknown routes are 404 {"detail": "Not Found"}', async () => {
+    expect(await gw.get('/nope')).toMatchObject({ status: 404, body: { detail: 'Not Found' } });
+  });
+});
