@@ -2,13 +2,16 @@ import { ConfigModule } from '@app/config';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { DeploymentsModule } from './deployments/deployments.module';
+import { FlowRunsModule } from './flow-runs/flow-runs.module';
 import { FlowsModule } from './flows/flows.module';
 import { PrefectExceptionFilter } from './http/prefect-exception.filter';
 import { RequestValidationPipe } from './http/request-validation.pipe';
 import { ServerController } from './server/server.controller';
+import { WorkPoolsModule } from './work-pools/work-pools.module';
 
 @Module({
-  imports: [ConfigModule, PersistenceModule, FlowsModule],
+  imports: [ConfigModule, PersistenceModule, WorkPoolsModule, FlowsModule, DeploymentsModule, FlowRunsModule],
   controllers: [ServerController],
   providers: [
     { provide: APP_PIPE, useClass: RequestValidationPipe },

@@ -1,2 +1,6 @@
 export * from './errors';
+export * from './orchestration';
+export * from './presenters/deployment.presenter';
+export * from './presenters/flow-run.presenter';
 export * from './presenters/flow.presenter';
+export * from './presenters/work-pool.presenter';
