@@ -1,7 +1,13 @@
 import { Client } from 'pg';
 
 export const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-export const TEMPLATE_DATABASE = 'prefect_dispatch_test_template';
+
+/** The migrated template of this `jest` invocation (set by the global setup; per process so runs never collide). */
+export function templateDatabase(): string {
+  const name = process.env.TEST_TEMPLATE_DATABASE;
+  if (!name) throw new Error('TEST_TEMPLATE_DATABASE is not set: run the suites through jest (global setup)');
+  return name;
+}
 
 export function databaseUrl(name: string): string {
   return `${SERVER_URL}/${name}`;
@@ -18,10 +24,11 @@ export async function adminQuery(sql: string): Promise<void> {
 }
 
 /** A fresh database holding the migrated schema (cloned from the template the global setup prepared). */
-export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `test_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
-  await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+  await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${templateDatabase()}"`);
   return {
+    name,
     url: databaseUrl(name),
     drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
