@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './limits';
 export * from './orchestration';
 export * from './presenters/deployment.presenter';
 export * from './presenters/flow-run.presenter';
