@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { loadConfig } from '@app/config';
+import { closeOnSignals, loadConfig } from '@app/config';
 import { prepareDatabase } from '@app/persistence';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -12,6 +12,7 @@ async function bootstrap(): Promise<void> {
   const app = await createHttpApp(config, (adapter, options) =>
     NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, options),
   );
+  closeOnSignals(app, 'gateway');
   await app.listen(config.PORT, config.HOST);
 }
 

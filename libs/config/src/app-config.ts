@@ -34,6 +34,24 @@ export class AppConfig {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /**
+   * How long a run handed to one poller (HTTP response or NATS delivery) stays reserved for it. Unclaimed
+   * after this, it is delivered again. Also the JetStream AckWait of every queue consumer.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'DELIVERY_LEASE_SECONDS must be an integer' })
+  @Min(1)
+  DELIVERY_LEASE_SECONDS = 30;
+
+  /**
+   * Runs due within this many seconds are put on the bus. At least the stock worker's 10 s prefetch, so its
+   * polls (`scheduled_before = now + 10 s`) are answered from NATS alone.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'DISPATCH_HORIZON_SECONDS must be an integer' })
+  @Min(10, { message: 'DISPATCH_HORIZON_SECONDS must be at least 10 (the Prefect worker prefetch)' })
+  DISPATCH_HORIZON_SECONDS = 12;
+
   /** Prefect's `PREFECT_SERVER_API_DEFAULT_LIMIT`: default and maximum page size. */
   @Transform(toInt)
   @IsInt({ message: 'DEFAULT_LIMIT must be an integer' })

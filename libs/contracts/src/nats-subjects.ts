@@ -1,11 +1,41 @@
 /**
- * Every NATS subject, stream and consumer name the system uses, derived from the namespace
- * (`NATS_NAMESPACE`) so that two installations can share one server. Ids, never names, appear in
- * subjects: names may hold characters a subject token cannot.
+ * Every NATS subject, stream and consumer name the system uses, in one place, derived from the namespace
+ * (`NATS_NAMESPACE`) so that two installations can share one server. Ids, never names, appear in subjects:
+ * names may hold characters a subject token cannot.
+ *
+ * Layout: one JetStream stream per work pool (WorkQueue retention), one subject per queue inside it, one
+ * durable pull consumer per queue. A stream per pool keeps each stream's subject count small, which is what
+ * keeps pulls fast on nats-server 2.9 (see docs/nats-workers.md).
  */
 export function natsNames(namespace: string) {
   return {
     namespace,
+    /** Stream holding the due runs of one pool. */
+    poolStream: (poolId: string) => `${namespace}_runs_${poolId}`,
+    /** All queue subjects of one pool (the stream's subject filter). */
+    poolSubjects: (poolId: string) => `${namespace}.runs.${poolId}.*`,
+    /** Due runs of one queue; message body: one `WorkerFlowRunResponse` JSON. */
+    queueSubject: (poolId: string, queueId: string) => `${namespace}.runs.${poolId}.${queueId}`,
+    /** Durable pull consumer of one queue, shared by gateway replicas and NATS-native workers. */
+    queueConsumer: (queueId: string) => `${namespace}_queue_${queueId}`,
+    /** Core NATS: "something changed, look for due runs now" (payload {@link DispatchWake}). */
+    dispatchWake: `${namespace}.dispatch.wake`,
+    /** Core NATS: runs were just put on a pool's subjects (payload {@link PoolDispatched}); wakes long polls. */
+    poolDispatched: (poolId: string) => `${namespace}.dispatched.${poolId}`,
+    /** Request/reply served by the gateway: claim a run (SCHEDULED → PENDING) without HTTP. */
+    claim: `${namespace}.api.flow-runs.claim`,
+    /** Prefect-named events, e.g. `prefect.work-queue.ready` → `<ns>.events.prefect.work-queue.ready`. */
+    event: (eventName: string) => `${namespace}.events.${eventName}`,
   } as const;
 }
 export type NatsNames = ReturnType<typeof natsNames>;
+
+/** Body of {@link NatsNames.dispatchWake}: the pool whose runs changed, when known. */
+export interface DispatchWake {
+  work_pool_id?: string | null;
+}
+
+/** Body of {@link NatsNames.poolDispatched}. */
+export interface PoolDispatched {
+  work_queue_ids: string[];
+}

@@ -1,5 +1,6 @@
 import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
+import { MIGRATIONS_TABLE } from './database-setup';
 import { MIGRATIONS } from './migrations';
 
 export function dataSourceOptions(url: string): DataSourceOptions {
@@ -8,7 +9,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     url,
     entities: ENTITIES,
     migrations: MIGRATIONS,
-    migrationsTableName: 'migrations',
+    migrationsTableName: MIGRATIONS_TABLE,
     synchronize: false,
     uuidExtension: 'pgcrypto',
     extra: { max: 20 },

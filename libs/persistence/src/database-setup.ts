@@ -1,9 +1,10 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from './data-source-options';
+import { MIGRATIONS } from './migrations';
 
 /** Any fixed number: the key of the advisory lock that serialises migration runs across processes. */
 const MIGRATION_LOCK_KEY = 7_238_001;
+export const MIGRATIONS_TABLE = 'migrations';
 
 /** Creates the database named in `url` if it does not exist (connecting to the server's `postgres` database). */
 export async function ensureDatabase(url: string): Promise<void> {
@@ -29,7 +30,8 @@ export async function ensureDatabase(url: string): Promise<void> {
 /** Ensures the database exists and applies pending migrations; safe to call from several processes at once. */
 export async function prepareDatabase(url: string): Promise<void> {
   await ensureDatabase(url);
-  const dataSource = new DataSource(dataSourceOptions(url));
+  // Migrations need no entities: keeping them out lets tools run this before path aliases exist (Jest setup).
+  const dataSource = new DataSource({ type: 'postgres', url, migrations: MIGRATIONS, migrationsTableName: MIGRATIONS_TABLE });
   await dataSource.initialize();
   try {
     const runner = dataSource.createQueryRunner();

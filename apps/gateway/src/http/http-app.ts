@@ -1,5 +1,5 @@
-import { AppConfig } from '@app/config';
-import { ConsoleLogger, INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { AppConfig, createLogger } from '@app/config';
+import { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { validationFailed } from '@app/domain';
@@ -36,17 +36,8 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   });
   const app = await create(adapter, {
     bodyParser: false,
-    logger: new ConsoleLogger({ json: true, logLevels: nestLogLevels(config.LOG_LEVEL) }),
+    logger: createLogger(config),
   });
   app.setGlobalPrefix('api');
-  app.enableShutdownHooks();
   return app;
 }
-
-export function nestLogLevels(level: string): ('fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
-  const order = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
-  const cut = { silent: 0, fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 6 }[level] ?? 4;
-  return order.slice(0, cut);
-}
-
-export type { INestApplication };

@@ -1,0 +1,233 @@
+import { AppConfig } from '@app/config';
+import { NatsNames } from '@app/contracts';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  JetStreamApiError,
+  JetStreamClient,
+  JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { createInbox, nuid } from '@nats-io/transport-node';
+import { NatsClient } from './nats-connection';
+
+const NANOS_PER_MS = 1_000_000;
+/** JetStream drops a re-publish with the same `Nats-Msg-Id` within this window (a crashed dispatcher's retry). */
+const DUPLICATE_WINDOW_MS = 120_000;
+/**
+ * A no-wait pull is answered within a millisecond or two. nats-server 2.9 can leave one unanswered when it races
+ * a purge of the same subject (seen right after pausing a queue); this bounds that rare case.
+ */
+const PULL_REPLY_TIMEOUT_MS = 500;
+
+/** What identifies one publication of a run: the run, the state it was published in, and a re-publish epoch. */
+export interface DispatchKey {
+  runId: string;
+  stateId: string;
+  epoch: number;
+}
+
+export function messageId(key: DispatchKey): string {
+  return `${key.runId}:${key.stateId}:${key.epoch}`;
+}
+
+export function parseMessageId(id: string | undefined): DispatchKey | null {
+  const match = /^([0-9a-f-]{36}):([0-9a-f-]{36}):(\d+)$/.exec(id ?? '');
+  return match ? { runId: match[1], stateId: match[2], epoch: Number(match[3]) } : null;
+}
+
+/** A message pulled from a queue's consumer, not yet settled. */
+export interface PulledRun {
+  key: DispatchKey | null;
+  body: Uint8Array;
+  /** The JetStream ack subject; settling publishes to it. */
+  ackSubject: string;
+}
+
+/**
+ * JetStream as the transport for due flow runs: a WorkQueue stream per pool, a subject and a durable pull
+ * consumer per queue (AckWait = the delivery lease, unlimited redelivery). Postgres stays the source of truth;
+ * a message is a hint that a run may be due. Streams and consumers are created on first use and remembered,
+ * so the poll path makes no management calls.
+ */
+@Injectable()
+export class FlowRunBus {
+  private readonly logger = new Logger(FlowRunBus.name);
+  private readonly names: NatsNames;
+  private readonly js: JetStreamClient;
+  private jsm?: Promise<JetStreamManager>;
+  private readonly ensuredStreams = new Map<string, Promise<void>>();
+  private readonly ensuredConsumers = new Map<string, Promise<void>>();
+  private readonly inboxPrefix: string;
+
+  constructor(
+    private readonly nats: NatsClient,
+    private readonly config: AppConfig,
+  ) {
+    this.names = nats.names;
+    this.js = jetstream(nats.connection);
+    this.inboxPrefix = createInbox();
+  }
+
+  private manager(): Promise<JetStreamManager> {
+    this.jsm ??= jetstreamManager(this.nats.connection);
+    return this.jsm;
+  }
+
+  /** Creates the pool's stream if missing (idempotent; remembered per process). */
+  ensurePoolStream(poolId: string): Promise<void> {
+    let ensured = this.ensuredStreams.get(poolId);
+    if (!ensured) {
+      ensured = this.createStream(poolId);
+      this.ensuredStreams.set(poolId, ensured);
+      ensured.catch(() => this.ensuredStreams.delete(poolId));
+    }
+    return ensured;
+  }
+
+  private async createStream(poolId: string): Promise<void> {
+    const jsm = await this.manager();
+    const config = {
+      name: this.names.poolStream(poolId),
+      subjects: [this.names.poolSubjects(poolId)],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      duplicate_window: DUPLICATE_WINDOW_MS * NANOS_PER_MS,
+      num_replicas: 1,
+    };
+    try {
+      await jsm.streams.add(config);
+    } catch (error) {
+      // Already there (another process created it): fine when the configuration agrees.
+      if (!(error instanceof JetStreamApiError)) throw error;
+      await jsm.streams.info(config.name);
+    }
+  }
+
+  /** Creates the queue's durable consumer (and the pool stream) if missing; remembered per process. */
+  ensureQueueConsumer(poolId: string, queueId: string): Promise<void> {
+    let ensured = this.ensuredConsumers.get(queueId);
+    if (!ensured) {
+      ensured = this.createConsumer(poolId, queueId);
+      this.ensuredConsumers.set(queueId, ensured);
+      ensured.catch(() => this.ensuredConsumers.delete(queueId));
+    }
+    return ensured;
+  }
+
+  private async createConsumer(poolId: string, queueId: string): Promise<void> {
+    await this.ensurePoolStream(poolId);
+    const jsm = await this.manager();
+    await jsm.consumers.add(this.names.poolStream(poolId), {
+      durable_name: this.names.queueConsumer(queueId),
+      filter_subject: this.names.queueSubject(poolId, queueId),
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: this.config.DELIVERY_LEASE_SECONDS * 1000 * NANOS_PER_MS,
+      max_deliver: -1,
+      max_ack_pending: 100_000,
+      deliver_policy: DeliverPolicy.All,
+    });
+  }
+
+  /**
+   * Publishes one run onto its queue's subject and waits for JetStream to store it. The message id makes a
+   * re-publish of the same (run, state, epoch) a no-op inside the duplicate window.
+   */
+  async publish(poolId: string, queueId: string, key: DispatchKey, body: string): Promise<{ duplicate: boolean }> {
+    await this.ensureQueueConsumer(poolId, queueId);
+    const ack = await this.js.publish(this.names.queueSubject(poolId, queueId), body, { msgID: messageId(key) });
+    return { duplicate: ack.duplicate };
+  }
+
+  /**
+   * Pulls up to `batch` messages of one queue without waiting for more to arrive (a raw JetStream pull with
+   * `no_wait`: the client's `fetch` would wait out its `expires` on a batch it cannot fill).
+   */
+  async pullNow(poolId: string, queueId: string, batch: number): Promise<PulledRun[]> {
+    if (batch <= 0) return [];
+    await this.ensureQueueConsumer(poolId, queueId);
+    // Pulled messages arrive under their own subject, so each pull gets its own inbox subscription.
+    const inbox = `${this.inboxPrefix}.${nuid.next()}`;
+    return new Promise<PulledRun[]>((resolve) => {
+      const messages: PulledRun[] = [];
+      const finish = () => {
+        clearTimeout(timer);
+        subscription.unsubscribe();
+        resolve(messages);
+      };
+      const subscription = this.nats.connection.subscribe(inbox, {
+        callback: (error, msg) => {
+          const status = msg?.headers?.code ?? 0;
+          if (!error && status === 0 && msg.reply) {
+            messages.push({ key: parseMessageId(msg.headers?.get('Nats-Msg-Id')), body: msg.data, ackSubject: msg.reply });
+            if (messages.length < batch) return;
+          }
+          // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull.
+          finish();
+        },
+      });
+      const timer = setTimeout(() => {
+        this.logger.warn(`pull on queue ${queueId} got no reply within ${PULL_REPLY_TIMEOUT_MS} ms`);
+        finish();
+      }, PULL_REPLY_TIMEOUT_MS);
+      this.nats.connection.publish(
+        `$JS.API.CONSUMER.MSG.NEXT.${this.names.poolStream(poolId)}.${this.names.queueConsumer(queueId)}`,
+        JSON.stringify({ batch, no_wait: true }),
+        { reply: inbox },
+      );
+    });
+  }
+
+  /** Done with this message for good. Not awaited: an ack lost in transit only causes a harmless redelivery. */
+  ack(message: PulledRun): void {
+    this.nats.connection.publish(message.ackSubject, '+ACK');
+  }
+
+  /** Make the message available again, at once or after `delayMs`. */
+  nak(message: PulledRun, delayMs = 0): void {
+    this.nats.connection.publish(message.ackSubject, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: delayMs * NANOS_PER_MS })}` : '-NAK');
+  }
+
+  /** The message is stale (the run changed, left the queue or was deleted): never redeliver it. */
+  term(message: PulledRun): void {
+    this.nats.connection.publish(message.ackSubject, '+TERM');
+  }
+
+  /** Removes every message of one queue (paused queue, deleted queue). */
+  async purgeQueue(poolId: string, queueId: string): Promise<void> {
+    const jsm = await this.manager();
+    await jsm.streams.purge(this.names.poolStream(poolId), { filter: this.names.queueSubject(poolId, queueId) }).catch(ignoreMissing);
+  }
+
+  /** Removes every message of a pool (paused pool). */
+  async purgePool(poolId: string): Promise<void> {
+    const jsm = await this.manager();
+    await jsm.streams.purge(this.names.poolStream(poolId)).catch(ignoreMissing);
+  }
+
+  async deleteQueue(poolId: string, queueId: string): Promise<void> {
+    const jsm = await this.manager();
+    this.ensuredConsumers.delete(queueId);
+    await jsm.consumers.delete(this.names.poolStream(poolId), this.names.queueConsumer(queueId)).catch(ignoreMissing);
+    await this.purgeQueue(poolId, queueId);
+  }
+
+  async deletePool(poolId: string): Promise<void> {
+    const jsm = await this.manager();
+    this.ensuredStreams.delete(poolId);
+    await jsm.streams.delete(this.names.poolStream(poolId)).catch(ignoreMissing);
+  }
+
+}
+
+function ignoreMissing(error: unknown): void {
+  if (error instanceof JetStreamApiError && error.status === 404) return;
+  throw error;
+}
+

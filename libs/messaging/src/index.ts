@@ -1,0 +1,3 @@
+export * from './messaging.module';
+export * from './flow-run-bus';
+export * from './nats-connection';

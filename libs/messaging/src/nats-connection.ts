@@ -1,0 +1,44 @@
+import { AppConfig } from '@app/config';
+import { natsNames, NatsNames } from '@app/contracts';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { connect, NatsConnection } from '@nats-io/transport-node';
+
+/**
+ * The process's one NATS connection. Opened before the app serves (so a missing server stops boot with a clear
+ * error) and drained on shutdown, so in-flight publishes and acks are flushed before the process exits.
+ */
+@Injectable()
+export class NatsClient implements OnApplicationShutdown {
+  private readonly logger = new Logger(NatsClient.name);
+
+  private constructor(
+    readonly connection: NatsConnection,
+    readonly names: NatsNames,
+  ) {}
+
+  static async connect(config: AppConfig, name: string): Promise<NatsClient> {
+    const connection = await connect({
+      servers: config.NATS_URL.split(','),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+    const client = new NatsClient(connection, natsNames(config.NATS_NAMESPACE));
+    client.watchStatus();
+    return client;
+  }
+
+  private watchStatus(): void {
+    void (async () => {
+      for await (const status of this.connection.status()) {
+        if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
+          this.logger.warn({ message: `nats ${status.type}`, server: 'server' in status ? status.server : undefined });
+        }
+      }
+    })();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.connection.isClosed()) await this.connection.drain();
+  }
+}

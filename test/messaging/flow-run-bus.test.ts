@@ -1,0 +1,85 @@
+import { loadConfig } from '@app/config';
+import { FlowRunBus, NatsClient, parseMessageId } from '@app/messaging';
+import { randomUUID } from 'node:crypto';
+
+/** The transport primitives against the real nats-server: layout, no-wait pulls, settlement, leases, purges. */
+describe('FlowRunBus (real NATS JetStream)', () => {
+  const config = loadConfig({ NATS_NAMESPACE: `test-bus-${process.pid}`, DELIVERY_LEASE_SECONDS: '1' });
+  let nats: NatsClient;
+  let bus: FlowRunBus;
+  const poolId = randomUUID();
+  const queueId = randomUUID();
+  const key = (epoch = 0) => ({ runId: randomUUID(), stateId: randomUUID(), epoch });
+
+  beforeAll(async () => {
+    nats = await NatsClient.connect(config, 'bus-test');
+    bus = new FlowRunBus(nats, config);
+  });
+  afterAll(async () => {
+    await bus.deletePool(poolId);
+    await nats.onApplicationShutdown();
+  });
+
+  it('answers a pull on an empty queue at once instead of waiting', async () => {
+    const started = performance.now();
+    expect(await bus.pullNow(poolId, queueId, 10)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('delivers a published run once, with its dispatch key, and forgets it when acked', async () => {
+    const k = key();
+    await bus.publish(poolId, queueId, k, JSON.stringify({ id: k.runId }));
+    const [message, ...rest] = await bus.pullNow(poolId, queueId, 10);
+    expect(rest).toEqual([]);
+    expect(message.key).toEqual(k);
+    expect(JSON.parse(Buffer.from(message.body).toString())).toEqual({ id: k.runId });
+    expect(await bus.pullNow(poolId, queueId, 10)).toEqual([]); // held by us: no one else gets it
+    bus.ack(message);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await bus.pullNow(poolId, queueId, 10)).toEqual([]); // acked: gone even after the lease
+  });
+
+  it('drops a re-publish of the same (run, state, epoch) and keeps a new epoch', async () => {
+    const k = key();
+    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: false });
+    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: true });
+    expect(await bus.publish(poolId, queueId, { ...k, epoch: 1 }, '{}')).toEqual({ duplicate: false });
+    const messages = await bus.pullNow(poolId, queueId, 10);
+    expect(messages.map((m) => m.key?.epoch)).toEqual([0, 1]);
+    messages.forEach((m) => bus.term(m));
+  });
+
+  it('redelivers an unsettled message after the lease (AckWait), and a nak at once', async () => {
+    const k = key();
+    await bus.publish(poolId, queueId, k, '{}');
+    const [held] = await bus.pullNow(poolId, queueId, 1);
+    expect(held.key).toEqual(k);
+    expect(await bus.pullNow(poolId, queueId, 1)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1300));
+    const [again] = await bus.pullNow(poolId, queueId, 1);
+    expect(again.key).toEqual(k);
+    bus.nak(again);
+    await new Promise((r) => setTimeout(r, 50));
+    const [third] = await bus.pullNow(poolId, queueId, 1);
+    expect(third.key).toEqual(k);
+    bus.term(third);
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(await bus.pullNow(poolId, queueId, 1)).toEqual([]);
+  });
+
+  it('purges one queue without touching another', async () => {
+    const other = randomUUID();
+    await bus.publish(poolId, queueId, key(), '{}');
+    await bus.publish(poolId, other, key(), '{}');
+    await bus.purgeQueue(poolId, queueId);
+    expect(await bus.pullNow(poolId, queueId, 10)).toEqual([]);
+    const kept = await bus.pullNow(poolId, other, 10);
+    expect(kept).toHaveLength(1);
+    bus.ack(kept[0]);
+  });
+
+  it('parses only well-formed message ids', () => {
+    expect(parseMessageId('nope')).toBeNull();
+    expect(parseMessageId(undefined)).toBeNull();
+  });
+});
