@@ -1,3 +1,4 @@
+export * from './dispatch/slot-budget';
 export * from './errors';
 export * from './limits';
 export * from './orchestration';
@@ -5,3 +6,4 @@ export * from './presenters/deployment.presenter';
 export * from './presenters/flow-run.presenter';
 export * from './presenters/flow.presenter';
 export * from './presenters/work-pool.presenter';
+export * from './work-pools';

@@ -1,4 +1,4 @@
-import { FlowCreateDto, FlowResponse, FlowUpdateDto } from '@app/contracts';
+import { FlowCountRequestDto, FlowCreateDto, FlowFilterRequestDto, FlowResponse, FlowUpdateDto } from '@app/contracts';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { UuidPipe } from '../http/uuid.pipe';
@@ -13,6 +13,18 @@ export class FlowController {
     const { flow, created } = await this.flows.create(body);
     void reply.status(created ? 201 : 200);
     return flow;
+  }
+
+  @Post('filter')
+  @HttpCode(200)
+  filter(@Body() body: FlowFilterRequestDto): Promise<FlowResponse[]> {
+    return this.flows.filter(body);
+  }
+
+  @Post('count')
+  @HttpCode(200)
+  count(@Body() body: FlowCountRequestDto): Promise<number> {
+    return this.flows.count(body);
   }
 
   @Get('name/:name')

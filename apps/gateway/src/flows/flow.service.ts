@@ -1,11 +1,15 @@
-import { FlowCreateDto, FlowResponse, FlowUpdateDto } from '@app/contracts';
-import { notFound, presentFlow } from '@app/domain';
+import { AppConfig } from '@app/config';
+import { FlowCountRequestDto, FlowCreateDto, FlowFilterRequestDto, FlowResponse, FlowUpdateDto } from '@app/contracts';
+import { notFound, presentFlow, resolveLimit } from '@app/domain';
 import { Database, FlowEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 
 @Injectable()
 export class FlowService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly config: AppConfig,
+  ) {}
 
   /** Prefect's create is an upsert by name: an existing flow is returned unchanged (`created: false`). */
   async create(body: FlowCreateDto): Promise<{ flow: FlowResponse; created: boolean }> {
@@ -21,6 +25,15 @@ export class FlowService {
 
   async readByName(name: string): Promise<FlowResponse> {
     return presentFlow(this.found(await this.db.repos.flows.findByName(name)));
+  }
+
+  async filter(body: FlowFilterRequestDto): Promise<FlowResponse[]> {
+    const flows = await this.db.repos.queries.flows(body, resolveLimit(body.limit, this.config.DEFAULT_LIMIT));
+    return flows.map(presentFlow);
+  }
+
+  count(body: FlowCountRequestDto): Promise<number> {
+    return this.db.repos.queries.countFlows(body);
   }
 
   async update(id: string, body: FlowUpdateDto): Promise<void> {

@@ -1,5 +1,5 @@
-import { Transform } from 'class-transformer';
-import { registerDecorator, ValidationOptions } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsInt, Min, registerDecorator, ValidateNested, ValidationOptions } from 'class-validator';
 import { parseDateTime } from '../date-time';
 
 /** Characters Prefect bans from object names (`prefect._internal.schemas.validators.BANNED_CHARACTERS`). */
@@ -64,4 +64,35 @@ export function IsLabels(options?: ValidationOptions): PropertyDecorator {
           Object.values(value).every((v) => ['boolean', 'number', 'string'].includes(typeof v)),
       },
     });
+}
+
+/**
+ * A nested model. class-transformer maps a list element-wise onto the model and ValidateNested then checks each
+ * element, so a list is refused here (other non-objects are refused by ValidateNested). The check must not be
+ * named "nestedValidation": class-validator would take it for a second nested validation and skip it.
+ */
+export function IsNestedModel(model: () => new () => object): PropertyDecorator {
+  return (target, propertyKey) => {
+    registerDecorator({
+      name: 'isObject',
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      options: { message: 'Input should be a valid dictionary' },
+      validator: { validate: (value: unknown) => !Array.isArray(value) },
+    });
+    ValidateNested()(target, propertyKey);
+    Type(model)(target, propertyKey);
+  };
+}
+
+/**
+ * The `offset` of a filter body (`Body(0, ge=0)`). FastAPI reads an explicit null in an embedded body as an
+ * absent field, and stock clients do send `"offset": null`.
+ */
+export function Offset(): PropertyDecorator {
+  return (target, propertyKey) => {
+    Transform(({ value }: { value: unknown }) => value ?? 0)(target, propertyKey);
+    IsInt()(target, propertyKey);
+    Min(0)(target, propertyKey);
+  };
 }

@@ -1,1 +1,62 @@
-export {};
+import type { DateTimeString } from './flow.responses';
+
+export type WorkPoolStatusName = 'READY' | 'NOT_READY' | 'PAUSED';
+export type WorkQueueStatusName = 'READY' | 'NOT_READY' | 'PAUSED';
+
+export interface WorkPoolStorageConfiguration {
+  bundle_upload_step: Record<string, unknown> | null;
+  bundle_execution_step: Record<string, unknown> | null;
+  /** Left out for Prefect clients up to 3.3.7, which refuse it. */
+  default_result_storage_block_id?: string | null;
+}
+
+export interface WorkPoolResponse {
+  id: string;
+  created: DateTimeString | null;
+  updated: DateTimeString | null;
+  name: string;
+  description: string | null;
+  type: string;
+  base_job_template: Record<string, unknown>;
+  is_paused: boolean;
+  concurrency_limit: number | null;
+  status: WorkPoolStatusName | null;
+  default_queue_id: string | null;
+  storage_configuration: WorkPoolStorageConfiguration;
+  /** Runs holding a slot (PENDING or RUNNING); null when the pool has no concurrency limit. */
+  active_slots: number | null;
+}
+
+export interface QueueFilterResponse {
+  tags: string[] | null;
+  deployment_ids: string[] | null;
+}
+
+export interface WorkQueueResponse {
+  id: string;
+  created: DateTimeString | null;
+  updated: DateTimeString | null;
+  name: string;
+  description: string | null;
+  is_paused: boolean;
+  concurrency_limit: number | null;
+  priority: number;
+  work_pool_id: string | null;
+  filter: QueueFilterResponse | null;
+  last_polled: DateTimeString | null;
+  work_pool_name: string | null;
+  status: WorkQueueStatusName | null;
+  /** Runs holding a slot (PENDING or RUNNING); null when the queue has no concurrency limit. */
+  active_slots: number | null;
+}
+
+export interface WorkerResponse {
+  id: string;
+  created: DateTimeString | null;
+  updated: DateTimeString | null;
+  name: string;
+  work_pool_id: string;
+  last_heartbeat_time: DateTimeString | null;
+  heartbeat_interval_seconds: number | null;
+  status: 'ONLINE' | 'OFFLINE';
+}

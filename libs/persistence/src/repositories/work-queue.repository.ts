@@ -1,9 +1,83 @@
+import type { WorkQueueFilter } from '@app/contracts';
 import { EntityManager } from 'typeorm';
-import { WorkQueueEntity } from '../entities';
+import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { FlowRunEntity, WorkPoolEntity, WorkQueueEntity } from '../entities';
+import { QueryParameters } from '../filters/criteria';
+import { workQueueFilterSql } from '../filters/work-queue.filter';
 import { EntityRepository } from './entity-repository';
 
 export class WorkQueueRepository extends EntityRepository<WorkQueueEntity> {
   constructor(manager: EntityManager) {
     super(manager, WorkQueueEntity);
+  }
+
+  findInPool(workPoolId: string, name: string): Promise<WorkQueueEntity | null> {
+    return this.repo.findOneBy({ work_pool_id: workPoolId, name });
+  }
+
+  /** The queue `name` of the pool named `workPoolName`, in one lookup. */
+  findByNames(workPoolName: string, name: string): Promise<WorkQueueEntity | null> {
+    return this.repo
+      .createQueryBuilder('queue')
+      .innerJoin(WorkPoolEntity, 'pool', 'pool.id = queue.work_pool_id')
+      .where('pool.name = :workPoolName AND queue.name = :name', { workPoolName, name })
+      .getOne();
+  }
+
+  /** Every queue of the pool with its priority. */
+  async priorities(workPoolId: string): Promise<{ id: string; priority: number }[]> {
+    return this.repo.find({ select: { id: true, priority: true }, where: { work_pool_id: workPoolId } });
+  }
+
+  /** Inserts unless the pool has a queue of that name; resolves to the new row, or null when the name is taken. */
+  async insertIfAbsent(values: Partial<WorkQueueEntity>): Promise<WorkQueueEntity | null> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .values(values as QueryDeepPartialEntity<WorkQueueEntity>)
+      .orIgnore()
+      .returning('*')
+      .execute();
+    const row = (result.raw as WorkQueueEntity[])[0];
+    return row ? this.repo.create(row) : null;
+  }
+
+  /** Writes the given columns (JSON ones included) of one queue; resolves to whether it exists. */
+  updateFields(id: string, values: Partial<WorkQueueEntity>): Promise<boolean> {
+    return this.updateById(id, values as QueryDeepPartialEntity<WorkQueueEntity>);
+  }
+
+  async setPriorities(priorities: ReadonlyMap<string, number>): Promise<void> {
+    for (const [id, priority] of priorities) await this.updateById(id, { priority });
+  }
+
+  /** The pool's queues matching a `WorkQueueFilter`, by priority. */
+  find(workPoolId: string, filter: WorkQueueFilter | null | undefined, offset: number, limit: number): Promise<WorkQueueEntity[]> {
+    const params = new QueryParameters();
+    const where = filter ? workQueueFilterSql(filter, 'queue', params) : 'TRUE';
+    return this.repo
+      .createQueryBuilder('queue')
+      .where('queue.work_pool_id = :workPoolId', { workPoolId })
+      .andWhere(where, params.values)
+      .orderBy('queue.priority', 'ASC')
+      .addOrderBy('queue.name', 'ASC')
+      .offset(offset)
+      .limit(limit)
+      .getMany();
+  }
+
+  /** Per queue, the flow runs whose state type is one of `stateTypes`; queues with none are absent. */
+  async countRunsInStates(queueIds: readonly string[], stateTypes: readonly string[]): Promise<Map<string, number>> {
+    if (queueIds.length === 0) return new Map();
+    const rows = await this.manager
+      .createQueryBuilder()
+      .select('run.work_queue_id', 'queue_id')
+      .addSelect('COUNT(*)::int', 'runs')
+      .from(FlowRunEntity, 'run')
+      .where('run.work_queue_id = ANY(:queueIds)', { queueIds })
+      .andWhere('run.state_type = ANY(:stateTypes)', { stateTypes })
+      .groupBy('run.work_queue_id')
+      .getRawMany<{ queue_id: string; runs: number }>();
+    return new Map(rows.map((row) => [row.queue_id, row.runs]));
   }
 }

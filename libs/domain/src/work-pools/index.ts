@@ -1,0 +1,5 @@
+export * from './base-job-template';
+export * from './client-version';
+export * from './queue-priorities';
+export * from './reserved-names';
+export * from './statuses';

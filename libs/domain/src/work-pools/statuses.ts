@@ -1,0 +1,54 @@
+import type { WorkPoolStatus, WorkQueueStatus } from '@app/persistence';
+
+/** The server-side default pool type; Prefect keeps no meaningful status for these (legacy agents). */
+export const PREFECT_AGENT_POOL_TYPE = 'prefect-agent';
+
+/** Flow-run state types that hold a pool or queue concurrency slot (CANCELLING does not). */
+export const SLOT_OCCUPYING_STATE_TYPES = ['PENDING', 'RUNNING'] as const;
+
+/** A queue counts as polled "recently" for this long (`WORK_QUEUE_LAST_POLLED_TIMEOUT`). */
+export const WORK_QUEUE_LAST_POLLED_TIMEOUT_MS = 60_000;
+
+/** Status a new pool is stored with. Agent pools keep the column default, whatever `is_paused` says. */
+export function initialWorkPoolStatus(type: string, isPaused: boolean): WorkPoolStatus {
+  return type !== PREFECT_AGENT_POOL_TYPE && isPaused ? 'PAUSED' : 'NOT_READY';
+}
+
+/** The status clients see: agent pools report none. */
+export function reportedWorkPoolStatus(type: string, status: WorkPoolStatus): WorkPoolStatus | null {
+  return type === PREFECT_AGENT_POOL_TYPE ? null : status;
+}
+
+/**
+ * Status written when a pool update sets `is_paused` (undefined: no status change). Pausing always
+ * (re)writes PAUSED; unpausing lands on READY only if a worker is ONLINE. Agent pools are never touched.
+ */
+export function workPoolStatusForPause(
+  type: string,
+  isPaused: boolean | null | undefined,
+  hasOnlineWorker: boolean,
+): WorkPoolStatus | undefined {
+  if (type === PREFECT_AGENT_POOL_TYPE || isPaused === null || isPaused === undefined) return undefined;
+  if (isPaused) return 'PAUSED';
+  return hasOnlineWorker ? 'READY' : 'NOT_READY';
+}
+
+/** Whether a queue's last poll is recent enough for it to count as READY (`is_last_polled_recent`). */
+export function isLastPolledRecent(lastPolled: Date | null | undefined, now: Date): boolean {
+  return lastPolled !== null && lastPolled !== undefined && now.getTime() - lastPolled.getTime() <= WORK_QUEUE_LAST_POLLED_TIMEOUT_MS;
+}
+
+/**
+ * Status written when a queue update sets `is_paused` (undefined: no status change). Only real transitions
+ * count: pausing a PAUSED queue or unpausing one that is not PAUSED leaves the status alone.
+ */
+export function workQueueStatusForPause(
+  current: WorkQueueStatus,
+  isPaused: boolean | undefined,
+  lastPolled: Date | null,
+  now: Date,
+): WorkQueueStatus | undefined {
+  if (isPaused === true && current !== 'PAUSED') return 'PAUSED';
+  if (isPaused === false && current === 'PAUSED') return isLastPolledRecent(lastPolled, now) ? 'READY' : 'NOT_READY';
+  return undefined;
+}
