@@ -1,4 +1,11 @@
 import { Module } from '@nestjs/common';
+import { DeploymentScheduleController } from './deployment-schedule.controller';
+import { DeploymentScheduleService } from './deployment-schedule.service';
+import { DeploymentController } from './deployment.controller';
+import { DeploymentService } from './deployment.service';
 
-@Module({ controllers: [], providers: [] })
+@Module({
+  controllers: [DeploymentController, DeploymentScheduleController],
+  providers: [DeploymentService, DeploymentScheduleService],
+})
 export class DeploymentsModule {}

@@ -8,7 +8,7 @@ import {
   IsUUID,
 } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
-import { IsDateTime, IsNestedModel, Offset } from './validators';
+import { IsDateTime, IsNestedModel, NullMeansDefault, Offset } from './validators';
 
 /*
  * Prefect's filter schemas (`prefect.server.schemas.filters`). Every filter model forbids unknown keys
@@ -401,7 +401,7 @@ export class FlowCountRequestDto {
 }
 
 export class FlowFilterRequestDto extends FlowCountRequestDto {
-  @IsIn(FLOW_SORTS, { message: enumMessage(FLOW_SORTS) }) sort: FlowSort = 'NAME_ASC';
+  @NullMeansDefault('NAME_ASC') @IsIn(FLOW_SORTS, { message: enumMessage(FLOW_SORTS) }) sort: FlowSort = 'NAME_ASC';
   @Offset() offset = 0;
   @Limit() limit?: number | null;
 }
@@ -417,7 +417,7 @@ export class DeploymentCountRequestDto {
 }
 
 export class DeploymentFilterRequestDto extends DeploymentCountRequestDto {
-  @IsIn(DEPLOYMENT_SORTS, { message: enumMessage(DEPLOYMENT_SORTS) }) sort: DeploymentSort = 'NAME_ASC';
+  @NullMeansDefault('NAME_ASC') @IsIn(DEPLOYMENT_SORTS, { message: enumMessage(DEPLOYMENT_SORTS) }) sort: DeploymentSort = 'NAME_ASC';
   @Offset() offset = 0;
   @Limit() limit?: number | null;
 }
@@ -425,7 +425,7 @@ export class DeploymentFilterRequestDto extends DeploymentCountRequestDto {
 export class FlowRunCountRequestDto extends DeploymentCountRequestDto {}
 
 export class FlowRunFilterRequestDto extends FlowRunCountRequestDto {
-  @IsIn(FLOW_RUN_SORTS, { message: enumMessage(FLOW_RUN_SORTS) }) sort: FlowRunSort = 'ID_DESC';
+  @NullMeansDefault('ID_DESC') @IsIn(FLOW_RUN_SORTS, { message: enumMessage(FLOW_RUN_SORTS) }) sort: FlowRunSort = 'ID_DESC';
   @Offset() offset = 0;
   @Limit() limit?: number | null;
 }

@@ -91,8 +91,16 @@ export function IsNestedModel(model: () => new () => object): PropertyDecorator 
  */
 export function Offset(): PropertyDecorator {
   return (target, propertyKey) => {
-    Transform(({ value }: { value: unknown }) => value ?? 0)(target, propertyKey);
+    NullMeansDefault(0)(target, propertyKey);
     IsInt()(target, propertyKey);
     Min(0)(target, propertyKey);
   };
+}
+
+/**
+ * FastAPI substitutes an embedded body field's default for an explicit `null`; the stock client relies on it
+ * (`read_deployments` sends `"sort": null`).
+ */
+export function NullMeansDefault(defaultValue: unknown): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) => value ?? defaultValue);
 }

@@ -25,7 +25,7 @@ export class DeploymentScheduleEntity extends BaseEntity {
   @Column({ type: 'uuid' })
   deployment_id!: string;
 
-  @ManyToOne(() => DeploymentEntity, { onDelete: 'CASCADE' })
+  @ManyToOne(() => DeploymentEntity, (deployment) => deployment.schedules, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'deployment_id' })
   deployment?: DeploymentEntity;
 

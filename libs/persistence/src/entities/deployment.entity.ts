@@ -1,5 +1,6 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, Unique } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, OneToMany, Unique } from 'typeorm';
 import { BaseEntity, json, timestamp } from './columns';
+import { DeploymentScheduleEntity } from './deployment-schedule.entity';
 import { FlowEntity } from './flow.entity';
 import { WorkQueueEntity } from './work-queue.entity';
 
@@ -78,6 +79,9 @@ export class DeploymentEntity extends BaseEntity {
   @ManyToOne(() => WorkQueueEntity, { onDelete: 'SET NULL' })
   @JoinColumn({ name: 'work_queue_id' })
   work_queue?: WorkQueueEntity | null;
+
+  @OneToMany(() => DeploymentScheduleEntity, (schedule) => schedule.deployment)
+  schedules?: DeploymentScheduleEntity[];
 
   @Column({ type: 'varchar', nullable: true })
   path!: string | null;
