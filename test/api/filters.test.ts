@@ -381,3 +381,17 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
     );
   });
 });
+
+describe('filter bodies as the stock client sends them', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await TestGateway.start();
+  });
+  afterAll(() => gw.stop());
+
+  it.each(['/flows/filter', '/deployments/filter', '/flow_runs/filter'])('%s treats explicit nulls for sort, offset and limit as defaults', async (path) => {
+    const response = await gw.post(path, { sort: null, offset: null, limit: null });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual([]);
+  });
+});

@@ -1,1 +1,107 @@
-export {};
+import {
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUUID,
+  registerDecorator,
+  ValidationArguments,
+  ValidationOptions,
+} from 'class-validator';
+import { ForbidExtra } from '../body-validation';
+import { enumMessage, StateCreateDto, WhenSent } from './state.dto';
+import { IsJsonObject, IsLabels, IsNestedModel } from './validators';
+
+/** Prefect's `server.api.max_parameter_size` default: the serialised size limit of run parameters. */
+export const MAX_PARAMETER_BYTES = 524_288;
+
+/** Prefect's `SizedParameters`: parameters whose compact JSON form stays within {@link MAX_PARAMETER_BYTES}. */
+export function IsSizedParameters(options?: ValidationOptions): PropertyDecorator {
+  const size = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
+  return (target, propertyKey) =>
+    registerDecorator({
+      name: 'parameterSize',
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      options: {
+        message: ({ value }: ValidationArguments) =>
+          `Value error, Flow run parameters must be less than ${MAX_PARAMETER_BYTES.toLocaleString('en-US')} bytes when serialized (got ${size(value).toLocaleString('en-US')} bytes).`,
+        ...options,
+      },
+      // Only sizes objects: a non-object is reported once, by `IsJsonObject`.
+      validator: { validate: (value: unknown) => typeof value !== 'object' || value === null || size(value) <= MAX_PARAMETER_BYTES },
+    });
+}
+
+export const RETRY_TYPES = ['in_process', 'reschedule'] as const;
+export type RetryType = (typeof RETRY_TYPES)[number];
+
+/** `FlowRunPolicy`: a plain model, so unknown keys are dropped. */
+export class FlowRunPolicyDto {
+  @WhenSent() @IsInt() max_retries?: number;
+  @WhenSent() @IsNumber() retry_delay_seconds?: number;
+  @IsOptional() @IsInt() retries?: number | null;
+  @IsOptional() @IsInt() retry_delay?: number | null;
+  @IsOptional() @IsArray() @IsString({ each: true }) pause_keys?: string[] | null;
+  @IsOptional() @IsBoolean() resuming?: boolean | null;
+  @IsOptional() @IsIn(RETRY_TYPES, { message: enumMessage(RETRY_TYPES) }) retry_type?: RetryType | null;
+}
+
+export type KeyValueLabels = Record<string, string | number | boolean>;
+
+/** `FlowRunCreate` (`POST /flow_runs/`). */
+@ForbidExtra()
+export class FlowRunCreateDto {
+  @IsOptional() @IsNestedModel(() => StateCreateDto) state?: StateCreateDto | null;
+  /** Empty or null means "generate a slug", as Prefect's `get_or_create_run_name`. */
+  @IsOptional() @IsString() name?: string | null;
+  @IsDefined() @IsUUID() flow_id!: string;
+  @IsOptional() @IsString() flow_version?: string | null;
+  @WhenSent() @IsJsonObject() @IsSizedParameters() parameters: Record<string, unknown> = {};
+  @WhenSent() @IsJsonObject() context: Record<string, unknown> = {};
+  @IsOptional() @IsUUID() parent_task_run_id?: string | null;
+  @IsOptional() @IsUUID() infrastructure_document_id?: string | null;
+  @WhenSent() @IsNestedModel(() => FlowRunPolicyDto) empirical_policy?: FlowRunPolicyDto;
+  @WhenSent() @IsArray() @IsString({ each: true }) tags: string[] = [];
+  @IsOptional() @IsLabels() labels?: KeyValueLabels | null;
+  @IsOptional() @IsString() idempotency_key?: string | null;
+  @IsOptional() @IsString() work_pool_name?: string | null;
+  @IsOptional() @IsString() work_queue_name?: string | null;
+  @IsOptional() @IsJsonObject() job_variables?: Record<string, unknown> | null;
+  /** Deprecated by Prefect, still honoured. */
+  @IsOptional() @IsUUID() deployment_id?: string | null;
+}
+
+/** `DeploymentFlowRunCreate` (`POST /deployments/{id}/create_flow_run`). */
+@ForbidExtra()
+export class DeploymentFlowRunCreateDto {
+  @IsOptional() @IsNestedModel(() => StateCreateDto) state?: StateCreateDto | null;
+  @IsOptional() @IsString() name?: string | null;
+  @WhenSent() @IsJsonObject() @IsSizedParameters() parameters: Record<string, unknown> = {};
+  @IsOptional() @IsBoolean() enforce_parameter_schema?: boolean | null;
+  @WhenSent() @IsJsonObject() context: Record<string, unknown> = {};
+  @IsOptional() @IsUUID() infrastructure_document_id?: string | null;
+  @WhenSent() @IsNestedModel(() => FlowRunPolicyDto) empirical_policy?: FlowRunPolicyDto;
+  @WhenSent() @IsArray() @IsString({ each: true }) tags: string[] = [];
+  @IsOptional() @IsString() idempotency_key?: string | null;
+  @IsOptional() @IsLabels() labels?: KeyValueLabels | null;
+  @IsOptional() @IsUUID() parent_task_run_id?: string | null;
+  @IsOptional() @IsString() work_queue_name?: string | null;
+  @IsOptional() @IsJsonObject() job_variables: Record<string, unknown> | null = {};
+}
+
+/** `FlowRunUpdate` (`PATCH /flow_runs/{id}`): only the keys a client sends are written. */
+@ForbidExtra()
+export class FlowRunUpdateDto {
+  @IsOptional() @IsString() name?: string | null;
+  @IsOptional() @IsString() flow_version?: string | null;
+  @WhenSent() @IsJsonObject() @IsSizedParameters() parameters?: Record<string, unknown>;
+  @WhenSent() @IsNestedModel(() => FlowRunPolicyDto) empirical_policy?: FlowRunPolicyDto;
+  @WhenSent() @IsArray() @IsString({ each: true }) tags?: string[];
+  @IsOptional() @IsString() infrastructure_pid?: string | null;
+  @IsOptional() @IsJsonObject() job_variables?: Record<string, unknown> | null;
+}

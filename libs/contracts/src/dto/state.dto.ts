@@ -1,1 +1,94 @@
-export {};
+import {
+  Allow,
+  IsBoolean,
+  IsDefined,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  registerDecorator,
+  ValidateIf,
+  ValidationOptions,
+} from 'class-validator';
+import { ForbidExtra } from '../body-validation';
+import { IsDateTime, IsNestedModel } from './validators';
+
+/** Prefect's `StateType` enum, in its declaration order. */
+export const STATE_TYPES = [
+  'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED', 'CANCELLING',
+] as const;
+export type StateType = (typeof STATE_TYPES)[number];
+
+/** pydantic's message for a value outside an enum: "Input should be 'A', 'B' or 'C'". */
+export function enumMessage(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  return `Input should be ${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
+}
+
+/**
+ * A field that may be left out but, when sent, must pass its validators: pydantic refuses an explicit `null` for
+ * a non-optional field, where class-validator's `@IsOptional()` would let it through.
+ */
+export function WhenSent(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+}
+
+/** An object whose values are all strings (`dict[str, str]`). */
+export function IsStringRecord(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyKey) =>
+    registerDecorator({
+      name: 'isObject',
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      options: { message: 'Input should be a valid dictionary of strings', ...options },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
+      },
+    });
+}
+
+/** `StateDetails`: a plain model, so unknown keys are dropped rather than refused. */
+export class StateDetailsDto {
+  @IsOptional() @IsUUID() flow_run_id?: string | null;
+  @IsOptional() @IsUUID() task_run_id?: string | null;
+  @IsOptional() @IsUUID() child_flow_run_id?: string | null;
+  @IsOptional() @IsDateTime() scheduled_time?: Date | null;
+  @IsOptional() @IsString() cache_key?: string | null;
+  @IsOptional() @IsDateTime() cache_expiration?: Date | null;
+  @IsOptional() @IsBoolean() deferred?: boolean | null;
+  @WhenSent() @IsBoolean() untrackable_result?: boolean;
+  @IsOptional() @IsDateTime() pause_timeout?: Date | null;
+  @WhenSent() @IsBoolean() pause_reschedule?: boolean;
+  @IsOptional() @IsString() pause_key?: string | null;
+  @IsOptional() @IsStringRecord() run_input_keyset?: Record<string, string> | null;
+  @IsOptional() @IsBoolean() refresh_cache?: boolean | null;
+  @IsOptional() @IsBoolean() retriable?: boolean | null;
+  @IsOptional() @IsUUID() transition_id?: string | null;
+  @IsOptional() @IsUUID() task_parameters_id?: string | null;
+  @IsOptional() @IsString() traceparent?: string | null;
+  @IsOptional() @IsUUID() deployment_concurrency_lease_id?: string | null;
+}
+
+/** `StateCreate`: the state a client proposes. */
+@ForbidExtra()
+export class StateCreateDto {
+  @IsDefined()
+  @IsIn(STATE_TYPES, { message: enumMessage(STATE_TYPES) })
+  type!: StateType;
+
+  @IsOptional() @IsString() name?: string | null;
+  @IsOptional() @IsString() message?: string | null;
+  @Allow() data?: unknown;
+
+  @WhenSent() @IsNestedModel(() => StateDetailsDto) state_details?: StateDetailsDto;
+}
+
+/**
+ * The body of `POST /flow_runs/{id}/set_state`: two embedded FastAPI body parameters, so extra keys are ignored
+ * and an explicit `null` for `force` means its default.
+ */
+export class SetFlowRunStateDto {
+  @IsDefined() @IsNestedModel(() => StateCreateDto) state!: StateCreateDto;
+  @IsOptional() @IsBoolean() force?: boolean | null;
+}

@@ -1,1 +1,10 @@
-export {};
+export * from './context';
+export * from './core-policy';
+export * from './engine';
+export * from './flow-run-labels';
+export * from './flow-run-orchestration';
+export * from './global-policy';
+export * from './orchestrated-run';
+export * from './rule';
+export * from './run-names';
+export * from './states';

@@ -1,11 +1,10 @@
+import type { StateDetails, StateType } from '@app/contracts';
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { BaseEntity, json, timestamp } from './columns';
 import { FlowRunEntity } from './flow-run.entity';
 
-export const STATE_TYPES = [
-  'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED', 'CANCELLING',
-] as const;
-export type StateType = (typeof STATE_TYPES)[number];
+export { STATE_TYPES } from '@app/contracts';
+export type { StateType };
 
 /** One row per state a flow run has been in; the run's `state_id` points at the current one. */
 @Entity('flow_run_state')
@@ -33,6 +32,7 @@ export class FlowRunStateEntity extends BaseEntity {
   @Column(json())
   data!: unknown;
 
+  /** Prefect's `StateDetails` JSON; rows written by older code may lack keys, so readers fill in defaults. */
   @Column(json('{}'))
-  state_details!: Record<string, unknown>;
+  state_details!: Partial<StateDetails>;
 }

@@ -1,19 +1,12 @@
+import type { FlowRunPolicy } from '@app/contracts';
 import { Column, Entity, Index, JoinColumn, ManyToOne, Unique } from 'typeorm';
 import { BaseEntity, json, timestamp } from './columns';
 import type { Actor } from './deployment.entity';
 import { FlowEntity } from './flow.entity';
-import type { StateType } from './flow-run-state.entity';
+import type { FlowRunStateEntity, StateType } from './flow-run-state.entity';
 import { WorkQueueEntity } from './work-queue.entity';
 
-export interface FlowRunPolicy {
-  max_retries: number;
-  retry_delay_seconds: number;
-  retries: number | null;
-  retry_delay: number | null;
-  pause_keys: string[] | null;
-  resuming: boolean | null;
-  retry_type: 'in_process' | 'reschedule' | null;
-}
+export type { FlowRunPolicy };
 
 @Entity('flow_run')
 @Unique('uq_flow_run__flow_id_idempotency_key', ['flow_id', 'idempotency_key'])
@@ -88,6 +81,9 @@ export class FlowRunEntity extends BaseEntity {
   @Column({ type: 'uuid', nullable: true })
   state_id!: string | null;
 
+  /** The current state, when a query joined it (`state_id` carries no foreign key, as in Prefect). */
+  state?: FlowRunStateEntity | null;
+
   @Index('ix_flow_run__state_type')
   @Column({ type: 'varchar', nullable: true })
   state_type!: StateType | null;
@@ -131,6 +127,7 @@ export class FlowRunEntity extends BaseEntity {
   @Column(json())
   created_by!: Actor | null;
 
-  @Column(json('{}'))
+  /** Null when a run was created without any (`POST /flow_runs/`), as Prefect stores it. */
+  @Column(json('{}', { nullable: true }))
   job_variables!: Record<string, unknown> | null;
 }

@@ -1,0 +1,21 @@
+import { DeploymentFlowRunCreateDto, FlowRunResponse } from '@app/contracts';
+import { Body, Controller, Param, Post, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { UuidPipe } from '../http/uuid.pipe';
+import { FlowRunService } from './flow-run.service';
+
+@Controller('deployments')
+export class DeploymentFlowRunController {
+  constructor(private readonly flowRuns: FlowRunService) {}
+
+  @Post(':id/create_flow_run')
+  async create(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: DeploymentFlowRunCreateDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FlowRunResponse> {
+    const { run, created } = await this.flowRuns.createFromDeployment(id, body);
+    void reply.status(created ? 201 : 200);
+    return run;
+  }
+}
