@@ -1,0 +1,35 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const PREFECT_VERSION = '3.9.1';
+
+const VENV_DIR = path.resolve(__dirname, '../../.cache/prefect-venv');
+const MARKER = path.join(VENV_DIR, 'prefect-dispatch-installed.txt');
+const REQUIREMENT = `prefect==${PREFECT_VERSION}`;
+
+export const venvBin = (name: string): string => path.join(VENV_DIR, 'bin', name);
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output.slice(-4000)}`))));
+  });
+}
+
+/**
+ * Makes sure the cached virtualenv holds the real Prefect client at the pinned version. The marker is written
+ * last, so an interrupted install is redone rather than trusted; a different pinned version rebuilds the venv.
+ */
+export async function ensurePrefectVenv(): Promise<void> {
+  const ready = existsSync(MARKER) && readFileSync(MARKER, 'utf8').trim() === REQUIREMENT && existsSync(venvBin('prefect'));
+  if (ready) return;
+  rmSync(VENV_DIR, { recursive: true, force: true });
+  await run('python3', ['-m', 'venv', VENV_DIR]);
+  await run(venvBin('pip'), ['install', '--quiet', '--disable-pip-version-check', REQUIREMENT]);
+  writeFileSync(MARKER, `${REQUIREMENT}\n`);
+}
