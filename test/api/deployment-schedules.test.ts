@@ -220,7 +220,7 @@ describe('deployment schedules API', () => {
       [{ schedule: { interval: 60 }, max_scheduled_runs: 0 }, 'max_scheduled_runs', 'Input should be greater than 0'],
       [{ schedule: { interval: 60 }, parameters: [1] }, 'parameters', 'Input should be a valid dictionary'],
       [{ schedule: { interval: 60 }, colour: 'red' }, 'colour', 'Extra inputs are not permitted'],
-      [{ schedule: [{ interval: 60 }] }, 'schedule', 'Input should be a valid dictionary or instance of the model'],
+      [{ schedule: [{ interval: 60 }] }, 'schedule', 'Input should be a valid dictionary or instance of IntervalSchedule'],
       [{ active: true }, 'schedule', 'Field required'],
     ])('refuses the schedule entry %j', async (entry, field, msg) => {
       await expectRefused([entry], ['body', 0, field], msg);

@@ -359,12 +359,13 @@ describe('deployments API', () => {
       ['an unknown key', { name: 'x', flow_id: 'F', colour: 'red' }, 'extra_forbidden', ['body', 'colour']],
       ['a malformed flow id', { name: 'x', flow_id: 'nope' }, 'uuid_parsing', ['body', 'flow_id']],
       ['a banned character in the name', { name: 'a/b', flow_id: 'F' }, 'value_error', ['body', 'name']],
-      ['a zero concurrency limit', { name: 'x', flow_id: 'F', concurrency_limit: 0 }, 'value_error', ['body', 'concurrency_limit']],
+      ['a zero concurrency limit', { name: 'x', flow_id: 'F', concurrency_limit: 0 }, 'greater_than', ['body', 'concurrency_limit']],
       ['an unknown collision strategy', { name: 'x', flow_id: 'F', concurrency_options: { collision_strategy: 'DROP' } }, 'enum', ['body', 'concurrency_options', 'collision_strategy']],
       ['labels with a nested value', { name: 'x', flow_id: 'F', labels: { a: { b: 1 } } }, 'value_error', ['body', 'labels']],
       ['null tags', { name: 'x', flow_id: 'F', tags: null }, 'list_type', ['body', 'tags']],
       ['a non-boolean paused', { name: 'x', flow_id: 'F', paused: 'maybe' }, 'bool_type', ['body', 'paused']],
       ['schedules that are not a list', { name: 'x', flow_id: 'F', schedules: { interval: 5 } }, 'list_type', ['body', 'schedules']],
+      ['parameters over the size limit', { name: 'x', flow_id: 'F', parameters: { blob: 'x'.repeat(600_000) } }, 'value_error', ['body', 'parameters']],
       ['both kinds of concurrency limit', { name: 'x', flow_id: 'F', concurrency_limit: 2, global_concurrency_limit_id: 'F' }, 'value_error', ['body', 'global_concurrency_limit_id']],
     ])('422s %s and writes nothing', async (_case, raw, type, loc) => {
       const before = await deploymentCount();
@@ -401,6 +402,20 @@ describe('deployments API', () => {
         expect(response.status).toBe(422);
         expect(response.body.exception_message).toBe('Invalid request received.');
       }
+      expect((await gw.get(`/deployments/${created.id}`)).body).toEqual(created);
+    });
+
+    it("refuses parameters over Prefect's size limit on update too, as its SizedParameters does", async () => {
+      const created = await deployment({ name: 'patch-big' });
+      const response = await gw.patch(`/deployments/${created.id}`, { parameters: { blob: 'x'.repeat(600_000) } });
+      expect(response.status).toBe(422);
+      expect(response.body.exception_detail).toEqual([
+        expect.objectContaining({
+          type: 'value_error',
+          loc: ['body', 'parameters'],
+          msg: expect.stringMatching(/^Value error, Flow run parameters must be less than 524,288 bytes when serialized \(got 600,\d{3} bytes\)\.$/),
+        }),
+      ]);
       expect((await gw.get(`/deployments/${created.id}`)).body).toEqual(created);
     });
 

@@ -12,10 +12,14 @@ describe('server routes', () => {
     const health = await gw.get('/health');
     expectOperation(health, 'GET', '/health', 200);
     expect(health.body).toBe(true);
-    expectOperation(await gw.get('/version'), 'GET', '/version', 200);
+    const version = await gw.get('/version');
+    expectOperation(version, 'GET', '/version', 200);
+    expect(version.text).toBe('"0.8.4"');
     const admin = await gw.get('/admin/version');
     expectOperation(admin, 'GET', '/admin/version', 200);
-    expect(admin.body).toMatch(/^3\./);
+    // A JSON string, as FastAPI renders it: the Python client calls `.json()` on it.
+    expect(JSON.parse(admin.text)).toMatch(/^3\./);
+    expect(admin.headers['content-type']).toMatch(/^application\/json/);
   });
 
   it('answers the CSRF probe as a server with CSRF disabled', async () => {

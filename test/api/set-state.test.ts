@@ -268,10 +268,9 @@ describe('POST /flow_runs/{id}/set_state', () => {
       expect(response.body.state.state_details).not.toHaveProperty('future_field');
     });
 
-    it('422 uuid_parsing for a malformed id, and 400 for a malformed API version header', async () => {
+    it('404 Not Found for a malformed id (the route does not match), and 400 for a malformed API version header', async () => {
       const malformed = await gw.post('/flow_runs/not-a-uuid/set_state', { state: { type: 'PENDING' } });
-      expect(malformed.status).toBe(422);
-      expect(malformed.body.exception_detail[0]).toMatchObject({ type: 'uuid_parsing', loc: ['path', 'id'] });
+      expect(malformed).toMatchObject({ status: 404, body: { detail: 'Not Found' } });
 
       const id = await scheduledRun();
       const badVersion = await gw.request('POST', `/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } }, { 'x-prefect-api-version': '0.8' });

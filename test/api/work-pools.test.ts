@@ -153,7 +153,7 @@ describe('work pools API', () => {
       ['type not a string', { name: 'x5', type: 3 }, 'string_type'],
       ['template not an object', { name: 'x6', base_job_template: [] }, 'dict_type'],
       ['is_paused null', { name: 'x7', is_paused: null }, 'bool_type'],
-      ['storage configuration a list', { name: 'x8', storage_configuration: [] }, 'dict_type'],
+      ['storage configuration a list', { name: 'x8', storage_configuration: [] }, 'model_type'],
       ['storage configuration a string', { name: 'x10', storage_configuration: 'none' }, 'model_type'],
       ['block id not a uuid', { name: 'x9', storage_configuration: { default_result_storage_block_id: 'nope' } }, 'uuid_parsing'],
       ['missing name', { type: 'process' }, 'missing'],

@@ -100,7 +100,7 @@ describe('work queues API', () => {
       ['missing name', { description: 'x' }, 'missing'],
       ['banned character', { name: 'hi/there' }, 'value_error'],
       ['empty name', { name: '' }, 'value_error'],
-      ['zero priority', { name: 'p0', priority: 0 }, 'greater_than_equal'],
+      ['zero priority', { name: 'p0', priority: 0 }, 'greater_than'],
       ['negative concurrency', { name: 'c', concurrency_limit: -1 }, 'greater_than_equal'],
       ['unknown key', { name: 'k', color: 'red' }, 'extra_forbidden'],
       ['filter not an object', { name: 'f', filter: 'tags' }, 'model_type'],
@@ -288,5 +288,39 @@ describe('work queues API', () => {
       expect(await gw.delete('/work_pools/ghost/queues/default')).toMatchObject({ status: 404, body: { detail: 'Work pool "ghost" not found.' } });
       expect(await gw.delete(`/work_pools/${pool.name}/queues/nope`)).toMatchObject({ status: 404, body: { detail: `Work pool queue '${pool.name}/nope' not found.` } });
     });
+  });
+});
+
+describe('queue-by-id routes (used by the prefect work-queue CLI)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await TestGateway.start();
+  });
+  afterAll(() => gw.stop());
+
+  it('reads, updates and reports the health of a queue by id', async () => {
+    await gw.post('/work_pools/', { name: 'by-id', type: 'process' });
+    const created = await gw.post('/work_pools/by-id/queues', { name: 'q', priority: 5 });
+    const read = await gw.get(`/work_queues/${created.body.id}`);
+    expectOperation(read, 'GET', '/work_queues/{id}', 200);
+    expect(read.body).toMatchObject({ name: 'q', work_pool_name: 'by-id', priority: 5 });
+
+    expect((await gw.patch(`/work_queues/${created.body.id}`, { concurrency_limit: 7 })).status).toBe(204);
+    expect((await gw.get('/work_pools/by-id/queues/q')).body.concurrency_limit).toBe(7);
+
+    const status = await gw.get(`/work_queues/${created.body.id}/status`);
+    expectOperation(status, 'GET', '/work_queues/{id}/status', 200);
+    expect(status.body).toEqual({
+      healthy: false,
+      late_runs_count: 0,
+      last_polled: null,
+      health_check_policy: { maximum_late_runs: 0, maximum_seconds_since_last_polled: 60 },
+    });
+  });
+
+  it('404s an unknown id and a malformed one', async () => {
+    expect(await gw.get('/work_queues/00000000-0000-0000-0000-000000000000')).toMatchObject({ status: 404, body: { detail: 'Work queue not found' } });
+    expect((await gw.patch('/work_queues/00000000-0000-0000-0000-000000000000', { concurrency_limit: 1 })).status).toBe(404);
+    expect((await gw.get('/work_queues/nope')).status).toBe(404);
   });
 });

@@ -23,7 +23,13 @@ export class TestGateway {
 
   static async start(overrides: Record<string, string> = {}): Promise<TestGateway> {
     const database = await createTestDatabase();
-    const config = loadConfig({ LOG_LEVEL: 'error', PORT: '0', ...overrides, DATABASE_URL: database.url });
+    const config = loadConfig({
+      LOG_LEVEL: 'error',
+      PORT: '0',
+      NATS_NAMESPACE: database.name.replace(/_/g, '-'),
+      ...overrides,
+      DATABASE_URL: database.url,
+    });
     const moduleRef = await Test.createTestingModule({ imports: [GatewayModule] })
       .overrideProvider(AppConfig)
       .useValue(config)

@@ -1,21 +1,34 @@
 import { ConfigModule } from '@app/config';
+import { MessagingModule } from '@app/messaging';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { FlowRunsModule } from './flow-runs/flow-runs.module';
 import { FlowsModule } from './flows/flows.module';
+import { ApiVersionGuard } from './http/api-version.guard';
 import { PrefectExceptionFilter } from './http/prefect-exception.filter';
 import { RequestValidationPipe } from './http/request-validation.pipe';
+import { ScheduledRunsModule } from './scheduled-runs/scheduled-runs.module';
 import { ServerController } from './server/server.controller';
 import { WorkPoolsModule } from './work-pools/work-pools.module';
 
 @Module({
-  imports: [ConfigModule, PersistenceModule, WorkPoolsModule, FlowsModule, DeploymentsModule, FlowRunsModule],
+  imports: [
+    ConfigModule,
+    PersistenceModule,
+    MessagingModule.forRoot('gateway'),
+    WorkPoolsModule,
+    ScheduledRunsModule,
+    FlowsModule,
+    DeploymentsModule,
+    FlowRunsModule,
+  ],
   controllers: [ServerController],
   providers: [
     { provide: APP_PIPE, useClass: RequestValidationPipe },
     { provide: APP_FILTER, useClass: PrefectExceptionFilter },
+    { provide: APP_GUARD, useClass: ApiVersionGuard },
   ],
 })
 export class GatewayModule {}

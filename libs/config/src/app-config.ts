@@ -52,6 +52,15 @@ export class AppConfig {
   @Min(10, { message: 'DISPATCH_HORIZON_SECONDS must be at least 10 (the Prefect worker prefetch)' })
   DISPATCH_HORIZON_SECONDS = 12;
 
+  /**
+   * The dispatcher wakes on every change and at every due time it knows of; this is only its safety net (a
+   * lost wake-up signal costs at most this long). Bounds re-delivery after a fault: lease + this interval.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'DISPATCH_INTERVAL_MS must be an integer' })
+  @Min(50)
+  DISPATCH_INTERVAL_MS = 2000;
+
   /** Prefect's `PREFECT_SERVER_API_DEFAULT_LIMIT`: default and maximum page size. */
   @Transform(toInt)
   @IsInt({ message: 'DEFAULT_LIMIT must be an integer' })

@@ -1,4 +1,4 @@
-import { ValidationError } from 'class-validator';
+import { getMetadataStorage, ValidationError } from 'class-validator';
 
 /** One entry of a pydantic-style validation error list, as Prefect returns it. */
 export interface PydanticErrorDetail {
@@ -9,25 +9,81 @@ export interface PydanticErrorDetail {
   ctx?: Record<string, unknown>;
 }
 
-/** Maps a class-validator constraint name to pydantic's error type and message. */
-const CONSTRAINTS: Record<string, { type: string; msg: string }> = {
-  isDefined: { type: 'missing', msg: 'Field required' },
-  whitelistValidation: { type: 'extra_forbidden', msg: 'Extra inputs are not permitted' },
-  isString: { type: 'string_type', msg: 'Input should be a valid string' },
-  isNotEmpty: { type: 'string_too_short', msg: 'String should have at least 1 character' },
-  isInt: { type: 'int_type', msg: 'Input should be a valid integer' },
-  isNumber: { type: 'float_type', msg: 'Input should be a valid number' },
-  min: { type: 'greater_than_equal', msg: 'Input should be greater than or equal to the minimum' },
-  max: { type: 'less_than_equal', msg: 'Input should be less than or equal to the maximum' },
-  isBoolean: { type: 'bool_type', msg: 'Input should be a valid boolean' },
-  isUuid: { type: 'uuid_parsing', msg: 'Input should be a valid UUID' },
-  isObject: { type: 'dict_type', msg: 'Input should be a valid dictionary' },
-  isArray: { type: 'list_type', msg: 'Input should be a valid list' },
-  isDateTime: { type: 'datetime_from_date_parsing', msg: 'Input should be a valid datetime' },
-  nestedValidation: { type: 'model_type', msg: 'Input should be a valid dictionary or instance of the model' },
-  isIn: { type: 'enum', msg: 'Input should be one of the allowed values' },
-  isEnum: { type: 'enum', msg: 'Input should be one of the allowed values' },
+/** A failed class-validator constraint: the arguments it was declared with and the message it produced. */
+interface FailedConstraint {
+  args: readonly unknown[];
+  message: string;
+}
+
+type PydanticError = Pick<PydanticErrorDetail, 'type' | 'msg' | 'ctx'>;
+
+const fixed = (type: string, msg: string) => (): PydanticError => ({ type, msg });
+const enumError = ({ message }: FailedConstraint): PydanticError => ({ type: 'enum', msg: message });
+
+/** Maps a class-validator constraint name to pydantic's error type, message and context. */
+const CONSTRAINTS: Record<string, (constraint: FailedConstraint) => PydanticError> = {
+  isDefined: fixed('missing', 'Field required'),
+  whitelistValidation: fixed('extra_forbidden', 'Extra inputs are not permitted'),
+  isString: fixed('string_type', 'Input should be a valid string'),
+  isNotEmpty: fixed('string_too_short', 'String should have at least 1 character'),
+  isInt: fixed('int_type', 'Input should be a valid integer'),
+  isNumber: fixed('float_type', 'Input should be a valid number'),
+  min: ({ args: [ge] }) => ({ type: 'greater_than_equal', msg: `Input should be greater than or equal to ${String(ge)}`, ctx: { ge } }),
+  max: ({ args: [le] }) => ({ type: 'less_than_equal', msg: `Input should be less than or equal to ${String(le)}`, ctx: { le } }),
+  isGreaterThan: ({ args: [gt] }) => ({ type: 'greater_than', msg: `Input should be greater than ${String(gt)}`, ctx: { gt } }),
+  isBoolean: fixed('bool_type', 'Input should be a valid boolean'),
+  isUuid: fixed('uuid_parsing', 'Input should be a valid UUID'),
+  isObject: fixed('dict_type', 'Input should be a valid dictionary'),
+  isArray: fixed('list_type', 'Input should be a valid list'),
+  isDateTime: fixed('datetime_from_date_parsing', 'Input should be a valid datetime'),
+  isNestedModel: ({ args: [prefectName] }) => {
+    const className = (prefectName as () => string)();
+    return { type: 'model_type', msg: `Input should be a valid dictionary or instance of ${className}`, ctx: { class_name: className } };
+  },
+  // class-validator's own check on a nested value that is no object, where IsNestedModel is not used.
+  nestedValidation: fixed('model_type', 'Input should be a valid dictionary or instance of the model'),
+  isIn: enumError,
+  isEnum: enumError,
 };
+
+type ValidationMetadata = ReturnType<ReturnType<typeof getMetadataStorage>['getTargetValidationMetadatas']>[number];
+
+/** The declaration of the constraint `name` on the property that failed it. */
+function declaration(error: ValidationError, name: string): ValidationMetadata | undefined {
+  const model = error.target?.constructor;
+  if (!model) return undefined;
+  return getMetadataStorage()
+    .getTargetValidationMetadatas(model, '', true, false)
+    .find((metadata) => metadata.propertyName === error.property && metadata.name === name);
+}
+
+/** For a list checked item by item (`each: true`), the indexes of the items that fail; null otherwise. */
+function failingItems(error: ValidationError, metadata: ValidationMetadata | undefined): number[] | null {
+  if (!metadata?.each || !Array.isArray(error.value)) return null;
+  const items: unknown[] = error.value;
+  const [constraint] = getMetadataStorage().getTargetValidatorConstraints(metadata.constraintCls);
+  if (!constraint) return null;
+  const args = {
+    targetName: metadata.target instanceof Function ? metadata.target.name : String(metadata.target),
+    property: error.property,
+    object: error.target as object,
+    value: error.value,
+    constraints: metadata.constraints,
+  };
+  return items.flatMap((item, index) => (constraint.instance.validate(item, args) ? [] : [index]));
+}
+
+/**
+ * The failed constraints pydantic would report: a missing value only as missing; a value that is not a list
+ * only as such, not also per item; a nested model that is no object only once.
+ */
+function reportedConstraints(error: ValidationError, constraints: Record<string, string>): string[] {
+  if ('isDefined' in constraints) return ['isDefined'];
+  return Object.keys(constraints).filter((name) => {
+    if (name === 'nestedValidation') return !('isNestedModel' in constraints);
+    return !('isArray' in constraints && name !== 'isArray' && declaration(error, name)?.each);
+  });
+}
 
 /** Flattens class-validator errors into pydantic's list shape, `loc` rooted at `root` ("body", "path", ...). */
 export function toPydanticErrors(errors: ValidationError[], root: (string | number)[] = ['body']): PydanticErrorDetail[] {
@@ -36,17 +92,20 @@ export function toPydanticErrors(errors: ValidationError[], root: (string | numb
     const key = /^\d+$/.test(error.property) ? Number(error.property) : error.property;
     const loc = [...path, key];
     const constraints = error.constraints ?? {};
-    // A missing value fails every constraint; pydantic reports only that it is missing.
-    const names = 'isDefined' in constraints ? ['isDefined'] : Object.keys(constraints);
-    for (const name of names) {
-      const known = CONSTRAINTS[name];
-      details.push({
-        type: known?.type ?? 'value_error',
-        loc,
-        msg: known && name !== 'isIn' && name !== 'isEnum' ? known.msg : constraints[name],
-        input: error.value,
-      });
+    for (const name of reportedConstraints(error, constraints)) {
+      const metadata = declaration(error, name);
+      const failed: FailedConstraint = { args: metadata?.constraints ?? [], message: constraints[name] };
+      const { type, msg, ctx } = CONSTRAINTS[name]?.(failed) ?? { type: 'value_error', msg: constraints[name] };
+      const detail = (itemLoc: (string | number)[], input: unknown): PydanticErrorDetail => ({ type, loc: itemLoc, msg, input, ...(ctx && { ctx }) });
+      const items = failingItems(error, metadata);
+      if (items && items.length > 0) {
+        for (const index of items) details.push(detail([...loc, index], (error.value as unknown[])[index]));
+      } else {
+        details.push(detail(loc, error.value));
+      }
     }
+    // A nested model given as a list was mapped item by item; pydantic reports only that it is no object.
+    if ('isNestedModel' in constraints) return;
     for (const child of error.children ?? []) visit(child, loc);
   };
   for (const error of errors) visit(error, root);

@@ -5,6 +5,7 @@ import type { PydanticErrorDetail } from '@app/contracts';
  * status and body shape; nothing else knows about HTTP.
  */
 export type DomainErrorCode =
+  | 'bad_request' //        400 {"detail": ...}
   | 'not_found' //          404 {"detail": ...}
   | 'object_not_found' //   404 {"exception_message": ...} (Prefect's ObjectNotFoundError handler)
   | 'conflict' //           409 {"detail": ...}
@@ -25,9 +26,16 @@ export class DomainError extends Error {
   }
 }
 
+/** Prefect's answer to a write that breaks a database constraint (its IntegrityError handler). */
+const DATA_INTEGRITY_CONFLICT =
+  'Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.';
+
+export const badRequest = (message: string) => new DomainError('bad_request', message);
 export const notFound = (message: string) => new DomainError('not_found', message);
 export const objectNotFound = (message: string) => new DomainError('object_not_found', message);
 export const conflict = (message: string) => new DomainError('conflict', message);
+/** A write Prefect would have failed on a unique, foreign-key or not-null constraint. */
+export const integrityConflict = () => conflict(DATA_INTEGRITY_CONFLICT);
 export const forbidden = (message: string) => new DomainError('forbidden', message);
 export const invalid = (message: string) => new DomainError('invalid', message);
 export const validationFailed = (details: PydanticErrorDetail[], requestBody?: unknown) =>

@@ -1,5 +1,7 @@
+export * from './dispatch/prefer-wait';
 export * from './dispatch/slot-budget';
 export * from './errors';
+export * from './events/prefect-events';
 export * from './limits';
 export * from './orchestration';
 export * from './presenters/deployment.presenter';

@@ -1,5 +1,8 @@
 import { AppConfig } from '@app/config';
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DispatchSignals } from './dispatch-signals';
+import { EventPublisher } from './event-publisher';
+import { FlowRunBus } from './flow-run-bus';
 import { NatsClient } from './nats-connection';
 
 @Global()
@@ -9,8 +12,13 @@ export class MessagingModule {
   static forRoot(clientName: string): DynamicModule {
     return {
       module: MessagingModule,
-      providers: [{ provide: NatsClient, inject: [AppConfig], useFactory: (config: AppConfig) => NatsClient.connect(config, clientName) }],
-      exports: [NatsClient],
+      providers: [
+        { provide: NatsClient, inject: [AppConfig], useFactory: (config: AppConfig) => NatsClient.connect(config, clientName) },
+        FlowRunBus,
+        DispatchSignals,
+        EventPublisher,
+      ],
+      exports: [NatsClient, FlowRunBus, DispatchSignals, EventPublisher],
     };
   }
 }

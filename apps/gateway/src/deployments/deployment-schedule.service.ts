@@ -1,8 +1,7 @@
 import { DeploymentScheduleCreateDto, DeploymentScheduleResponse, DeploymentScheduleUpdateDto } from '@app/contracts';
-import { conflict, notFound, presentDeploymentSchedule } from '@app/domain';
+import { conflict, integrityConflict, notFound, presentDeploymentSchedule } from '@app/domain';
 import { Database, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { INTEGRITY_CONFLICT } from './deployment.service';
 import { newScheduleValues, scheduleChanges } from './schedules';
 
 @Injectable()
@@ -32,7 +31,7 @@ export class DeploymentScheduleService {
       await this.requireDeployment(tx, deploymentId);
       const changes = scheduleChanges(update, new Date());
       const holder = changes.slug ? await tx.deploymentSchedules.findIdBySlug(deploymentId, changes.slug) : null;
-      if (holder !== null && holder !== scheduleId) throw conflict(INTEGRITY_CONFLICT);
+      if (holder !== null && holder !== scheduleId) throw integrityConflict();
       if (!(await tx.deploymentSchedules.updateForDeployment(deploymentId, { id: scheduleId }, changes))) {
         throw notFound('Schedule not found.');
       }

@@ -7,8 +7,8 @@ import {
 } from '@app/contracts';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { UuidPipe } from '../http/uuid.pipe';
 import { DeploymentService } from './deployment.service';
-import { RouteUuidPipe } from './route-uuid.pipe';
 
 /** Prefect answers `null` (FastAPI's rendering of a handler returning None) with a 200. */
 function sendNull(reply: FastifyReply): void {
@@ -44,30 +44,30 @@ export class DeploymentController {
   }
 
   @Get(':id')
-  read(@Param('id', RouteUuidPipe) id: string): Promise<DeploymentResponse> {
+  read(@Param('id', UuidPipe) id: string): Promise<DeploymentResponse> {
     return this.deployments.read(id);
   }
 
   @Patch(':id')
   @HttpCode(204)
-  update(@Param('id', RouteUuidPipe) id: string, @Body() body: DeploymentUpdateDto): Promise<void> {
+  update(@Param('id', UuidPipe) id: string, @Body() body: DeploymentUpdateDto): Promise<void> {
     return this.deployments.update(id, body);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  delete(@Param('id', RouteUuidPipe) id: string): Promise<void> {
+  delete(@Param('id', UuidPipe) id: string): Promise<void> {
     return this.deployments.delete(id);
   }
 
   @Post(':id/pause_deployment')
-  async pause(@Param('id', RouteUuidPipe) id: string, @Res() reply: FastifyReply): Promise<void> {
+  async pause(@Param('id', UuidPipe) id: string, @Res() reply: FastifyReply): Promise<void> {
     await this.deployments.pause(id);
     sendNull(reply);
   }
 
   @Post(':id/resume_deployment')
-  async resume(@Param('id', RouteUuidPipe) id: string, @Res() reply: FastifyReply): Promise<void> {
+  async resume(@Param('id', UuidPipe) id: string, @Res() reply: FastifyReply): Promise<void> {
     await this.deployments.resume(id);
     sendNull(reply);
   }

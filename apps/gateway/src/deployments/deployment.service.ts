@@ -7,15 +7,13 @@ import {
   DeploymentScheduleUpdateDto,
   DeploymentUpdateDto,
 } from '@app/contracts';
-import { conflict, firstFreePriority, notFound, presentDeployment, resolveLimit } from '@app/domain';
+import { conflict, integrityConflict, notFound, presentDeployment, resolveLimit } from '@app/domain';
 import { Database, DeploymentEntity, Transaction, WorkPoolEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
+import { queueInPool, requireWorkPool } from '../work-pools/work-pool.helpers';
+import { requireEnforceableParameterSchema } from './parameter-schema';
 import { planScheduleUpdate } from './schedule-update-plan';
 import { newScheduleValues, NewSchedule, scheduleChanges } from './schedules';
-
-/** Prefect's answer to a foreign-key or unique violation (its IntegrityError handler). */
-export const INTEGRITY_CONFLICT =
-  'Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.';
 
 /** Prefect's legacy pool, where queues named without a pool live. */
 const DEFAULT_AGENT_WORK_POOL_NAME = 'default-agent-pool';
@@ -40,8 +38,6 @@ function sentColumns<T extends object>(body: T, columns: readonly (keyof T & key
   return Object.fromEntries(columns.filter((column) => body[column] !== undefined).map((column) => [column, body[column]]));
 }
 
-const isJsonObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 @Injectable()
 export class DeploymentService {
   constructor(
@@ -56,12 +52,12 @@ export class DeploymentService {
   async create(body: DeploymentCreateDto): Promise<{ deployment: DeploymentResponse; created: boolean }> {
     const now = new Date();
     const { id, inserted } = await this.db.transaction(async (tx) => {
-      const pool = body.work_pool_name ? await this.requireWorkPool(tx, body.work_pool_name) : null;
+      const pool = body.work_pool_name ? await requireWorkPool(tx.workPools, body.work_pool_name) : null;
       if (body.global_concurrency_limit_id) throw notFound('Concurrency limit not found');
       const workQueueId = await this.resolveWorkQueue(tx, pool, body.work_queue_name);
       this.requireNoBlockDocuments(body);
       const flow = await tx.flows.findById(body.flow_id);
-      if (!flow) throw conflict(INTEGRITY_CONFLICT);
+      if (!flow) throw integrityConflict();
 
       const sent = sentColumns(body, CREATE_COLUMNS);
       const always: Columns = {
@@ -114,20 +110,14 @@ export class DeploymentService {
       const existing = await tx.deployments.findDetailed(id);
       if (!existing) throw notFound('Deployment not found.');
       const plan = planScheduleUpdate((existing.schedules ?? []).map((schedule) => schedule.slug), body.schedules);
-      const pool = body.work_pool_name ? await this.requireWorkPool(tx, body.work_pool_name) : null;
-      if (body.enforce_parameter_schema ?? existing.enforce_parameter_schema) {
-        const schema = body.parameter_openapi_schema && Object.keys(body.parameter_openapi_schema).length > 0
-          ? body.parameter_openapi_schema
-          : existing.parameter_openapi_schema;
-        if (!isJsonObject(schema)) {
-          throw conflict(
-            'Error updating deployment: Cannot update parameters because parameter schema enforcement is enabled and the deployment does not have a valid parameter schema.',
-          );
-        }
-      }
+      const pool = body.work_pool_name ? await requireWorkPool(tx.workPools, body.work_pool_name) : null;
+      const schema = body.parameter_openapi_schema && Object.keys(body.parameter_openapi_schema).length > 0
+        ? body.parameter_openapi_schema
+        : existing.parameter_openapi_schema;
+      requireEnforceableParameterSchema(body.enforce_parameter_schema ?? existing.enforce_parameter_schema, schema);
       if (body.global_concurrency_limit_id) throw notFound('Concurrency limit not found');
       // These columns are NOT NULL in Prefect too, where writing null fails on the constraint.
-      if (body.parameters === null || body.enforce_parameter_schema === null) throw conflict(INTEGRITY_CONFLICT);
+      if (body.parameters === null || body.enforce_parameter_schema === null) throw integrityConflict();
 
       const { job_variables: jobVariables, ...sent } = sentColumns(body, UPDATE_COLUMNS);
       const workQueueId =
@@ -174,12 +164,6 @@ export class DeploymentService {
     }
   }
 
-  private async requireWorkPool(tx: Transaction, name: string): Promise<WorkPoolEntity> {
-    const pool = await tx.workPools.findByName(name);
-    if (!pool) throw notFound(`Work pool "${name}" not found.`);
-    return pool;
-  }
-
   /**
    * The queue a deployment is assigned to (undefined: leave it as it is). A pool with a queue name gets that
    * queue, created in the pool if missing; a pool alone gets its default queue; a queue name alone is looked
@@ -190,16 +174,7 @@ export class DeploymentService {
     pool: WorkPoolEntity | null,
     queueName: string | null | undefined,
   ): Promise<string | null | undefined> {
-    if (pool && queueName) {
-      const existing = await tx.workQueues.findInPool(pool.id, queueName);
-      if (existing) return existing.id;
-      const priority = firstFreePriority((await tx.workQueues.priorities(pool.id)).map((queue) => queue.priority));
-      const created = await tx.workQueues.insertIfAbsent({
-        work_pool_id: pool.id, name: queueName, description: '', is_paused: false, concurrency_limit: null, priority,
-      });
-      // Null: a concurrent request created it first.
-      return (created ?? (await tx.workQueues.findInPool(pool.id, queueName)))?.id ?? null;
-    }
+    if (pool && queueName) return (await queueInPool(tx, pool, queueName)).id;
     if (pool) return pool.default_queue_id;
     if (!queueName) return undefined;
     const agentPool = await tx.workPools.findByName(DEFAULT_AGENT_WORK_POOL_NAME);
@@ -220,7 +195,7 @@ export class DeploymentService {
 
   private async createSchedules(tx: Transaction, deploymentId: string, schedules: NewSchedule[], now: Date): Promise<void> {
     const created = await tx.deploymentSchedules.insertMany(deploymentId, schedules.map((schedule) => newScheduleValues(schedule, now)));
-    if (created.length !== schedules.length) throw conflict(INTEGRITY_CONFLICT);
+    if (created.length !== schedules.length) throw integrityConflict();
   }
 
   /** Renamed schedules first lose their old slug, so that renames cannot collide with each other. */

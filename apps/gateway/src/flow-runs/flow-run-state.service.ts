@@ -12,6 +12,7 @@ import {
   stateFromRow,
   stateRow,
 } from '@app/domain';
+import { DispatchSignals } from '@app/messaging';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import type { OrchestrationClient } from './orchestration-client.decorator';
@@ -19,7 +20,10 @@ import type { OrchestrationClient } from './orchestration-client.decorator';
 /** Moves flow runs between states through Prefect's orchestration rules. */
 @Injectable()
 export class FlowRunStateService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly signals: DispatchSignals,
+  ) {}
 
   /**
    * `POST /flow_runs/{id}/set_state`. The run stays locked from the read to the commit, so concurrent
@@ -63,13 +67,16 @@ export class FlowRunStateService {
   /**
    * The single place where a flow run's transition is committed: the new state joins the run's history and
    * becomes current, and the run takes the bookkeeping the rules did. Whatever must follow a committed
-   * state (the `prefect.flow-run.*` events) hangs off here, through `tx.afterCommit`.
+   * state hangs off here, through `tx.afterCommit`.
    */
   private async commit(tx: Transaction, before: OrchestratedRun, outcome: OrchestrationOutcome): Promise<void> {
     const changes = runChanges(before, outcome.run);
     if (outcome.written && outcome.state) {
       await tx.flowRunStates.insert(stateRow(outcome.state, before.id));
-      await tx.flowRuns.patch(before.id, { ...changes, state_id: outcome.state.id });
+      // A new state ends any delivery lease: the claim (SCHEDULED → PENDING) consumes it, and a run
+      // rescheduled gets published afresh in its new state.
+      await tx.flowRuns.patch(before.id, { ...changes, state_id: outcome.state.id, leased_until: null });
+      if (outcome.state.type === 'SCHEDULED') tx.afterCommit(() => this.signals.requestDispatch());
     } else if (Object.keys(changes).length > 0) {
       await tx.flowRuns.patch(before.id, changes);
     }

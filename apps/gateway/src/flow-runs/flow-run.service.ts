@@ -9,19 +9,20 @@ import {
   StateCreateDto,
 } from '@app/contracts';
 import {
-  conflict,
-  firstFreePriority,
+  badRequest,
   flowRunLabels,
   flowRunPolicy,
   generateRunName,
+  integrityConflict,
   notFound,
   objectNotFound,
   presentFlowRunResponse,
   resolveLimit,
 } from '@app/domain';
-import { Database, FlowRunEntity, Transaction, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
-import { BadRequestException, Injectable } from '@nestjs/common';
-import { DATA_INTEGRITY_CONFLICT } from '../work-pools/work-pool.helpers';
+import { Database, FlowRunEntity, Transaction } from '@app/persistence';
+import { Injectable } from '@nestjs/common';
+import { requireEnforceableParameterSchema } from '../deployments/parameter-schema';
+import { queueInPool, requireWorkPool, workQueueNotFound } from '../work-pools/work-pool.helpers';
 import { FlowRunStateService } from './flow-run-state.service';
 import type { OrchestrationClient } from './orchestration-client.decorator';
 
@@ -33,9 +34,6 @@ type NewFlowRun = Pick<
 >;
 
 const flowRunNotFound = () => notFound('Flow run not found');
-
-/** Prefect answers these with a plain 400. */
-const badRequest = (message: string) => new BadRequestException(message);
 
 /** Flow runs: creation (ad hoc or from a deployment), reads, updates, deletion. */
 @Injectable()
@@ -54,7 +52,7 @@ export class FlowRunService {
     return this.db.transaction(async (tx) => {
       const workQueueId = body.work_pool_name ? await this.queueIdByNames(tx, body.work_pool_name, body.work_queue_name) : null;
       const flow = await tx.flows.findById(body.flow_id);
-      if (!flow) throw conflict(DATA_INTEGRITY_CONFLICT);
+      if (!flow) throw integrityConflict();
       const deployment = body.deployment_id ? await tx.deployments.findById(body.deployment_id) : null;
       const run: NewFlowRun = {
         name: body.name || generateRunName(),
@@ -87,13 +85,7 @@ export class FlowRunService {
     return this.db.transaction(async (tx) => {
       const deployment = await tx.deployments.findDetailed(deploymentId);
       if (!deployment) throw notFound('Deployment not found');
-      const enforceSchema = body.enforce_parameter_schema ?? deployment.enforce_parameter_schema;
-      const schema = deployment.parameter_openapi_schema;
-      if (enforceSchema && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
-        throw conflict(
-          'Error updating deployment: Cannot update parameters because parameter schema enforcement is enabled and the deployment does not have a valid parameter schema.',
-        );
-      }
+      requireEnforceableParameterSchema(body.enforce_parameter_schema ?? deployment.enforce_parameter_schema, deployment.parameter_openapi_schema);
       let workQueueId = deployment.work_queue_id;
       let workQueueName = deployment.work_queue_name;
       if (body.work_queue_name) {
@@ -103,7 +95,7 @@ export class FlowRunService {
             `Cannot create flow run in work queue ${body.work_queue_name} because deployment ${deploymentId} is not associated with a work pool. Please remove work_pool_name and try again.`,
           );
         }
-        workQueueId = (await this.queueInPool(tx, pool, body.work_queue_name)).id;
+        workQueueId = (await queueInPool(tx, pool, body.work_queue_name)).id;
         workQueueName = body.work_queue_name;
       }
       const run: NewFlowRun = {
@@ -205,28 +197,9 @@ export class FlowRunService {
   private async queueIdByNames(tx: Transaction, poolName: string, queueName: string | null | undefined): Promise<string | null> {
     if (queueName) {
       const queue = await tx.workQueues.findByNames(poolName, queueName);
-      if (!queue) throw notFound(`Work pool queue '${poolName}/${queueName}' not found.`);
+      if (!queue) throw workQueueNotFound(poolName, queueName);
       return queue.id;
     }
-    const pool = await tx.workPools.findByName(poolName);
-    if (!pool) throw notFound(`Work pool "${poolName}" not found.`);
-    return pool.default_queue_id;
-  }
-
-  /** The pool's queue of that name, created (first free priority) when it does not exist yet. */
-  private async queueInPool(tx: Transaction, pool: WorkPoolEntity, name: string): Promise<WorkQueueEntity> {
-    const existing = await tx.workQueues.findInPool(pool.id, name);
-    if (existing) return existing;
-    // Queue creation in a pool is serialised on the pool row, as the work-pool routes do it.
-    await tx.workPools.findByNameForUpdate(pool.name);
-    const priorities = await tx.workQueues.priorities(pool.id);
-    const created = await tx.workQueues.insertIfAbsent({
-      work_pool_id: pool.id,
-      name,
-      priority: firstFreePriority(priorities.map((queue) => queue.priority)),
-    });
-    const queue = created ?? (await tx.workQueues.findInPool(pool.id, name));
-    if (!queue) throw notFound(`Work pool queue '${pool.name}/${name}' not found.`);
-    return queue;
+    return (await requireWorkPool(tx.workPools, poolName)).default_queue_id;
   }
 }

@@ -1,8 +1,10 @@
-import { DomainError, DomainErrorCode } from '@app/domain';
+import { DomainError, DomainErrorCode, integrityConflict } from '@app/domain';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { QueryFailedError } from 'typeorm';
 
 const STATUS: Record<DomainErrorCode, number> = {
+  bad_request: 400,
   not_found: 404,
   object_not_found: 404,
   conflict: 409,
@@ -25,6 +27,16 @@ export function prefectErrorBody(error: DomainError, request: { body?: unknown }
     default:
       return { detail: error.message };
   }
+}
+
+/**
+ * Whether a failed query broke an integrity constraint (Postgres SQLSTATE class 23: unique, foreign key,
+ * not null, check, exclusion), which SQLAlchemy raises as the `IntegrityError` Prefect answers with a 409.
+ */
+export function isIntegrityViolation(exception: unknown): boolean {
+  if (!(exception instanceof QueryFailedError)) return false;
+  const code = (exception.driverError as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('23');
 }
 
 /** The single place where errors become HTTP responses. */
@@ -56,12 +68,19 @@ export class PrefectExceptionFilter implements ExceptionFilter {
       void reply.status(status).send({ detail: exception instanceof Error ? exception.message : httpReason(status) });
       return;
     }
-    this.logger.error({
-      message: 'unhandled error',
-      reqId: request.id,
-      error: exception instanceof Error ? exception.stack : String(exception),
-    });
+    if (isIntegrityViolation(exception)) {
+      // Logged as Prefect logs it: the response body says to look here.
+      this.logError('integrity violation', request, exception);
+      const conflict = integrityConflict();
+      void reply.status(STATUS[conflict.code]).send(prefectErrorBody(conflict, request));
+      return;
+    }
+    this.logError('unhandled error', request, exception);
     void reply.status(500).send({ exception_message: 'Internal Server Error' });
+  }
+
+  private logError(message: string, request: FastifyRequest, exception: unknown): void {
+    this.logger.error({ message, reqId: request.id, error: exception instanceof Error ? exception.stack : String(exception) });
   }
 }
 

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode } from '@nestjs/common';
 import { invalid } from '@app/domain';
 
 /** The Prefect server version we present; the client compares only its major version with its own. */
@@ -13,14 +13,17 @@ export class ServerController {
     return true;
   }
 
+  // Strings are JSON documents here, as FastAPI renders them (`"3.9.1"`); the client parses them as JSON.
   @Get('version')
+  @Header('content-type', 'application/json')
   version(): string {
-    return PREFECT_API_VERSION;
+    return JSON.stringify(PREFECT_API_VERSION);
   }
 
   @Get('admin/version')
+  @Header('content-type', 'application/json')
   serverVersion(): string {
-    return PREFECT_SERVER_VERSION;
+    return JSON.stringify(PREFECT_SERVER_VERSION);
   }
 
   /** CSRF protection is off, as in Prefect's default; the client stops asking after this answer. */

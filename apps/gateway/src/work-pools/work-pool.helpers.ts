@@ -1,18 +1,35 @@
-import { notFound, SLOT_OCCUPYING_STATE_TYPES } from '@app/domain';
-import type { WorkPoolEntity, WorkPoolRepository } from '@app/persistence';
+import { firstFreePriority, notFound, SLOT_OCCUPYING_STATE_TYPES } from '@app/domain';
+import type { Transaction, WorkPoolEntity, WorkPoolRepository, WorkQueueEntity } from '@app/persistence';
 import { randomUUID } from 'node:crypto';
 
-/** Prefect's answer to a write that breaks a unique or not-null constraint (its IntegrityError handler). */
-export const DATA_INTEGRITY_CONFLICT =
-  'Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.';
-
 const workPoolNotFound = (name: string) => notFound(`Work pool "${name}" not found.`);
+
+export const workQueueNotFound = (workPoolName: string, name: string) => notFound(`Work pool queue '${workPoolName}/${name}' not found.`);
 
 /** The pool named `name`, locked until the transaction ends when `lock` is set; 404 with Prefect's text otherwise. */
 export async function requireWorkPool(pools: WorkPoolRepository, name: string, lock = false): Promise<WorkPoolEntity> {
   const pool = await (lock ? pools.findByNameForUpdate(name) : pools.findByName(name));
   if (!pool) throw workPoolNotFound(name);
   return pool;
+}
+
+/**
+ * The pool's queue named `name`, created at the first free priority when it does not exist yet. Creation is
+ * serialised on the pool row, as the work-queue routes do it, so concurrent writers cannot take the same rank.
+ */
+export async function queueInPool(tx: Transaction, pool: WorkPoolEntity, name: string): Promise<WorkQueueEntity> {
+  const existing = await tx.workQueues.findInPool(pool.id, name);
+  if (existing) return existing;
+  await tx.workPools.findByNameForUpdate(pool.name);
+  const priorities = await tx.workQueues.priorities(pool.id);
+  const created = await tx.workQueues.insertIfAbsent({
+    work_pool_id: pool.id,
+    name,
+    priority: firstFreePriority(priorities.map((queue) => queue.priority)),
+  });
+  const queue = created ?? (await tx.workQueues.findInPool(pool.id, name));
+  if (!queue) throw workQueueNotFound(pool.name, name);
+  return queue;
 }
 
 /**

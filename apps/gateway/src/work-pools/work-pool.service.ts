@@ -13,6 +13,7 @@ import {
   firstFreePriority,
   forbidden,
   initialWorkPoolStatus,
+  integrityConflict,
   isAllowedReservedPoolUpdate,
   isReservedWorkPoolName,
   omitsDefaultResultStorageBlockId,
@@ -24,7 +25,8 @@ import {
 } from '@app/domain';
 import { Database, WorkPoolEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { countHeldSlots, DATA_INTEGRITY_CONFLICT, requireWorkPool, statusTransitionStamp } from './work-pool.helpers';
+import { countHeldSlots, requireWorkPool, statusTransitionStamp } from './work-pool.helpers';
+import { WorkPoolDelivery } from './work-pool-delivery.service';
 
 const DEFAULT_QUEUE = { name: 'default', description: "The work pool's default queue." };
 
@@ -55,6 +57,7 @@ export class WorkPoolService {
   constructor(
     private readonly db: Database,
     private readonly config: AppConfig,
+    private readonly delivery: WorkPoolDelivery,
   ) {}
 
   async create(body: WorkPoolCreateDto, userAgent: string | undefined): Promise<WorkPoolResponse> {
@@ -107,7 +110,7 @@ export class WorkPoolService {
     }
     await this.db.transaction(async (tx) => {
       const pool = await requireWorkPool(tx.workPools, name, true);
-      if (NOT_NULL_UPDATE_FIELDS.some((field) => body[field] === null)) throw conflict(DATA_INTEGRITY_CONFLICT);
+      if (NOT_NULL_UPDATE_FIELDS.some((field) => body[field] === null)) throw integrityConflict();
       const unpausing = body.is_paused === false;
       const hasOnlineWorker = unpausing && (await tx.workers.existsWithStatus(pool.id, 'ONLINE'));
       const status = workPoolStatusForPause(pool.type, body.is_paused, hasOnlineWorker);
@@ -120,6 +123,7 @@ export class WorkPoolService {
         ...(status && { status, ...statusTransitionStamp() }),
         updated: new Date(),
       });
+      if (body.is_paused != null && body.is_paused !== pool.is_paused) await this.delivery.poolPauseChanged(tx, pool.id, body.is_paused);
     });
   }
 
@@ -130,6 +134,7 @@ export class WorkPoolService {
     await this.db.transaction(async (tx) => {
       const pool = await requireWorkPool(tx.workPools, name, true);
       await tx.workPools.deleteById(pool.id);
+      this.delivery.poolDeleted(tx, pool.id);
     });
   }
 

@@ -1,20 +1,28 @@
 import { AppConfig } from '@app/config';
-import { QueueFilterDto, WorkQueueCreateDto, WorkQueueFilterRequestDto, WorkQueueResponse, WorkQueueUpdateDto } from '@app/contracts';
+import {
+  QueueFilterDto,
+  WorkQueueCreateDto,
+  WorkQueueFilterRequestDto,
+  WorkQueueResponse,
+  WorkQueueStatusDetail,
+  WorkQueueUpdateDto,
+} from '@app/contracts';
 import {
   conflict,
   firstFreePriority,
+  integrityConflict,
   notFound,
   presentWorkQueue,
   QueuePriority,
   rebalancePriorities,
   resolveLimit,
+  workQueueHealth,
   workQueueStatusForPause,
 } from '@app/domain';
 import { Database, Transaction, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { countHeldSlots, DATA_INTEGRITY_CONFLICT, requireWorkPool } from './work-pool.helpers';
-
-const queueNotFound = (workPoolName: string, name: string) => notFound(`Work pool queue '${workPoolName}/${name}' not found.`);
+import { WorkPoolDelivery } from './work-pool-delivery.service';
+import { countHeldSlots, requireWorkPool, workQueueNotFound } from './work-pool.helpers';
 
 /** Fields Prefect stores in NOT NULL columns: an explicit null in an update breaks the constraint. */
 const NOT_NULL_UPDATE_FIELDS = ['name', 'priority'] as const;
@@ -33,6 +41,7 @@ export class WorkQueueService {
   constructor(
     private readonly db: Database,
     private readonly config: AppConfig,
+    private readonly delivery: WorkPoolDelivery,
   ) {}
 
   async create(workPoolName: string, body: WorkQueueCreateDto): Promise<WorkQueueResponse> {
@@ -58,9 +67,36 @@ export class WorkQueueService {
 
   async read(workPoolName: string, name: string): Promise<WorkQueueResponse> {
     const queue = await this.db.repos.workQueues.findByNames(workPoolName, name);
-    if (!queue) throw queueNotFound(workPoolName, name);
+    if (!queue) throw workQueueNotFound(workPoolName, name);
     const slots = await countHeldSlots([queue], (ids, states) => this.db.repos.workQueues.countRunsInStates(ids, states));
     return presentWorkQueue(queue, workPoolName, slots.get(queue.id) ?? 0);
+  }
+
+  /** `GET /work_queues/{id}` (the CLI reads queues by id). */
+  async readById(id: string): Promise<WorkQueueResponse> {
+    const { queue, poolName } = await this.requireQueueById(id);
+    const slots = await countHeldSlots([queue], (ids, states) => this.db.repos.workQueues.countRunsInStates(ids, states));
+    return presentWorkQueue(queue, poolName, slots.get(queue.id) ?? 0);
+  }
+
+  /** `PATCH /work_queues/{id}`: the same update as through the pool's path. */
+  async updateById(id: string, body: WorkQueueUpdateDto): Promise<void> {
+    const { queue, poolName } = await this.requireQueueById(id);
+    await this.update(poolName, queue.name, body);
+  }
+
+  /** `GET /work_queues/{id}/status`: Prefect's legacy health view (no late runs, polled within 60 s). */
+  async statusById(id: string): Promise<WorkQueueStatusDetail> {
+    const { queue } = await this.requireQueueById(id);
+    const lateRuns = await this.db.repos.workQueues.countLateRuns(queue.id);
+    return workQueueHealth(queue.last_polled, lateRuns, new Date());
+  }
+
+  private async requireQueueById(id: string): Promise<{ queue: WorkQueueEntity; poolName: string }> {
+    const queue = await this.db.repos.workQueues.findById(id);
+    const pool = queue && (await this.db.repos.workPools.findById(queue.work_pool_id));
+    if (!queue || !pool) throw notFound('Work queue not found');
+    return { queue, poolName: pool.name };
   }
 
   async filter(workPoolName: string, body: WorkQueueFilterRequestDto): Promise<WorkQueueResponse[]> {
@@ -75,9 +111,9 @@ export class WorkQueueService {
   async update(workPoolName: string, name: string, body: WorkQueueUpdateDto): Promise<void> {
     await this.db.transaction(async (tx) => {
       const { queue } = await this.requireQueue(tx, workPoolName, name);
-      if (NOT_NULL_UPDATE_FIELDS.some((field) => body[field] === null)) throw conflict(DATA_INTEGRITY_CONFLICT);
+      if (NOT_NULL_UPDATE_FIELDS.some((field) => body[field] === null)) throw integrityConflict();
       if (body.name && body.name !== queue.name && (await tx.workQueues.findInPool(queue.work_pool_id, body.name))) {
-        throw conflict(DATA_INTEGRITY_CONFLICT);
+        throw integrityConflict();
       }
       const lastPolled = body.last_polled === undefined ? queue.last_polled : body.last_polled;
       const status = workQueueStatusForPause(queue.status, body.is_paused, lastPolled, new Date());
@@ -95,6 +131,9 @@ export class WorkQueueService {
       if (body.priority != null) {
         await this.rebalance(tx, await tx.workQueues.priorities(queue.work_pool_id), { id: queue.id, priority: body.priority });
       }
+      if (body.is_paused != null && body.is_paused !== queue.is_paused) {
+        await this.delivery.queuePauseChanged(tx, queue.work_pool_id, queue.id, body.is_paused);
+      }
     });
   }
 
@@ -105,6 +144,7 @@ export class WorkQueueService {
       if (queue.id === pool.default_queue_id) throw conflict("Can't delete a pool's default queue.");
       await tx.workQueues.deleteById(queue.id);
       await this.rebalance(tx, await tx.workQueues.priorities(pool.id));
+      this.delivery.queueDeleted(tx, pool.id, queue.id);
     });
   }
 
@@ -112,7 +152,7 @@ export class WorkQueueService {
   private async requireQueue(tx: Transaction, workPoolName: string, name: string): Promise<{ pool: WorkPoolEntity; queue: WorkQueueEntity }> {
     const pool = await requireWorkPool(tx.workPools, workPoolName, true);
     const queue = await tx.workQueues.findInPool(pool.id, name);
-    if (!queue) throw queueNotFound(workPoolName, name);
+    if (!queue) throw workQueueNotFound(workPoolName, name);
     return { pool, queue };
   }
 

@@ -1,22 +1,19 @@
 import { Transform, Type, TypeHelpOptions } from 'class-transformer';
-import {
-  IsArray,
-  IsBoolean,
-  IsDefined,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Max,
-  Min,
-  registerDecorator,
-  ValidateIf,
-  ValidateNested,
-  ValidationArguments,
-  ValidationOptions,
-} from 'class-validator';
+import { IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsOptional, IsString, Max, Min, ValidateNested, ValidationArguments } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
-import { IsDateTime, IsJsonObject, IsLabels, IsPrefectName } from './validators';
+import {
+  compose,
+  enumMessage,
+  IsDateTime,
+  IsJsonObject,
+  IsLabels,
+  IsNestedModel,
+  IsPositiveInteger,
+  IsPrefectName,
+  IsSizedParameters,
+  rule,
+  WhenSent,
+} from './validators';
 
 /*
  * Prefect's deployment and schedule action models (`schemas/actions.py`, `schemas/schedules.py`). A property
@@ -24,32 +21,6 @@ import { IsDateTime, IsJsonObject, IsLabels, IsPrefectName } from './validators'
  * services need to tell "absent" from "sent as null". Non-nullable fields therefore use `WhenSent()` (validate
  * any sent value, null included) instead of `IsOptional()` (which would let null through).
  */
-
-const WhenSent = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
-
-function compose(...decorators: PropertyDecorator[]): PropertyDecorator {
-  return (target, propertyKey) => decorators.forEach((decorate) => decorate(target, propertyKey));
-}
-
-function rule(
-  name: string,
-  validate: (value: unknown, args: ValidationArguments) => boolean,
-  message: ValidationOptions['message'],
-): PropertyDecorator {
-  return (target, propertyKey) =>
-    registerDecorator({ name, target: target.constructor, propertyName: propertyKey as string, options: { message }, validator: { validate } });
-}
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/**
- * A nested model sent as a list: class-transformer would map it element-wise. (`ValidateNested` reports
- * other non-objects itself; a custom rule named `nestedValidation` would make class-validator report every
- * nested error twice.)
- */
-const IsModelObject = (): PropertyDecorator =>
-  rule('isModelObject', (value) => !Array.isArray(value), 'Input should be a valid dictionary or instance of the model');
 
 // ------------------------------------------------------------------------------------------ time zones
 
@@ -73,7 +44,7 @@ const timezoneMessage = ({ value }: ValidationArguments): string =>
 
 /** Interval and cron schedules: an empty string passes, as in Prefect's `default_timezone`. */
 const IsScheduleTimezone = (): PropertyDecorator =>
-  compose(IsOptional(), IsString(), rule('isTimezone', (value) => value === '' || isKnownTimeZone(value as string), timezoneMessage));
+  compose(IsOptional(), IsString(), rule('isTimezone', (value) => value === '' || isKnownTimeZone(value as string), { message: timezoneMessage }));
 
 // ------------------------------------------------------------------------------------------ intervals
 
@@ -112,8 +83,9 @@ export function parseIntervalSeconds(value: unknown): number | null {
 const IsPositiveInterval = (): PropertyDecorator =>
   compose(
     Transform(({ value }: { value: unknown }) => parseIntervalSeconds(value) ?? value),
-    rule('isPositiveInterval', (value) => typeof value === 'number' && value > 0, ({ value }) =>
-      typeof value === 'number' ? 'Value error, interval must be positive' : 'Input should be a valid timedelta'),
+    rule('isPositiveInterval', (value) => typeof value === 'number' && value > 0, {
+      message: ({ value }) => (typeof value === 'number' ? 'Value error, interval must be positive' : 'Input should be a valid timedelta'),
+    }),
   );
 
 // ------------------------------------------------------------------------------------------ cron strings
@@ -234,7 +206,9 @@ const IsCronString = (): PropertyDecorator =>
   compose(
     IsDefined(),
     IsString(),
-    rule('isCron', (value) => typeof value === 'string' && cronError(value) === null, ({ value }) => `Value error, ${cronError(value as string)}`),
+    rule('isCron', (value) => typeof value === 'string' && cronError(value) === null, {
+      message: ({ value }) => `Value error, ${cronError(value as string)}`,
+    }),
   );
 
 // ------------------------------------------------------------------------------------------ rrule strings
@@ -353,7 +327,9 @@ const IsRRuleString = (): PropertyDecorator =>
   compose(
     IsDefined(),
     IsString(),
-    rule('isRRule', (value) => typeof value === 'string' && rruleError(value) === null, ({ value }) => `Value error, ${rruleError(value as string)}`),
+    rule('isRRule', (value) => typeof value === 'string' && rruleError(value) === null, {
+      message: ({ value }) => `Value error, ${rruleError(value as string)}`,
+    }),
   );
 
 // ------------------------------------------------------------------------------------------ schedules
@@ -394,7 +370,7 @@ export class RRuleScheduleDto {
   // Prefect's `TimeZone` type: a known zone or null; absent means UTC.
   @IsOptional()
   @IsString()
-  @rule('isTimezone', (value) => isKnownTimeZone(value as string), timezoneMessage)
+  @rule('isTimezone', (value) => isKnownTimeZone(value as string), { message: timezoneMessage })
   timezone?: string | null;
 }
 
@@ -406,44 +382,29 @@ export type ScheduleDto = IntervalScheduleDto | CronScheduleDto | RRuleScheduleD
  */
 function scheduleType(options?: TypeHelpOptions): new () => ScheduleDto {
   const value = options?.object[options.property] as unknown;
-  if (isPlainObject(value) && !('interval' in value)) {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('interval' in value)) {
     if ('cron' in value) return CronScheduleDto;
     if ('rrule' in value) return RRuleScheduleDto;
   }
   return IntervalScheduleDto;
 }
 
-const IsSchedule = (): PropertyDecorator => compose(IsModelObject(), ValidateNested(), Type(scheduleType));
+const IsSchedule = (): PropertyDecorator => IsNestedModel(scheduleType);
 
 /** Prefect's `PREFECT_DEPLOYMENT_SCHEDULE_MAX_SCHEDULED_RUNS`. */
 export const MAX_SCHEDULED_RUNS_PER_SCHEDULE = 50;
 
-/** Prefect's `PositiveInteger` (pydantic `gt=0`). */
-const IsPositive = (): PropertyDecorator =>
-  rule('isPositive', (value) => typeof value === 'number' && value > 0, 'Input should be greater than 0');
-
 const MaxScheduledRuns = (): PropertyDecorator =>
   compose(
     IsOptional(),
-    IsInt(),
-    IsPositive(),
-    rule(
-      'isWithinScheduledRunsLimit',
-      (value) => typeof value === 'number' && value <= MAX_SCHEDULED_RUNS_PER_SCHEDULE,
-      `Value error, \`max_scheduled_runs\` must be less than or equal to ${MAX_SCHEDULED_RUNS_PER_SCHEDULE}.`,
-    ),
+    IsPositiveInteger(),
+    rule('isWithinScheduledRunsLimit', (value) => typeof value === 'number' && value <= MAX_SCHEDULED_RUNS_PER_SCHEDULE, {
+      message: `Value error, \`max_scheduled_runs\` must be less than or equal to ${MAX_SCHEDULED_RUNS_PER_SCHEDULE}.`,
+    }),
   );
 
-@ForbidExtra()
-export class DeploymentScheduleCreateDto {
-  @WhenSent()
-  @IsBoolean()
-  active?: boolean;
-
-  @IsDefined()
-  @IsSchedule()
-  schedule!: ScheduleDto;
-
+/** The fields Prefect's schedule create and update models declare alike. */
+abstract class DeploymentScheduleFieldsDto {
   @MaxScheduledRuns()
   max_scheduled_runs?: number | null;
 
@@ -462,7 +423,18 @@ export class DeploymentScheduleCreateDto {
 }
 
 @ForbidExtra()
-export class DeploymentScheduleUpdateDto {
+export class DeploymentScheduleCreateDto extends DeploymentScheduleFieldsDto {
+  @WhenSent()
+  @IsBoolean()
+  active?: boolean;
+
+  @IsDefined()
+  @IsSchedule()
+  schedule!: ScheduleDto;
+}
+
+@ForbidExtra()
+export class DeploymentScheduleUpdateDto extends DeploymentScheduleFieldsDto {
   @IsOptional()
   @IsBoolean()
   active?: boolean | null;
@@ -470,21 +442,6 @@ export class DeploymentScheduleUpdateDto {
   @IsOptional()
   @IsSchedule()
   schedule?: ScheduleDto | null;
-
-  @MaxScheduledRuns()
-  max_scheduled_runs?: number | null;
-
-  @WhenSent()
-  @IsJsonObject()
-  parameters?: Record<string, unknown>;
-
-  @IsOptional()
-  @IsString()
-  slug?: string | null;
-
-  @IsOptional()
-  @IsString()
-  replaces?: string | null;
 }
 
 // ------------------------------------------------------------------------------------------ deployments
@@ -494,13 +451,13 @@ export const CONCURRENCY_LIMIT_STRATEGIES = ['ENQUEUE', 'CANCEL_NEW'] as const;
 /** A plain pydantic model in Prefect: unknown keys are dropped, not refused. */
 export class ConcurrencyOptionsDto {
   @IsDefined()
-  @IsIn(CONCURRENCY_LIMIT_STRATEGIES, { message: "Input should be 'ENQUEUE' or 'CANCEL_NEW'" })
+  @IsIn(CONCURRENCY_LIMIT_STRATEGIES, { message: enumMessage(CONCURRENCY_LIMIT_STRATEGIES) })
   collision_strategy!: (typeof CONCURRENCY_LIMIT_STRATEGIES)[number];
 
   @IsOptional()
   @IsInt()
-  @Min(60, { message: 'Input should be greater than or equal to 60' })
-  @Max(86400, { message: 'Input should be less than or equal to 86400' })
+  @Min(60)
+  @Max(86400)
   grace_period_seconds?: number | null;
 }
 
@@ -525,18 +482,17 @@ const IsPydanticUuid = (): PropertyDecorator =>
       return match ? match.slice(1).join('-').toLowerCase() : value;
     }),
     // Named like class-validator's own rule so that it reports pydantic's `uuid_parsing`.
-    rule('isUuid', (value) => typeof value === 'string' && UUID.test(value), 'Input should be a valid UUID'),
+    rule('isUuid', (value) => typeof value === 'string' && UUID.test(value)),
   );
 
 const OptionalString = (): PropertyDecorator => compose(IsOptional(), IsString());
 const OptionalUuid = (): PropertyDecorator => compose(IsOptional(), IsPydanticUuid());
 const OptionalJsonObject = (): PropertyDecorator => compose(IsOptional(), IsJsonObject());
-const SentJsonObject = (): PropertyDecorator => compose(WhenSent(), IsJsonObject());
 const SentStringList = (): PropertyDecorator => compose(WhenSent(), IsArray(), IsString({ each: true }));
 const SentBoolean = (): PropertyDecorator => compose(WhenSent(), IsBoolean());
-const PositiveInt = (): PropertyDecorator => compose(IsOptional(), IsInt(), IsPositive());
+const OptionalPositiveInteger = (): PropertyDecorator => compose(IsOptional(), IsPositiveInteger());
 const PullSteps = (): PropertyDecorator => compose(IsOptional(), IsArray(), IsJsonObject({ each: true }));
-const Nested = (model: () => new () => object): PropertyDecorator => compose(IsOptional(), IsModelObject(), ValidateNested(), Type(model));
+const OptionalNested = (model: () => new () => object): PropertyDecorator => compose(IsOptional(), IsNestedModel(model));
 /** Keys older clients still send; Prefect's `remove_old_deployment_fields` drops them before validation. */
 const LegacyKey = (): PropertyDecorator => IsOptional();
 
@@ -545,57 +501,30 @@ const bothConcurrencyLimits = (dto: { concurrency_limit?: number | null; global_
 
 /** Prefect's model validator, reported on the whole body as pydantic does. */
 const OneConcurrencyLimit = (): PropertyDecorator =>
-  rule(
-    'oneConcurrencyLimit',
-    (_value, { object }) => !bothConcurrencyLimits(object),
-    'Value error, A deployment cannot have both a concurrency limit and a global concurrency limit.',
-  );
+  rule('oneConcurrencyLimit', (_value, { object }) => !bothConcurrencyLimits(object), {
+    message: 'Value error, A deployment cannot have both a concurrency limit and a global concurrency limit.',
+  });
 
-@ForbidExtra()
-export class DeploymentCreateDto {
-  @IsDefined()
-  @IsString()
-  @IsPrefectName()
-  name!: string;
-
-  @IsDefined()
-  @IsPydanticUuid()
-  flow_id!: string;
-
+/** The fields Prefect's deployment create and update models declare alike. */
+abstract class DeploymentFieldsDto {
   @SentBoolean()
   paused?: boolean;
 
-  @WhenSent()
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => DeploymentScheduleCreateDto)
-  schedules?: DeploymentScheduleCreateDto[];
-
-  @PositiveInt()
+  @OptionalPositiveInteger()
   concurrency_limit?: number | null;
 
-  @Nested(() => ConcurrencyOptionsDto)
+  @OptionalNested(() => ConcurrencyOptionsDto)
   concurrency_options?: ConcurrencyOptionsDto | null;
 
   @OptionalUuid()
   @OneConcurrencyLimit()
   global_concurrency_limit_id?: string | null;
 
-  @SentBoolean()
-  enforce_parameter_schema?: boolean;
-
   @OptionalJsonObject()
   parameter_openapi_schema?: Record<string, unknown> | null;
 
-  @SentJsonObject()
-  parameters?: Record<string, unknown>;
-
   @SentStringList()
   tags?: string[];
-
-  @IsOptional()
-  @IsLabels()
-  labels?: Record<string, string | number | boolean> | null;
 
   @PullSteps()
   pull_steps?: Record<string, unknown>[] | null;
@@ -624,10 +553,7 @@ export class DeploymentCreateDto {
   @OptionalString()
   entrypoint?: string | null;
 
-  @SentJsonObject()
-  job_variables?: Record<string, unknown>;
-
-  @Nested(() => VersionInfoDto)
+  @OptionalNested(() => VersionInfoDto)
   version_info?: VersionInfoDto | null;
 
   @LegacyKey() worker_pool_queue_id?: unknown;
@@ -637,74 +563,57 @@ export class DeploymentCreateDto {
 }
 
 @ForbidExtra()
-export class DeploymentUpdateDto {
-  @OptionalString()
-  version?: string | null;
+export class DeploymentCreateDto extends DeploymentFieldsDto {
+  @IsDefined()
+  @IsString()
+  @IsPrefectName()
+  name!: string;
 
-  @OptionalString()
-  description?: string | null;
+  @IsDefined()
+  @IsPydanticUuid()
+  flow_id!: string;
+
+  @WhenSent()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => DeploymentScheduleCreateDto)
+  schedules?: DeploymentScheduleCreateDto[];
 
   @SentBoolean()
-  paused?: boolean;
+  enforce_parameter_schema?: boolean;
 
+  @WhenSent()
+  @IsJsonObject()
+  @IsSizedParameters()
+  parameters?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsLabels()
+  labels?: Record<string, string | number | boolean> | null;
+
+  @WhenSent()
+  @IsJsonObject()
+  job_variables?: Record<string, unknown>;
+}
+
+@ForbidExtra()
+export class DeploymentUpdateDto extends DeploymentFieldsDto {
   @WhenSent()
   @IsArray()
   @ValidateNested({ each: true })
   @Type(() => DeploymentScheduleUpdateDto)
   schedules?: DeploymentScheduleUpdateDto[];
 
-  @PositiveInt()
-  concurrency_limit?: number | null;
-
-  @Nested(() => ConcurrencyOptionsDto)
-  concurrency_options?: ConcurrencyOptionsDto | null;
-
-  @OptionalUuid()
-  @OneConcurrencyLimit()
-  global_concurrency_limit_id?: string | null;
-
-  @OptionalJsonObject()
+  @IsOptional()
+  @IsJsonObject()
+  @IsSizedParameters()
   parameters?: Record<string, unknown> | null;
 
-  @OptionalJsonObject()
-  parameter_openapi_schema?: Record<string, unknown> | null;
-
-  @SentStringList()
-  tags?: string[];
-
-  @OptionalString()
-  work_queue_name?: string | null;
-
-  @OptionalString()
-  work_pool_name?: string | null;
-
-  @OptionalString()
-  path?: string | null;
-
-  @OptionalJsonObject()
+  @IsOptional()
+  @IsJsonObject()
   job_variables?: Record<string, unknown> | null;
-
-  @PullSteps()
-  pull_steps?: Record<string, unknown>[] | null;
-
-  @OptionalString()
-  entrypoint?: string | null;
-
-  @OptionalUuid()
-  storage_document_id?: string | null;
-
-  @OptionalUuid()
-  infrastructure_document_id?: string | null;
 
   @IsOptional()
   @IsBoolean()
   enforce_parameter_schema?: boolean | null;
-
-  @Nested(() => VersionInfoDto)
-  version_info?: VersionInfoDto | null;
-
-  @LegacyKey() worker_pool_queue_id?: unknown;
-  @LegacyKey() worker_pool_name?: unknown;
-  @LegacyKey() worker_pool_queue_name?: unknown;
-  @LegacyKey() work_pool_queue_name?: unknown;
 }

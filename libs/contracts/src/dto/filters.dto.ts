@@ -1,14 +1,7 @@
-import {
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-} from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
-import { IsDateTime, IsNestedModel, NullMeansDefault, Offset } from './validators';
+import { STATE_TYPES, StateType } from './state.dto';
+import { compose, enumMessage, IsDateTime, IsNestedModel, Limit, NullMeansDefault, Offset } from './validators';
 
 /*
  * Prefect's filter schemas (`prefect.server.schemas.filters`). Every filter model forbids unknown keys
@@ -30,22 +23,6 @@ export const FLOW_RUN_SORTS = [
   'NAME_ASC', 'NAME_DESC', 'NEXT_SCHEDULED_START_TIME_ASC', 'END_TIME_DESC',
 ] as const;
 export type FlowRunSort = (typeof FLOW_RUN_SORTS)[number];
-
-// Prefect's `StateType` enum, as the filter schema validates it.
-const FILTER_STATE_TYPES = [
-  'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED', 'CANCELLING',
-] as const;
-type FilterStateType = (typeof FILTER_STATE_TYPES)[number];
-
-/** pydantic's enum message: "Input should be 'A', 'B' or 'C'". */
-function enumMessage(values: readonly string[]): string {
-  const quoted = values.map((v) => `'${v}'`);
-  return `Input should be ${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
-}
-
-function compose(...decorators: PropertyDecorator[]): PropertyDecorator {
-  return (target, propertyKey) => decorators.forEach((decorate) => decorate(target, propertyKey));
-}
 
 /** An optional nested filter model. */
 function NestedFilter(model: () => new () => object): PropertyDecorator {
@@ -133,12 +110,12 @@ export class FlowRunFilterWorkQueueName {
 }
 
 const StateTypeList = (): PropertyDecorator =>
-  compose(IsOptional(), IsArray(), IsIn(FILTER_STATE_TYPES, { each: true, message: enumMessage(FILTER_STATE_TYPES) }));
+  compose(IsOptional(), IsArray(), IsIn(STATE_TYPES, { each: true, message: enumMessage(STATE_TYPES) }));
 
 @ForbidExtra()
 export class FlowRunFilterStateType {
-  @StateTypeList() any_?: FilterStateType[] | null;
-  @StateTypeList() not_any_?: FilterStateType[] | null;
+  @StateTypeList() any_?: StateType[] | null;
+  @StateTypeList() not_any_?: StateType[] | null;
 }
 
 @ForbidExtra()
@@ -244,7 +221,7 @@ export class TaskRunFilterTags {
 
 @ForbidExtra()
 export class TaskRunFilterStateType {
-  @StateTypeList() any_?: FilterStateType[] | null;
+  @StateTypeList() any_?: StateType[] | null;
 }
 
 @ForbidExtra()
@@ -387,9 +364,6 @@ export class WorkQueueFilter {
 
 // ------------------------------------------------------------------------------------------- request bodies
 // Embedded-body models (FastAPI `Body(embed=True)` parameters): unknown top-level keys are dropped, not refused.
-
-/** Optional here; the service resolves it against the configured default (`resolveLimit`). */
-const Limit = (): PropertyDecorator => OptionalInt();
 
 /** The filters `/flows/filter` and `/flows/count` accept. */
 export class FlowCountRequestDto {

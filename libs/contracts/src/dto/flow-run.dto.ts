@@ -1,41 +1,7 @@
-import {
-  IsArray,
-  IsBoolean,
-  IsDefined,
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsOptional,
-  IsString,
-  IsUUID,
-  registerDecorator,
-  ValidationArguments,
-  ValidationOptions,
-} from 'class-validator';
+import { IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
-import { enumMessage, StateCreateDto, WhenSent } from './state.dto';
-import { IsJsonObject, IsLabels, IsNestedModel } from './validators';
-
-/** Prefect's `server.api.max_parameter_size` default: the serialised size limit of run parameters. */
-export const MAX_PARAMETER_BYTES = 524_288;
-
-/** Prefect's `SizedParameters`: parameters whose compact JSON form stays within {@link MAX_PARAMETER_BYTES}. */
-export function IsSizedParameters(options?: ValidationOptions): PropertyDecorator {
-  const size = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
-  return (target, propertyKey) =>
-    registerDecorator({
-      name: 'parameterSize',
-      target: target.constructor,
-      propertyName: propertyKey as string,
-      options: {
-        message: ({ value }: ValidationArguments) =>
-          `Value error, Flow run parameters must be less than ${MAX_PARAMETER_BYTES.toLocaleString('en-US')} bytes when serialized (got ${size(value).toLocaleString('en-US')} bytes).`,
-        ...options,
-      },
-      // Only sizes objects: a non-object is reported once, by `IsJsonObject`.
-      validator: { validate: (value: unknown) => typeof value !== 'object' || value === null || size(value) <= MAX_PARAMETER_BYTES },
-    });
-}
+import { StateCreateDto } from './state.dto';
+import { enumMessage, IsJsonObject, IsLabels, IsNestedModel, IsSizedParameters, WhenSent } from './validators';
 
 export const RETRY_TYPES = ['in_process', 'reschedule'] as const;
 export type RetryType = (typeof RETRY_TYPES)[number];

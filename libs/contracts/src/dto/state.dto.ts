@@ -1,17 +1,6 @@
-import {
-  Allow,
-  IsBoolean,
-  IsDefined,
-  IsIn,
-  IsOptional,
-  IsString,
-  IsUUID,
-  registerDecorator,
-  ValidateIf,
-  ValidationOptions,
-} from 'class-validator';
+import { Allow, IsBoolean, IsDefined, IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
-import { IsDateTime, IsNestedModel } from './validators';
+import { enumMessage, IsDateTime, IsNestedModel, rule, WhenSent } from './validators';
 
 /** Prefect's `StateType` enum, in its declaration order. */
 export const STATE_TYPES = [
@@ -19,34 +8,13 @@ export const STATE_TYPES = [
 ] as const;
 export type StateType = (typeof STATE_TYPES)[number];
 
-/** pydantic's message for a value outside an enum: "Input should be 'A', 'B' or 'C'". */
-export function enumMessage(values: readonly string[]): string {
-  const quoted = values.map((v) => `'${v}'`);
-  return `Input should be ${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
-}
-
-/**
- * A field that may be left out but, when sent, must pass its validators: pydantic refuses an explicit `null` for
- * a non-optional field, where class-validator's `@IsOptional()` would let it through.
- */
-export function WhenSent(): PropertyDecorator {
-  return ValidateIf((_object: object, value: unknown) => value !== undefined);
-}
-
 /** An object whose values are all strings (`dict[str, str]`). */
-export function IsStringRecord(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyKey) =>
-    registerDecorator({
-      name: 'isObject',
-      target: target.constructor,
-      propertyName: propertyKey as string,
-      options: { message: 'Input should be a valid dictionary of strings', ...options },
-      validator: {
-        validate: (value: unknown) =>
-          typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
-      },
-    });
-}
+const IsStringRecord = (): PropertyDecorator =>
+  rule(
+    'isObject',
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
+    { message: 'Input should be a valid dictionary of strings' },
+  );
 
 /** `StateDetails`: a plain model, so unknown keys are dropped rather than refused. */
 export class StateDetailsDto {

@@ -1,100 +1,120 @@
-import { Transform, Type } from 'class-transformer';
-import { IsInt, Min, registerDecorator, ValidateNested, ValidationOptions } from 'class-validator';
+import { Transform, Type, TypeHelpOptions } from 'class-transformer';
+import {
+  IsInt,
+  IsOptional,
+  Min,
+  registerDecorator,
+  ValidateIf,
+  ValidateNested,
+  ValidationArguments,
+  ValidationOptions,
+} from 'class-validator';
 import { parseDateTime } from '../date-time';
+
+/** Applies several property decorators as one. */
+export function compose(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, propertyKey) => decorators.forEach((decorate) => decorate(target, propertyKey));
+}
+
+/**
+ * A validation rule: `validate` decides, the failure is reported under `name` (the key validation.ts maps to
+ * pydantic's error type). `constraints` are the rule's arguments, readable by validation.ts (bounds, model).
+ */
+export function rule(
+  name: string,
+  validate: (value: unknown, args: ValidationArguments) => boolean,
+  { constraints, ...options }: ValidationOptions & { constraints?: unknown[] } = {},
+): PropertyDecorator {
+  return (target, propertyKey) =>
+    registerDecorator({ name, target: target.constructor, propertyName: propertyKey as string, constraints, options, validator: { validate } });
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** pydantic's message for a value outside an enum: "Input should be 'A', 'B' or 'C'". */
+export function enumMessage(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  return `Input should be ${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
+}
+
+/**
+ * A field that may be left out but, when sent, must pass its validators: pydantic refuses an explicit `null` for
+ * a non-optional field, where class-validator's `@IsOptional()` would let it through. Services tell "absent"
+ * (`undefined`) from "sent as null" (Prefect applies updates with `exclude_unset=True`).
+ */
+export function WhenSent(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+}
 
 /** Characters Prefect bans from object names (`prefect._internal.schemas.validators.BANNED_CHARACTERS`). */
 export const BANNED_NAME_CHARACTERS = ['/', '%', '&', '>', '<'];
 
 /** A Prefect `Name`: a string without the banned characters. */
 export function IsPrefectName(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyKey) =>
-    registerDecorator({
-      name: 'isPrefectName',
-      target: target.constructor,
-      propertyName: propertyKey as string,
-      options: {
-        message: `Name contains an invalid character ${JSON.stringify(BANNED_NAME_CHARACTERS)}.`,
-        ...options,
-      },
-      validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' && !BANNED_NAME_CHARACTERS.some((c) => value.includes(c)),
-      },
-    });
+  return rule('isPrefectName', (value) => typeof value === 'string' && !BANNED_NAME_CHARACTERS.some((c) => value.includes(c)), {
+    message: `Name contains an invalid character ${JSON.stringify(BANNED_NAME_CHARACTERS)}.`,
+    ...options,
+  });
 }
 
 /** A date-time in any form Prefect accepts; the property holds a `Date` after transformation. */
 export function IsDateTime(options?: ValidationOptions): PropertyDecorator {
-  const transform = Transform(({ value }: { value: unknown }) => (value === null || value === undefined ? value : (parseDateTime(value) ?? value)));
-  return (target, propertyKey) => {
-    transform(target, propertyKey);
-    registerDecorator({
-      name: 'isDateTime',
-      target: target.constructor,
-      propertyName: propertyKey as string,
-      options: { message: 'Input should be a valid datetime', ...options },
-      validator: { validate: (value: unknown) => value instanceof Date },
-    });
-  };
+  return compose(
+    Transform(({ value }: { value: unknown }) => (value === null || value === undefined ? value : (parseDateTime(value) ?? value))),
+    rule('isDateTime', (value) => value instanceof Date, { message: 'Input should be a valid datetime', ...options }),
+  );
 }
 
 /** A JSON object (not an array, not null). */
 export function IsJsonObject(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyKey) =>
-    registerDecorator({
-      name: 'isObject',
-      target: target.constructor,
-      propertyName: propertyKey as string,
-      options: { message: 'Input should be a valid dictionary', ...options },
-      validator: { validate: (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value) },
-    });
+  return rule('isObject', isPlainObject, { message: 'Input should be a valid dictionary', ...options });
 }
 
 /** Prefect's `KeyValueLabels`: an object whose values are booleans, numbers or strings. */
 export function IsLabels(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyKey) =>
-    registerDecorator({
-      name: 'isLabels',
-      target: target.constructor,
-      propertyName: propertyKey as string,
-      options: { message: 'Labels must be an object of boolean, number or string values', ...options },
-      validator: {
-        validate: (value: unknown) =>
-          typeof value === 'object' && value !== null && !Array.isArray(value) &&
-          Object.values(value).every((v) => ['boolean', 'number', 'string'].includes(typeof v)),
-      },
-    });
+  return rule(
+    'isLabels',
+    (value) => isPlainObject(value) && Object.values(value).every((v) => ['boolean', 'number', 'string'].includes(typeof v)),
+    { message: 'Labels must be an object of boolean, number or string values', ...options },
+  );
 }
 
-/**
- * A nested model. class-transformer maps a list element-wise onto the model and ValidateNested then checks each
- * element, so a list is refused here (other non-objects are refused by ValidateNested). The check must not be
- * named "nestedValidation": class-validator would take it for a second nested validation and skip it.
- */
-export function IsNestedModel(model: () => new () => object): PropertyDecorator {
-  return (target, propertyKey) => {
-    registerDecorator({
-      name: 'isObject',
-      target: target.constructor,
-      propertyName: propertyKey as string,
-      options: { message: 'Input should be a valid dictionary' },
-      validator: { validate: (value: unknown) => !Array.isArray(value) },
-    });
-    ValidateNested()(target, propertyKey);
-    Type(model)(target, propertyKey);
-  };
+/** Prefect's `server.api.max_parameter_size` default: the serialised size limit of run parameters. */
+export const MAX_PARAMETER_BYTES = 524_288;
+
+/** Prefect's `SizedParameters`: parameters whose compact JSON form stays within {@link MAX_PARAMETER_BYTES}. */
+export function IsSizedParameters(): PropertyDecorator {
+  const size = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
+  // Only sizes objects: a non-object is reported once, by `IsJsonObject`.
+  return rule('parameterSize', (value) => typeof value !== 'object' || value === null || size(value) <= MAX_PARAMETER_BYTES, {
+    message: ({ value }: ValidationArguments) =>
+      `Value error, Flow run parameters must be less than ${MAX_PARAMETER_BYTES.toLocaleString('en-US')} bytes when serialized (got ${size(value).toLocaleString('en-US')} bytes).`,
+  });
 }
 
+/** pydantic's exclusive lower bound (`gt=`); inclusive bounds are class-validator's `Min`. */
+export function IsGreaterThan(bound: number): PropertyDecorator {
+  return rule('isGreaterThan', (value) => typeof value === 'number' && value > bound, { constraints: [bound] });
+}
+
+/** Prefect's `NonNegativeInteger` (`ge=0`). */
+export const IsNonNegativeInteger = (): PropertyDecorator => compose(IsInt(), Min(0));
+
+/** Prefect's `PositiveInteger` (`gt=0`). */
+export const IsPositiveInteger = (): PropertyDecorator => compose(IsInt(), IsGreaterThan(0));
+
+type ModelClass = new () => object;
+
 /**
- * The `offset` of a filter body (`Body(0, ge=0)`). FastAPI reads an explicit null in an embedded body as an
- * absent field, and stock clients do send `"offset": null`.
+ * A nested model (or, with a function of the surrounding object, one of a union told apart by its keys). Anything
+ * but a JSON object is refused under the model's Prefect name (ours without `Dto`); validation.ts reports that
+ * as pydantic's `model_type`. The rule must not be named "nestedValidation": class-validator would take it for
+ * a second nested validation and skip it.
  */
-export function Offset(): PropertyDecorator {
-  return (target, propertyKey) => {
-    NullMeansDefault(0)(target, propertyKey);
-    IsInt()(target, propertyKey);
-    Min(0)(target, propertyKey);
-  };
+export function IsNestedModel(model: (options?: TypeHelpOptions) => ModelClass): PropertyDecorator {
+  const prefectName = () => model().name.replace(/Dto$/, '');
+  return compose(rule('isNestedModel', isPlainObject, { constraints: [prefectName] }), ValidateNested(), Type(model));
 }
 
 /**
@@ -104,3 +124,12 @@ export function Offset(): PropertyDecorator {
 export function NullMeansDefault(defaultValue: unknown): PropertyDecorator {
   return Transform(({ value }: { value: unknown }) => value ?? defaultValue);
 }
+
+/**
+ * The `offset` of a filter body (`Body(0, ge=0)`). FastAPI reads an explicit null in an embedded body as an
+ * absent field, and stock clients do send `"offset": null`.
+ */
+export const Offset = (): PropertyDecorator => compose(NullMeansDefault(0), IsInt(), Min(0));
+
+/** The `limit` of a filter body: optional here, resolved against the configured default by the service. */
+export const Limit = (): PropertyDecorator => compose(IsOptional(), IsInt());

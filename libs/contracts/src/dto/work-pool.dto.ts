@@ -1,7 +1,7 @@
-import { IsBoolean, IsDefined, IsInt, IsOptional, IsString, IsUUID, Min, registerDecorator } from 'class-validator';
+import { IsBoolean, IsDefined, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { WorkPoolFilter } from './filters.dto';
-import { BANNED_NAME_CHARACTERS, IsJsonObject, IsNestedModel, Offset } from './validators';
+import { BANNED_NAME_CHARACTERS, IsJsonObject, IsNestedModel, IsNonNegativeInteger, Limit, Offset, rule } from './validators';
 
 const NAME_PATTERN = `^[^${BANNED_NAME_CHARACTERS.join('')}]+$`;
 const NAME = new RegExp(NAME_PATTERN);
@@ -12,18 +12,11 @@ const NAME = new RegExp(NAME_PATTERN);
  */
 export function IsObjectName({ nonEmptyish }: { nonEmptyish: boolean }): PropertyDecorator {
   const emptyish = (value: string) => nonEmptyish && value.replace(/^['" ]+|['" ]+$/g, '') === '';
-  return (target, propertyKey) =>
-    registerDecorator({
-      name: 'isObjectName',
-      target: target.constructor,
-      propertyName: propertyKey as string,
-      options: {
-        message: ({ value }) =>
-          emptyish(value as string) ? 'Value error, name cannot be an empty string' : `String should match pattern '${NAME_PATTERN}'`,
-      },
-      // Non-strings are IsString's to report, as pydantic reports only the type.
-      validator: { validate: (value: unknown) => typeof value !== 'string' || (!emptyish(value) && NAME.test(value)) },
-    });
+  // Non-strings are IsString's to report, as pydantic reports only the type.
+  return rule('isObjectName', (value) => typeof value !== 'string' || (!emptyish(value) && NAME.test(value)), {
+    message: ({ value }) =>
+      emptyish(value as string) ? 'Value error, name cannot be an empty string' : `String should match pattern '${NAME_PATTERN}'`,
+  });
 }
 
 @ForbidExtra()
@@ -62,8 +55,7 @@ export class WorkPoolCreateDto {
   is_paused = false;
 
   @IsOptional()
-  @IsInt()
-  @Min(0)
+  @IsNonNegativeInteger()
   concurrency_limit?: number | null;
 
   @IsNestedModel(() => WorkPoolStorageConfigurationDto)
@@ -86,8 +78,7 @@ export class WorkPoolUpdateDto {
   base_job_template?: Record<string, unknown> | null;
 
   @IsOptional()
-  @IsInt()
-  @Min(0)
+  @IsNonNegativeInteger()
   concurrency_limit?: number | null;
 
   @IsOptional()
@@ -107,7 +98,6 @@ export class WorkPoolFilterRequestDto extends WorkPoolCountRequestDto {
   @Offset()
   offset = 0;
 
-  @IsOptional()
-  @IsInt()
+  @Limit()
   limit?: number | null;
 }

@@ -1,7 +1,7 @@
-import { IsArray, IsBoolean, IsDefined, IsInt, IsOptional, IsString, IsUUID, Min, ValidateIf } from 'class-validator';
+import { IsArray, IsBoolean, IsDefined, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { WorkQueueFilter } from './filters.dto';
-import { IsDateTime, IsNestedModel, Offset } from './validators';
+import { IsDateTime, IsNestedModel, IsNonNegativeInteger, IsPositiveInteger, Limit, Offset, WhenSent } from './validators';
 import { IsObjectName } from './work-pool.dto';
 
 /** The deprecated `QueueFilter` some clients still send; stored and returned as given. */
@@ -32,14 +32,12 @@ export class WorkQueueCreateDto {
   is_paused = false;
 
   @IsOptional()
-  @IsInt()
-  @Min(0)
+  @IsNonNegativeInteger()
   concurrency_limit?: number | null;
 
   /** Lower is served first; absent means the first free rank. */
   @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IsPositiveInteger()
   priority?: number | null;
 
   @IsOptional()
@@ -59,19 +57,16 @@ export class WorkQueueUpdateDto {
   @IsString()
   description?: string | null;
 
-  // Not nullable in Prefect's model: only absence skips it.
-  @ValidateIf((_dto, value) => value !== undefined)
+  @WhenSent()
   @IsBoolean()
   is_paused?: boolean;
 
   @IsOptional()
-  @IsInt()
-  @Min(0)
+  @IsNonNegativeInteger()
   concurrency_limit?: number | null;
 
   @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IsPositiveInteger()
   priority?: number | null;
 
   @IsOptional()
@@ -92,7 +87,6 @@ export class WorkQueueFilterRequestDto {
   @Offset()
   offset = 0;
 
-  @IsOptional()
-  @IsInt()
+  @Limit()
   limit?: number | null;
 }

@@ -1,7 +1,7 @@
 import { IsArray, IsDefined, IsIn, IsInt, IsOptional, IsString } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { FILTER_OPERATORS, FilterOperator } from './filters.dto';
-import { IsDateTime, IsNestedModel, Offset } from './validators';
+import { compose, enumMessage, IsDateTime, IsNestedModel, Limit, Offset } from './validators';
 
 export const WORKER_STATUSES = ['ONLINE', 'OFFLINE'] as const;
 export type WorkerStatusName = (typeof WORKER_STATUSES)[number];
@@ -29,11 +29,8 @@ export class WorkerFilterLastHeartbeatTime {
   after_?: Date | null;
 }
 
-const StatusList = (): PropertyDecorator => (target, propertyKey) => {
-  IsOptional()(target, propertyKey);
-  IsArray()(target, propertyKey);
-  IsIn(WORKER_STATUSES, { each: true, message: "Input should be 'ONLINE' or 'OFFLINE'" })(target, propertyKey);
-};
+const StatusList = (): PropertyDecorator =>
+  compose(IsOptional(), IsArray(), IsIn(WORKER_STATUSES, { each: true, message: enumMessage(WORKER_STATUSES) }));
 
 @ForbidExtra()
 export class WorkerFilterStatus {
@@ -47,7 +44,7 @@ export class WorkerFilterStatus {
 /** Prefect's `WorkerFilter`. */
 @ForbidExtra()
 export class WorkerFilter {
-  @IsIn(FILTER_OPERATORS, { message: "Input should be 'and_' or 'or_'" })
+  @IsIn(FILTER_OPERATORS, { message: enumMessage(FILTER_OPERATORS) })
   operator: FilterOperator = 'and_';
 
   @IsOptional()
@@ -68,7 +65,6 @@ export class WorkerFilterRequestDto {
   @Offset()
   offset = 0;
 
-  @IsOptional()
-  @IsInt()
+  @Limit()
   limit?: number | null;
 }

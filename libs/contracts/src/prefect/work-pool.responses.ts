@@ -60,3 +60,11 @@ export interface WorkerResponse {
   heartbeat_interval_seconds: number | null;
   status: 'ONLINE' | 'OFFLINE';
 }
+
+/** `GET /work_queues/{id}/status` (Prefect's legacy queue health view). */
+export interface WorkQueueStatusDetail {
+  healthy: boolean;
+  late_runs_count: number;
+  last_polled: DateTimeString | null;
+  health_check_policy: { maximum_late_runs: number | null; maximum_seconds_since_last_polled: number | null };
+}

@@ -17,27 +17,11 @@ export const TERMINAL_STATE_TYPES: ReadonlySet<StateType> = new Set<StateType>([
 /** Every state type, plus `null` for "the run has no state yet" (Prefect's `ALL_ORCHESTRATION_STATES`). */
 export const ALL_ORCHESTRATION_STATES: ReadonlySet<StateType | null> = new Set<StateType | null>([...STATE_TYPES, null]);
 
+const DATE_KEYS = ['scheduled_time', 'cache_expiration', 'pause_timeout'] as const;
+type DateKey = (typeof DATE_KEYS)[number];
+
 /** `StateDetails` with instants as `Date`s, as the rules read them. */
-export interface StateDetails {
-  flow_run_id: string | null;
-  task_run_id: string | null;
-  child_flow_run_id: string | null;
-  scheduled_time: Date | null;
-  cache_key: string | null;
-  cache_expiration: Date | null;
-  deferred: boolean | null;
-  untrackable_result: boolean;
-  pause_timeout: Date | null;
-  pause_reschedule: boolean;
-  pause_key: string | null;
-  run_input_keyset: Record<string, string> | null;
-  refresh_cache: boolean | null;
-  retriable: boolean | null;
-  transition_id: string | null;
-  task_parameters_id: string | null;
-  traceparent: string | null;
-  deployment_concurrency_lease_id: string | null;
-}
+export type StateDetails = Omit<StateDetailsJson, DateKey> & Record<DateKey, Date | null>;
 
 /** A flow run state during orchestration. */
 export interface RunState {
@@ -102,8 +86,6 @@ export function proposedState(proposal: StateCreateDto, now: Date): RunState {
   }
   return newState(proposal.type, now, { ...proposal, state_details: details });
 }
-
-const DATE_KEYS = ['scheduled_time', 'cache_expiration', 'pause_timeout'] as const;
 
 export function stateDetailsToJson(details: StateDetails): StateDetailsJson {
   return {

@@ -1,6 +1,7 @@
 import {
   initialWorkPoolStatus,
   isLastPolledRecent,
+  workQueueHealth,
   reportedWorkPoolStatus,
   workPoolStatusForPause,
   workQueueStatusForPause,
@@ -56,5 +57,21 @@ describe('work queue status', () => {
     ['NOT_READY', undefined, null, undefined],
   ] as const)('%s with is_paused=%s, last polled %s s ago -> %s', (current, paused, seconds, status) => {
     expect(workQueueStatusForPause(current, paused, seconds === null ? null : ago(seconds), now)).toBe(status);
+  });
+});
+
+describe('workQueueHealth', () => {
+  const now = new Date('2026-01-01T12:00:00Z');
+  const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000);
+
+  it('is healthy only when polled within 60 s and no run is late', () => {
+    expect(workQueueHealth(ago(10), 0, now).healthy).toBe(true);
+    expect(workQueueHealth(ago(61), 0, now).healthy).toBe(false);
+    expect(workQueueHealth(null, 0, now).healthy).toBe(false);
+    expect(workQueueHealth(ago(10), 1, now)).toMatchObject({ healthy: false, late_runs_count: 1 });
+  });
+
+  it("reports Prefect's default policy", () => {
+    expect(workQueueHealth(null, 0, now).health_check_policy).toEqual({ maximum_late_runs: 0, maximum_seconds_since_last_polled: 60 });
   });
 });

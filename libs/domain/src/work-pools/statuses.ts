@@ -1,3 +1,4 @@
+import { formatDateTime, WorkQueueStatusDetail } from '@app/contracts';
 import type { WorkPoolStatus, WorkQueueStatus } from '@app/persistence';
 
 /** The server-side default pool type; Prefect keeps no meaningful status for these (legacy agents). */
@@ -51,4 +52,19 @@ export function workQueueStatusForPause(
   if (isPaused === true && current !== 'PAUSED') return 'PAUSED';
   if (isPaused === false && current === 'PAUSED') return isLastPolledRecent(lastPolled, now) ? 'READY' : 'NOT_READY';
   return undefined;
+}
+
+/** Prefect's legacy `WorkQueueHealthPolicy` defaults: no late runs, polled within the last 60 s. */
+export const WORK_QUEUE_HEALTH_POLICY = { maximum_late_runs: 0, maximum_seconds_since_last_polled: 60 } as const;
+
+/** `GET /work_queues/{id}/status`: healthy iff late runs ≤ the maximum and the queue was polled recently. */
+export function workQueueHealth(lastPolled: Date | null, lateRuns: number, now: Date): WorkQueueStatusDetail {
+  const polledRecently =
+    lastPolled !== null && now.getTime() - lastPolled.getTime() <= WORK_QUEUE_HEALTH_POLICY.maximum_seconds_since_last_polled * 1000;
+  return {
+    healthy: lateRuns <= WORK_QUEUE_HEALTH_POLICY.maximum_late_runs && polledRecently,
+    late_runs_count: lateRuns,
+    last_polled: formatDateTime(lastPolled),
+    health_check_policy: { ...WORK_QUEUE_HEALTH_POLICY },
+  };
 }

@@ -8,6 +8,14 @@ import { WorkQueueEntity } from './work-queue.entity';
 
 export type { FlowRunPolicy };
 
+/**
+ * SQL predicate (columns prefixed with `alias`): a SCHEDULED run whose current state (or queue) has not been published on the bus yet. It is
+ * derived from the row alone, so no write path has to remember to flag a run for dispatch.
+ */
+export const undispatched = (alias = ''): string =>
+  `${alias}state_type = 'SCHEDULED' AND (${alias}dispatched_state_id IS DISTINCT FROM ${alias}state_id ` +
+  `OR ${alias}dispatched_queue_id IS DISTINCT FROM ${alias}work_queue_id)`;
+
 @Entity('flow_run')
 @Unique('uq_flow_run__flow_id_idempotency_key', ['flow_id', 'idempotency_key'])
 // Slot counting (RUNNING + PENDING per queue) must be a short range scan, not a scan of every active run.
@@ -16,9 +24,13 @@ export type { FlowRunPolicy };
 @Index('ix_flow_run__work_queue_id_next_scheduled_start_time_scheduled', ['work_queue_id', 'next_scheduled_start_time'], {
   where: `state_type = 'SCHEDULED'`,
 })
-@Index('ix_flow_run__next_scheduled_start_time_scheduled', ['next_scheduled_start_time'], {
-  where: `state_type = 'SCHEDULED'`,
+// Runs the dispatcher has yet to put on the bus (in this state and queue), in time order: stays small however
+// many runs wait on the bus or in the future, so a dispatch pass never scans the backlog.
+@Index('ix_flow_run__undispatched_next_scheduled_start_time', ['next_scheduled_start_time'], {
+  where: undispatched(),
 })
+// Runs handed to a poller and not yet claimed: counted as busy slots, and re-dispatched when the lease runs out.
+@Index('ix_flow_run__leased', ['work_queue_id', 'leased_until'], { where: `leased_until IS NOT NULL` })
 @Index('ix_flow_run__deployment_id_auto_scheduled_next_scheduled', ['deployment_id', 'auto_scheduled', 'next_scheduled_start_time'], {
   where: `state_type = 'SCHEDULED'`,
 })
@@ -130,4 +142,20 @@ export class FlowRunEntity extends BaseEntity {
   /** Null when a run was created without any (`POST /flow_runs/`), as Prefect stores it. */
   @Column(json('{}', { nullable: true }))
   job_variables!: Record<string, unknown> | null;
+
+  /** The state id this run was last published in (see {@link undispatched}). */
+  @Column({ type: 'uuid', nullable: true })
+  dispatched_state_id!: string | null;
+
+  /** The queue this run was last published to. */
+  @Column({ type: 'uuid', nullable: true })
+  dispatched_queue_id!: string | null;
+
+  /** Bumped on every publication; part of the message id, so a stale copy on the bus is recognisable. */
+  @Column({ type: 'int', default: 0 })
+  dispatch_epoch!: number;
+
+  /** Set when a poll hands the run out; cleared by the claim. Until then no other poller receives the run. */
+  @Column(timestamp({ nullable: true }))
+  leased_until!: Date | null;
 }

@@ -1,5 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { DeploymentScheduleRepository } from './deployment-schedule.repository';
+import { DeliveryRepository } from './delivery.repository';
 import { DeploymentRepository } from './deployment.repository';
 import { FlowRunStateRepository } from './flow-run-state.repository';
 import { FlowRunRepository } from './flow-run.repository';
@@ -11,6 +12,7 @@ import { WorkerRepository } from './worker.repository';
 
 export * from './deployment-schedule.repository';
 export * from './deployment.repository';
+export * from './delivery.repository';
 export * from './entity-repository';
 export * from './flow-run-state.repository';
 export * from './flow-run.repository';
@@ -32,6 +34,8 @@ export class Repositories {
   readonly flowRunStates: FlowRunStateRepository;
   /** Prefect's cross-resource filter/count queries. */
   readonly queries: ResourceQueryRepository;
+  /** The delivery pipeline: what to publish, what was published, what is leased. */
+  readonly delivery: DeliveryRepository;
 
   constructor(manager: EntityManager) {
     this.workPools = new WorkPoolRepository(manager);
@@ -43,5 +47,6 @@ export class Repositories {
     this.flowRuns = new FlowRunRepository(manager);
     this.flowRunStates = new FlowRunStateRepository(manager);
     this.queries = new ResourceQueryRepository(manager);
+    this.delivery = new DeliveryRepository(manager);
   }
 }

@@ -80,4 +80,13 @@ export class WorkQueueRepository extends EntityRepository<WorkQueueEntity> {
       .getRawMany<{ queue_id: string; runs: number }>();
     return new Map(rows.map((row) => [row.queue_id, row.runs]));
   }
+
+  /** Runs of the queue named `Late` (the legacy health view counts them). */
+  async countLateRuns(workQueueId: string): Promise<number> {
+    const [{ count }]: { count: number }[] = await this.manager.query(
+      `SELECT count(*)::int AS count FROM flow_run WHERE work_queue_id = $1 AND state_type = 'SCHEDULED' AND state_name = 'Late'`,
+      [workQueueId],
+    );
+    return count;
+  }
 }

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { PollSideEffects } from './poll-side-effects.service';
+import { PoolArrivals } from './pool-arrivals.service';
+import { RunDrainer } from './run-drainer.service';
+import { ScheduledRunsController } from './scheduled-runs.controller';
+import { ScheduledRunsService } from './scheduled-runs.service';
+
+/** The worker's poll, served by draining the pool's subjects on the bus. */
+@Module({
+  controllers: [ScheduledRunsController],
+  providers: [ScheduledRunsService, RunDrainer, PollSideEffects, PoolArrivals],
+})
+export class ScheduledRunsModule {}

@@ -1,0 +1,106 @@
+// An example of a worker that takes flow runs straight from NATS instead of polling over HTTP
+// (docs/nats-workers.md). It claims each run, acks the message, and logs what it would start.
+//   npm run worker:nats -- --pool NAME [--api http://127.0.0.1:4200/api] [--nats nats://127.0.0.1:4222]
+//                                      [--namespace prefect] [--name my-worker] [--once]
+import { natsNames, OrchestrationResult, WorkerFlowRunResponse } from '@app/contracts';
+import { STATUS_HEADER } from '@app/messaging';
+import { jetstream, JsMsg } from '@nats-io/jetstream';
+import { connect, NatsConnection } from '@nats-io/transport-node';
+import { parseArgs } from 'node:util';
+
+interface Queue {
+  id: string;
+  name: string;
+  priority: number;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    pool: { type: 'string' },
+    api: { type: 'string', default: 'http://127.0.0.1:4200/api' },
+    nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
+    namespace: { type: 'string', default: 'prefect' },
+    name: { type: 'string', default: `nats-worker-${process.pid}` },
+    once: { type: 'boolean', default: false },
+  },
+});
+
+const log = (message: string, fields: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), worker: args.name, message, ...fields })}\n`);
+
+async function api<T>(path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${args.api}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Claims the run behind a message over NATS, then settles the message as docs/nats-workers.md says. */
+async function handle(nc: NatsConnection, claimSubject: string, message: JsMsg): Promise<boolean> {
+  const offer = message.json<WorkerFlowRunResponse>();
+  const runId = offer.flow_run.id;
+  try {
+    const reply = await nc.request(claimSubject, JSON.stringify({ flow_run_id: runId }), { timeout: 5000 });
+    const status = Number(reply.headers?.get(STATUS_HEADER) ?? 0);
+    if (status >= 400) {
+      log('claim refused', { flow_run_id: runId, status, body: reply.string() });
+      message.term();
+      return false;
+    }
+    const result = reply.json<OrchestrationResult>();
+    if (result.status === 'ACCEPT') {
+      message.ack();
+      log('claimed flow run; a real worker would start it now', { flow_run_id: runId, name: offer.flow_run.name, queue: offer.work_queue_id });
+      return true;
+    }
+    if (result.status === 'WAIT') {
+      const delay = result.details.type === 'wait_details' ? result.details.delay_seconds : 1;
+      message.nak(delay * 1000);
+    } else {
+      message.term();
+    }
+    log(`claim answered ${result.status}`, { flow_run_id: runId });
+  } catch (error) {
+    message.nak();
+    log('claim failed; the run goes back on the bus', { flow_run_id: runId, error: String(error) });
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  if (!args.pool) throw new Error('--pool NAME is required');
+  const names = natsNames(args.namespace);
+  const pool = await api<{ id: string }>(`/work_pools/${encodeURIComponent(args.pool)}`);
+  const queues = (await api<Queue[]>(`/work_pools/${encodeURIComponent(args.pool)}/queues/filter`, {})).sort((a, b) => a.priority - b.priority);
+  const nc = await connect({ servers: args.nats.split(','), name: args.name });
+  const js = jetstream(nc);
+  log('started', { pool: args.pool, queues: queues.map((q) => q.name) });
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  while (!stopping) {
+    let claimedAny = false;
+    // Higher-priority queues first, as a poll would drain them.
+    for (const queue of queues) {
+      const consumer = await js.consumers.get(names.poolStream(pool.id), names.queueConsumer(queue.id)).catch(() => null);
+      if (!consumer) continue; // nothing was ever published to this queue yet
+      const message = await consumer.next({ expires: 1000 }).catch(() => null);
+      if (message) claimedAny = (await handle(nc, names.claim, message)) || claimedAny;
+    }
+    if (args.once && claimedAny) break;
+    if (!claimedAny) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await nc.drain();
+  log('stopped');
+}
+
+main().catch((error: unknown) => {
+  log('failed', { error: String(error) });
+  process.exit(1);
+});

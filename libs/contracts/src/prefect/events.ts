@@ -1,0 +1,9 @@
+/** A Prefect event as the server emits it (`prefect.server.events.schemas.events.Event`). */
+export interface PrefectEvent {
+  id: string;
+  occurred: string;
+  event: string;
+  resource: Record<string, string>;
+  related: Record<string, string>[];
+  payload: Record<string, unknown>;
+}

@@ -1,0 +1,262 @@
+import { EntityManager } from 'typeorm';
+import { FlowRunEntity, undispatched, WorkQueueEntity } from '../entities';
+
+/** A run to put on the bus, with what its subject and message id need. */
+export interface DispatchCandidate {
+  run: FlowRunEntity & { work_queue_id: string; state_id: string };
+  work_pool_id: string;
+}
+
+export interface DispatchRecord {
+  id: string;
+  state_id: string;
+  work_queue_id: string;
+  epoch: number;
+}
+
+const NOT_IN_PROCESS_RETRY = `coalesce(fr.empirical_policy->>'retry_type', '') <> 'in_process'`;
+const QUEUE_AND_POOL_ACTIVE = `NOT wq.is_paused AND NOT wp.is_paused`;
+
+/** A message pulled from the bus, offered to a poller: which run, in which state and publication. */
+export interface OfferedRun {
+  id: string;
+  state_id: string;
+  epoch: number;
+}
+
+/** A poll's time window on `next_scheduled_start_time`, both ends inclusive. */
+export interface TimeWindow {
+  after: Date | null;
+  before: Date | null;
+}
+
+/**
+ * The delivery pipeline's queries: what the dispatcher publishes (candidates locked `FOR UPDATE SKIP LOCKED`
+ * so scheduler replicas split the work, held until the publication is recorded), and what a poll leases.
+ */
+export class DeliveryRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  /** SCHEDULED runs due by `horizonEnd` that are not on the bus in their current state and queue. */
+  lockUndispatched(horizonEnd: Date, now: Date, limit: number): Promise<DispatchCandidate[]> {
+    return this.lockCandidates(
+      `${undispatched('fr.')} AND fr.next_scheduled_start_time <= $1 AND (fr.leased_until IS NULL OR fr.leased_until < $2)`,
+      [horizonEnd, now, limit],
+      'fr.next_scheduled_start_time',
+    );
+  }
+
+  /** SCHEDULED runs a poller was handed but never claimed: their message is gone, so they go out again. */
+  lockExpiredLeases(now: Date, limit: number): Promise<DispatchCandidate[]> {
+    return this.lockCandidates(`fr.leased_until < $1 AND fr.state_type = 'SCHEDULED'`, [now, limit], 'fr.leased_until');
+  }
+
+  private async lockCandidates(condition: string, params: unknown[], order: string): Promise<DispatchCandidate[]> {
+    const limitParam = `$${params.length}`;
+    const rows: (Record<string, unknown> & { work_pool_id: string })[] = await this.manager.query(
+      `SELECT fr.*, wq.work_pool_id AS work_pool_id
+         FROM flow_run fr
+         JOIN work_queue wq ON wq.id = fr.work_queue_id
+         JOIN work_pool wp ON wp.id = wq.work_pool_id
+        WHERE ${condition} AND ${QUEUE_AND_POOL_ACTIVE} AND ${NOT_IN_PROCESS_RETRY}
+        ORDER BY ${order}
+        LIMIT ${limitParam}
+        FOR UPDATE OF fr SKIP LOCKED`,
+      params,
+    );
+    const repo = this.manager.getRepository(FlowRunEntity);
+    return rows.map(({ work_pool_id, ...row }) => ({
+      run: repo.create(row) as DispatchCandidate['run'],
+      work_pool_id,
+    }));
+  }
+
+  /** Records what was published; a run published again (lease expiry) loses its old lease. */
+  async markDispatched(records: DispatchRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.manager.query(
+      `UPDATE flow_run fr
+          SET dispatched_state_id = m.state_id, dispatched_queue_id = m.work_queue_id,
+              dispatch_epoch = m.epoch, leased_until = NULL
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[]) AS m(id, state_id, work_queue_id, epoch)
+        WHERE fr.id = m.id`,
+      [records.map((r) => r.id), records.map((r) => r.state_id), records.map((r) => r.work_queue_id), records.map((r) => r.epoch)],
+    );
+  }
+
+  /** Earliest start time among undispatched runs not yet within the horizon: when the next dispatch is due. */
+  async nextUndispatchedAfter(horizonEnd: Date): Promise<Date | null> {
+    const rows: { next_scheduled_start_time: Date }[] = await this.manager.query(
+      `SELECT next_scheduled_start_time FROM flow_run
+        WHERE ${undispatched()} AND next_scheduled_start_time > $1
+        ORDER BY next_scheduled_start_time LIMIT 1`,
+      [horizonEnd],
+    );
+    return rows[0]?.next_scheduled_start_time ?? null;
+  }
+
+  /** The earliest lease still running: when the next expired-lease dispatch is due. */
+  async nextLeaseExpiry(now: Date): Promise<Date | null> {
+    const rows: { leased_until: Date }[] = await this.manager.query(
+      `SELECT leased_until FROM flow_run WHERE leased_until IS NOT NULL AND leased_until >= $1 ORDER BY leased_until LIMIT 1`,
+      [now],
+    );
+    return rows[0]?.leased_until ?? null;
+  }
+
+  /**
+   * Forgets that these queues' SCHEDULED runs were published, so the dispatcher publishes them again (once the
+   * queues are unpaused): used when their messages are purged from the bus.
+   */
+  async forgetDispatches(workQueueIds: string[]): Promise<void> {
+    if (workQueueIds.length === 0) return;
+    await this.manager.query(
+      `UPDATE flow_run SET dispatched_state_id = NULL, dispatched_queue_id = NULL
+        WHERE work_queue_id = ANY($1) AND state_type = 'SCHEDULED' AND dispatched_state_id IS NOT NULL`,
+      [workQueueIds],
+    );
+  }
+
+  /** The queues of a pool in priority order (the order a poll drains them in). */
+  queuesOfPool(workPoolId: string): Promise<WorkQueueEntity[]> {
+    return this.manager.getRepository(WorkQueueEntity).find({ where: { work_pool_id: workPoolId }, order: { priority: 'ASC' } });
+  }
+
+  /**
+   * Slots held per queue: PENDING + RUNNING runs, plus runs leased to a poller and not yet claimed (a drained
+   * run is off the bus, so without its lease the next poll would hand its slot out again).
+   */
+  async busySlots(workQueueIds: string[], now: Date): Promise<Map<string, number>> {
+    const rows: { work_queue_id: string; count: number }[] = await this.manager.query(
+      `SELECT work_queue_id, count(*)::int AS count FROM flow_run
+        WHERE work_queue_id = ANY($1) AND state_type IN ('PENDING', 'RUNNING') GROUP BY work_queue_id
+       UNION ALL
+       SELECT work_queue_id, count(*)::int AS count FROM flow_run
+        WHERE work_queue_id = ANY($1) AND leased_until > $2 AND state_type = 'SCHEDULED' GROUP BY work_queue_id`,
+      [workQueueIds, now],
+    );
+    const busy = new Map<string, number>();
+    for (const row of rows) busy.set(row.work_queue_id, (busy.get(row.work_queue_id) ?? 0) + row.count);
+    return busy;
+  }
+
+  /** Serialises polls of one pool for the rest of the transaction (needed only where slots are limited). */
+  async lockPoolSlots(workPoolId: string): Promise<void> {
+    await this.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [workPoolId]);
+  }
+
+  /**
+   * Leases the offered runs that are still exactly what was published and still deliverable: same state and
+   * publication, still in this queue, SCHEDULED, not an in-process retry, not leased to someone else, inside the
+   * window, queue and pool not paused. One statement, so the check and the lease cannot be torn apart.
+   */
+  async leaseOffered(workQueueId: string, offers: OfferedRun[], window: TimeWindow, leaseUntil: Date, now: Date): Promise<FlowRunEntity[]> {
+    if (offers.length === 0) return [];
+    // A message can be pulled before the dispatcher that published it has committed its record of it. Its row
+    // is still locked then; wait for that commit, because the UPDATE below would skip the not-yet-matching row
+    // version without waiting (a row failing the conditions is never rechecked) and the run would be lost.
+    // Must run inside a transaction, which then holds these locks until it ends.
+    await this.manager.query(`SELECT 1 FROM flow_run WHERE id = ANY($1) ORDER BY id FOR UPDATE`, [offers.map((o) => o.id)]);
+    return this.leaseRows(
+      { workQueueId, window, leaseUntil, now },
+      `FROM unnest($6::uuid[], $7::uuid[], $8::int[]) AS m(id, state_id, epoch)
+        WHERE fr.id = m.id AND fr.state_id = m.state_id AND fr.dispatch_epoch = m.epoch`,
+      [offers.map((o) => o.id), offers.map((o) => o.state_id), offers.map((o) => o.epoch)],
+    );
+  }
+
+  /**
+   * Leases up to `limit` of the queue's runs scheduled after `horizonEnd` (not on the bus yet), earliest first,
+   * skipping rows another transaction holds.
+   */
+  async leaseBeyondHorizon(workQueueId: string, horizonEnd: Date, window: TimeWindow, limit: number, leaseUntil: Date, now: Date): Promise<FlowRunEntity[]> {
+    if (limit <= 0) return [];
+    return this.leaseRows(
+      { workQueueId, window, leaseUntil, now },
+      `FROM (SELECT id FROM flow_run
+              WHERE work_queue_id = $1 AND state_type = 'SCHEDULED' AND next_scheduled_start_time > $6
+                AND ($2::timestamptz IS NULL OR next_scheduled_start_time >= $2)
+                AND ($3::timestamptz IS NULL OR next_scheduled_start_time <= $3)
+                AND (leased_until IS NULL OR leased_until < $5)
+              ORDER BY next_scheduled_start_time LIMIT $7 FOR UPDATE SKIP LOCKED) AS c
+        WHERE fr.id = c.id`,
+      [horizonEnd, limit],
+    );
+  }
+
+  /**
+   * The lease statement both callers share. Parameters `$1`–`$5` are the queue, the window's ends, the lease end
+   * and now; the caller's `source` (a FROM list and its join condition) numbers its own from `$6`.
+   */
+  private async leaseRows(
+    lease: { workQueueId: string; window: TimeWindow; leaseUntil: Date; now: Date },
+    source: string,
+    sourceParams: unknown[],
+  ): Promise<FlowRunEntity[]> {
+    const [rows]: [Record<string, unknown>[], number] = await this.manager.query(
+      `UPDATE flow_run fr SET leased_until = $4
+       ${source}
+          AND fr.work_queue_id = $1 AND fr.state_type = 'SCHEDULED' AND ${NOT_IN_PROCESS_RETRY}
+          AND ($2::timestamptz IS NULL OR fr.next_scheduled_start_time >= $2)
+          AND ($3::timestamptz IS NULL OR fr.next_scheduled_start_time <= $3)
+          AND (fr.leased_until IS NULL OR fr.leased_until < $5)
+          AND EXISTS (SELECT 1 FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id
+                       WHERE wq.id = fr.work_queue_id AND ${QUEUE_AND_POOL_ACTIVE})
+       RETURNING fr.*`,
+      [lease.workQueueId, lease.window.after, lease.window.before, lease.leaseUntil, lease.now, ...sourceParams],
+    );
+    const repo = this.manager.getRepository(FlowRunEntity);
+    return rows
+      .map((row) => repo.create(row))
+      .sort((a, b) => (a.next_scheduled_start_time?.getTime() ?? 0) - (b.next_scheduled_start_time?.getTime() ?? 0));
+  }
+
+  /**
+   * A poll's bookkeeping (Prefect's `record_work_queue_polls`): every polled queue gets `last_polled`, NOT_READY
+   * ones become READY (PAUSED stay PAUSED). Resolves to the queues that became READY.
+   */
+  async recordQueuePolls(workQueueIds: string[], polledAt: Date): Promise<{ id: string; name: string }[]> {
+    if (workQueueIds.length === 0) return [];
+    const [polled]: [{ id: string; name: string; before: string }[], number] = await this.manager.query(
+      `UPDATE work_queue wq SET last_polled = $2, updated = now(),
+              status = CASE WHEN wq.status = 'NOT_READY' THEN 'READY' ELSE wq.status END
+         FROM (SELECT id, status AS before FROM work_queue WHERE id = ANY($1) ORDER BY id FOR UPDATE) AS old
+        WHERE wq.id = old.id
+       RETURNING wq.id, wq.name, old.before`,
+      [workQueueIds, polledAt],
+    );
+    return polled.filter((row) => row.before === 'NOT_READY').map(({ id, name }) => ({ id, name }));
+  }
+
+  /**
+   * Deployments on the polled queues become READY with `last_polled` (Prefect's `mark_deployments_ready`:
+   * locked in id order so concurrent marks cannot deadlock; `updated` deliberately untouched). Resolves to the
+   * deployments that were NOT_READY, with what their events name.
+   */
+  async markDeploymentsReady(workQueueIds: string[], polledAt: Date): Promise<ReadiedDeployment[]> {
+    if (workQueueIds.length === 0) return [];
+    return this.manager.query(
+      `WITH locked AS (
+         SELECT id, status FROM deployment WHERE work_queue_id = ANY($1) ORDER BY id FOR UPDATE
+       ), changed AS (
+         UPDATE deployment d SET status = 'READY', last_polled = $2 FROM locked
+          WHERE d.id = locked.id
+         RETURNING d.id, d.name, d.flow_id, d.work_queue_id, locked.status AS previous_status
+       )
+       SELECT changed.id, changed.name, changed.flow_id, f.name AS flow_name, changed.work_queue_id, wq.name AS work_queue_name
+         FROM changed JOIN flow f ON f.id = changed.flow_id LEFT JOIN work_queue wq ON wq.id = changed.work_queue_id
+        WHERE changed.previous_status = 'NOT_READY'`,
+      [workQueueIds, polledAt],
+    );
+  }
+}
+
+/** A deployment a poll turned READY, with the names its `prefect.deployment.ready` event carries. */
+export interface ReadiedDeployment {
+  id: string;
+  name: string;
+  flow_id: string;
+  flow_name: string;
+  work_queue_id: string | null;
+  work_queue_name: string | null;
+}
