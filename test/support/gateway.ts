@@ -36,6 +36,7 @@ export class TestGateway {
       .compile();
     const app = await createHttpApp(config, (adapter, options) => Promise.resolve(moduleRef.createNestApplication<NestFastifyApplication>(adapter, options)));
     await app.init();
+    await app.startAllMicroservices();
     await app.getHttpAdapter().getInstance().ready();
     return new TestGateway(app, config, database.drop);
   }

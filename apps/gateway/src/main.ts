@@ -13,6 +13,7 @@ async function bootstrap(): Promise<void> {
     NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, options),
   );
   closeOnSignals(app, 'gateway');
+  await app.startAllMicroservices();
   await app.listen(config.PORT, config.HOST);
 }
 

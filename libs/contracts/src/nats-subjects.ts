@@ -1,3 +1,5 @@
+import { CLAIM_PATTERN } from './dto/claim.dto';
+
 /**
  * Every NATS subject, stream and consumer name the system uses, in one place, derived from the namespace
  * (`NATS_NAMESPACE`) so that two installations can share one server. Ids, never names, appear in subjects:
@@ -23,7 +25,7 @@ export function natsNames(namespace: string) {
     /** Core NATS: runs were just put on a pool's subjects (payload {@link PoolDispatched}); wakes long polls. */
     poolDispatched: (poolId: string) => `${namespace}.dispatched.${poolId}`,
     /** Request/reply served by the gateway: claim a run (SCHEDULED → PENDING) without HTTP. */
-    claim: `${namespace}.api.flow-runs.claim`,
+    claim: `${namespace}.${CLAIM_PATTERN}`,
     /** Prefect-named events, e.g. `prefect.work-queue.ready` → `<ns>.events.prefect.work-queue.ready`. */
     event: (eventName: string) => `${namespace}.events.${eventName}`,
   } as const;

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { DeploymentFlowRunController } from './deployment-flow-run.controller';
+import { FlowRunClaimHandler } from './flow-run-claim.handler';
+import { FlowRunClaimService } from './flow-run-claim.service';
 import { FlowRunStateService } from './flow-run-state.service';
 import { FlowRunController } from './flow-run.controller';
 import { FlowRunService } from './flow-run.service';
 
 @Module({
-  controllers: [FlowRunController, DeploymentFlowRunController],
-  providers: [FlowRunService, FlowRunStateService],
+  controllers: [FlowRunController, DeploymentFlowRunController, FlowRunClaimHandler],
+  providers: [FlowRunService, FlowRunStateService, FlowRunClaimService],
 })
 export class FlowRunsModule {}

@@ -24,6 +24,8 @@ export const requestApiVersion = (request: FastifyRequest): string | null => req
 @Injectable()
 export class ApiVersionGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
+    // Global guards also see the NATS request handlers, which carry no HTTP headers.
+    if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (UNVERSIONED_ROUTES.has(request.routeOptions.url ?? '')) return true;
     const version = requestApiVersion(request);

@@ -3,6 +3,7 @@ import { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { validationFailed } from '@app/domain';
+import { NamespacedNatsServer } from '@app/messaging';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -39,5 +40,15 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     logger: createLogger(config),
   });
   app.setGlobalPrefix('api');
+  // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
+  app.connectMicroservice(
+    {
+      strategy: new NamespacedNatsServer(config.NATS_NAMESPACE, {
+        servers: config.NATS_URL.split(','),
+        name: 'gateway-rpc',
+        queue: `${config.NATS_NAMESPACE}-gateway`,
+      }),
+    },
+  );
   return app;
 }

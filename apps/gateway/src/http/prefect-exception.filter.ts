@@ -1,6 +1,7 @@
 import { DomainError, DomainErrorCode, integrityConflict } from '@app/domain';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Observable, throwError } from 'rxjs';
 import { QueryFailedError } from 'typeorm';
 
 const STATUS: Record<DomainErrorCode, number> = {
@@ -29,6 +30,11 @@ export function prefectErrorBody(error: DomainError, request: { body?: unknown }
   }
 }
 
+/** A domain error as Prefect's status and body (also what a NATS request handler replies). */
+export function domainErrorResponse(error: DomainError, requestBody?: unknown): { status: number; body: unknown } {
+  return { status: STATUS[error.code], body: prefectErrorBody(error, { body: requestBody }) };
+}
+
 /**
  * Whether a failed query broke an integrity constraint (Postgres SQLSTATE class 23: unique, foreign key,
  * not null, check, exclusion), which SQLAlchemy raises as the `IntegrityError` Prefect answers with a 409.
@@ -44,12 +50,18 @@ export function isIntegrityViolation(exception: unknown): boolean {
 export class PrefectExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('http');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
+    if (host.getType() !== 'http') {
+      // A NATS request handler failed unexpectedly (they answer domain errors themselves): reply 500.
+      this.logger.error({ message: 'unhandled error in a NATS handler', error: exception instanceof Error ? exception.stack : String(exception) });
+      return throwError(() => exception);
+    }
     const context = host.switchToHttp();
     const reply = context.getResponse<FastifyReply>();
     const request = context.getRequest<FastifyRequest>();
     if (exception instanceof DomainError) {
-      void reply.status(STATUS[exception.code]).send(prefectErrorBody(exception, request));
+      const { status, body } = domainErrorResponse(exception, request.body);
+      void reply.status(status).send(body);
       return;
     }
     if (exception instanceof HttpException) {
