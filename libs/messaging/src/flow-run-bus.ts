@@ -72,6 +72,23 @@ export class FlowRunBus {
     this.names = nats.names;
     this.js = jetstream(nats.connection);
     this.inboxPrefix = createInbox();
+    // A restarted server may have lost streams and consumers: check again on next use.
+    nats.onReconnect(() => {
+      this.ensuredStreams.clear();
+      this.ensuredConsumers.clear();
+    });
+  }
+
+  /** Whether the pool's stream exists on the server (it may not, after a server lost its store). */
+  async hasPoolStream(poolId: string): Promise<boolean> {
+    const jsm = await this.manager();
+    return jsm.streams.info(this.names.poolStream(poolId)).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof JetStreamApiError && error.status === 404) return false;
+        throw error;
+      },
+    );
   }
 
   private manager(): Promise<JetStreamManager> {

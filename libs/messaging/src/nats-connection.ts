@@ -28,12 +28,20 @@ export class NatsClient implements OnApplicationShutdown {
     return client;
   }
 
+  private readonly reconnectListeners: (() => void)[] = [];
+
+  /** Called after every reconnection (the server may have restarted, possibly without its JetStream store). */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
+
   private watchStatus(): void {
     void (async () => {
       for await (const status of this.connection.status()) {
         if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
-          this.logger.warn({ message: `nats ${status.type}`, server: 'server' in status ? status.server : undefined });
+          this.logger.warn(`nats ${status.type}`);
         }
+        if (status.type === 'reconnect') this.reconnectListeners.forEach((listener) => listener());
       }
     })();
   }

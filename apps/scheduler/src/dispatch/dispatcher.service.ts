@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { presentWorkerFlowRun } from '@app/domain';
-import { DispatchSignals, FlowRunBus } from '@app/messaging';
+import { DispatchSignals, FlowRunBus, NatsClient } from '@app/messaging';
 import { Database, DispatchCandidate, DispatchRecord, Transaction } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 
@@ -25,12 +25,32 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
     private readonly bus: FlowRunBus,
     private readonly signals: DispatchSignals,
     private readonly config: AppConfig,
+    private readonly nats: NatsClient,
   ) {}
 
   onApplicationBootstrap(): void {
     this.running = true;
     this.signals.onDispatchRequested(() => this.wake());
-    this.loop = this.run();
+    this.nats.onReconnect(() => void this.recoverLostStreams());
+    this.loop = this.recoverLostStreams().then(() => this.run());
+  }
+
+  /**
+   * A NATS server that restarted without its store has lost the messages of runs recorded as published. Such a
+   * pool's stream is gone: forget those publications so this dispatcher publishes the runs again.
+   */
+  async recoverLostStreams(): Promise<void> {
+    try {
+      for (const poolId of await this.db.repos.delivery.poolsWithPublishedRuns()) {
+        if (await this.bus.hasPoolStream(poolId)) continue;
+        this.logger.warn(`the stream of pool ${poolId} is gone; publishing its runs again`);
+        const queues = await this.db.repos.delivery.queuesOfPool(poolId);
+        await this.db.repos.delivery.forgetDispatches(queues.map((queue) => queue.id));
+      }
+      this.wake();
+    } catch (error) {
+      this.logger.error(`checking streams after a (re)connect failed: ${String(error)}`);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

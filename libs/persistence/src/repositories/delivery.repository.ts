@@ -117,6 +117,16 @@ export class DeliveryRepository {
     );
   }
 
+  /** Pools that have SCHEDULED runs recorded as published (whose messages should be on the bus). */
+  async poolsWithPublishedRuns(): Promise<string[]> {
+    const rows: { work_pool_id: string }[] = await this.manager.query(
+      `SELECT DISTINCT wq.work_pool_id FROM work_queue wq
+        WHERE EXISTS (SELECT 1 FROM flow_run fr
+                       WHERE fr.work_queue_id = wq.id AND fr.state_type = 'SCHEDULED' AND fr.dispatched_state_id IS NOT NULL)`,
+    );
+    return rows.map((row) => row.work_pool_id);
+  }
+
   /** The queues of a pool in priority order (the order a poll drains them in). */
   queuesOfPool(workPoolId: string): Promise<WorkQueueEntity[]> {
     return this.manager.getRepository(WorkQueueEntity).find({ where: { work_pool_id: workPoolId }, order: { priority: 'ASC' } });
