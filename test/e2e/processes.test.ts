@@ -35,6 +35,28 @@ describe('gateway and scheduler processes', () => {
     expect(await gateway.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 
+  it('SIGTERM lets an in-flight long poll finish with its answer before the gateway exits', async () => {
+    const port = await freePort();
+    const gateway = AppProcess.start('gateway', { ...env, PORT: String(port) });
+    started.push(gateway);
+    const api = `http://127.0.0.1:${port}/api`;
+    await waitForHttp(`${api}/health`);
+    await fetch(`${api}/work_pools/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'drain-me' }) });
+    const longPoll = fetch(`${api}/work_pools/drain-me/get_scheduled_flow_runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'wait=20' },
+      body: '{}',
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const stoppedAt = Date.now();
+    gateway.child.kill('SIGTERM');
+    const response = await longPoll;
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual([]);
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+  }, 20_000);
+
   it('the scheduler connects to Postgres and NATS and exits 0 on SIGTERM', async () => {
     const scheduler = AppProcess.start('scheduler', env);
     started.push(scheduler);

@@ -35,6 +35,17 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
       done(validationFailed([detail], text), undefined);
     }
   });
+  // A connection busy when the server starts closing would be kept alive after its response and hold the
+  // close open forever; once closing, every response ends its connection.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   const app = await create(adapter, {
     bodyParser: false,
     logger: createLogger(config),

@@ -8,7 +8,8 @@ import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/com
 @Injectable()
 export class PoolArrivals implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private closing = false;
+  /** Set at shutdown: long polls answer with what they have instead of waiting on. */
+  closing = false;
 
   constructor(private readonly signals: DispatchSignals) {}
 

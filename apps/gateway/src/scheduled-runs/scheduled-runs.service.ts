@@ -29,7 +29,7 @@ export class ScheduledRunsService {
     let { pool, poolQueues, polled } = await this.resolve(poolName, body.work_queue_names ?? []);
     this.sideEffects.record(pool, polled.map((queue) => queue.id));
     let runs = await this.drainer.drain(pool, poolQueues, polled, window, limit);
-    while (runs.length === 0 && limit > 0 && Date.now() < deadline) {
+    while (runs.length === 0 && limit > 0 && Date.now() < deadline && !this.arrivals.closing) {
       await this.arrivals.next(pool.id, Math.min(deadline - Date.now(), LONG_POLL_RECHECK_MS));
       // Pauses and queue changes made while waiting count: look the pool up again.
       ({ pool, poolQueues, polled } = await this.resolve(poolName, body.work_queue_names ?? []));
