@@ -13,7 +13,7 @@ const swc = ['@swc/jest', {
   },
 }];
 const moduleNameMapper = {
-  '^@app/(config|contracts|domain|messaging|persistence)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@app/(config|contracts|domain|messaging|orchestration|persistence)$': '<rootDir>/libs/$1/src/index.ts',
 };
 const common = {
   rootDir: __dirname,

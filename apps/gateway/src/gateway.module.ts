@@ -3,6 +3,7 @@ import { MessagingModule } from '@app/messaging';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ConcurrencyLeasesModule } from './concurrency-leases/concurrency-leases.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { FlowRunsModule } from './flow-runs/flow-runs.module';
 import { FlowsModule } from './flows/flows.module';
@@ -23,6 +24,7 @@ import { WorkPoolsModule } from './work-pools/work-pools.module';
     FlowsModule,
     DeploymentsModule,
     FlowRunsModule,
+    ConcurrencyLeasesModule,
   ],
   controllers: [ServerController],
   providers: [

@@ -24,8 +24,32 @@ describe('loadConfig', () => {
     ['NATS_URL', 'http://x'],
     ['DATABASE_URL', 'mysql://x'],
     ['LOG_LEVEL', 'loud'],
+    ['FOREMAN_ENABLED', 'yes'],
+    ['FOREMAN_LOOP_SECONDS', '0'],
+    ['FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE', '1.5'],
+    ['LATE_RUNS_LOOP_SECONDS', 'soon'],
+    ['LATE_RUNS_AFTER_SECONDS', '-1'],
   ])('rejects a bad %s and names it', (key, value) => {
     expect(() => loadConfig({ [key]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [key]: value })).toThrow(new RegExp(key));
+  });
+
+  it("has Prefect's defaults for the foreman and late runs", () => {
+    expect(loadConfig({})).toMatchObject({
+      FOREMAN_ENABLED: true,
+      FOREMAN_LOOP_SECONDS: 15,
+      FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE: 3,
+      FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS: 30,
+      FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS: 60,
+      FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS: 60,
+      LATE_RUNS_ENABLED: true,
+      LATE_RUNS_LOOP_SECONDS: 5,
+      LATE_RUNS_AFTER_SECONDS: 15,
+    });
+  });
+
+  it('reads fractional loop intervals and switches', () => {
+    const config = loadConfig({ FOREMAN_LOOP_SECONDS: '0.25', LATE_RUNS_LOOP_SECONDS: '.5', FOREMAN_ENABLED: 'false', LATE_RUNS_ENABLED: 'TRUE' });
+    expect(config).toMatchObject({ FOREMAN_LOOP_SECONDS: 0.25, LATE_RUNS_LOOP_SECONDS: 0.5, FOREMAN_ENABLED: false, LATE_RUNS_ENABLED: true });
   });
 });

@@ -1,8 +1,14 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+const toNumber = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?(\d+\.?\d*|\.\d+)$/.test(value.trim()) ? Number(value) : value;
+
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^(true|false)$/i.test(value.trim()) ? value.trim().toLowerCase() === 'true' : value;
 
 /**
  * Every setting either app reads. Built once at boot from the environment; nothing else reads
@@ -66,6 +72,76 @@ export class AppConfig {
   @IsInt({ message: 'DEFAULT_LIMIT must be an integer' })
   @Min(1)
   DEFAULT_LIMIT = 200;
+
+  /** Prefect's foreman service (`PREFECT_SERVER_SERVICES_FOREMAN_ENABLED`): off leaves every status as the API sets it. */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'FOREMAN_ENABLED must be true or false' })
+  FOREMAN_ENABLED = true;
+
+  /** How often the foreman marks silent workers OFFLINE and stale pools, deployments and queues NOT_READY. */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'FOREMAN_LOOP_SECONDS must be a number' })
+  @Min(0.05)
+  FOREMAN_LOOP_SECONDS = 15;
+
+  /** A worker goes OFFLINE after this many of its heartbeat intervals without a heartbeat. */
+  @Transform(toInt)
+  @IsInt({ message: 'FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE must be an integer' })
+  @Min(1)
+  FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE = 3;
+
+  /** The heartbeat interval assumed for workers that never reported theirs. */
+  @Transform(toInt)
+  @IsInt({ message: 'FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS must be an integer' })
+  @Min(1)
+  FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS = 30;
+
+  /** A READY deployment whose last poll (and its queue's) is older than this becomes NOT_READY. */
+  @Transform(toInt)
+  @IsInt({ message: 'FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS must be an integer' })
+  @Min(1)
+  FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS = 60;
+
+  /** A READY work queue not polled for this long becomes NOT_READY. */
+  @Transform(toInt)
+  @IsInt({ message: 'FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS must be an integer' })
+  @Min(1)
+  FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS = 60;
+
+  /** Prefect's late-runs service (`PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED`): off, overdue runs stay `Scheduled`. */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'LATE_RUNS_ENABLED must be true or false' })
+  LATE_RUNS_ENABLED = true;
+
+  /** How often overdue runs are looked for. */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'LATE_RUNS_LOOP_SECONDS must be a number' })
+  @Min(0.05)
+  LATE_RUNS_LOOP_SECONDS = 5;
+
+  /** A `Scheduled` run this many seconds past its start time is marked `Late`. */
+  @Transform(toInt)
+  @IsInt({ message: 'LATE_RUNS_AFTER_SECONDS must be an integer' })
+  @Min(0)
+  LATE_RUNS_AFTER_SECONDS = 15;
+
+  /**
+   * Prefect's `PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS`: a run that finds every slot of its
+   * deployment's concurrency limit taken is rescheduled (`AwaitingConcurrencySlot`) this far ahead.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS must be an integer' })
+  @Min(0)
+  DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS = 30;
+
+  /**
+   * Prefect's `PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION`: how long a deployment concurrency
+   * slot stays held without renewal, unless the deployment sets `concurrency_options.grace_period_seconds`.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'DEPLOYMENT_CONCURRENCY_LEASE_SECONDS must be an integer' })
+  @Min(1)
+  DEPLOYMENT_CONCURRENCY_LEASE_SECONDS = 300;
 }
 
 export class ConfigError extends Error {}

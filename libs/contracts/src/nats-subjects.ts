@@ -26,8 +26,15 @@ export function natsNames(namespace: string) {
     poolDispatched: (poolId: string) => `${namespace}.dispatched.${poolId}`,
     /** Request/reply served by the gateway: claim a run (SCHEDULED → PENDING) without HTTP. */
     claim: `${namespace}.${CLAIM_PATTERN}`,
-    /** Prefect-named events, e.g. `prefect.work-queue.ready` → `<ns>.events.prefect.work-queue.ready`. */
-    event: (eventName: string) => `${namespace}.events.${eventName}`,
+    /**
+     * Prefect-named events, e.g. `prefect.work-queue.ready` → `<ns>.events.prefect.work-queue.ready`. State names
+     * are free text: characters a subject cannot hold (spaces, wildcards, empty tokens) become `_`.
+     */
+    event: (eventName: string) =>
+      `${namespace}.events.${eventName
+        .split('.')
+        .map((token) => token.replace(/[\s*>]/g, '_') || '_')
+        .join('.')}`,
   } as const;
 }
 export type NatsNames = ReturnType<typeof natsNames>;

@@ -92,7 +92,11 @@ export class FlowRunBus {
   }
 
   private manager(): Promise<JetStreamManager> {
-    this.jsm ??= jetstreamManager(this.nats.connection);
+    // A failed attempt (JetStream unreachable at that moment) must not be remembered.
+    this.jsm ??= jetstreamManager(this.nats.connection).catch((error: unknown) => {
+      this.jsm = undefined;
+      throw error;
+    });
     return this.jsm;
   }
 

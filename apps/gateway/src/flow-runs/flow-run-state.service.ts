@@ -1,18 +1,6 @@
 import { OrchestrationResult, SetFlowRunStateDto, StateCreateDto } from '@app/contracts';
-import {
-  objectNotFound,
-  OrchestratedRun,
-  orchestratedRun,
-  orchestrateFlowRun,
-  OrchestrationContext,
-  OrchestrationOutcome,
-  presentOrchestrationResult,
-  proposedState,
-  runChanges,
-  stateFromRow,
-  stateRow,
-} from '@app/domain';
-import { DispatchSignals } from '@app/messaging';
+import { objectNotFound, orchestrateFlowRun, OrchestrationOutcome, presentOrchestrationResult } from '@app/domain';
+import { FlowRunTransitions } from '@app/orchestration';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import type { OrchestrationClient } from './orchestration-client.decorator';
@@ -22,7 +10,7 @@ import type { OrchestrationClient } from './orchestration-client.decorator';
 export class FlowRunStateService {
   constructor(
     private readonly db: Database,
-    private readonly signals: DispatchSignals,
+    private readonly transitions: FlowRunTransitions,
   ) {}
 
   /**
@@ -40,45 +28,18 @@ export class FlowRunStateService {
   }
 
   /**
-   * Orchestrates `proposal` for `run` (locked by the caller, or created in this transaction) and records
-   * the outcome.
+   * Orchestrates `proposal` for `run` (locked by the caller, or created in this transaction) through Prefect's
+   * core policy, or its minimal one when forced, and records the outcome.
    */
-  async transition(
+  transition(
     tx: Transaction,
     run: FlowRunEntity,
     proposal: StateCreateDto,
     options: { force: boolean; client: OrchestrationClient },
   ): Promise<OrchestrationOutcome> {
-    const now = new Date();
-    const current = run.state_id ? await tx.flowRunStates.findById(run.state_id) : null;
-    const taken = await tx.flowRunStates.timestampsOf(run.id);
-    const before = orchestratedRun(run);
-    const context = new OrchestrationContext(orchestratedRun(run), current && stateFromRow(current), proposedState(proposal, now), {
-      now,
-      clientVersion: options.client.clientVersion,
-      apiVersion: options.client.apiVersion,
-      takenStateTimestamps: new Set(taken.map((timestamp) => timestamp.getTime())),
+    return this.transitions.transition(tx, run, proposal, {
+      client: options.client,
+      orchestrate: (context) => orchestrateFlowRun(context, { force: options.force }),
     });
-    const outcome = await orchestrateFlowRun(context, { force: options.force });
-    await this.commit(tx, before, outcome);
-    return outcome;
-  }
-
-  /**
-   * The single place where a flow run's transition is committed: the new state joins the run's history and
-   * becomes current, and the run takes the bookkeeping the rules did. Whatever must follow a committed
-   * state hangs off here, through `tx.afterCommit`.
-   */
-  private async commit(tx: Transaction, before: OrchestratedRun, outcome: OrchestrationOutcome): Promise<void> {
-    const changes = runChanges(before, outcome.run);
-    if (outcome.written && outcome.state) {
-      await tx.flowRunStates.insert(stateRow(outcome.state, before.id));
-      // A new state ends any delivery lease: the claim (SCHEDULED → PENDING) consumes it, and a run
-      // rescheduled gets published afresh in its new state.
-      await tx.flowRuns.patch(before.id, { ...changes, state_id: outcome.state.id, leased_until: null });
-      if (outcome.state.type === 'SCHEDULED') tx.afterCommit(() => this.signals.requestDispatch());
-    } else if (Object.keys(changes).length > 0) {
-      await tx.flowRuns.patch(before.id, changes);
-    }
   }
 }

@@ -1,3 +1,4 @@
+import { OrchestrationModule } from '@app/orchestration';
 import { Module } from '@nestjs/common';
 import { DeploymentFlowRunController } from './deployment-flow-run.controller';
 import { FlowRunClaimHandler } from './flow-run-claim.handler';
@@ -7,6 +8,7 @@ import { FlowRunController } from './flow-run.controller';
 import { FlowRunService } from './flow-run.service';
 
 @Module({
+  imports: [OrchestrationModule],
   controllers: [FlowRunController, DeploymentFlowRunController, FlowRunClaimHandler],
   providers: [FlowRunService, FlowRunStateService, FlowRunClaimService],
 })

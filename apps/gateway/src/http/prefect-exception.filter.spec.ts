@@ -19,7 +19,7 @@ function render(exception: unknown): { status: number; body: unknown } {
       return reply;
     },
   };
-  const host = { switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ id: 'req-1', body: {} }) }) };
+  const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ id: 'req-1', body: {} }) }) };
   new PrefectExceptionFilter().catch(exception, host as unknown as ArgumentsHost);
   return sent;
 }

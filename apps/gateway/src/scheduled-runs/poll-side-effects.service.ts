@@ -1,4 +1,4 @@
-import { deploymentReadyEvent, workQueueReadyEvent } from '@app/domain';
+import { deploymentStatusEvent, workQueueStatusEvent } from '@app/domain';
 import { EventPublisher } from '@app/messaging';
 import { Database, WorkPoolEntity } from '@app/persistence';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -56,8 +56,8 @@ export class PollSideEffects implements OnModuleDestroy {
         const readiedDeployments = await tx.delivery.markDeploymentsReady(queueIds, polledAt);
         tx.afterCommit(() =>
           this.events.publish([
-            ...readiedQueues.map((queue) => workQueueReadyEvent(queue, pool, polledAt)),
-            ...readiedDeployments.map((deployment) => deploymentReadyEvent(deployment, pool, polledAt)),
+            ...readiedQueues.map((queue) => workQueueStatusEvent('READY', queue, pool, polledAt)),
+            ...readiedDeployments.map((deployment) => deploymentStatusEvent('READY', deployment, pool, polledAt)),
           ]),
         );
       });

@@ -1,12 +1,14 @@
 import { AppConfig } from '@app/config';
 import { WorkerFlowRunResponse } from '@app/contracts';
-import { freeSlots, presentWorkerFlowRun, SlotBudget } from '@app/domain';
+import { freeSlots, judgeOffer, presentWorkerFlowRun, RunOffer, SlotBudget } from '@app/domain';
 import { FlowRunBus, PulledRun } from '@app/messaging';
 import { Database, FlowRunEntity, TimeWindow, Transaction, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 
 /** Pulls per queue: a few rounds replace messages that turned out stale without looping on a busy bus. */
 const MAX_PULL_ROUNDS = 3;
+/** Messages pulled beyond the allowance, so that order by start time survives republication (see drainQueue). */
+const OVERPULL = 16;
 
 interface QueueDrain {
   runs: FlowRunEntity[];
@@ -72,52 +74,56 @@ export class RunDrainer {
     const drained: QueueDrain = { runs: [], settle: [], pulled: [] };
     for (let round = 0; round < MAX_PULL_ROUNDS && drained.runs.length < allowance; round++) {
       const wanted = allowance - drained.runs.length;
-      const messages = await this.bus.pullNow(pool.id, queue.id, wanted);
+      // A few more than wanted, so an earlier run published after later ones (a lease that ran out) still
+      // goes first; the surplus goes straight back.
+      const messages = await this.bus.pullNow(pool.id, queue.id, wanted + OVERPULL);
       drained.pulled.push(...messages);
-      const offers: (PulledRun & { key: NonNullable<PulledRun['key']> })[] = [];
+      if (messages.length === 0) break;
+      const rows = new Map((await tx.delivery.lockRuns(messages.flatMap((m) => (m.key ? [m.key.runId] : [])))).map((run) => [run.id, run]));
+      const queueActive = await tx.delivery.isQueueActive(queue.id);
+      const deliverable: { message: PulledRun; run: FlowRunEntity; key: RunOffer }[] = [];
       let leftForOthers = false;
       for (const message of messages) {
-        if (!message.key) {
-          drained.settle.push(() => this.bus.term(message));
-        } else if (!inWindow(scheduledTimeOf(message), window)) {
-          // Outside this poller's window: back on the bus at once for pollers whose window it fits.
-          drained.settle.push(() => this.bus.nak(message));
+        const run = message.key ? (rows.get(message.key.runId) ?? null) : null;
+        // A paused queue's messages stay valid for its resumption (pausing purges them anyway).
+        const verdict = !message.key ? 'stale' : queueActive ? judgeOffer(run, message.key, queue.id, window, now) : 'elsewhere';
+        const duplicate = deliverable.findIndex((offer) => offer.run.id === run?.id);
+        if (verdict === 'deliver' && run && message.key && duplicate === -1) {
+          deliverable.push({ message, run, key: message.key });
+        } else if (verdict === 'deliver' && run && message.key) {
+          // Two publications of one run in one pull: hand out the newest, drop the other.
+          const [older, newer] = deliverable[duplicate].key.epoch < message.key.epoch ? [deliverable[duplicate].message, message] : [message, deliverable[duplicate].message];
+          deliverable[duplicate] = { ...deliverable[duplicate], message: newer, key: newer.key ?? message.key };
+          drained.settle.push(() => this.bus.term(older));
+        } else if (verdict === 'elsewhere') {
           leftForOthers = true;
+          drained.settle.push(() => this.bus.nak(message));
         } else {
-          offers.push(message as (typeof offers)[number]);
+          drained.settle.push(() => this.bus.term(message));
         }
       }
-      const leased = await tx.delivery.leaseOffered(
+      deliverable.sort((a, b) => startTime(a.run) - startTime(b.run));
+      const taken = deliverable.slice(0, wanted);
+      const leased = await tx.delivery.recordLeases(
         queue.id,
-        offers.map((offer) => ({ id: offer.key.runId, state_id: offer.key.stateId, epoch: offer.key.epoch })),
-        window,
+        taken.map(({ key }) => ({ id: key.runId, state_id: key.stateId, epoch: key.epoch })),
         leaseUntil,
-        now,
       );
-      const leasedIds = new Set(leased.map((run) => run.id));
-      // A message whose run did not lease is stale: the run changed, moved, was deleted or is held by another.
-      for (const offer of offers) drained.settle.push(leasedIds.has(offer.key.runId) ? () => this.bus.ack(offer) : () => this.bus.term(offer));
+      // Leased runs are acked once the lease commits; deliverable ones beyond the allowance go back at once.
+      taken.forEach(({ message }) => drained.settle.push(() => this.bus.ack(message)));
+      deliverable.slice(wanted).forEach(({ message }) => drained.settle.push(() => this.bus.nak(message)));
       drained.runs.push(...leased);
-      if (messages.length < wanted || leftForOthers) break;
+      if (messages.length < wanted || leftForOthers || deliverable.length > taken.length) break;
     }
     const horizonEnd = new Date(now.getTime() + this.config.DISPATCH_HORIZON_SECONDS * 1000);
     if (drained.runs.length < allowance && (window.before === null || window.before > horizonEnd)) {
       drained.runs.push(...(await tx.delivery.leaseBeyondHorizon(queue.id, horizonEnd, window, allowance - drained.runs.length, leaseUntil, now)));
     }
+    drained.runs.sort((a, b) => startTime(a) - startTime(b));
     return drained;
   }
 }
 
-function scheduledTimeOf(message: PulledRun): Date | null {
-  try {
-    const body = JSON.parse(Buffer.from(message.body).toString()) as WorkerFlowRunResponse;
-    return body.flow_run.next_scheduled_start_time ? new Date(body.flow_run.next_scheduled_start_time) : null;
-  } catch {
-    return null;
-  }
-}
-
-function inWindow(time: Date | null, window: TimeWindow): boolean {
-  if (time === null) return window.after === null && window.before === null;
-  return (window.after === null || time >= window.after) && (window.before === null || time <= window.before);
+function startTime(run: FlowRunEntity): number {
+  return run.next_scheduled_start_time?.getTime() ?? 0;
 }

@@ -1,5 +1,5 @@
 import { DispatchSignals, FlowRunBus } from '@app/messaging';
-import { Transaction } from '@app/persistence';
+import { Database, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 
 /**
@@ -10,6 +10,7 @@ import { Injectable } from '@nestjs/common';
 @Injectable()
 export class WorkPoolDelivery {
   constructor(
+    private readonly db: Database,
     private readonly bus: FlowRunBus,
     private readonly signals: DispatchSignals,
   ) {}
@@ -17,7 +18,10 @@ export class WorkPoolDelivery {
   async queuePauseChanged(tx: Transaction, workPoolId: string, workQueueId: string, paused: boolean): Promise<void> {
     if (paused) {
       await tx.delivery.forgetDispatches([workQueueId]);
-      tx.afterCommit(() => this.bus.purgeQueue(workPoolId, workQueueId));
+      tx.afterCommit(async () => {
+        await this.bus.purgeQueue(workPoolId, workQueueId);
+        await this.republishIfResumed(workPoolId, [workQueueId]);
+      });
     } else {
       tx.afterCommit(() => this.signals.requestDispatch(workPoolId));
     }
@@ -27,10 +31,25 @@ export class WorkPoolDelivery {
     if (paused) {
       const queues = await tx.delivery.queuesOfPool(workPoolId);
       await tx.delivery.forgetDispatches(queues.map((queue) => queue.id));
-      tx.afterCommit(() => this.bus.purgePool(workPoolId));
+      tx.afterCommit(async () => {
+        await this.bus.purgePool(workPoolId);
+        await this.republishIfResumed(workPoolId, queues.map((queue) => queue.id));
+      });
     } else {
       tx.afterCommit(() => this.signals.requestDispatch(workPoolId));
     }
+  }
+
+  /**
+   * A resume committed while the purge was on its way may have had its runs republished, and the purge then
+   * removed them: if the queues are active again by now, publish them once more.
+   */
+  private async republishIfResumed(workPoolId: string, workQueueIds: string[]): Promise<void> {
+    const active = [];
+    for (const id of workQueueIds) if (await this.db.repos.delivery.isQueueActive(id)) active.push(id);
+    if (active.length === 0) return;
+    await this.db.repos.delivery.forgetDispatches(active);
+    this.signals.requestDispatch(workPoolId);
   }
 
   queueDeleted(tx: Transaction, workPoolId: string, workQueueId: string): void {

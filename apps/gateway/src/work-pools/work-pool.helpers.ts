@@ -1,6 +1,5 @@
 import { firstFreePriority, notFound, SLOT_OCCUPYING_STATE_TYPES } from '@app/domain';
 import type { Transaction, WorkPoolEntity, WorkPoolRepository, WorkQueueEntity } from '@app/persistence';
-import { randomUUID } from 'node:crypto';
 
 const workPoolNotFound = (name: string) => notFound(`Work pool "${name}" not found.`);
 
@@ -42,9 +41,4 @@ export function countHeldSlots(
 ): Promise<Map<string, number>> {
   const limited = rows.filter((row) => row.concurrency_limit !== null).map((row) => row.id);
   return countRunsInStates(limited, SLOT_OCCUPYING_STATE_TYPES);
-}
-
-/** Prefect stamps every pool status write with a fresh event id and the time of the transition. */
-export function statusTransitionStamp(): { last_status_event_id: string; last_transitioned_status_at: Date } {
-  return { last_status_event_id: randomUUID(), last_transitioned_status_at: new Date() };
 }

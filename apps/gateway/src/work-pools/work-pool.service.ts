@@ -20,12 +20,15 @@ import {
   prefectClientVersion,
   presentWorkPool,
   resolveLimit,
+  statusTransitionStamp,
   validationFailed,
+  workPoolStatusEvent,
   workPoolStatusForPause,
 } from '@app/domain';
+import { EventPublisher } from '@app/messaging';
 import { Database, WorkPoolEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { countHeldSlots, requireWorkPool, statusTransitionStamp } from './work-pool.helpers';
+import { countHeldSlots, requireWorkPool } from './work-pool.helpers';
 import { WorkPoolDelivery } from './work-pool-delivery.service';
 
 const DEFAULT_QUEUE = { name: 'default', description: "The work pool's default queue." };
@@ -58,8 +61,10 @@ export class WorkPoolService {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly delivery: WorkPoolDelivery,
+    private readonly events: EventPublisher,
   ) {}
 
+  /** A new pool announces its status. As in Prefect, that event is not stamped on the row, so the next follows nothing. */
   async create(body: WorkPoolCreateDto, userAgent: string | undefined): Promise<WorkPoolResponse> {
     assertValidBaseJobTemplate(body.base_job_template);
     if (isReservedWorkPoolName(body.name)) throw forbidden("Work pools starting with 'Prefect' are reserved for internal use.");
@@ -77,6 +82,8 @@ export class WorkPoolService {
       if (!inserted) throw conflict('A work pool with this name already exists.');
       const queue = await tx.workQueues.insert({ ...DEFAULT_QUEUE, work_pool_id: inserted.id, priority: firstFreePriority([]) });
       await tx.workPools.updateById(inserted.id, { default_queue_id: queue.id });
+      const event = workPoolStatusEvent({ ...inserted, ...statusTransitionStamp(new Date()) }, null);
+      tx.afterCommit(() => this.events.publish([event]));
       return Object.assign(inserted, { default_queue_id: queue.id });
     });
     return this.present(pool, new Map(), userAgent);
@@ -99,7 +106,10 @@ export class WorkPoolService {
     return this.db.repos.workPools.count(body.work_pools);
   }
 
-  /** Only the fields present in the body change; setting `is_paused` moves the status (see workPoolStatusForPause). */
+  /**
+   * Only the fields present in the body change; setting `is_paused` moves the status (see workPoolStatusForPause),
+   * and every status write emits its event.
+   */
   async update(name: string, body: WorkPoolUpdateDto): Promise<void> {
     assertValidBaseJobTemplate(body.base_job_template);
     const fields = Object.keys(body) as (keyof WorkPoolUpdateDto)[];
@@ -114,15 +124,20 @@ export class WorkPoolService {
       const unpausing = body.is_paused === false;
       const hasOnlineWorker = unpausing && (await tx.workers.existsWithStatus(pool.id, 'ONLINE'));
       const status = workPoolStatusForPause(pool.type, body.is_paused, hasOnlineWorker);
+      const transition = status && { status, ...statusTransitionStamp(new Date()) };
       await tx.workPools.updateFields(pool.id, {
         ...(body.description !== undefined && { description: body.description }),
         ...(body.is_paused != null && { is_paused: body.is_paused }),
         ...(body.base_job_template != null && { base_job_template: body.base_job_template }),
         ...(body.concurrency_limit !== undefined && { concurrency_limit: body.concurrency_limit }),
         ...(body.storage_configuration != null && { storage_configuration: storageConfiguration(body.storage_configuration) }),
-        ...(status && { status, ...statusTransitionStamp() }),
+        ...transition,
         updated: new Date(),
       });
+      if (transition) {
+        const event = workPoolStatusEvent({ ...pool, ...transition }, pool);
+        tx.afterCommit(() => this.events.publish([event]));
+      }
       if (body.is_paused != null && body.is_paused !== pool.is_paused) await this.delivery.poolPauseChanged(tx, pool.id, body.is_paused);
     });
   }

@@ -17,8 +17,10 @@ import {
   rebalancePriorities,
   resolveLimit,
   workQueueHealth,
+  workQueueStatusEvent,
   workQueueStatusForPause,
 } from '@app/domain';
+import { EventPublisher } from '@app/messaging';
 import { Database, Transaction, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { WorkPoolDelivery } from './work-pool-delivery.service';
@@ -42,6 +44,7 @@ export class WorkQueueService {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly delivery: WorkPoolDelivery,
+    private readonly events: EventPublisher,
   ) {}
 
   async create(workPoolName: string, body: WorkQueueCreateDto): Promise<WorkQueueResponse> {
@@ -107,16 +110,20 @@ export class WorkQueueService {
     return queues.map((queue) => presentWorkQueue(queue, pool.name, slots.get(queue.id) ?? 0));
   }
 
-  /** Only the fields present in the body change; setting `is_paused` may move the status (workQueueStatusForPause). */
+  /**
+   * Only the fields present in the body change; setting `is_paused` may move the status (workQueueStatusForPause),
+   * and a status change emits its event.
+   */
   async update(workPoolName: string, name: string, body: WorkQueueUpdateDto): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const { queue } = await this.requireQueue(tx, workPoolName, name);
+      const { pool, queue } = await this.requireQueue(tx, workPoolName, name);
       if (NOT_NULL_UPDATE_FIELDS.some((field) => body[field] === null)) throw integrityConflict();
       if (body.name && body.name !== queue.name && (await tx.workQueues.findInPool(queue.work_pool_id, body.name))) {
         throw integrityConflict();
       }
       const lastPolled = body.last_polled === undefined ? queue.last_polled : body.last_polled;
-      const status = workQueueStatusForPause(queue.status, body.is_paused, lastPolled, new Date());
+      const now = new Date();
+      const status = workQueueStatusForPause(queue.status, body.is_paused, lastPolled, now);
       await tx.workQueues.updateFields(queue.id, {
         ...(body.name != null && { name: body.name }),
         ...(body.description !== undefined && { description: body.description }),
@@ -126,8 +133,12 @@ export class WorkQueueService {
         ...(body.last_polled !== undefined && { last_polled: body.last_polled }),
         ...(body.filter !== undefined && { filter: queueFilter(body.filter) }),
         ...(status && { status }),
-        updated: new Date(),
+        updated: now,
       });
+      if (status) {
+        const event = workQueueStatusEvent(status, { id: queue.id, name: body.name ?? queue.name }, pool, now);
+        tx.afterCommit(() => this.events.publish([event]));
+      }
       if (body.priority != null) {
         await this.rebalance(tx, await tx.workQueues.priorities(queue.work_pool_id), { id: queue.id, priority: body.priority });
       }

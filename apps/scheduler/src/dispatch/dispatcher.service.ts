@@ -96,7 +96,7 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
     const horizonMs = this.config.DISPATCH_HORIZON_SECONDS * 1000;
     const horizonEnd = new Date(now.getTime() + horizonMs);
     while ((await this.dispatchBatch((tx) => tx.delivery.lockUndispatched(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE);
-    while ((await this.dispatchBatch((tx) => tx.delivery.lockExpiredLeases(now, BATCH_SIZE))) === BATCH_SIZE);
+    while ((await this.dispatchBatch((tx) => tx.delivery.lockExpiredLeases(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE);
     const [nextRun, nextLeaseExpiry] = await Promise.all([
       this.db.repos.delivery.nextUndispatchedAfter(horizonEnd),
       this.db.repos.delivery.nextLeaseExpiry(now),

@@ -6,4 +6,6 @@ export interface PrefectEvent {
   resource: Record<string, string>;
   related: Record<string, string>[];
   payload: Record<string, unknown>;
+  /** The event this one follows, when the two could otherwise arrive out of order. */
+  follows?: string | null;
 }

@@ -1,4 +1,5 @@
 import type { SetStateStatus, StateResponseDetails } from '@app/contracts';
+import type { DeploymentConcurrency } from './deployment-concurrency';
 import type { OrchestratedRun } from './orchestrated-run';
 import type { RunState, StateType } from './states';
 
@@ -11,6 +12,8 @@ export interface TransitionEnvironment {
   readonly apiVersion: string | null;
   /** Timestamps (epoch milliseconds) the run's states already hold: a new state must not reuse one. */
   readonly takenStateTimestamps: ReadonlySet<number>;
+  /** The deployments' concurrency limits and the slots their runs hold, as of the transaction that orchestrates. */
+  readonly deploymentConcurrency: DeploymentConcurrency;
 }
 
 /**

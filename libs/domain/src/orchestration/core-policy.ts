@@ -1,4 +1,11 @@
 import { speaksCurrentApi } from './context';
+import {
+  ReleaseFlowConcurrencySlots,
+  RemoveDeploymentConcurrencyLeaseForOldClientVersions,
+  SecureFlowConcurrencySlots,
+  ValidateDeploymentConcurrencyAtRunning,
+} from './deployment-concurrency';
+import { HandlePausingFlows, HandleResumingPausedFlows } from './pause-policy';
 import { OrchestrationRule, Policy, UniversalTransform } from './rule';
 import { ALL_ORCHESTRATION_STATES, isFinal, newState, RunState, StateType, TERMINAL_STATE_TYPES } from './states';
 
@@ -190,11 +197,40 @@ export class WaitForScheduledTime extends OrchestrationRule {
 }
 
 /**
- * Prefect's `CoreFlowPolicy`, in its order. Rules not ported yet take their Prefect positions when they come:
- * ValidateDeploymentConcurrencyAtRunning, SecureFlowConcurrencySlots and
- * RemoveDeploymentConcurrencyLeaseForOldClientVersions after PreventPendingTransitions; HandlePausingFlows and
- * HandleResumingPausedFlows before CopyScheduledTime; RetryFailedFlows, InstrumentFlowRunStateTransitions and
- * ReleaseFlowConcurrencySlots last.
+ * A run that fails while it has retries left is rescheduled instead (`AwaitingRetry`, after `retry_delay`), to be
+ * retried by the process that ran it: `retry_type = "in_process"` keeps it from workers, and it keeps its
+ * deployment concurrency slot. A run out of retries fails, and loses its retry type so that it can be retried
+ * from outside later.
+ */
+export class RetryFailedFlows extends OrchestrationRule {
+  static override readonly fromStates = states('RUNNING');
+  static override readonly toStates = states('FAILED');
+
+  protected override async beforeTransition(initial: RunState | null, proposed: RunState | null): Promise<void> {
+    if (!initial || !proposed) return;
+    const { run, environment } = this.context;
+    const { retries, retry_delay: retryDelay } = run.empirical_policy;
+    if (retries === null || run.run_count > retries) {
+      run.empirical_policy = { ...run.empirical_policy, retry_type: null };
+      return;
+    }
+    if (speaksCurrentApi(environment)) {
+      run.empirical_policy = { ...run.empirical_policy, resuming: false, pause_keys: [], retry_type: 'in_process' };
+    }
+    const scheduledTime = new Date(environment.now.getTime() + (retryDelay ?? 0) * 1000);
+    const retry = newState('SCHEDULED', environment.now, {
+      name: 'AwaitingRetry',
+      message: proposed.message,
+      data: proposed.data,
+      state_details: { scheduled_time: scheduledTime, deployment_concurrency_lease_id: initial.state_details.deployment_concurrency_lease_id },
+    });
+    this.reject(retry, 'Retrying');
+  }
+}
+
+/**
+ * Prefect's `CoreFlowPolicy`, in its order, but for `InstrumentFlowRunStateTransitions`: a committed state's event
+ * is published where the state is committed.
  */
 export const CORE_FLOW_POLICY: Policy = [
   PreserveDeploymentConcurrencyLeaseId,
@@ -203,9 +239,16 @@ export const CORE_FLOW_POLICY: Policy = [
   EnforceCancellingToCancelledTransition,
   BypassCancellingFlowRunsWithNoInfra,
   PreventPendingTransitions,
+  ValidateDeploymentConcurrencyAtRunning,
+  SecureFlowConcurrencySlots,
+  RemoveDeploymentConcurrencyLeaseForOldClientVersions,
   EnsureOnlyScheduledFlowsMarkedLate,
+  HandlePausingFlows,
+  HandleResumingPausedFlows,
   CopyScheduledTime,
   WaitForScheduledTime,
+  RetryFailedFlows,
+  ReleaseFlowConcurrencySlots,
 ];
 
 /** Prefect's `MinimalFlowPolicy`, for forced transitions (and a new run's first state). */
@@ -213,4 +256,5 @@ export const MINIMAL_FLOW_POLICY: Policy = [
   PreserveDeploymentConcurrencyLeaseId,
   PreventResultDataLoss,
   BypassCancellingFlowRunsWithNoInfra,
+  ReleaseFlowConcurrencySlots,
 ];

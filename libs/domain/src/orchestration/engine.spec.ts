@@ -1,5 +1,6 @@
 import { isApiVersion, OrchestrationContext, versionAtLeast } from './context';
 import { orchestrate } from './engine';
+import { InMemoryDeploymentConcurrency } from './in-memory-deployment-concurrency';
 import { flowRunPolicy, OrchestratedRun, runChanges } from './orchestrated-run';
 import { bookkeeping, OrchestrationRule, rulesFor } from './rule';
 import { newState, RunState, StateType } from './states';
@@ -12,7 +13,13 @@ const RUN: OrchestratedRun = {
 };
 
 const context = (initial: RunState | null, proposed: RunState) =>
-  new OrchestrationContext({ ...RUN }, initial, proposed, { now: NOW, clientVersion: null, apiVersion: null, takenStateTimestamps: new Set() });
+  new OrchestrationContext({ ...RUN }, initial, proposed, {
+    now: NOW,
+    clientVersion: null,
+    apiVersion: null,
+    takenStateTimestamps: new Set(),
+    deploymentConcurrency: new InMemoryDeploymentConcurrency(),
+  });
 
 /** Rules that log their hooks, so the nesting can be observed. */
 function loggingRule(name: string, log: string[], act?: (rule: { reject: (s: RunState | null, r: string) => void; abort: (r: string) => void }) => void) {

@@ -11,6 +11,8 @@ export interface OrchestrationOutcome {
   state: RunState | null;
   /** Whether `state` is new and must be recorded. */
   written: boolean;
+  /** The state the run was in before. */
+  initialState: RunState | null;
   /** The run's bookkeeping fields after the transition. */
   run: OrchestratedRun;
 }
@@ -38,6 +40,7 @@ export async function orchestrate(context: OrchestrationContext, policies: reado
     details: context.details,
     state: context.validatedState,
     written: context.proposedState !== null,
+    initialState: context.initialState,
     run: context.run,
   };
 }

@@ -3,12 +3,15 @@ import fc from 'fast-check';
 import { OrchestrationContext } from './context';
 import { delaySeconds } from './core-policy';
 import { orchestrateFlowRun } from './flow-run-orchestration';
+import { InMemoryDeploymentConcurrency } from './in-memory-deployment-concurrency';
 import { flowRunPolicy, OrchestratedRun } from './orchestrated-run';
 import { newState, NewStateFields, RunState } from './states';
 
 const NOW = new Date('2026-08-21T12:00:00.000Z');
 const at = (offsetSeconds: number) => new Date(NOW.getTime() + offsetSeconds * 1000);
 const RUN_ID = '6b4b2307-2c0f-4fba-a921-485b4e6fed89';
+/** A deployment without a concurrency limit. */
+const DEPLOYMENT_ID = 'd5a1e6b2-37c9-4f0e-8a6d-2b9c4e1f7a30';
 
 function flowRun(overrides: Partial<OrchestratedRun> = {}): OrchestratedRun {
   return {
@@ -32,6 +35,12 @@ interface Proposal {
   now?: Date;
 }
 
+function unlimitedDeployment(): InMemoryDeploymentConcurrency {
+  const concurrency = new InMemoryDeploymentConcurrency(() => NOW.getTime());
+  concurrency.deploy(DEPLOYMENT_ID);
+  return concurrency;
+}
+
 function propose(initial: RunState | null, proposed: RunState, options: Proposal = {}) {
   const run = flowRun({
     state_type: initial?.type ?? null,
@@ -44,6 +53,7 @@ function propose(initial: RunState | null, proposed: RunState, options: Proposal
     clientVersion: null,
     apiVersion: options.apiVersion ?? null,
     takenStateTimestamps: new Set(options.taken ?? (initial ? [initial.timestamp.getTime()] : [])),
+    deploymentConcurrency: unlimitedDeployment(),
   });
   return orchestrateFlowRun(context, { force: options.force ?? false });
 }
@@ -76,10 +86,10 @@ describe('claiming a run: PreventPendingTransitions', () => {
         async (initialType, initialName, proposedName, scheduledProposal) => {
           const initial = initialType && state(initialType, { name: initialName, state_details: { scheduled_time: at(-30) } });
           const proposal = proposedNow('PENDING', { name: proposedName, state_details: { scheduled_time: scheduledProposal ? at(99) : null } });
-          const outcome = await propose(initial, proposal, { run: { deployment_id: 'd5a1e6b2-37c9-4f0e-8a6d-2b9c4e1f7a30' } });
+          const outcome = await propose(initial, proposal, { run: { deployment_id: DEPLOYMENT_ID } });
 
           const renamedPending = initialType === 'PENDING' && initialName !== proposedName && proposedName !== 'Pending';
-          if (initialType === 'CANCELLING') {
+          if (initialType === 'CANCELLING' || initialType === 'PAUSED') {
             expect(outcome).toMatchObject({ status: 'REJECT', written: false });
           } else if (['PENDING', 'RUNNING', 'CANCELLED'].includes(initialType ?? '') && !renamedPending) {
             expect(outcome.status).toBe('ABORT');
@@ -210,7 +220,7 @@ describe('HandleFlowTerminalStateTransitions', () => {
       status: 'ABORT',
       details: { reason: 'Cannot reschedule a run without an associated deployment.' },
     });
-    const outcome = await propose(state('FAILED'), proposedNow('SCHEDULED'), { run: { deployment_id: 'd5a1e6b2-37c9-4f0e-8a6d-2b9c4e1f7a30' } });
+    const outcome = await propose(state('FAILED'), proposedNow('SCHEDULED'), { run: { deployment_id: DEPLOYMENT_ID } });
     expect(outcome.status).toBe('ACCEPT');
     expect(outcome.run.empirical_policy.retry_type).toBe('reschedule');
   });
@@ -295,12 +305,16 @@ describe('global bookkeeping', () => {
     const rerun = await propose(state('PENDING'), proposedNow('RUNNING'), { run: { run_count: 1, start_time: at(-500) } });
     expect(rerun.run).toMatchObject({ run_count: 2, start_time: at(-500) });
 
+    // A suspended run comes back through a SCHEDULED state named Resuming.
     const resuming = flowRunPolicy({ resuming: true });
-    const resumed = await propose(state('PAUSED'), proposedNow('RUNNING'), { run: { run_count: 1, empirical_policy: resuming } });
+    const resumed = await propose(state('SCHEDULED', { name: 'Resuming' }), proposedNow('RUNNING'), { run: { run_count: 1, empirical_policy: resuming } });
     expect(resumed.run.run_count).toBe(1);
     expect(resumed.run.empirical_policy.resuming).toBe(false);
 
-    const oldApi = await propose(state('PAUSED'), proposedNow('RUNNING'), { run: { run_count: 1, empirical_policy: resuming }, apiVersion: '0.8.3' });
+    const oldApi = await propose(state('SCHEDULED', { name: 'Resuming' }), proposedNow('RUNNING'), {
+      run: { run_count: 1, empirical_policy: resuming },
+      apiVersion: '0.8.3',
+    });
     expect(oldApi.run.run_count).toBe(2);
     expect(oldApi.run.empirical_policy.resuming).toBe(true);
   });
@@ -330,5 +344,124 @@ describe('global bookkeeping', () => {
         expect(outcome.run.state_timestamp?.getTime()).toBe(stamp);
       }),
     );
+  });
+});
+
+describe('RetryFailedFlows', () => {
+  const failing = () => proposedNow('FAILED', { message: 'Flow run encountered an exception: ValueError', data: { type: 'reference', storage_key: 'k' } });
+
+  it('reschedules a failing run in place (AwaitingRetry, in_process) while run_count <= retries (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.option(fc.integer({ min: 0, max: 5 }), { nil: null }),
+        fc.option(fc.integer({ min: 0, max: 600 }), { nil: null }),
+        async (runCount, retries, retryDelay) => {
+          const policy = flowRunPolicy({ retries, retry_delay: retryDelay, pause_keys: ['p'], resuming: true, retry_type: 'reschedule' });
+          const outcome = await propose(state('RUNNING'), failing(), { run: { run_count: runCount, empirical_policy: policy } });
+          if (retries !== null && runCount <= retries) {
+            expect(outcome).toMatchObject({ status: 'REJECT', written: true, details: { type: 'reject_details', reason: 'Retrying' } });
+            expect(outcome.state).toMatchObject({
+              type: 'SCHEDULED',
+              name: 'AwaitingRetry',
+              message: 'Flow run encountered an exception: ValueError',
+              data: { type: 'reference', storage_key: 'k' },
+            });
+            expect(outcome.state?.state_details.scheduled_time).toEqual(at(retryDelay ?? 0));
+            expect(outcome.run.empirical_policy).toMatchObject({ retry_type: 'in_process', pause_keys: [], resuming: false });
+            expect(outcome.run).toMatchObject({ state_type: 'SCHEDULED', next_scheduled_start_time: at(retryDelay ?? 0), end_time: null });
+          } else {
+            expect(outcome).toMatchObject({ status: 'ACCEPT', state: { type: 'FAILED' } });
+            expect(outcome.run.empirical_policy).toMatchObject({ retry_type: null, pause_keys: ['p'] });
+          }
+        },
+      ),
+    );
+  });
+
+  it('reads the deprecated max_retries / retry_delay_seconds too', async () => {
+    const policy = flowRunPolicy({ max_retries: 2, retry_delay_seconds: 7 });
+    const outcome = await propose(state('RUNNING'), failing(), { run: { run_count: 2, empirical_policy: policy } });
+    expect(outcome.state).toMatchObject({ name: 'AwaitingRetry', state_details: { scheduled_time: at(7) } });
+  });
+
+  it('leaves the pause bookkeeping and retry type of clients older than API 0.8.4 alone', async () => {
+    const policy = flowRunPolicy({ retries: 1, pause_keys: ['p'] });
+    const outcome = await propose(state('RUNNING'), failing(), { run: { run_count: 1, empirical_policy: policy }, apiVersion: '0.8.3' });
+    expect(outcome.state?.name).toBe('AwaitingRetry');
+    expect(outcome.run.empirical_policy).toEqual(policy);
+  });
+
+  it('only governs RUNNING → FAILED, and not a forced FAILED', async () => {
+    const policy = flowRunPolicy({ retries: 3 });
+    expect((await propose(state('PENDING'), failing(), { run: { run_count: 1, empirical_policy: policy } })).state?.type).toBe('FAILED');
+    expect((await propose(state('RUNNING'), proposedNow('CRASHED'), { run: { run_count: 1, empirical_policy: policy } })).state?.type).toBe('CRASHED');
+    expect((await propose(state('RUNNING'), failing(), { run: { run_count: 1, empirical_policy: policy }, force: true })).state?.type).toBe('FAILED');
+  });
+});
+
+describe('HandlePausingFlows and HandleResumingPausedFlows', () => {
+  const pause = (details: NewStateFields['state_details'] = {}, name?: string) => proposedNow('PAUSED', { name, state_details: details });
+
+  it('pauses a RUNNING run once per pause key', async () => {
+    const outcome = await propose(state('RUNNING'), pause({ pause_key: 'step-1' }));
+    expect(outcome).toMatchObject({ status: 'ACCEPT', state: { type: 'PAUSED' } });
+    expect(outcome.run.empirical_policy.pause_keys).toEqual(['step-1']);
+
+    const again = await propose(state('RUNNING'), pause({ pause_key: 'step-1' }), { run: { empirical_policy: outcome.run.empirical_policy } });
+    expect(again).toMatchObject({ status: 'REJECT', written: false, details: { reason: 'This pause has already fired.' } });
+    expect(again.run.empirical_policy.pause_keys).toEqual(['step-1']);
+
+    const unnamed = await propose(state('RUNNING'), pause());
+    expect(unnamed.run.empirical_policy.pause_keys).toHaveLength(1);
+  });
+
+  it('refuses to pause or suspend a run that is not running, a subflow, or a run without a deployment', async () => {
+    expect((await propose(state('PENDING'), pause())).details).toEqual({ type: 'reject_details', reason: 'Cannot pause flows that are not currently running.' });
+    expect((await propose(null, pause({}, 'Suspended'))).details).toEqual({ type: 'abort_details', reason: 'Cannot suspend flows with no state.' });
+    const suspend = () => pause({ pause_reschedule: true }, 'Suspended');
+    expect((await propose(state('RUNNING'), suspend())).details).toEqual({ type: 'abort_details', reason: 'Cannot suspend flows without a deployment.' });
+    const subflow = { parent_task_run_id: '7e6d5c4b-3a29-4187-9f6e-5d4c3b2a1908', deployment_id: DEPLOYMENT_ID };
+    expect((await propose(state('RUNNING'), suspend(), { run: subflow })).details).toEqual({ type: 'abort_details', reason: 'Cannot suspend subflows.' });
+    expect((await propose(state('RUNNING'), suspend(), { run: { deployment_id: DEPLOYMENT_ID } })).status).toBe('ACCEPT');
+  });
+
+  it('lets a paused run resume, be rescheduled, be cancelled or finish, marking it as resuming', async () => {
+    for (const type of ['RUNNING', 'CANCELLING', 'COMPLETED'] as const) {
+      const outcome = await propose(state('PAUSED'), proposedNow(type), { run: { infrastructure_pid: '42' } });
+      expect(outcome).toMatchObject({ status: 'ACCEPT', state: { type } });
+      expect(outcome.run.empirical_policy.resuming).toBe(true);
+    }
+    const suspended = state('PAUSED', { name: 'Suspended', state_details: { pause_reschedule: true } });
+    const rescheduled = await propose(suspended, proposedNow('SCHEDULED', { name: 'Resuming' }), { run: { deployment_id: DEPLOYMENT_ID } });
+    expect(rescheduled).toMatchObject({ status: 'ACCEPT', state: { type: 'SCHEDULED' } });
+    expect(rescheduled.run.empirical_policy.resuming).toBe(true);
+    expect((await propose(state('PAUSED'), proposedNow('PENDING'))).details).toEqual({
+      type: 'reject_details',
+      reason: 'This run cannot transition to the StateType.PENDING state from the StateType.PAUSED state.',
+    });
+  });
+
+  it('starts a blocking pause over when it ends in a SCHEDULED state: its pauses fire again', async () => {
+    const policy = flowRunPolicy({ pause_keys: ['step-1'] });
+    const outcome = await propose(state('PAUSED'), proposedNow('SCHEDULED'), { run: { deployment_id: DEPLOYMENT_ID, empirical_policy: policy } });
+    expect(outcome.status).toBe('ACCEPT');
+    expect(outcome.run.empirical_policy).toMatchObject({ resuming: false, pause_keys: [], retry_type: 'reschedule' });
+  });
+
+  it('fails a run whose pause timed out (but lets it be cancelled), and keeps a suspended run without deployment', async () => {
+    const timedOut = state('PAUSED', { state_details: { pause_timeout: at(-1) } });
+    expect(await propose(timedOut, proposedNow('CANCELLING'))).toMatchObject({ status: 'ACCEPT', state: { type: 'CANCELLING' } });
+    const outcome = await propose(timedOut, proposedNow('RUNNING'));
+    expect(outcome).toMatchObject({
+      status: 'REJECT',
+      details: { reason: 'The flow run pause has timed out and can no longer resume.' },
+      state: { type: 'FAILED', message: 'The flow was running and never resumed.' },
+    });
+    const suspended = state('PAUSED', { name: 'Suspended', state_details: { pause_reschedule: true } });
+    expect((await propose(suspended, proposedNow('SCHEDULED', { name: 'Resuming' }))).details).toEqual({
+      type: 'reject_details',
+      reason: 'Cannot reschedule a resuming flow run without a deployment.',
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { formatDateTime, WorkQueueStatusDetail } from '@app/contracts';
 import type { WorkPoolStatus, WorkQueueStatus } from '@app/persistence';
+import { randomUUID } from 'node:crypto';
 
 /** The server-side default pool type; Prefect keeps no meaningful status for these (legacy agents). */
 export const PREFECT_AGENT_POOL_TYPE = 'prefect-agent';
@@ -32,6 +33,17 @@ export function workPoolStatusForPause(
   if (type === PREFECT_AGENT_POOL_TYPE || isPaused === null || isPaused === undefined) return undefined;
   if (isPaused) return 'PAUSED';
   return hasOnlineWorker ? 'READY' : 'NOT_READY';
+}
+
+/** What a pool row records of its last status change: the id of the change's event and when it happened. */
+export interface StatusTransitionStamp {
+  last_status_event_id: string;
+  last_transitioned_status_at: Date;
+}
+
+/** Prefect stamps every pool status write with a fresh event id and the time of the transition. */
+export function statusTransitionStamp(now: Date): StatusTransitionStamp {
+  return { last_status_event_id: randomUUID(), last_transitioned_status_at: now };
 }
 
 /** Whether a queue's last poll is recent enough for it to count as READY (`is_last_polled_recent`). */

@@ -1,4 +1,5 @@
 export * from './columns';
+export * from './deployment-concurrency-lease.entity';
 export * from './deployment-schedule.entity';
 export * from './deployment.entity';
 export * from './flow-run-state.entity';
@@ -8,6 +9,7 @@ export * from './work-pool.entity';
 export * from './work-queue.entity';
 export * from './worker.entity';
 
+import { DeploymentConcurrencyLeaseEntity } from './deployment-concurrency-lease.entity';
 import { DeploymentScheduleEntity } from './deployment-schedule.entity';
 import { DeploymentEntity } from './deployment.entity';
 import { FlowRunStateEntity } from './flow-run-state.entity';
@@ -19,5 +21,5 @@ import { WorkerEntity } from './worker.entity';
 
 export const ENTITIES = [
   WorkPoolEntity, WorkQueueEntity, WorkerEntity, FlowEntity, DeploymentEntity,
-  DeploymentScheduleEntity, FlowRunEntity, FlowRunStateEntity,
+  DeploymentScheduleEntity, FlowRunEntity, FlowRunStateEntity, DeploymentConcurrencyLeaseEntity,
 ];

@@ -3,5 +3,6 @@ import type { MigrationInterface } from 'typeorm';
 import { Initial1795889088500 } from './1795889088500-Initial';
 import { FlowRunJobVariablesNullable1795889805325 } from './1795889805325-FlowRunJobVariablesNullable';
 import { DeliveryLeases1795890971736 } from './1795890971736-DeliveryLeases';
+import { DeploymentConcurrencyLeases1795894145196 } from './1795894145196-DeploymentConcurrencyLeases';
 
-export const MIGRATIONS: (new () => MigrationInterface)[] = [Initial1795889088500, FlowRunJobVariablesNullable1795889805325, DeliveryLeases1795890971736];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [Initial1795889088500, FlowRunJobVariablesNullable1795889805325, DeliveryLeases1795890971736, DeploymentConcurrencyLeases1795894145196];

@@ -46,9 +46,16 @@ export class DeliveryRepository {
     );
   }
 
-  /** SCHEDULED runs a poller was handed but never claimed: their message is gone, so they go out again. */
-  lockExpiredLeases(now: Date, limit: number): Promise<DispatchCandidate[]> {
-    return this.lockCandidates(`fr.leased_until < $1 AND fr.state_type = 'SCHEDULED'`, [now, limit], 'fr.leased_until');
+  /**
+   * SCHEDULED runs a poller was handed but never claimed: their message is gone, so they go out again — if due
+   * within the horizon; later ones are found by the polls that reach past it.
+   */
+  lockExpiredLeases(horizonEnd: Date, now: Date, limit: number): Promise<DispatchCandidate[]> {
+    return this.lockCandidates(
+      `fr.leased_until < $2 AND fr.state_type = 'SCHEDULED' AND fr.next_scheduled_start_time <= $1`,
+      [horizonEnd, now, limit],
+      'fr.leased_until',
+    );
   }
 
   private async lockCandidates(condition: string, params: unknown[], order: string): Promise<DispatchCandidate[]> {
@@ -156,23 +163,41 @@ export class DeliveryRepository {
   }
 
   /**
-   * Leases the offered runs that are still exactly what was published and still deliverable: same state and
-   * publication, still in this queue, SCHEDULED, not an in-process retry, not leased to someone else, inside the
-   * window, queue and pool not paused. One statement, so the check and the lease cannot be torn apart.
+   * Locks the offered runs by id until the transaction ends, and reads them. A message can be pulled before the
+   * dispatcher that published it has committed its record of it; this waits for that commit.
    */
-  async leaseOffered(workQueueId: string, offers: OfferedRun[], window: TimeWindow, leaseUntil: Date, now: Date): Promise<FlowRunEntity[]> {
-    if (offers.length === 0) return [];
-    // A message can be pulled before the dispatcher that published it has committed its record of it. Its row
-    // is still locked then; wait for that commit, because the UPDATE below would skip the not-yet-matching row
-    // version without waiting (a row failing the conditions is never rechecked) and the run would be lost.
-    // Must run inside a transaction, which then holds these locks until it ends.
-    await this.manager.query(`SELECT 1 FROM flow_run WHERE id = ANY($1) ORDER BY id FOR UPDATE`, [offers.map((o) => o.id)]);
-    return this.leaseRows(
-      { workQueueId, window, leaseUntil, now },
-      `FROM unnest($6::uuid[], $7::uuid[], $8::int[]) AS m(id, state_id, epoch)
-        WHERE fr.id = m.id AND fr.state_id = m.state_id AND fr.dispatch_epoch = m.epoch`,
-      [offers.map((o) => o.id), offers.map((o) => o.state_id), offers.map((o) => o.epoch)],
+  async lockRuns(ids: string[]): Promise<FlowRunEntity[]> {
+    if (ids.length === 0) return [];
+    const rows: Record<string, unknown>[] = await this.manager.query(`SELECT * FROM flow_run WHERE id = ANY($1) ORDER BY id FOR UPDATE`, [ids]);
+    const repo = this.manager.getRepository(FlowRunEntity);
+    return rows.map((row) => repo.create(row));
+  }
+
+  /** Whether the queue and its pool are unpaused now. */
+  async isQueueActive(workQueueId: string): Promise<boolean> {
+    const rows: { active: boolean }[] = await this.manager.query(
+      `SELECT ${QUEUE_AND_POOL_ACTIVE} AS active FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id WHERE wq.id = $1`,
+      [workQueueId],
     );
+    return rows[0]?.active === true;
+  }
+
+  /**
+   * Leases runs (locked by {@link lockRuns}, judged current) to one poller, recording the publication each was
+   * delivered from as the run's current one (it may be one a dying dispatcher never recorded, or one a `Late`
+   * rename carried over).
+   */
+  async recordLeases(workQueueId: string, offers: OfferedRun[], leaseUntil: Date): Promise<FlowRunEntity[]> {
+    if (offers.length === 0) return [];
+    const [rows]: [Record<string, unknown>[], number] = await this.manager.query(
+      `UPDATE flow_run fr
+          SET leased_until = $1, dispatched_state_id = fr.state_id, dispatched_queue_id = $2, dispatch_epoch = m.epoch
+         FROM unnest($3::uuid[], $4::int[]) AS m(id, epoch)
+        WHERE fr.id = m.id
+       RETURNING fr.*`,
+      [leaseUntil, workQueueId, offers.map((o) => o.id), offers.map((o) => o.epoch)],
+    );
+    return rows.map((row) => this.manager.getRepository(FlowRunEntity).create(row));
   }
 
   /**
@@ -181,39 +206,24 @@ export class DeliveryRepository {
    */
   async leaseBeyondHorizon(workQueueId: string, horizonEnd: Date, window: TimeWindow, limit: number, leaseUntil: Date, now: Date): Promise<FlowRunEntity[]> {
     if (limit <= 0) return [];
-    return this.leaseRows(
-      { workQueueId, window, leaseUntil, now },
-      `FROM (SELECT id FROM flow_run
-              WHERE work_queue_id = $1 AND state_type = 'SCHEDULED' AND next_scheduled_start_time > $6
-                AND ($2::timestamptz IS NULL OR next_scheduled_start_time >= $2)
-                AND ($3::timestamptz IS NULL OR next_scheduled_start_time <= $3)
-                AND (leased_until IS NULL OR leased_until < $5)
-              ORDER BY next_scheduled_start_time LIMIT $7 FOR UPDATE SKIP LOCKED) AS c
-        WHERE fr.id = c.id`,
-      [horizonEnd, limit],
-    );
-  }
-
-  /**
-   * The lease statement both callers share. Parameters `$1`–`$5` are the queue, the window's ends, the lease end
-   * and now; the caller's `source` (a FROM list and its join condition) numbers its own from `$6`.
-   */
-  private async leaseRows(
-    lease: { workQueueId: string; window: TimeWindow; leaseUntil: Date; now: Date },
-    source: string,
-    sourceParams: unknown[],
-  ): Promise<FlowRunEntity[]> {
     const [rows]: [Record<string, unknown>[], number] = await this.manager.query(
-      `UPDATE flow_run fr SET leased_until = $4
-       ${source}
-          AND fr.work_queue_id = $1 AND fr.state_type = 'SCHEDULED' AND ${NOT_IN_PROCESS_RETRY}
-          AND ($2::timestamptz IS NULL OR fr.next_scheduled_start_time >= $2)
-          AND ($3::timestamptz IS NULL OR fr.next_scheduled_start_time <= $3)
-          AND (fr.leased_until IS NULL OR fr.leased_until < $5)
+      // MATERIALIZED: the candidates are chosen once. As a plain subquery the planner may rescan it per row,
+      // and each rescan skips the rows this statement already locked, so more than `limit` rows get leased.
+      `WITH candidates AS MATERIALIZED (
+         SELECT id FROM flow_run
+          WHERE work_queue_id = $1 AND state_type = 'SCHEDULED' AND next_scheduled_start_time > $6
+            AND ($2::timestamptz IS NULL OR next_scheduled_start_time >= $2)
+            AND ($3::timestamptz IS NULL OR next_scheduled_start_time <= $3)
+            AND (leased_until IS NULL OR leased_until < $5)
+            AND coalesce(empirical_policy->>'retry_type', '') <> 'in_process'
+          ORDER BY next_scheduled_start_time LIMIT $7 FOR UPDATE SKIP LOCKED
+       )
+       UPDATE flow_run fr SET leased_until = $4 FROM candidates c
+        WHERE fr.id = c.id
           AND EXISTS (SELECT 1 FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id
                        WHERE wq.id = fr.work_queue_id AND ${QUEUE_AND_POOL_ACTIVE})
        RETURNING fr.*`,
-      [lease.workQueueId, lease.window.after, lease.window.before, lease.leaseUntil, lease.now, ...sourceParams],
+      [workQueueId, window.after, window.before, leaseUntil, now, horizonEnd, limit],
     );
     const repo = this.manager.getRepository(FlowRunEntity);
     return rows

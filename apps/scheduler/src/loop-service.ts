@@ -1,0 +1,64 @@
+import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+
+export interface LoopSettings {
+  enabled: boolean;
+  intervalSeconds: number;
+}
+
+/**
+ * A background pass repeated on a fixed interval (Prefect's `LoopService`): the first runs at start, each next one an
+ * interval after the previous began (at once if that one overran). A failed pass is logged and the loop goes on;
+ * shutdown waits for the pass in flight. Every decision comes from the database, so replicas and restarts agree.
+ */
+export abstract class LoopService implements OnApplicationBootstrap, OnApplicationShutdown {
+  protected readonly logger: Logger;
+  private running = false;
+  private loop?: Promise<void>;
+  private stopWaiting?: () => void;
+
+  constructor(
+    name: string,
+    private readonly settings: LoopSettings,
+  ) {
+    this.logger = new Logger(name);
+  }
+
+  /** One pass at `now`. */
+  abstract runOnce(now?: Date): Promise<unknown>;
+
+  onApplicationBootstrap(): void {
+    if (!this.settings.enabled) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.stopWaiting?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const startedAt = Date.now();
+      try {
+        await this.runOnce();
+      } catch (error) {
+        this.logger.error(`pass failed: ${String(error)}`);
+      }
+      await this.waitUntil(startedAt + this.settings.intervalSeconds * 1000);
+    }
+  }
+
+  private waitUntil(at: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.stopWaiting?.(), Math.max(0, at - Date.now()));
+      this.stopWaiting = () => {
+        clearTimeout(timer);
+        this.stopWaiting = undefined;
+        resolve();
+      };
+    });
+  }
+}

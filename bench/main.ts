@@ -1,0 +1,117 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ApiClient, claimPath, CLAIM_BODY, pollPath, stockPollBody, WorkerFlowRun } from './api-client';
+import { AppProcess, freePort, rssBytes, waitForHealth } from './apps';
+import { BenchDatabase } from './bench-database';
+import { createFixture, Fixture } from './fixture';
+import { Deliveries, drainEveryPool } from './load';
+import { NatsAdmin } from './nats-admin';
+import { Environment, renderReport, targetVerdicts } from './report';
+import { measureScenario, ScenarioResult } from './scenario';
+import { SETTINGS } from './settings';
+
+const DATABASE_NAME = 'prefect_dispatch_bench';
+const REPORT_PATH = path.resolve(__dirname, '../../docs/benchmarks.md');
+const READY_TIMEOUT_MS = 30_000;
+const PREWARM_TIMEOUT_MS = 60_000;
+
+const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+/**
+ * One run end to end, through the API: a run created due now on the probe pool is polled until it is handed out,
+ * then claimed. Proves gateway, scheduler and bus are up; the run is the template the SQL seed copies.
+ */
+async function firstDelivery(api: ApiClient, fixture: Fixture): Promise<string> {
+  const run = await api.call<{ id: string }>('POST', `/deployments/${fixture.probe.deploymentId}/create_flow_run`, {});
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const runs = await api.call<WorkerFlowRun[]>('POST', pollPath(fixture.probe.name), stockPollBody(SETTINGS.prefetchSeconds));
+    if (runs.some((entry) => entry.flow_run.id === run.id)) {
+      await api.call('POST', claimPath(run.id), CLAIM_BODY);
+      return run.id;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`a run created due now was not handed out within ${READY_TIMEOUT_MS} ms: is the scheduler running?`);
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const namespace = `bench-${process.pid}`;
+  log(`database ${DATABASE_NAME}, NATS namespace ${namespace}`);
+  const db = await BenchDatabase.recreate(DATABASE_NAME);
+  const nats = await NatsAdmin.connect();
+  const port = await freePort();
+  const appEnv = { DATABASE_URL: db.url, NATS_NAMESPACE: namespace, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1' };
+  const api = new ApiClient(port);
+  const apps: AppProcess[] = [];
+
+  let cleanedUp: Promise<void> | undefined;
+  const cleanUp = () =>
+    (cleanedUp ??= (async () => {
+      api.close();
+      for (const app of [...apps].reverse()) await app.stop();
+      const streams = await nats.deleteStreams(namespace);
+      await nats.close();
+      await db.drop();
+      log(`cleaned up: processes stopped, ${streams} streams and the database removed`);
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+  }
+
+  try {
+    const gateway = AppProcess.start('gateway', appEnv);
+    apps.push(gateway);
+    await waitForHealth(port, gateway);
+    const gatewayRssAfterBootBytes = rssBytes(gateway.pid);
+    const scheduler = AppProcess.start('scheduler', appEnv);
+    apps.push(scheduler);
+    await db.connect();
+    const environment: Environment = {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGiB: os.totalmem() / 1024 ** 3,
+      node: process.version,
+      nats: nats.serverVersion,
+      postgres: await db.serverVersion(),
+      loadAverage: os.loadavg(),
+      startedAt: new Date(),
+    };
+    log(`${environment.cpus} CPUs, node ${environment.node}, nats-server ${environment.nats}, postgres ${environment.postgres}`);
+
+    log(`creating ${SETTINGS.pools} pools and deployments`);
+    const fixture = await createFixture(api);
+    const templateRunId = await firstDelivery(api, fixture);
+    log('delivering one run per pool (creates every stream and consumer)');
+    const now = Date.now();
+    await db.seedScheduledRuns(fixture.pools, { count: fixture.pools.length, from: new Date(now - 1000), to: new Date(now), spacing: 'even', assignment: 'round-robin' }, templateRunId);
+    const prewarm = new Deliveries(api);
+    const silent = await drainEveryPool(api, fixture.pools, prewarm, PREWARM_TIMEOUT_MS);
+    await prewarm.settled();
+    if (silent.length > 0) throw new Error(`no run was handed out on ${silent.length} pools (e.g. ${silent[0]})`);
+
+    const results: ScenarioResult[] = [];
+    const pids = { gateway: gateway.pid, scheduler: scheduler.pid };
+    for (const scenario of SETTINGS.scenarios) {
+      results.push(await measureScenario({ api, db, fixture, templateRunId, pids, log }, scenario));
+      for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
+    }
+
+    writeFileSync(REPORT_PATH, renderReport(environment, results, { durationSeconds: (performance.now() - started) / 1000, gatewayRssAfterBootBytes }));
+    log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+    for (const verdict of targetVerdicts(results)) log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
+  } catch (error) {
+    for (const app of apps) if (app.recentOutput()) log(`${app.name} output:\n${app.recentOutput()}`);
+    throw error;
+  } finally {
+    await cleanUp();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

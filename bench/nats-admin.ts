@@ -1,0 +1,30 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, NatsConnection } from '@nats-io/transport-node';
+
+const NATS_URL = 'nats://127.0.0.1:4222';
+
+/** The benchmark's own NATS connection: the server's version, and removal of the streams a run created. */
+export class NatsAdmin {
+  private constructor(private readonly connection: NatsConnection) {}
+
+  static async connect(): Promise<NatsAdmin> {
+    return new NatsAdmin(await connect({ servers: NATS_URL, name: 'bench' }));
+  }
+
+  get serverVersion(): string {
+    return this.connection.info?.version ?? 'unknown';
+  }
+
+  /** Deletes every stream holding subjects of `namespace` (the apps create one per pool). */
+  async deleteStreams(namespace: string): Promise<number> {
+    const jsm = await jetstreamManager(this.connection);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names(`${namespace}.>`)) names.push(name);
+    for (const name of names) await jsm.streams.delete(name);
+    return names.length;
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+}

@@ -1,0 +1,149 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { CLOCK_TICKS_PER_SECOND, machineCpuTicks, processCpuTicks, rssBytes } from './apps';
+
+const SAMPLE_INTERVAL_MS = 500;
+/** What the apps and the load generator use on their own leaves the machine below this (% of all cores). */
+const QUIET_MACHINE_PERCENT = 25;
+
+export const OTHERS = 'everything else';
+export const POSTGRES_BACKENDS = 'postgres (bench database)';
+/** Shared by every database on the server, but during the benchmark they mostly write the benchmark's WAL. */
+export const POSTGRES_SERVER = 'postgres (server processes)';
+const POSTGRES_SERVER_PROCESS = /^postgres: [^:]+: (checkpointer|background writer|walwriter|autovacuum launcher|archiver)/;
+
+/** One sampling interval: how much of the machine (all cores, %) went to processes that are not the benchmark's. */
+export interface Interval {
+  startAt: number;
+  endAt: number;
+  othersPercent: number;
+}
+
+export interface ResourceUsage {
+  /** Per group, in % of one core, over the measured time; {@link OTHERS} is what the machine spent beyond the groups. */
+  cpuPercent: Record<string, number>;
+  rssPeakBytes: Record<string, number>;
+  rssEndBytes: Record<string, number>;
+  intervals: Interval[];
+}
+
+interface Sample {
+  at: number;
+  machine: { busy: number; total: number };
+  ticks: Map<number, { group: string; ticks: number }>;
+}
+
+/**
+ * CPU and resident memory of the benchmark's processes, sampled from /proc: the gateway, the scheduler, this
+ * load generator, the Postgres backends serving the benchmark database and the server's own processes,
+ * nats-server; and how much of the machine went to anything else (other users' builds and tests perturb a 2-core
+ * machine's latencies most).
+ */
+export class ResourceMonitor {
+  private readonly samples: Sample[] = [];
+  private readonly rssPeak: Record<string, number>;
+  private readonly groupOfPid = new Map<number, string | null>();
+  private timer?: NodeJS.Timeout;
+  private sampling: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly apps: Record<string, number>,
+    private readonly databaseName: string,
+  ) {
+    this.rssPeak = Object.fromEntries(Object.keys(apps).map((name) => [name, 0]));
+  }
+
+  async start(): Promise<void> {
+    await this.sample();
+    this.timer = setInterval(() => {
+      this.sampling = this.sampling.then(() => this.sample());
+    }, SAMPLE_INTERVAL_MS);
+  }
+
+  async stop(): Promise<ResourceUsage> {
+    clearInterval(this.timer);
+    await this.sampling;
+    await this.sample();
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    const elapsedTicks = ((last.at - first.at) / 1000) * CLOCK_TICKS_PER_SECOND;
+    const groupTicks = this.ticksByGroup(first, last);
+    const oursTicks = [...groupTicks.values()].reduce((sum, ticks) => sum + ticks, 0);
+    const cpuPercent = Object.fromEntries([...groupTicks].map(([group, ticks]) => [group, (100 * ticks) / elapsedTicks]));
+    cpuPercent[OTHERS] = (100 * Math.max(0, last.machine.busy - first.machine.busy - oursTicks)) / elapsedTicks;
+    return {
+      cpuPercent,
+      rssPeakBytes: { ...this.rssPeak },
+      rssEndBytes: Object.fromEntries(Object.entries(this.apps).map(([name, pid]) => [name, rssBytes(pid)])),
+      intervals: this.samples.slice(1).map((sample, i) => {
+        const previous = this.samples[i];
+        const ours = [...this.ticksByGroup(previous, sample).values()].reduce((sum, ticks) => sum + ticks, 0);
+        const others = Math.max(0, sample.machine.busy - previous.machine.busy - ours);
+        return { startAt: previous.at, endAt: sample.at, othersPercent: (100 * others) / (sample.machine.total - previous.machine.total) };
+      }),
+    };
+  }
+
+  private ticksByGroup(from: Sample, to: Sample): Map<string, number> {
+    const byGroup = new Map<string, number>();
+    for (const [pid, { group, ticks }] of to.ticks) {
+      // A process that appeared in between used all its CPU time in between.
+      byGroup.set(group, (byGroup.get(group) ?? 0) + ticks - (from.ticks.get(pid)?.ticks ?? 0));
+    }
+    return byGroup;
+  }
+
+  private async sample(): Promise<void> {
+    const ticks = new Map<number, { group: string; ticks: number }>();
+    for (const pid of await this.benchPids()) {
+      const group = this.groupOfPid.get(pid);
+      const used = group ? await processCpuTicks(pid) : null;
+      if (group && used !== null) ticks.set(pid, { group, ticks: used });
+    }
+    for (const [name, pid] of Object.entries(this.apps)) this.rssPeak[name] = Math.max(this.rssPeak[name], rssBytes(pid));
+    this.samples.push({ at: performance.now(), machine: machineCpuTicks(), ticks });
+  }
+
+  /** Every live process that belongs to the benchmark; each pid is classified once. */
+  private async benchPids(): Promise<number[]> {
+    const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry)).map(Number);
+    for (const pid of pids) {
+      if (!this.groupOfPid.has(pid)) this.groupOfPid.set(pid, await this.classify(pid));
+    }
+    return pids.filter((pid) => this.groupOfPid.get(pid));
+  }
+
+  private async classify(pid: number): Promise<string | null> {
+    const app = Object.entries(this.apps).find(([, appPid]) => appPid === pid);
+    if (app) return app[0];
+    if (pid === process.pid) return 'load generator';
+    const title = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (title.startsWith('postgres:')) {
+      // Backends and autovacuum workers name their database in their process title.
+      if (title.split(/[\s\0]+/).includes(this.databaseName)) return POSTGRES_BACKENDS;
+      if (POSTGRES_SERVER_PROCESS.test(title)) return POSTGRES_SERVER;
+      return null;
+    }
+    if (/(^|\/)nats-server\0/.test(title)) return 'nats-server';
+    return null;
+  }
+}
+
+/**
+ * Waits until the machine is quiet (below {@link QUIET_MACHINE_PERCENT} busy for two seconds in a row) or the time
+ * is up. Resolves to whether it got quiet.
+ */
+export async function waitForQuietMachine(timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  let quietSeconds = 0;
+  let previous = machineCpuTicks();
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const current = machineCpuTicks();
+    const busy = (100 * (current.busy - previous.busy)) / (current.total - previous.total);
+    previous = current;
+    quietSeconds = busy < QUIET_MACHINE_PERCENT ? quietSeconds + 1 : 0;
+    if (quietSeconds >= 2) return true;
+  }
+  return false;
+}

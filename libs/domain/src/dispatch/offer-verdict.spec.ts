@@ -1,0 +1,55 @@
+import fc from 'fast-check';
+import { judgeOffer, OfferedRow, RunOffer } from './offer-verdict';
+
+const NOW = new Date('2026-01-01T12:00:00Z');
+const QUEUE = 'q1';
+const row = (overrides: Partial<OfferedRow> = {}): OfferedRow => ({
+  state_id: 's1',
+  state_type: 'SCHEDULED',
+  work_queue_id: QUEUE,
+  dispatched_state_id: 's1',
+  dispatch_epoch: 3,
+  leased_until: null,
+  next_scheduled_start_time: new Date(NOW.getTime() + 5000),
+  empirical_policy: {},
+  ...overrides,
+});
+const offer: RunOffer = { runId: 'r', stateId: 's1', epoch: 3 };
+const open = { after: null, before: null };
+
+describe('judgeOffer', () => {
+  it('delivers the recorded publication of a deliverable run', () => {
+    expect(judgeOffer(row(), offer, QUEUE, open, NOW)).toBe('deliver');
+  });
+
+  it.each([
+    ['deleted', null],
+    ['moved to another queue', row({ work_queue_id: 'q2' })],
+    ['claimed', row({ state_type: 'PENDING' })],
+    ['an in-process retry', row({ empirical_policy: { retry_type: 'in_process' } })],
+    ['republished since (older epoch)', row({ dispatch_epoch: 4 })],
+    ['in a new state not yet published', row({ state_id: 's2' })],
+    ['leased to another holder', row({ leased_until: new Date(NOW.getTime() + 1) })],
+  ])('drops the message of a run %s', (_case, candidate) => {
+    expect(judgeOffer(candidate, offer, QUEUE, open, NOW)).toBe('stale');
+  });
+
+  it('takes an unrecorded newer publication of the current state (dispatcher died before recording)', () => {
+    expect(judgeOffer(row({ dispatch_epoch: 2, dispatched_state_id: null }), offer, QUEUE, open, NOW)).toBe('deliver');
+    expect(judgeOffer(row({ dispatch_epoch: 2, state_id: 's2' }), offer, QUEUE, open, NOW)).toBe('stale');
+  });
+
+  it('delivers a run whose lease has run out', () => {
+    expect(judgeOffer(row({ leased_until: new Date(NOW.getTime() - 1) }), offer, QUEUE, open, NOW)).toBe('deliver');
+  });
+
+  it('leaves runs outside the window for other pollers, window ends inclusive', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -100, max: 100 }), fc.integer({ min: -100, max: 100 }), fc.integer({ min: -100, max: 100 }), (t, a, b) => {
+        const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+        const verdict = judgeOffer(row({ next_scheduled_start_time: at(t) }), offer, QUEUE, { after: at(a), before: at(b) }, NOW);
+        expect(verdict).toBe(t >= a && t <= b ? 'deliver' : 'elsewhere');
+      }),
+    );
+  });
+});

@@ -1,0 +1,49 @@
+import { StateType } from '@app/contracts';
+import { InMemoryDeploymentConcurrency } from '../orchestration/in-memory-deployment-concurrency';
+import { flowRunPolicy, newState, OrchestratedRun, OrchestrationContext, proposedState, RunState } from '../orchestration';
+import { lateState, orchestrateLateRun } from './late-runs';
+
+const NOW = new Date('2026-08-21T12:00:00.000Z');
+const DUE = new Date(NOW.getTime() - 60_000);
+
+function markLate(current: RunState) {
+  const run: OrchestratedRun = {
+    id: 'a6c0f9a4-62f5-4ad8-9f3c-2b2f6f0b9c11', deployment_id: null, parent_task_run_id: null, infrastructure_pid: null,
+    state_type: current.type, state_name: current.name, state_timestamp: current.timestamp, run_count: 0, start_time: null,
+    end_time: null, total_run_time: 0, expected_start_time: DUE, next_scheduled_start_time: current.type === 'SCHEDULED' ? DUE : null,
+    empirical_policy: flowRunPolicy({}),
+  };
+  const context = new OrchestrationContext(run, current, proposedState(lateState(DUE), NOW), {
+    now: NOW,
+    clientVersion: null,
+    apiVersion: null,
+    takenStateTimestamps: new Set([current.timestamp.getTime()]),
+    deploymentConcurrency: new InMemoryDeploymentConcurrency(),
+  });
+  return orchestrateLateRun(context);
+}
+
+const scheduled = (name = 'Scheduled') => newState('SCHEDULED', DUE, { name, state_details: { scheduled_time: DUE } });
+
+describe('marking a run late (MarkLateRunsPolicy)', () => {
+  it('gives a Scheduled run a new SCHEDULED state named Late, due when it was', async () => {
+    const current = scheduled();
+    const outcome = await markLate(current);
+    expect(outcome).toMatchObject({ status: 'ACCEPT', written: true });
+    expect(outcome.state).toMatchObject({ type: 'SCHEDULED', name: 'Late', timestamp: NOW, message: null });
+    expect(outcome.state?.id).not.toBe(current.id);
+    expect(outcome.state?.state_details.scheduled_time).toEqual(DUE);
+    expect(outcome.run).toMatchObject({ state_type: 'SCHEDULED', state_name: 'Late', state_timestamp: NOW, next_scheduled_start_time: DUE });
+  });
+
+  it('rejects a run that is already Late', async () => {
+    const outcome = await markLate(scheduled('Late'));
+    expect(outcome).toMatchObject({ status: 'REJECT', written: false, details: { reason: 'This flow run is already marked late.' } });
+  });
+
+  it.each<StateType>(['PENDING', 'RUNNING', 'COMPLETED', 'CANCELLED'])('rejects a %s run', async (type) => {
+    const outcome = await markLate(newState(type, DUE));
+    expect(outcome).toMatchObject({ status: 'REJECT', written: false, details: { reason: 'Only scheduled flows can be marked late.' } });
+    expect(outcome.state?.type).toBe(type);
+  });
+});

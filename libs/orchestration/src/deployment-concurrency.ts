@@ -1,0 +1,13 @@
+import { AppConfig } from '@app/config';
+import type { DeploymentConcurrency } from '@app/domain';
+import type { Transaction } from '@app/persistence';
+
+/** Deployment concurrency as the rules of one transition see it: read and held within its transaction. */
+export function transactionalDeploymentConcurrency(tx: Transaction, config: AppConfig): DeploymentConcurrency {
+  return {
+    deployments: tx.deployments,
+    leases: tx.deploymentConcurrencyLeases,
+    slotWaitSeconds: config.DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS,
+    defaultLeaseSeconds: config.DEPLOYMENT_CONCURRENCY_LEASE_SECONDS,
+  };
+}

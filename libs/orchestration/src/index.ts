@@ -1,0 +1,2 @@
+export * from './flow-run-transitions';
+export * from './orchestration.module';
