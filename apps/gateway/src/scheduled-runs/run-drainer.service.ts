@@ -83,6 +83,7 @@ export class RunDrainer {
       const queueActive = await tx.delivery.isQueueActive(queue.id);
       const deliverable: { message: PulledRun; run: FlowRunEntity; key: RunOffer }[] = [];
       let leftForOthers = false;
+      const forgotten: string[] = [];
       for (const message of messages) {
         const run = message.key ? (rows.get(message.key.runId) ?? null) : null;
         // A paused queue's messages stay valid for its resumption (pausing purges them anyway).
@@ -100,8 +101,12 @@ export class RunDrainer {
           drained.settle.push(() => this.bus.nak(message));
         } else {
           drained.settle.push(() => this.bus.term(message));
+          // The row still counts this message as its publication (an in-process retry, say): forget it, so the
+          // dispatcher publishes the run again once it is deliverable.
+          if (run && message.key && isCurrentPublication(run, message.key, queue.id)) forgotten.push(run.id);
         }
       }
+      await tx.delivery.forgetRunDispatches(forgotten);
       deliverable.sort((a, b) => startTime(a.run) - startTime(b.run));
       const taken = deliverable.slice(0, wanted);
       const leased = await tx.delivery.recordLeases(
@@ -122,6 +127,10 @@ export class RunDrainer {
     drained.runs.sort((a, b) => startTime(a) - startTime(b));
     return drained;
   }
+}
+
+function isCurrentPublication(run: FlowRunEntity, key: RunOffer, queueId: string): boolean {
+  return run.state_type === 'SCHEDULED' && run.work_queue_id === queueId && run.dispatch_epoch === key.epoch && run.dispatched_state_id === run.state_id;
 }
 
 function startTime(run: FlowRunEntity): number {

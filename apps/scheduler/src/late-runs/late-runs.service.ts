@@ -40,7 +40,12 @@ export class LateRunsService extends LoopService {
       let markedNow = 0;
       const markNext = async (): Promise<void> => {
         for (let id = pending.shift(); id !== undefined; id = pending.shift()) {
-          if (await this.markLate(id, startedBefore)) markedNow += 1;
+          try {
+            if (await this.markLate(id, startedBefore)) markedNow += 1;
+          } catch (error) {
+            // One run that cannot be marked (it will be tried again next pass) must not hold up the others.
+            this.logger.warn(`marking run ${id} late failed: ${String(error)}`);
+          }
         }
       };
       await Promise.all(Array.from({ length: CONCURRENT_MARKS }, markNext));

@@ -1,5 +1,5 @@
 import { IsArray, IsInt, IsOptional, IsString } from 'class-validator';
-import { IsDateTime } from './validators';
+import { IsDateTime, LaxInt } from './validators';
 
 /**
  * `POST /work_pools/{name}/get_scheduled_flow_runs`: four embedded body fields, all optional (no body at all
@@ -21,6 +21,7 @@ export class GetScheduledFlowRunsDto {
 
   /** Resolved against the configured default by the service (`resolveLimit`). */
   @IsOptional()
+  @LaxInt()
   @IsInt()
   limit?: number | null;
 }

@@ -133,3 +133,8 @@ export const Offset = (): PropertyDecorator => compose(NullMeansDefault(0), IsIn
 
 /** The `limit` of a filter body: optional here, resolved against the configured default by the service. */
 export const Limit = (): PropertyDecorator => compose(IsOptional(), IsInt());
+
+/** pydantic's lax mode for integers: a string of digits counts as the integer it spells (`"2"` → 2). */
+export function LaxInt(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value));
+}

@@ -124,6 +124,12 @@ export class DeliveryRepository {
     );
   }
 
+  /** Forgets the publication of these runs (their message was dropped while the row still counted it). */
+  async forgetRunDispatches(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.manager.query(`UPDATE flow_run SET dispatched_state_id = NULL, dispatched_queue_id = NULL WHERE id = ANY($1)`, [ids]);
+  }
+
   /** Pools that have SCHEDULED runs recorded as published (whose messages should be on the bus). */
   async poolsWithPublishedRuns(): Promise<string[]> {
     const rows: { work_pool_id: string }[] = await this.manager.query(
