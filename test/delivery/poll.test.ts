@@ -67,3 +67,27 @@ describe('get_scheduled_flow_runs served from the bus', () => {
     expect(empty.status).toBe(200);
   });
 });
+
+describe('the run a poll hands out names its queue', () => {
+  let gw: TestGateway;
+  let scheduler: TestScheduler;
+  beforeAll(async () => {
+    gw = await TestGateway.start();
+    scheduler = await TestScheduler.start(gw.config);
+  });
+  afterAll(async () => {
+    await scheduler.stop();
+    await gw.stop();
+  });
+
+  it('stores the resolved queue name when a run is put on a pool without naming the queue', async () => {
+    const flow = await gw.post('/flows/', { name: 'queue-name' });
+    await gw.post('/work_pools/', { name: 'qn', type: 'process' });
+    const run = await gw.post('/flow_runs/', { flow_id: flow.body.id, work_pool_name: 'qn', state: { type: 'SCHEDULED' } });
+    expect((await gw.db.repos.flowRuns.findById(run.body.id))?.work_queue_name).toBe('default');
+    const deadline = Date.now() + 3000;
+    let polled: any[] = [];
+    while (polled.length === 0 && Date.now() < deadline) polled = (await gw.post('/work_pools/qn/get_scheduled_flow_runs', {})).body;
+    expect(polled[0]?.flow_run.work_queue_name).toBe('default');
+  });
+});

@@ -19,7 +19,7 @@ import {
   presentFlowRunResponse,
   resolveLimit,
 } from '@app/domain';
-import { Database, FlowRunEntity, Transaction } from '@app/persistence';
+import { Database, WorkQueueEntity, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { requireEnforceableParameterSchema } from '../deployments/parameter-schema';
 import { queueInPool, requireWorkPool, workQueueNotFound } from '../work-pools/work-pool.helpers';
@@ -50,7 +50,8 @@ export class FlowRunService {
    */
   async create(body: FlowRunCreateDto, client: OrchestrationClient): Promise<{ run: FlowRunResponse; created: boolean }> {
     return this.db.transaction(async (tx) => {
-      const workQueueId = body.work_pool_name ? await this.queueIdByNames(tx, body.work_pool_name, body.work_queue_name) : null;
+      const workQueue = body.work_pool_name ? await this.queueByNames(tx, body.work_pool_name, body.work_queue_name) : null;
+      const workQueueId = workQueue?.id ?? null;
       const flow = await tx.flows.findById(body.flow_id);
       if (!flow) throw integrityConflict();
       const deployment = body.deployment_id ? await tx.deployments.findById(body.deployment_id) : null;
@@ -69,7 +70,7 @@ export class FlowRunService {
         parent_task_run_id: body.parent_task_run_id ?? null,
         infrastructure_document_id: body.infrastructure_document_id ?? null,
         work_queue_id: workQueueId,
-        work_queue_name: body.work_queue_name ?? null,
+        work_queue_name: workQueue?.name ?? body.work_queue_name ?? null,
         job_variables: body.job_variables ?? null,
       };
       return this.insert(tx, run, body.state ?? { type: 'PENDING' }, { apiVersion: client.apiVersion, clientVersion: null });
@@ -87,7 +88,7 @@ export class FlowRunService {
       if (!deployment) throw notFound('Deployment not found');
       requireEnforceableParameterSchema(body.enforce_parameter_schema ?? deployment.enforce_parameter_schema, deployment.parameter_openapi_schema);
       let workQueueId = deployment.work_queue_id;
-      let workQueueName = deployment.work_queue_name;
+      let workQueueName = deployment.work_queue?.name ?? deployment.work_queue_name;
       if (body.work_queue_name) {
         const pool = deployment.work_queue?.work_pool;
         if (!pool) {
@@ -194,12 +195,13 @@ export class FlowRunService {
   }
 
   /** Prefect's lookup for `work_pool_name` (+ `work_queue_name`): the named queue, else the pool's default. */
-  private async queueIdByNames(tx: Transaction, poolName: string, queueName: string | null | undefined): Promise<string | null> {
+  private async queueByNames(tx: Transaction, poolName: string, queueName: string | null | undefined): Promise<WorkQueueEntity | null> {
     if (queueName) {
       const queue = await tx.workQueues.findByNames(poolName, queueName);
       if (!queue) throw workQueueNotFound(poolName, queueName);
-      return queue.id;
+      return queue;
     }
-    return (await requireWorkPool(tx.workPools, poolName)).default_queue_id;
+    const pool = await requireWorkPool(tx.workPools, poolName);
+    return pool.default_queue_id ? tx.workQueues.findById(pool.default_queue_id) : null;
   }
 }
