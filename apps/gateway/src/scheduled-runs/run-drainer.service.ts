@@ -72,6 +72,7 @@ export class RunDrainer {
   private async drainQueue(tx: Transaction, pool: WorkPoolEntity, queue: WorkQueueEntity, allowance: number, window: TimeWindow, now: Date): Promise<QueueDrain> {
     const leaseUntil = new Date(now.getTime() + this.config.DELIVERY_LEASE_SECONDS * 1000);
     const drained: QueueDrain = { runs: [], settle: [], pulled: [] };
+    let queueActive: boolean | undefined;
     for (let round = 0; round < MAX_PULL_ROUNDS && drained.runs.length < allowance; round++) {
       const wanted = allowance - drained.runs.length;
       // A few more than wanted, so an earlier run published after later ones (a lease that ran out) still
@@ -80,7 +81,8 @@ export class RunDrainer {
       drained.pulled.push(...messages);
       if (messages.length === 0) break;
       const rows = new Map((await tx.delivery.lockRuns(messages.flatMap((m) => (m.key ? [m.key.runId] : [])))).map((run) => [run.id, run]));
-      const queueActive = await tx.delivery.isQueueActive(queue.id);
+      // Read once per queue, and only when there is something to hand out.
+      queueActive ??= await tx.delivery.isQueueActive(queue.id);
       const deliverable: { message: PulledRun; run: FlowRunEntity; key: RunOffer }[] = [];
       let leftForOthers = false;
       const forgotten: string[] = [];

@@ -36,6 +36,19 @@ export abstract class EntityRepository<E extends ObjectLiteral & { id: string }>
     return this.repo.create((result.raw as DeepPartial<E>[])[0]);
   }
 
+  /** Inserts unless a unique constraint says the row exists; resolves to the new row, or null when it existed. */
+  async insertIfAbsent(values: DeepPartial<E>): Promise<E | null> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .values(values)
+      .orIgnore()
+      .returning('*')
+      .execute();
+    const row = (result.raw as DeepPartial<E>[])[0];
+    return row ? this.repo.create(row) : null;
+  }
+
   /** Updates one row by id; resolves to whether a row matched. */
   async updateById(id: string, values: QueryDeepPartialEntity<E>): Promise<boolean> {
     const result = await this.repo.update({ id } as FindOptionsWhere<E>, values);

@@ -21,22 +21,6 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /**
-   * Inserts unless a run with the same `(flow_id, idempotency_key)` exists (the database arbitrates concurrent
-   * creates); resolves to the new row, or null when one existed.
-   */
-  async insertIfAbsent(values: Partial<FlowRunEntity>): Promise<FlowRunEntity | null> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .insert()
-      .values(values as QueryDeepPartialEntity<FlowRunEntity>)
-      .orIgnore()
-      .returning('*')
-      .execute();
-    const row = (result.raw as FlowRunEntity[])[0];
-    return row ? this.repo.create(row) : null;
-  }
-
   /** `updateById` for plain field values (TypeORM's partial type refuses JSON columns typed as records). */
   patch(id: string, values: Partial<Omit<FlowRunEntity, 'id'>>): Promise<boolean> {
     return this.updateById(id, values as QueryDeepPartialEntity<FlowRunEntity>);

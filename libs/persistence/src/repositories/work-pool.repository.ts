@@ -20,19 +20,6 @@ export class WorkPoolRepository extends EntityRepository<WorkPoolEntity> {
     return this.repo.createQueryBuilder('pool').setLock('pessimistic_write').where('pool.name = :name', { name }).getOne();
   }
 
-  /** Inserts unless a pool of that name exists; resolves to the new row, or null when the name is taken. */
-  async insertIfAbsent(values: Partial<WorkPoolEntity>): Promise<WorkPoolEntity | null> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .insert()
-      .values(values as QueryDeepPartialEntity<WorkPoolEntity>)
-      .orIgnore()
-      .returning('*')
-      .execute();
-    const row = (result.raw as WorkPoolEntity[])[0];
-    return row ? this.repo.create(row) : null;
-  }
-
   /** Pools matching a `WorkPoolFilter`, by name. */
   find(filter: WorkPoolFilter | null | undefined, offset: number, limit: number): Promise<WorkPoolEntity[]> {
     return this.filtered(filter).orderBy('pool.name', 'ASC').offset(offset).limit(limit).getMany();

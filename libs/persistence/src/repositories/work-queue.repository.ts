@@ -29,19 +29,6 @@ export class WorkQueueRepository extends EntityRepository<WorkQueueEntity> {
     return this.repo.find({ select: { id: true, priority: true }, where: { work_pool_id: workPoolId } });
   }
 
-  /** Inserts unless the pool has a queue of that name; resolves to the new row, or null when the name is taken. */
-  async insertIfAbsent(values: Partial<WorkQueueEntity>): Promise<WorkQueueEntity | null> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .insert()
-      .values(values as QueryDeepPartialEntity<WorkQueueEntity>)
-      .orIgnore()
-      .returning('*')
-      .execute();
-    const row = (result.raw as WorkQueueEntity[])[0];
-    return row ? this.repo.create(row) : null;
-  }
-
   /** Writes the given columns (JSON ones included) of one queue; resolves to whether it exists. */
   updateFields(id: string, values: Partial<WorkQueueEntity>): Promise<boolean> {
     return this.updateById(id, values as QueryDeepPartialEntity<WorkQueueEntity>);
