@@ -2,7 +2,7 @@ import { AppConfig } from '@app/config';
 import { WorkerFlowRunResponse } from '@app/contracts';
 import { freeSlots, judgeOffer, presentWorkerFlowRun, RunOffer, SlotBudget } from '@app/domain';
 import { FlowRunBus, PulledRun } from '@app/messaging';
-import { Database, FlowRunEntity, TimeWindow, Transaction, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
+import { Database, FlowRunEntity, PollPool, PollQueue, TimeWindow, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 
 /** Pulls per queue: a few rounds replace messages that turned out stale without looping on a busy bus. */
@@ -32,13 +32,17 @@ export class RunDrainer {
     private readonly config: AppConfig,
   ) {}
 
-  async drain(pool: WorkPoolEntity, poolQueues: WorkQueueEntity[], polled: WorkQueueEntity[], window: TimeWindow, limit: number): Promise<WorkerFlowRunResponse[]> {
+  async drain(pool: PollPool, poolQueues: PollQueue[], polled: PollQueue[], window: TimeWindow, limit: number): Promise<WorkerFlowRunResponse[]> {
     const queues = polled.filter((queue, i) => !queue.is_paused && polled.findIndex((q) => q.id === queue.id) === i);
     if (limit === 0 || pool.is_paused || queues.length === 0) return [];
     queues.sort((a, b) => a.priority - b.priority);
-    const limited = pool.concurrency_limit !== null || queues.some((queue) => queue.concurrency_limit !== null);
     const pulled: PulledRun[] = [];
     try {
+      // The bus is read before Postgres: most polls find nothing, and those then cost no transaction at all.
+      const firstPulls = await this.pullAhead(pool, queues, limit);
+      firstPulls.forEach((messages) => pulled.push(...messages));
+      if (pulled.length === 0 && !this.reachesPastHorizon(window, new Date())) return [];
+      const limited = pool.concurrency_limit !== null || queues.some((queue) => queue.concurrency_limit !== null);
       const { runs, settle } = await this.db.transaction(async (tx) => {
         const now = new Date();
         // Where slots are limited, polls of one pool take turns so two cannot hand out the same free slot.
@@ -50,10 +54,14 @@ export class RunDrainer {
         const taken: FlowRunEntity[] = [];
         const settlements: (() => void)[] = [];
         for (const queue of queues) {
-          if (budget.exhausted) break;
-          const allowance = budget.allowance(freeSlots(queue.concurrency_limit, busy.get(queue.id) ?? 0));
-          if (allowance === 0) continue;
-          const drained = await this.drainQueue(tx, pool, queue, allowance, window, now);
+          const firstPull = firstPulls.get(queue.id);
+          const allowance = budget.exhausted ? 0 : budget.allowance(freeSlots(queue.concurrency_limit, busy.get(queue.id) ?? 0));
+          if (allowance === 0) {
+            // Pulled ahead but no slot left for it: back on the bus for the next poll.
+            firstPull?.forEach((message) => settlements.push(() => this.bus.nak(message)));
+            continue;
+          }
+          const drained = await this.drainQueue(tx, pool, queue, allowance, window, now, firstPull);
           pulled.push(...drained.pulled);
           settlements.push(...drained.settle);
           budget.take(drained.runs.length);
@@ -69,7 +77,43 @@ export class RunDrainer {
     }
   }
 
-  private async drainQueue(tx: Transaction, pool: WorkPoolEntity, queue: WorkQueueEntity, allowance: number, window: TimeWindow, now: Date): Promise<QueueDrain> {
+  /**
+   * The first pull of each queue, in priority order, each as large as the poll could take from it (free slots are
+   * only known inside the transaction; what they leave over goes back), until the poll's limit is covered.
+   */
+  private async pullAhead(pool: PollPool, queues: PollQueue[], limit: number): Promise<Map<string, PulledRun[]>> {
+    const pulls = new Map<string, PulledRun[]>();
+    let covered = 0;
+    for (const queue of queues) {
+      if (covered >= limit) break;
+      const wanted = Math.min(limit - covered, queue.concurrency_limit ?? limit, pool.concurrency_limit ?? limit);
+      if (wanted <= 0) continue;
+      const messages = await this.bus.pullNow(pool.id, queue.id, wanted + OVERPULL);
+      pulls.set(queue.id, messages);
+      covered += Math.min(messages.length, wanted);
+    }
+    return pulls;
+  }
+
+  /** Whether the window reaches runs that are not on the bus yet (those past the dispatch horizon). */
+  private reachesPastHorizon(window: TimeWindow, now: Date): boolean {
+    return window.before === null || window.before > this.horizonEnd(now);
+  }
+
+  private horizonEnd(now: Date): Date {
+    return new Date(now.getTime() + this.config.DISPATCH_HORIZON_SECONDS * 1000);
+  }
+
+  /** `firstPull`, if any, was pulled ahead of the transaction for this queue (see pullAhead); other rounds pull here. */
+  private async drainQueue(
+    tx: Transaction,
+    pool: PollPool,
+    queue: PollQueue,
+    allowance: number,
+    window: TimeWindow,
+    now: Date,
+    firstPull: PulledRun[] | undefined,
+  ): Promise<QueueDrain> {
     const leaseUntil = new Date(now.getTime() + this.config.DELIVERY_LEASE_SECONDS * 1000);
     const drained: QueueDrain = { runs: [], settle: [], pulled: [] };
     let queueActive: boolean | undefined;
@@ -77,8 +121,9 @@ export class RunDrainer {
       const wanted = allowance - drained.runs.length;
       // A few more than wanted, so an earlier run published after later ones (a lease that ran out) still
       // goes first; the surplus goes straight back.
-      const messages = await this.bus.pullNow(pool.id, queue.id, wanted + OVERPULL);
-      drained.pulled.push(...messages);
+      const pulledAhead = round === 0 ? firstPull : undefined;
+      const messages = pulledAhead ?? (await this.bus.pullNow(pool.id, queue.id, wanted + OVERPULL));
+      if (!pulledAhead) drained.pulled.push(...messages);
       if (messages.length === 0) break;
       const rows = new Map((await tx.delivery.lockRuns(messages.flatMap((m) => (m.key ? [m.key.runId] : [])))).map((run) => [run.id, run]));
       // Read once per queue, and only when there is something to hand out.
@@ -122,9 +167,9 @@ export class RunDrainer {
       drained.runs.push(...leased);
       if (messages.length < wanted || leftForOthers || deliverable.length > taken.length) break;
     }
-    const horizonEnd = new Date(now.getTime() + this.config.DISPATCH_HORIZON_SECONDS * 1000);
-    if (drained.runs.length < allowance && (window.before === null || window.before > horizonEnd)) {
-      drained.runs.push(...(await tx.delivery.leaseBeyondHorizon(queue.id, horizonEnd, window, allowance - drained.runs.length, leaseUntil, now)));
+    if (drained.runs.length < allowance && this.reachesPastHorizon(window, now)) {
+      const remaining = allowance - drained.runs.length;
+      drained.runs.push(...(await tx.delivery.leaseBeyondHorizon(queue.id, this.horizonEnd(now), window, remaining, leaseUntil, now)));
     }
     drained.runs.sort((a, b) => startTime(a) - startTime(b));
     return drained;

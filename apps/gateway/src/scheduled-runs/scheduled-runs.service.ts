@@ -1,7 +1,7 @@
 import { AppConfig } from '@app/config';
 import { GetScheduledFlowRunsDto, WorkerFlowRunResponse } from '@app/contracts';
 import { notFound, resolveLimit } from '@app/domain';
-import { Database, TimeWindow, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
+import { Database, PollPool, PollQueue, TimeWindow } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { PollSideEffects } from './poll-side-effects.service';
 import { PoolArrivals } from './pool-arrivals.service';
@@ -39,10 +39,10 @@ export class ScheduledRunsService {
   }
 
   /** The pool and the queues the poll names (all of them when it names none), with Prefect's 404s. */
-  private async resolve(poolName: string, queueNames: string[]): Promise<{ pool: WorkPoolEntity; poolQueues: WorkQueueEntity[]; polled: WorkQueueEntity[] }> {
-    const pool = await this.db.repos.workPools.findByName(poolName);
-    if (!pool) throw notFound(`Work pool "${poolName}" not found.`);
-    const poolQueues = await this.db.repos.delivery.queuesOfPool(pool.id);
+  private async resolve(poolName: string, queueNames: string[]): Promise<{ pool: PollPool; poolQueues: PollQueue[]; polled: PollQueue[] }> {
+    const target = await this.db.repos.delivery.pollTarget(poolName);
+    if (!target) throw notFound(`Work pool "${poolName}" not found.`);
+    const { pool, queues: poolQueues } = target;
     const polled = queueNames.map((name) => {
       const queue = poolQueues.find((candidate) => candidate.name === name);
       if (!queue) throw notFound(`Work pool queue '${poolName}/${name}' not found.`);

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { FlowRunEntity, undispatched, WorkQueueEntity } from '../entities';
+import { FlowRunEntity, undispatched, WorkPoolEntity, WorkQueueEntity } from '../entities';
 
 /** A run to put on the bus, with what its subject and message id need. */
 export interface DispatchCandidate {
@@ -22,6 +22,17 @@ export interface OfferedRun {
   id: string;
   state_id: string;
   epoch: number;
+}
+
+/** The fields of a pool a poll reads. */
+export type PollPool = Pick<WorkPoolEntity, 'id' | 'name' | 'type' | 'is_paused' | 'concurrency_limit'>;
+/** The fields of a queue a poll reads. */
+export type PollQueue = Pick<WorkQueueEntity, 'id' | 'name' | 'priority' | 'is_paused' | 'concurrency_limit'>;
+
+/** A polled pool and all its queues, in priority order. */
+export interface PollTarget {
+  pool: PollPool;
+  queues: PollQueue[];
 }
 
 /** A poll's time window on `next_scheduled_start_time`, both ends inclusive. */
@@ -138,6 +149,26 @@ export class DeliveryRepository {
                        WHERE fr.work_queue_id = wq.id AND fr.state_type = 'SCHEDULED' AND fr.dispatched_state_id IS NOT NULL)`,
     );
     return rows.map((row) => row.work_pool_id);
+  }
+
+  /**
+   * What a poll needs of a pool, by name, with its queues in priority order: one round trip, and only the columns
+   * the poll reads (a pool's job template can be large).
+   */
+  async pollTarget(poolName: string): Promise<PollTarget | null> {
+    const rows: (PollPool & { queues: PollQueue[] })[] = await this.manager.query(
+      `SELECT wp.id, wp.name, wp.type, wp.is_paused, wp.concurrency_limit,
+              coalesce(json_agg(json_build_object('id', wq.id, 'name', wq.name, 'priority', wq.priority,
+                                                  'is_paused', wq.is_paused, 'concurrency_limit', wq.concurrency_limit)
+                                ORDER BY wq.priority) FILTER (WHERE wq.id IS NOT NULL), '[]') AS queues
+         FROM work_pool wp LEFT JOIN work_queue wq ON wq.work_pool_id = wp.id
+        WHERE wp.name = $1
+        GROUP BY wp.id`,
+      [poolName],
+    );
+    if (rows.length === 0) return null;
+    const { queues, ...pool } = rows[0];
+    return { pool, queues };
   }
 
   /** The queues of a pool in priority order (the order a poll drains them in). */
