@@ -5,7 +5,10 @@ import { FlowRunBus, PulledRun } from '@app/messaging';
 import { Database, FlowRunEntity, PollPool, PollQueue, TimeWindow, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 
-/** Pulls per queue: a few rounds replace messages that turned out stale without looping on a busy bus. */
+/**
+ * Pulls per queue: a few rounds look past messages that turned out stale or outside a narrow window, without
+ * looping on a busy bus. One poll sees at most this many × (its allowance + OVERPULL) messages of a queue.
+ */
 const MAX_PULL_ROUNDS = 3;
 /** Messages pulled beyond the allowance, so that order by start time survives republication (see drainQueue). */
 const OVERPULL = 16;
@@ -129,7 +132,6 @@ export class RunDrainer {
       // Read once per queue, and only when there is something to hand out.
       queueActive ??= await tx.delivery.isQueueActive(queue.id);
       const deliverable: { message: PulledRun; run: FlowRunEntity; key: RunOffer }[] = [];
-      let leftForOthers = false;
       const forgotten: string[] = [];
       for (const message of messages) {
         const run = message.key ? (rows.get(message.key.runId) ?? null) : null;
@@ -144,7 +146,6 @@ export class RunDrainer {
           deliverable[duplicate] = { ...deliverable[duplicate], message: newer, key: newer.key ?? message.key };
           drained.settle.push(() => this.bus.term(older));
         } else if (verdict === 'elsewhere') {
-          leftForOthers = true;
           drained.settle.push(() => this.bus.nak(message));
         } else {
           drained.settle.push(() => this.bus.term(message));
@@ -165,7 +166,9 @@ export class RunDrainer {
       taken.forEach(({ message }) => drained.settle.push(() => this.bus.ack(message)));
       deliverable.slice(wanted).forEach(({ message }) => drained.settle.push(() => this.bus.nak(message)));
       drained.runs.push(...leased);
-      if (messages.length < wanted || leftForOthers || deliverable.length > taken.length) break;
+      // Another round only while the bus may hold runs this poll can take: the pull came back full and what it
+      // held was stale or outside the window (a narrow window must not miss a run just behind those).
+      if (messages.length < wanted + OVERPULL || !queueActive || deliverable.length > taken.length) break;
     }
     if (drained.runs.length < allowance && this.reachesPastHorizon(window, now)) {
       const remaining = allowance - drained.runs.length;
