@@ -195,7 +195,7 @@ function summariseProbes(probes: ProbeSample[]): ScenarioResult['probe'] {
 
 /**
  * Sequential polls of one empty pool (the probe's) with no other load: latency, and what each costs Postgres.
- * One pool, so the coalesced side-effect write (at most one a second per pool) hardly counts.
+ * One pool, so the coalesced side-effect write (at most one a second per gateway) hardly counts.
  */
 async function measureIsolatedPolls(ctx: ScenarioContext): Promise<ScenarioResult['isolated']> {
   const deliveries = new Deliveries(ctx.api);
