@@ -161,7 +161,7 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
       expect(await countFlows({ deployments: { tags: { all_: ['dev'] } } })).toBe(2);
     });
 
-    it('matches nothing for any task_runs filter: this server keeps no task runs', async () => {
+    it('matches nothing for a task_runs filter when the flows have no task runs', async () => {
       expect(await flows({ task_runs: {} })).toEqual([]);
       expect(await countFlows({ task_runs: { name: { like_: 'x' } } })).toBe(0);
       expect(await flows({ task_runs: null })).toHaveLength(4);
@@ -322,7 +322,7 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
       ['work_pool_queues by name', { work_pool_queues: { name: { any_: ['default'] } } }, ['done-run', 'failed-run', 'upcoming-run']],
       ['pool and queue together', { work_pools: { type: { any_: ['process'] } }, work_pool_queues: { name: { any_: ['default'] } } }, ['done-run', 'upcoming-run']],
       ['flow runs and flows', { flow_runs: { state: { type: { any_: ['SCHEDULED'] } } }, flows: { name: { any_: ['report'] } } }, ['late-run']],
-      ['task_runs (none exist)', { task_runs: {} }, []],
+      ['task_runs (the runs have none)', { task_runs: {} }, []],
       ['flows and task_runs', { flows: {}, task_runs: { id: { any_: [] } } }, []],
     ])('keeps runs whose related %s match', async (_case, filters, expected) => {
       expect(sorted(await runs(filters))).toEqual(expected);

@@ -22,6 +22,12 @@ describe('server routes', () => {
     expect(admin.headers['content-type']).toMatch(/^application\/json/);
   });
 
+  it('reports no server-side default result storage, so a flow run keeps its local default', async () => {
+    const storage = await gw.get('/admin/storage');
+    expectOperation(storage, 'GET', '/admin/storage', 200);
+    expect(storage.body).toEqual({ default_result_storage_block_id: null });
+  });
+
   it('answers the CSRF probe as a server with CSRF disabled', async () => {
     expect(await gw.get('/csrf-token?client=abc')).toMatchObject({ status: 422, body: { detail: 'CSRF protection is disabled.' } });
   });

@@ -11,8 +11,9 @@ export interface LiveGateway {
   stop(): Promise<void>;
 }
 
-export async function startLiveGateway(): Promise<LiveGateway> {
-  const gateway = await TestGateway.start();
+/** `overrides` are settings of both apps (e.g. a fast foreman: `{ FOREMAN_LOOP_SECONDS: '1' }`). */
+export async function startLiveGateway(overrides: Record<string, string> = {}): Promise<LiveGateway> {
+  const gateway = await TestGateway.start(overrides);
   // Due runs reach the poll through the bus, which the scheduler feeds.
   const scheduler = await TestScheduler.start(gateway.config);
   await gateway.app.listen(0, '127.0.0.1');

@@ -140,6 +140,28 @@ describe('late runs', () => {
     }
   };
 
+  it('an overdue run of a full CANCEL_NEW deployment is Cancelled instead of Late; under ENQUEUE it goes Late', async () => {
+    const runOf = async (deploymentId: string) => {
+      const response = await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED', state_details: { scheduled_time: ago(60).toISOString() } } });
+      expect(response.status).toBe(201);
+      return response.body.id as string;
+    };
+    const outcomes: Record<string, string[]> = {};
+    for (const collision_strategy of ['CANCEL_NEW', 'ENQUEUE']) {
+      const deployment = await gw.post('/deployments/', {
+        name: `late-${collision_strategy}`, flow_id: flowId, work_pool_name: 'late-pool', concurrency_limit: 1, concurrency_options: { collision_strategy },
+      });
+      expect(deployment.status).toBe(201);
+      const holder = await runOf(deployment.body.id);
+      expect((await gw.post(`/flow_runs/${holder}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+      const overdue = await runOf(deployment.body.id);
+      await lateRuns.runOnce();
+      outcomes[collision_strategy] = (await history(overdue)).map((state) => `${state.type}/${state.name}`);
+      if (collision_strategy === 'CANCEL_NEW') expect((await run(overdue)).state.message).toBe('Deployment concurrency limit reached.');
+    }
+    expect(outcomes).toEqual({ CANCEL_NEW: ['SCHEDULED/Scheduled', 'CANCELLED/Cancelled'], ENQUEUE: ['SCHEDULED/Scheduled', 'SCHEDULED/Late'] });
+  });
+
   it('a run waiting on the bus keeps its message: marked Late, it is not published again, and that message hands it out', async () => {
     const { pool, id, published } = await publishedRun(60);
     await lateRuns.runOnce();
@@ -224,7 +246,7 @@ describe('late runs', () => {
     } finally {
       await replica.stop();
     }
-  });
+  }, 20_000);
 
   it('on its own loop, and after a restart, decides from the database alone', async () => {
     expect((await gw.post('/work_pools/', { name: 'looping', type: 'process' })).status).toBe(201);

@@ -10,8 +10,10 @@ import { FlowsModule } from './flows/flows.module';
 import { ApiVersionGuard } from './http/api-version.guard';
 import { PrefectExceptionFilter } from './http/prefect-exception.filter';
 import { RequestValidationPipe } from './http/request-validation.pipe';
+import { LogsModule } from './logs/logs.module';
 import { ScheduledRunsModule } from './scheduled-runs/scheduled-runs.module';
 import { ServerController } from './server/server.controller';
+import { TaskRunsModule } from './task-runs/task-runs.module';
 import { WorkPoolsModule } from './work-pools/work-pools.module';
 
 @Module({
@@ -25,6 +27,8 @@ import { WorkPoolsModule } from './work-pools/work-pools.module';
     DeploymentsModule,
     FlowRunsModule,
     ConcurrencyLeasesModule,
+    LogsModule,
+    TaskRunsModule,
   ],
   controllers: [ServerController],
   providers: [

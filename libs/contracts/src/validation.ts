@@ -26,6 +26,7 @@ const CONSTRAINTS: Record<string, (constraint: FailedConstraint) => PydanticErro
   whitelistValidation: fixed('extra_forbidden', 'Extra inputs are not permitted'),
   isString: fixed('string_type', 'Input should be a valid string'),
   isNotEmpty: fixed('string_too_short', 'String should have at least 1 character'),
+  maxLength: ({ args: [max] }) => ({ type: 'string_too_long', msg: `String should have at most ${String(max)} characters`, ctx: { max_length: max } }),
   isInt: fixed('int_type', 'Input should be a valid integer'),
   isNumber: fixed('float_type', 'Input should be a valid number'),
   min: ({ args: [ge] }) => ({ type: 'greater_than_equal', msg: `Input should be greater than or equal to ${String(ge)}`, ctx: { ge } }),

@@ -11,5 +11,8 @@ export * from './orchestration';
 export * from './presenters/deployment.presenter';
 export * from './presenters/flow-run.presenter';
 export * from './presenters/flow.presenter';
+export * from './presenters/log.presenter';
+export * from './presenters/task-run.presenter';
 export * from './presenters/work-pool.presenter';
+export * from './task-runs/task-run-orchestration';
 export * from './work-pools';

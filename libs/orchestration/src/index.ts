@@ -1,2 +1,3 @@
 export * from './flow-run-transitions';
 export * from './orchestration.module';
+export * from './task-run-transitions';

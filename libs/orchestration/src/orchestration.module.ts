@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { FlowRunStateEvents } from './flow-run-state-events';
 import { FlowRunTransitions } from './flow-run-transitions';
+import { TaskRunTransitions } from './task-run-transitions';
 
-/** Flow-run transitions for every app that moves runs between states (needs the persistence and messaging modules). */
+/** Flow-run and task-run transitions for every app that moves runs between states (needs the persistence and messaging modules). */
 @Module({
-  providers: [FlowRunTransitions, FlowRunStateEvents],
-  exports: [FlowRunTransitions],
+  providers: [FlowRunTransitions, TaskRunTransitions, FlowRunStateEvents],
+  exports: [FlowRunTransitions, TaskRunTransitions],
 })
 export class OrchestrationModule {}

@@ -1,4 +1,5 @@
 import { Controller, Get, Header, HttpCode } from '@nestjs/common';
+import type { ServerDefaultResultStorageResponse } from '@app/contracts';
 import { invalid } from '@app/domain';
 
 /** The Prefect server version we present; the client compares only its major version with its own. */
@@ -24,6 +25,15 @@ export class ServerController {
   @Header('content-type', 'application/json')
   serverVersion(): string {
     return JSON.stringify(PREFECT_SERVER_VERSION);
+  }
+
+  /**
+   * No result storage block is configured server-side (this server keeps no blocks), so flow runs use their
+   * local default, as under a Prefect server where none was set.
+   */
+  @Get('admin/storage')
+  resultStorage(): ServerDefaultResultStorageResponse {
+    return { default_result_storage_block_id: null };
   }
 
   /** CSRF protection is off, as in Prefect's default; the client stops asking after this answer. */

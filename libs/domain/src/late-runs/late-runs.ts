@@ -1,5 +1,6 @@
 import type { StateCreateDto } from '@app/contracts';
 import {
+  EnforceDeploymentConcurrencyOnLate,
   EnsureOnlyScheduledFlowsMarkedLate,
   GLOBAL_FLOW_POLICY,
   orchestrate,
@@ -12,10 +13,10 @@ import {
 export const LATE_RUNS_BATCH_SIZE = 400;
 
 /**
- * Prefect's `MarkLateRunsPolicy`. Its `EnforceDeploymentConcurrencyOnLate` waits for deployment concurrency limits
- * to be enforced here; its `InstrumentFlowRunStateTransitions` is the flow-run event every committed state emits.
+ * Prefect's `MarkLateRunsPolicy`. Its `InstrumentFlowRunStateTransitions` is the flow-run event every committed state
+ * emits, so it is not a rule here.
  */
-export const MARK_LATE_RUNS_POLICY: Policy = [EnsureOnlyScheduledFlowsMarkedLate];
+export const MARK_LATE_RUNS_POLICY: Policy = [EnsureOnlyScheduledFlowsMarkedLate, EnforceDeploymentConcurrencyOnLate];
 
 /** Marking a run late as Prefect's late-runs service does: `MarkLateRunsPolicy`, then the global bookkeeping. */
 export function orchestrateLateRun(context: OrchestrationContext): Promise<OrchestrationOutcome> {

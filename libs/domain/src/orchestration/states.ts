@@ -103,7 +103,8 @@ export function stateDetailsFromJson(json: Partial<StateDetailsJson>): StateDeta
   return details;
 }
 
-export function stateFromRow(row: FlowRunStateEntity): RunState {
+/** A stored state of a flow run or a task run. */
+export function stateFromRow(row: Pick<FlowRunStateEntity, 'id' | 'type' | 'name' | 'timestamp' | 'message' | 'data' | 'state_details'>): RunState {
   return {
     id: row.id,
     type: row.type,

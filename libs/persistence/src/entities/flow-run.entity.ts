@@ -31,6 +31,11 @@ export const undispatched = (alias = ''): string =>
 })
 // Runs handed to a poller and not yet claimed: counted as busy slots, and re-dispatched when the lease runs out.
 @Index('ix_flow_run__leased', ['work_queue_id', 'leased_until'], { where: `leased_until IS NOT NULL` })
+// The late-runs service's overdue runs, earliest first (Prefect's `ix_flow_run__scheduler_next_scheduled_start_time`
+// serves the same query): only runs still named exactly `Scheduled`, the ones it may mark Late.
+@Index('ix_flow_run__late_runs_next_scheduled_start_time', ['next_scheduled_start_time'], {
+  where: `state_type = 'SCHEDULED' AND state_name = 'Scheduled'`,
+})
 @Index('ix_flow_run__deployment_id_auto_scheduled_next_scheduled', ['deployment_id', 'auto_scheduled', 'next_scheduled_start_time'], {
   where: `state_type = 'SCHEDULED'`,
 })

@@ -49,8 +49,14 @@ export function flowRunFilterSql(filter: FlowRunFilter, run: string, params: Que
     .when(filter.end_time, timeRange(`${run}.end_time`))
     .when(filter.expected_start_time, timeRange(`${run}.expected_start_time`))
     .when(filter.next_scheduled_start_time, timeRange(`${run}.next_scheduled_start_time`))
-    // Prefect finds subflows through their parent task run; there are no task runs here, so none match.
-    .when(filter.parent_flow_run_id, (parent) => criteria().when(parent.any_, () => 'FALSE').sql(parent.operator))
+    // Prefect finds subflows through their parent task run, which belongs to the parent flow run.
+    .when(filter.parent_flow_run_id, (parent) =>
+      criteria()
+        .when(parent.any_, (ids) =>
+          `EXISTS (SELECT 1 FROM task_run parent_task WHERE parent_task.id = ${run}.parent_task_run_id AND parent_task.flow_run_id = ANY(${params.bind(ids)}))`,
+        )
+        .sql(parent.operator),
+    )
     .when(filter.parent_task_run_id, (parent) =>
       criteria()
         .anyOf(`${run}.parent_task_run_id`, parent.any_)

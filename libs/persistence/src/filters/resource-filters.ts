@@ -1,10 +1,11 @@
-import type { DeploymentCountRequestDto, FlowCountRequestDto, FlowRunCountRequestDto } from '@app/contracts';
+import type { DeploymentCountRequestDto, FlowCountRequestDto, FlowRunCountRequestDto, TaskRunFilter } from '@app/contracts';
 import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { DeploymentEntity, FlowEntity, FlowRunEntity } from '../entities';
 import { Criteria, QueryParameters } from './criteria';
 import { deploymentFilterSql } from './deployment.filter';
 import { flowRunFilterSql } from './flow-run.filter';
 import { flowFilterSql } from './flow.filter';
+import { taskRunFilterSql } from './task-run.filter';
 import { workPoolFilterSql } from './work-pool.filter';
 import { workQueueFilterSql } from './work-queue.filter';
 
@@ -19,11 +20,14 @@ export const FLOW_RUN = 'flow_run';
 const WORK_QUEUE = 'work_queue';
 const WORK_POOL = 'work_pool';
 
+const TASK_RUN = 'task_run';
+
 /**
- * Prefect joins task runs for any `task_runs` filter, even `{}`. This server keeps no task runs, so that join
- * is empty and the related EXISTS is false: the same answer Prefect gives on a database without task runs.
+ * Prefect joins task runs for any `task_runs` filter, even `{}`: a flow run matches only through a task run of its
+ * own that matches.
  */
-const TASK_RUN_EXISTS = 'FALSE';
+const taskRunExists = (taskRuns: TaskRunFilter, params: QueryParameters) =>
+  exists(`task_run ${TASK_RUN}`, [`${TASK_RUN}.flow_run_id = ${FLOW_RUN}.id`, taskRunFilterSql(taskRuns, TASK_RUN, params)]);
 
 const exists = (from: string, conditions: string[]) => `EXISTS (SELECT 1 FROM ${from} WHERE ${conditions.join(' AND ')})`;
 const QUEUE_POOL_JOIN = `JOIN ${WORK_POOL} ${WORK_POOL} ON ${WORK_POOL}.id = ${WORK_QUEUE}.work_pool_id`;
@@ -50,7 +54,7 @@ export function filteredFlows(manager: EntityManager, body: FlowCountRequestDto)
       .when(body.flow_runs ?? body.task_runs, () => {
         const conditions = [`${FLOW_RUN}.flow_id = ${FLOW}.id`];
         if (body.flow_runs) conditions.push(flowRunFilterSql(body.flow_runs, FLOW_RUN, params));
-        if (body.task_runs) conditions.push(TASK_RUN_EXISTS);
+        if (body.task_runs) conditions.push(taskRunExists(body.task_runs, params));
         return exists(`flow_run ${FLOW_RUN}`, conditions);
       })
       .sql(),
@@ -67,7 +71,7 @@ export function filteredDeployments(manager: EntityManager, body: DeploymentCoun
       .when(body.flow_runs ?? body.task_runs, () => {
         const conditions = [`${FLOW_RUN}.deployment_id = ${DEPLOYMENT}.id`];
         if (body.flow_runs) conditions.push(flowRunFilterSql(body.flow_runs, FLOW_RUN, params));
-        if (body.task_runs) conditions.push(TASK_RUN_EXISTS);
+        if (body.task_runs) conditions.push(taskRunExists(body.task_runs, params));
         return exists(`flow_run ${FLOW_RUN}`, conditions);
       })
       .when(body.work_pools ?? body.work_pool_queues, () => {
@@ -109,7 +113,7 @@ export function filteredFlowRuns(manager: EntityManager, body: FlowRunCountReque
       .when(body.flows ?? body.task_runs, () => {
         const conditions = [`${FLOW}.id = ${FLOW_RUN}.flow_id`];
         if (body.flows) conditions.push(flowFilterSql(body.flows, FLOW, params));
-        if (body.task_runs) conditions.push(TASK_RUN_EXISTS);
+        if (body.task_runs) conditions.push(taskRunExists(body.task_runs, params));
         return exists(`flow ${FLOW}`, conditions);
       })
       .sql(),

@@ -4,5 +4,8 @@ import { Initial1795889088500 } from './1795889088500-Initial';
 import { FlowRunJobVariablesNullable1795889805325 } from './1795889805325-FlowRunJobVariablesNullable';
 import { DeliveryLeases1795890971736 } from './1795890971736-DeliveryLeases';
 import { DeploymentConcurrencyLeases1795894145196 } from './1795894145196-DeploymentConcurrencyLeases';
+import { LateRunsIndex1795899665711 } from './1795899665711-LateRunsIndex';
+import { Logs1795899910407 } from './1795899910407-Logs';
+import { TaskRuns1795900410982 } from './1795900410982-TaskRuns';
 
-export const MIGRATIONS: (new () => MigrationInterface)[] = [Initial1795889088500, FlowRunJobVariablesNullable1795889805325, DeliveryLeases1795890971736, DeploymentConcurrencyLeases1795894145196];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [Initial1795889088500, FlowRunJobVariablesNullable1795889805325, DeliveryLeases1795890971736, DeploymentConcurrencyLeases1795894145196, LateRunsIndex1795899665711, Logs1795899910407, TaskRuns1795900410982];

@@ -8,6 +8,8 @@ import { FlowRunRepository } from './flow-run.repository';
 import { FlowRepository } from './flow.repository';
 import { ForemanRepository } from './foreman.repository';
 import { LateRunRepository } from './late-run.repository';
+import { LogRepository } from './log.repository';
+import { TaskRunRepository, TaskRunStateRepository } from './task-run.repository';
 import { ResourceQueryRepository } from './resource-query.repository';
 import { WorkPoolRepository } from './work-pool.repository';
 import { WorkQueueRepository } from './work-queue.repository';
@@ -23,6 +25,8 @@ export * from './flow-run.repository';
 export * from './flow.repository';
 export * from './foreman.repository';
 export * from './late-run.repository';
+export * from './log.repository';
+export * from './task-run.repository';
 export * from './resource-query.repository';
 export * from './work-pool.repository';
 export * from './work-queue.repository';
@@ -48,6 +52,10 @@ export class Repositories {
   readonly foreman: ForemanRepository;
   /** Runs overdue to be marked Late. */
   readonly lateRuns: LateRunRepository;
+  /** Log lines of flow and task runs. */
+  readonly logs: LogRepository;
+  readonly taskRuns: TaskRunRepository;
+  readonly taskRunStates: TaskRunStateRepository;
 
   constructor(manager: EntityManager) {
     this.workPools = new WorkPoolRepository(manager);
@@ -63,5 +71,8 @@ export class Repositories {
     this.delivery = new DeliveryRepository(manager);
     this.foreman = new ForemanRepository(manager);
     this.lateRuns = new LateRunRepository(manager);
+    this.logs = new LogRepository(manager);
+    this.taskRuns = new TaskRunRepository(manager);
+    this.taskRunStates = new TaskRunStateRepository(manager);
   }
 }
