@@ -25,6 +25,9 @@ const common = {
   testEnvironment: 'node',
 };
 module.exports = {
+  // Integration tests run real Postgres, NATS and processes on a shared 2-core machine: a test's own waits bound
+  // what it measures, so Jest's 5 s default would only turn a slow moment into a false failure.
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
     {
