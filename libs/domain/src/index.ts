@@ -13,3 +13,4 @@ export * from './presenters/flow-run.presenter';
 export * from './presenters/flow.presenter';
 export * from './presenters/work-pool.presenter';
 export * from './work-pools';
+export * from './schedules';

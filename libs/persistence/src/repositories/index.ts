@@ -9,6 +9,7 @@ import { FlowRepository } from './flow.repository';
 import { ForemanRepository } from './foreman.repository';
 import { LateRunRepository } from './late-run.repository';
 import { ResourceQueryRepository } from './resource-query.repository';
+import { SchedulerRepository } from './scheduler.repository';
 import { WorkPoolRepository } from './work-pool.repository';
 import { WorkQueueRepository } from './work-queue.repository';
 import { WorkerRepository } from './worker.repository';
@@ -24,6 +25,7 @@ export * from './flow.repository';
 export * from './foreman.repository';
 export * from './late-run.repository';
 export * from './resource-query.repository';
+export * from './scheduler.repository';
 export * from './work-pool.repository';
 export * from './work-queue.repository';
 export * from './worker.repository';
@@ -48,6 +50,8 @@ export class Repositories {
   readonly foreman: ForemanRepository;
   /** Runs overdue to be marked Late. */
   readonly lateRuns: LateRunRepository;
+  /** The scheduler service: deployments whose schedules need runs, and the runs' set-based insert. */
+  readonly scheduler: SchedulerRepository;
 
   constructor(manager: EntityManager) {
     this.workPools = new WorkPoolRepository(manager);
@@ -63,5 +67,6 @@ export class Repositories {
     this.delivery = new DeliveryRepository(manager);
     this.foreman = new ForemanRepository(manager);
     this.lateRuns = new LateRunRepository(manager);
+    this.scheduler = new SchedulerRepository(manager);
   }
 }
