@@ -6,10 +6,13 @@ import { Module } from '@nestjs/common';
 import { DispatcherService } from './dispatch/dispatcher.service';
 import { ForemanService } from './foreman/foreman.service';
 import { LateRunsService } from './late-runs/late-runs.service';
+import { DeploymentScheduler } from './schedules/deployment-scheduler';
+import { RecentDeploymentsSchedulerService } from './schedules/recent-deployments-scheduler.service';
+import { SchedulerService } from './schedules/scheduler.service';
 
-/** Background services: dispatch of due runs, the foreman and late runs; later the schedules. */
+/** Background services: dispatch of due runs, the foreman, late runs and the deployment schedules. */
 @Module({
   imports: [ConfigModule, PersistenceModule, MessagingModule.forRoot('scheduler'), OrchestrationModule],
-  providers: [DispatcherService, ForemanService, LateRunsService],
+  providers: [DispatcherService, ForemanService, LateRunsService, DeploymentScheduler, SchedulerService, RecentDeploymentsSchedulerService],
 })
 export class SchedulerModule {}

@@ -142,6 +142,59 @@ export class AppConfig {
   @IsInt({ message: 'DEPLOYMENT_CONCURRENCY_LEASE_SECONDS must be an integer' })
   @Min(1)
   DEPLOYMENT_CONCURRENCY_LEASE_SECONDS = 300;
+
+  /** Prefect's scheduler service (`PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED`): off, schedules create no runs. */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'SCHEDULER_ENABLED must be true or false' })
+  SCHEDULER_ENABLED = true;
+
+  /** How often every deployment's schedules are topped up (`..._SCHEDULER_LOOP_SECONDS`). */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'SCHEDULER_LOOP_SECONDS must be a number' })
+  @Min(0.05)
+  SCHEDULER_LOOP_SECONDS = 60;
+
+  /** How often recently created or changed deployments are scheduled (`..._RECENT_DEPLOYMENTS_LOOP_SECONDS`). */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS must be a number' })
+  @Min(0.05)
+  SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS = 5;
+
+  /** Deployments read and scheduled together (`..._DEPLOYMENT_BATCH_SIZE`). */
+  @Transform(toInt)
+  @IsInt({ message: 'SCHEDULER_DEPLOYMENT_BATCH_SIZE must be an integer' })
+  @Min(1)
+  SCHEDULER_DEPLOYMENT_BATCH_SIZE = 100;
+
+  /** At most this many runs per schedule are created ahead (`..._MAX_RUNS`). */
+  @Transform(toInt)
+  @IsInt({ message: 'SCHEDULER_MAX_RUNS must be an integer' })
+  @Min(1)
+  SCHEDULER_MAX_RUNS = 100;
+
+  /** At least this many runs per schedule are kept ahead (`..._MIN_RUNS`). */
+  @Transform(toInt)
+  @IsInt({ message: 'SCHEDULER_MIN_RUNS must be an integer' })
+  @Min(0)
+  SCHEDULER_MIN_RUNS = 3;
+
+  /** No run is created further ahead than this (`..._MAX_SCHEDULED_TIME`, 100 days). */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'SCHEDULER_MAX_SCHEDULED_TIME_SECONDS must be a number' })
+  @Min(0)
+  SCHEDULER_MAX_SCHEDULED_TIME_SECONDS = 100 * 86_400;
+
+  /** Runs are created at least this far ahead (`..._MIN_SCHEDULED_TIME`, 1 hour). */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'SCHEDULER_MIN_SCHEDULED_TIME_SECONDS must be a number' })
+  @Min(0)
+  SCHEDULER_MIN_SCHEDULED_TIME_SECONDS = 3600;
+
+  /** Runs inserted per statement (`..._INSERT_BATCH_SIZE`). */
+  @Transform(toInt)
+  @IsInt({ message: 'SCHEDULER_INSERT_BATCH_SIZE must be an integer' })
+  @Min(1)
+  SCHEDULER_INSERT_BATCH_SIZE = 500;
 }
 
 export class ConfigError extends Error {}

@@ -176,9 +176,12 @@ export function isValidCron(expression: string): boolean {
   const plainDays = new Set<number>();
   try {
     fields.forEach((token, field) => {
-      const hashed = HASHED.exec(token);
-      // A hashed `H` needs an id croniter is never given; random `R` schedules cannot be reproduced.
-      if (hashed) throw new InvalidCron();
+      // A hashed `H` needs an id croniter is never given, so croniter refuses it; a random `R` is valid to it
+      // (Prefect refuses the bare `R` afterwards, see cronError).
+      if (HASHED.test(token)) {
+        if (token.startsWith('h')) throw new InvalidCron();
+        return;
+      }
       if (token.includes('?')) {
         if (token !== '?' || (field !== DAY_FIELD && field !== DOW_FIELD)) throw new InvalidCron();
         return;
@@ -194,12 +197,16 @@ export function isValidCron(expression: string): boolean {
   return !(nthDays.size > 0 && mixed.length > 0 && new Set([...plainDays, ...nthDays]).size !== 7);
 }
 
-/** Prefect's `validate_cron_string` message for `cron`, or null when it is acceptable. */
+/**
+ * Prefect's `validate_cron_string` message for `cron`, or null when it is acceptable: croniter's validity first (a
+ * hashed `H` is invalid to it), then a bare random `R` or hashed `H` token is refused.
+ */
 export function cronError(cron: string): string | null {
+  if (!isValidCron(cron)) return `Invalid cron string: "${cron}"`;
   if (cron.split(/\s+/).some((token) => ['r', 'h'].includes(token.toLowerCase()))) {
     return `Random and Hashed expressions are unsupported, received: "${cron}"`;
   }
-  return isValidCron(cron) ? null : `Invalid cron string: "${cron}"`;
+  return null;
 }
 
 const IsCronString = (): PropertyDecorator =>

@@ -11,6 +11,7 @@ import { LateRunRepository } from './late-run.repository';
 import { LogRepository } from './log.repository';
 import { TaskRunRepository, TaskRunStateRepository } from './task-run.repository';
 import { ResourceQueryRepository } from './resource-query.repository';
+import { SchedulerRepository } from './scheduler.repository';
 import { WorkPoolRepository } from './work-pool.repository';
 import { WorkQueueRepository } from './work-queue.repository';
 import { WorkerRepository } from './worker.repository';
@@ -28,6 +29,7 @@ export * from './late-run.repository';
 export * from './log.repository';
 export * from './task-run.repository';
 export * from './resource-query.repository';
+export * from './scheduler.repository';
 export * from './work-pool.repository';
 export * from './work-queue.repository';
 export * from './worker.repository';
@@ -56,6 +58,8 @@ export class Repositories {
   readonly logs: LogRepository;
   readonly taskRuns: TaskRunRepository;
   readonly taskRunStates: TaskRunStateRepository;
+  /** The scheduler service: deployments whose schedules need runs, and the runs' set-based insert. */
+  readonly scheduler: SchedulerRepository;
 
   constructor(manager: EntityManager) {
     this.workPools = new WorkPoolRepository(manager);
@@ -74,5 +78,6 @@ export class Repositories {
     this.logs = new LogRepository(manager);
     this.taskRuns = new TaskRunRepository(manager);
     this.taskRunStates = new TaskRunStateRepository(manager);
+    this.scheduler = new SchedulerRepository(manager);
   }
 }

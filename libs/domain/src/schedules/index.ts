@@ -1,0 +1,4 @@
+export * from './schedule-dates';
+export * from './schedule-types';
+export * from './scheduled-runs';
+export { pythonDateTimeString } from './zone-clock';

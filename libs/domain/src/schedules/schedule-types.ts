@@ -1,0 +1,28 @@
+import type { CronSchedule, IntervalSchedule, RRuleSchedule, Schedule } from '@app/persistence';
+
+export type { CronSchedule, IntervalSchedule, RRuleSchedule, Schedule };
+
+/** Prefect's `MAX_ITERATIONS`: how many candidate dates one query looks at, at most. */
+export const MAX_ITERATIONS = 1000;
+
+/** One date of a schedule: the instant (epoch ms) and the schedule zone's UTC offset there (ms). */
+export interface ScheduleDate {
+  instant: number;
+  offset: number;
+}
+
+/** A query for a schedule's dates (Prefect's `_get_dates_generator(n, start, end)`): `start` is inclusive. */
+export interface DateQuery {
+  n: number;
+  start: Date;
+  end: Date | null;
+}
+
+export const isIntervalSchedule = (schedule: Schedule): schedule is IntervalSchedule => 'interval' in schedule;
+export const isCronSchedule = (schedule: Schedule): schedule is CronSchedule => 'cron' in schedule;
+
+/** The class name Prefect shows for a schedule without a slug (a scheduled run's `created_by.display_value`). */
+export function scheduleClassName(schedule: Schedule): 'IntervalSchedule' | 'CronSchedule' | 'RRuleSchedule' {
+  if (isIntervalSchedule(schedule)) return 'IntervalSchedule';
+  return isCronSchedule(schedule) ? 'CronSchedule' : 'RRuleSchedule';
+}

@@ -1,0 +1,105 @@
+import type { Actor, DeploymentEntity, DeploymentScheduleEntity } from '@app/persistence';
+import { flowRunPolicy } from '../orchestration/orchestrated-run';
+import { generateRunName } from '../orchestration/run-names';
+import { datesToSchedule, SchedulingWindow } from './schedule-dates';
+import { scheduleClassName } from './schedule-types';
+import { pythonDateTimeString } from './zone-clock';
+
+export type SchedulableDeployment = Pick<
+  DeploymentEntity,
+  'id' | 'flow_id' | 'version' | 'work_queue_name' | 'work_queue_id' | 'parameters' | 'infrastructure_document_id' | 'tags' | 'labels'
+>;
+export type SchedulableSchedule = Pick<DeploymentScheduleEntity, 'id' | 'deployment_id' | 'schedule' | 'parameters' | 'slug'>;
+
+/** What every run of one deployment schedule shares (the columns Prefect copies from the deployment and schedule). */
+export interface ScheduledRunTemplate {
+  flow_id: string;
+  deployment_id: string;
+  deployment_version: string | null;
+  work_queue_name: string | null;
+  work_queue_id: string | null;
+  parameters: Record<string, unknown>;
+  infrastructure_document_id: string | null;
+  tags: string[];
+  labels: Record<string, unknown>;
+  created_by: Actor;
+}
+
+/** One run to create: which template, and what differs per date. */
+export interface ScheduledRun {
+  template: number;
+  name: string;
+  idempotency_key: string;
+  scheduled_time: Date;
+}
+
+/** The runs of a scheduler pass, ready for one set-based insert. */
+export interface ScheduledRuns {
+  templates: ScheduledRunTemplate[];
+  runs: ScheduledRun[];
+}
+
+/** Prefect's state for a new scheduled run: `Scheduled(scheduled_time=date, message="Flow run scheduled")`. */
+export const SCHEDULED_RUN_STATE = { type: 'SCHEDULED', name: 'Scheduled', message: 'Flow run scheduled' } as const;
+
+/** The policy a new run carries (Prefect's `FlowRunPolicy()` defaults). */
+export const DEFAULT_RUN_POLICY = flowRunPolicy(undefined);
+
+/** What Prefect's `_generate_scheduled_flow_runs` gives every run of this deployment schedule. */
+export function scheduledRunTemplate(deployment: SchedulableDeployment, schedule: SchedulableSchedule): ScheduledRunTemplate {
+  return {
+    flow_id: deployment.flow_id,
+    deployment_id: deployment.id,
+    deployment_version: deployment.version,
+    work_queue_name: deployment.work_queue_name,
+    work_queue_id: deployment.work_queue_id,
+    parameters: { ...deployment.parameters, ...schedule.parameters },
+    infrastructure_document_id: deployment.infrastructure_document_id,
+    tags: ['auto-scheduled', ...deployment.tags],
+    labels: { ...deployment.labels, 'prefect.flow.id': deployment.flow_id, 'prefect.deployment.id': deployment.id },
+    created_by: { id: schedule.id, display_value: schedule.slug || scheduleClassName(schedule.schedule), type: 'SCHEDULE' },
+  };
+}
+
+/**
+ * The runs the scheduler creates for these deployments from `start` (Prefect's `_generate_scheduled_flow_runs`, for
+ * each active schedule of each deployment): one per date of the waterfall, keyed
+ * `scheduled <deployment id> <schedule id> <date in the schedule's zone, as Python prints it>` so that creating them
+ * again changes nothing. A schedule whose dates cannot be computed is reported to `onError` and skipped with its
+ * deployment, as Prefect skips a deployment whose scheduling raises.
+ */
+export function scheduledRuns(
+  deployments: SchedulableDeployment[],
+  schedules: SchedulableSchedule[],
+  start: Date,
+  window: SchedulingWindow,
+  onError: (deploymentId: string, error: unknown) => void = () => undefined,
+): ScheduledRuns {
+  const result: ScheduledRuns = { templates: [], runs: [] };
+  for (const deployment of deployments) {
+    const ofDeployment = schedules.filter((schedule) => schedule.deployment_id === deployment.id);
+    let runs: ScheduledRun[] = [];
+    const templates: ScheduledRunTemplate[] = [];
+    try {
+      for (const schedule of ofDeployment) {
+        const template = result.templates.length + templates.length;
+        templates.push(scheduledRunTemplate(deployment, schedule));
+        for (const date of datesToSchedule(schedule.schedule, start, window)) {
+          runs.push({
+            template,
+            name: generateRunName(),
+            idempotency_key: `scheduled ${deployment.id} ${schedule.id} ${pythonDateTimeString(date.instant, date.offset)}`,
+            scheduled_time: new Date(date.instant),
+          });
+        }
+      }
+    } catch (error) {
+      onError(deployment.id, error);
+      runs = [];
+      templates.length = 0;
+    }
+    result.templates.push(...templates);
+    result.runs.push(...runs);
+  }
+  return result;
+}
