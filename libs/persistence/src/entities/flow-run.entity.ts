@@ -43,7 +43,7 @@ export class FlowRunEntity extends BaseEntity {
   @Column({ type: 'varchar' })
   name!: string;
 
-  @Index('ix_flow_run__flow_id')
+  // Looked up by flow through uq_flow_run__flow_id_idempotency_key, whose first column it is.
   @Column({ type: 'uuid' })
   flow_id!: string;
 
@@ -90,7 +90,8 @@ export class FlowRunEntity extends BaseEntity {
   @Column(json('{}'))
   labels!: Record<string, unknown>;
 
-  @Index('ix_flow_run__parent_task_run_id')
+  // Partial: most runs are not subflows, and lookups always name a task run.
+  @Index('ix_flow_run__parent_task_run_id_set', { where: 'parent_task_run_id IS NOT NULL' })
   @Column({ type: 'uuid', nullable: true })
   parent_task_run_id!: string | null;
 
@@ -121,7 +122,8 @@ export class FlowRunEntity extends BaseEntity {
   @Column(timestamp({ nullable: true }))
   next_scheduled_start_time!: Date | null;
 
-  @Index('ix_flow_run__start_time')
+  // Partial: scheduled runs have none, and only time ranges (never NULL tests) use it.
+  @Index('ix_flow_run__start_time_set', { where: 'start_time IS NOT NULL' })
   @Column(timestamp({ nullable: true }))
   start_time!: Date | null;
 

@@ -7,5 +7,6 @@ import { DeploymentConcurrencyLeases1795894145196 } from './1795894145196-Deploy
 import { LateRunsIndex1795899665711 } from './1795899665711-LateRunsIndex';
 import { Logs1795899910407 } from './1795899910407-Logs';
 import { TaskRuns1795900410982 } from './1795900410982-TaskRuns';
+import { FlowRunLeanerIndexes1795902474685 } from './1795902474685-FlowRunLeanerIndexes';
 
-export const MIGRATIONS: (new () => MigrationInterface)[] = [Initial1795889088500, FlowRunJobVariablesNullable1795889805325, DeliveryLeases1795890971736, DeploymentConcurrencyLeases1795894145196, LateRunsIndex1795899665711, Logs1795899910407, TaskRuns1795900410982];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [Initial1795889088500, FlowRunJobVariablesNullable1795889805325, DeliveryLeases1795890971736, DeploymentConcurrencyLeases1795894145196, LateRunsIndex1795899665711, Logs1795899910407, TaskRuns1795900410982, FlowRunLeanerIndexes1795902474685];
