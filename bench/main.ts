@@ -10,6 +10,7 @@ import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
 import { Environment, renderReport, targetVerdicts } from './report';
 import { measureScenario, ScenarioResult } from './scenario';
+import { measureSchedules, readSchedulesSection, renderSchedulesSection, writeSchedulesSection } from './schedules';
 import { SETTINGS } from './settings';
 
 const DATABASE_NAME = 'prefect_dispatch_bench';
@@ -100,7 +101,10 @@ async function main(): Promise<void> {
       for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
     }
 
+    const schedulesSection = readSchedulesSection(REPORT_PATH);
     writeFileSync(REPORT_PATH, renderReport(environment, results, { durationSeconds: (performance.now() - started) / 1000, gatewayRssAfterBootBytes }));
+    // Kept until the schedules benchmark below replaces it (or for good with --polls-only).
+    if (schedulesSection) writeSchedulesSection(schedulesSection, REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     for (const verdict of targetVerdicts(results)) log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
   } catch (error) {
@@ -111,7 +115,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+/** The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark. */
+async function all(): Promise<void> {
+  await main();
+  if (process.argv.includes('--polls-only')) return;
+  log('schedules benchmark (bench/schedules.ts)');
+  writeSchedulesSection(renderSchedulesSection(await measureSchedules()), REPORT_PATH);
+  log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+}
+
+all().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -233,6 +233,19 @@ export function renderSchedulesSection(result: SchedulesResult): string {
   ].join('\n');
 }
 
+/** The section as docs/benchmarks.md holds it now, if it has one. */
+export function readSchedulesSection(reportPath = REPORT_PATH): string | null {
+  let report: string;
+  try {
+    report = readFileSync(reportPath, 'utf8');
+  } catch {
+    return null;
+  }
+  const start = report.indexOf(SECTION_START);
+  const end = report.indexOf(SECTION_END);
+  return start >= 0 && end > start ? report.slice(start, end + SECTION_END.length) : null;
+}
+
 /** Puts the section into docs/benchmarks.md, replacing an earlier one. */
 export function writeSchedulesSection(section: string, reportPath = REPORT_PATH): void {
   let report: string;
