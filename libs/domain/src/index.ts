@@ -16,3 +16,5 @@ export * from './presenters/task-run.presenter';
 export * from './presenters/work-pool.presenter';
 export * from './task-runs/task-run-orchestration';
 export * from './work-pools';
+export * from './events/received-events';
+export * from './task-runs/task-run-events';
