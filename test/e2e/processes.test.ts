@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { adminQuery, databaseUrl } from '../support/databases';
 import { AppProcess, freePort, waitForHttp } from '../support/processes';
 
@@ -33,6 +34,23 @@ describe('gateway and scheduler processes', () => {
 
     for (const line of gateway.lines) expect(() => JSON.parse(line)).not.toThrow();
     expect(await gateway.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+
+  it('the built gateway serves the events websocket, and SIGTERM closes an open one before exiting 0', async () => {
+    const port = await freePort();
+    const gateway = AppProcess.start('gateway', { ...env, PORT: String(port) });
+    started.push(gateway);
+    await waitForHttp(`http://127.0.0.1:${port}/api/health`);
+
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/api/events/in`, ['prefect']);
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    const answer = new Promise<unknown>((resolve) => socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.send(JSON.stringify({ type: 'auth', token: null }));
+    expect(await answer).toEqual({ type: 'auth_success' });
+
+    expect(await gateway.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(await closed).toBe(1005);
   });
 
   it('SIGTERM lets an in-flight long poll finish with its answer before the gateway exits', async () => {

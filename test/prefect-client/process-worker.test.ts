@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { expectOperation } from '../support/openapi';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
 import { ensurePrefectVenv, venvBin } from './prefect-venv';
 
@@ -198,6 +199,22 @@ describe('stock Prefect process workers running deployed flows end to end', () =
       expect(messages).toEqual(expect.arrayContaining([`greeting number ${index + 1} from the worker flow`, expect.stringMatching(/^Beginning flow run/)]));
       expect(messages.some((message) => message.includes(`submitting flow run '${runId}'`))).toBe(true);
     }
+    // The flow's `@task` ran inside Prefect's engine, which reports task runs only as events on /api/events/in.
+    for (const runId of runIds) {
+      const tasks = await eventually('the greet flow\'s task run, COMPLETED', async () => {
+        const found = await live.gateway.post('/task_runs/filter', { flow_runs: { id: { any_: [runId] } } });
+        expectOperation(found, 'POST', '/task_runs/filter', 200);
+        return found.body.length === 1 && found.body[0].state_type === 'COMPLETED' ? (found.body as Record<string, unknown>[]) : undefined;
+      }, 15_000);
+      expect(tasks[0]).toMatchObject({ flow_run_id: runId, state_name: 'Completed', run_count: 1, state: { type: 'COMPLETED', state_details: { flow_run_id: runId } } });
+      expect(tasks[0].name).toMatch(/^double-/);
+      const history = await live.gateway.db.repos.taskRunStates.historyOf(tasks[0].id as string);
+      expect(history.map((state) => state.type)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
+    }
+    // Neither the workers nor the flow runs' engines (whose output the process workers pass on) lost events.
+    const everything = workers.map((worker) => worker.output).join('\n');
+    expect(everything).toContain('Beginning flow run');
+    expect(everything).not.toContain('event data (including task run data) may be lost');
     const both = await live.gateway.post(`/work_pools/${POOL}/workers/filter`, {});
     expect(both.body.map((worker: { name: string; status: string }) => `${worker.name}/${worker.status}`).sort()).toEqual(['worker-a/ONLINE', 'worker-b/ONLINE']);
     expect((await live.gateway.get(`/work_pools/${POOL}`)).body.status).toBe('READY');

@@ -5,6 +5,7 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ConcurrencyLeasesModule } from './concurrency-leases/concurrency-leases.module';
 import { DeploymentsModule } from './deployments/deployments.module';
+import { EventsModule } from './events/events.module';
 import { FlowRunsModule } from './flow-runs/flow-runs.module';
 import { FlowsModule } from './flows/flows.module';
 import { ApiVersionGuard } from './http/api-version.guard';
@@ -29,6 +30,7 @@ import { WorkPoolsModule } from './work-pools/work-pools.module';
     ConcurrencyLeasesModule,
     LogsModule,
     TaskRunsModule,
+    EventsModule,
   ],
   controllers: [ServerController],
   providers: [

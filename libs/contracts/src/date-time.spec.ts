@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatDateTime, parseDateTime } from './date-time';
+import { formatDateTime, formatPreciseDateTime, parseDateTime, parsePreciseDateTime } from './date-time';
 
 describe('parseDateTime', () => {
   it.each([
@@ -30,6 +30,38 @@ describe('parseDateTime', () => {
         const pythonStr = iso.replace('T', ' ').replace('Z', '000+00:00');
         expect(parseDateTime(iso)?.getTime()).toBe(date.getTime());
         expect(parseDateTime(pythonStr)?.getTime()).toBe(date.getTime());
+      }),
+    );
+  });
+});
+
+describe('parsePreciseDateTime', () => {
+  it.each([
+    ['2026-08-21T12:00:10.123456Z', '2026-08-21T12:00:10.123456Z'],
+    ['2026-08-21T14:00:10.000001+02:00', '2026-08-21T12:00:10.000001Z'],
+    ['2026-08-21 12:00:10.1234567+00:00', '2026-08-21T12:00:10.123456Z'],
+    ['2026-08-21T12:00:10', '2026-08-21T12:00:10.000000Z'],
+    ['2026-08-21', '2026-08-21T00:00:00.000000Z'],
+  ])('keeps the microseconds of %s', (input, expected) => {
+    expect(parsePreciseDateTime(input)).toBe(expected);
+  });
+
+  it('rejects what parseDateTime rejects, and renders a Date with zero microseconds', () => {
+    expect(parsePreciseDateTime('2026-02-30T00:00:00Z')).toBeNull();
+    expect(parsePreciseDateTime(12)).toBeNull();
+    expect(parsePreciseDateTime(new Date('2026-08-21T12:00:10.123Z'))).toBe('2026-08-21T12:00:10.123000Z');
+    expect(formatPreciseDateTime(new Date('2026-08-21T12:00:10.5Z'))).toBe('2026-08-21T12:00:10.500000Z');
+  });
+
+  it('orders texts as their instants, to the microsecond', () => {
+    const micros = fc.bigInt({ min: 0n, max: 7_258_118_400_000_000n });
+    const text = (us: bigint) => {
+      const base = new Date(Number(us / 1000n)).toISOString().slice(0, 23);
+      return parsePreciseDateTime(`${base}${String(us % 1000n).padStart(3, '0')}Z`)!;
+    };
+    fc.assert(
+      fc.property(micros, micros, (a, b) => {
+        expect(Math.sign(text(a).localeCompare(text(b)))).toBe(a < b ? -1 : a > b ? 1 : 0);
       }),
     );
   });

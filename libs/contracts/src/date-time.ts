@@ -32,6 +32,24 @@ function offsetMinutes(offset: string): number {
   return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
 }
 
+/**
+ * {@link parseDateTime}, keeping the microseconds a `Date` cannot hold: the instant as fixed-width ISO-8601 UTC
+ * text, `YYYY-MM-DDTHH:MM:SS.ffffffZ`. Prefect's state timestamps are microsecond-precise, and the order of a
+ * run's states is decided on them, so instants that only differ below a millisecond must stay apart. Two such
+ * texts compare as their instants do, and Postgres reads them back to the microsecond.
+ */
+export function parsePreciseDateTime(value: unknown): string | null {
+  const instant = parseDateTime(value);
+  if (!instant || typeof value !== 'string') return instant ? formatPreciseDateTime(instant) : null;
+  const fraction = ISO_DATE_TIME.exec(value.trim())?.[7] ?? '';
+  return `${instant.toISOString().slice(0, 23)}${fraction.padEnd(6, '0').slice(3, 6)}Z`;
+}
+
+/** An instant in {@link parsePreciseDateTime}'s form. */
+export function formatPreciseDateTime(value: Date): string {
+  return `${value.toISOString().slice(0, 23)}000Z`;
+}
+
 /** Renders an instant as Prefect does: ISO-8601 in UTC with a `Z`. */
 export function formatDateTime(value: Date | null | undefined): string | null {
   return value ? value.toISOString() : null;

@@ -17,3 +17,5 @@ export * from './presenters/work-pool.presenter';
 export * from './task-runs/task-run-orchestration';
 export * from './work-pools';
 export * from './schedules';
+export * from './events/received-events';
+export * from './task-runs/task-run-events';

@@ -2,8 +2,10 @@ import { AppConfig, createLogger } from '@app/config';
 import { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { validationFailed } from '@app/domain';
 import { NamespacedNatsServer } from '@app/messaging';
+import { serveEventsIn } from '../events/events-in.socket';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -46,11 +48,19 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
+  // Upgrade requests reach the router through @fastify/websocket's `upgrade` listener (see `serveEventsIn`), on a
+  // socket no HTTP parser owns: once a route answered one with a plain response (a 404), nothing else closes it.
+  fastify.addHook('onResponse', (request, _reply, done) => {
+    // Node marks a request it handed to the `upgrade` listener (`IncomingMessage.upgrade`, untyped).
+    if ((request.raw as IncomingMessage & { upgrade?: boolean }).upgrade) request.raw.socket.destroy();
+    done();
+  });
   const app = await create(adapter, {
     bodyParser: false,
     logger: createLogger(config),
   });
   app.setGlobalPrefix('api');
+  await serveEventsIn(app);
   // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
   app.connectMicroservice(
     {

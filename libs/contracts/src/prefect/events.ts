@@ -8,4 +8,6 @@ export interface PrefectEvent {
   payload: Record<string, unknown>;
   /** The event this one follows, when the two could otherwise arrive out of order. */
   follows?: string | null;
+  /** When the server received it (`ReceivedEvent.received`), on events that came in from clients. */
+  received?: string;
 }

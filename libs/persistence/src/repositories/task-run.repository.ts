@@ -1,7 +1,7 @@
-import type { TaskRunFilterRequestDto } from '@app/contracts';
+import type { StateDetails, StateType, TaskRunFilterRequestDto } from '@app/contracts';
 import { EntityManager, IsNull } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { TaskRunEntity, TaskRunStateEntity } from '../entities';
+import { TaskRunEntity, TaskRunPolicyJson, TaskRunStateEntity } from '../entities';
 import { QueryParameters } from '../filters/criteria';
 import { flowRunFilterSql } from '../filters/flow-run.filter';
 import { applyOrder } from '../filters/order';
@@ -9,6 +9,61 @@ import { taskRunFilterSql, taskRunOrder } from '../filters/task-run.filter';
 import { EntityRepository } from './entity-repository';
 
 const TASK_RUN = 'task_run';
+
+/** An instant read back as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, microseconds kept (a `Date` would drop them). */
+const preciseText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** A stored task run as the task-run recorder weighs an event against it. */
+export interface TaskRunVersion {
+  id: string;
+  flow_run_id: string | null;
+  task_key: string;
+  dynamic_key: string;
+  /** Microsecond-precise UTC text (`YYYY-MM-DDTHH:MM:SS.ffffffZ`); null before the first state. */
+  state_timestamp: string | null;
+}
+
+/**
+ * The columns a client's task-run event writes: identity and current state always, the rest only when the event
+ * carries them. Instants are ISO-8601 text, so that Postgres stores their microseconds.
+ */
+export interface TaskRunEventColumns {
+  id: string;
+  flow_run_id: string | null;
+  task_key: string;
+  dynamic_key: string;
+  state_id: string;
+  state_type: StateType;
+  state_name: string;
+  state_timestamp: string;
+  name?: string;
+  cache_key?: string | null;
+  cache_expiration?: string | null;
+  task_version?: string | null;
+  empirical_policy?: TaskRunPolicyJson;
+  tags?: string[];
+  labels?: Record<string, unknown>;
+  task_inputs?: Record<string, unknown>;
+  run_count?: number;
+  flow_run_run_count?: number;
+  expected_start_time?: string | null;
+  next_scheduled_start_time?: string | null;
+  start_time?: string | null;
+  end_time?: string | null;
+  total_run_time?: number;
+}
+
+const JSON_COLUMNS: ReadonlySet<string> = new Set(['empirical_policy', 'tags', 'labels', 'task_inputs', 'data', 'state_details']);
+
+/** Column names and `$n` placeholders for a row; jsonb values are sent as JSON text (arrays would become PG arrays). */
+function placeholders(row: object, first = 1): { columns: string[]; slots: string[]; values: unknown[] } {
+  const entries = Object.entries(row as Record<string, unknown>).filter(([, value]) => value !== undefined);
+  return {
+    columns: entries.map(([column]) => `"${column}"`),
+    slots: entries.map(([column], index) => (JSON_COLUMNS.has(column) ? `$${first + index}::jsonb` : `$${first + index}`)),
+    values: entries.map(([column, value]) => (JSON_COLUMNS.has(column) && value !== null ? JSON.stringify(value) : value)),
+  };
+}
 
 export class TaskRunRepository extends EntityRepository<TaskRunEntity> {
   constructor(manager: EntityManager) {
@@ -22,6 +77,38 @@ export class TaskRunRepository extends EntityRepository<TaskRunEntity> {
 
   patch(id: string, values: Partial<Omit<TaskRunEntity, 'id'>>): Promise<boolean> {
     return this.updateById(id, values as QueryDeepPartialEntity<TaskRunEntity>);
+  }
+
+  /**
+   * Locks and returns the task runs an event for `id` could be about: the one with that id, and the one holding
+   * the same (flow run, task key, dynamic key) — the same row, two rows, or none.
+   */
+  async lockVersions(id: string, flowRunId: string | null, taskKey: string, dynamicKey: string): Promise<TaskRunVersion[]> {
+    return this.manager.query(
+      `SELECT id, flow_run_id, task_key, dynamic_key, ${preciseText('state_timestamp')} AS state_timestamp
+         FROM task_run
+        WHERE id = $1 OR (flow_run_id = $2 AND task_key = $3 AND dynamic_key = $4)
+        ORDER BY id
+          FOR UPDATE`,
+      [id, flowRunId, taskKey, dynamicKey],
+    );
+  }
+
+  /** Inserts the task run unless its id or key exists already; resolves to whether it was inserted. */
+  async insertFromEvent(row: TaskRunEventColumns & { name: string }): Promise<boolean> {
+    const { columns, slots, values } = placeholders(row);
+    const inserted: unknown[] = await this.manager.query(
+      `INSERT INTO task_run (${columns.join(', ')}) VALUES (${slots.join(', ')}) ON CONFLICT DO NOTHING RETURNING id`,
+      values,
+    );
+    return inserted.length > 0;
+  }
+
+  /** Overwrites the given columns of task run `id`. */
+  async updateFromEvent(id: string, row: TaskRunEventColumns): Promise<void> {
+    const { columns, slots, values } = placeholders({ ...row, id: undefined }, 2);
+    const assignments = columns.map((column, index) => `${column} = ${slots[index]}`);
+    await this.manager.query(`UPDATE task_run SET ${assignments.join(', ')}, updated = now() WHERE id = $1`, [id, ...values]);
   }
 
   /** Task runs matching the task-run filter and, through their flow run, the flow-run filter. */
@@ -38,6 +125,18 @@ export class TaskRunRepository extends EntityRepository<TaskRunEntity> {
   }
 }
 
+/** A task-run state from a client's event; its timestamp as microsecond-precise ISO-8601 text. */
+export interface TaskRunStateEventRow {
+  id: string;
+  task_run_id: string;
+  type: StateType;
+  name: string;
+  timestamp: string;
+  message: string | null;
+  data: unknown;
+  state_details: Partial<StateDetails>;
+}
+
 export class TaskRunStateRepository extends EntityRepository<TaskRunStateEntity> {
   constructor(manager: EntityManager) {
     super(manager, TaskRunStateEntity);
@@ -47,6 +146,12 @@ export class TaskRunStateRepository extends EntityRepository<TaskRunStateEntity>
   async timestampsOf(taskRunId: string): Promise<Date[]> {
     const rows = await this.repo.find({ select: { timestamp: true }, where: { task_run_id: taskRunId } });
     return rows.map((row) => row.timestamp);
+  }
+
+  /** Records a state a client reported, unless a state with its id (or its run and timestamp) is there already. */
+  async insertFromEventIfAbsent(row: TaskRunStateEventRow): Promise<void> {
+    const { columns, slots, values } = placeholders(row);
+    await this.manager.query(`INSERT INTO task_run_state (${columns.join(', ')}) VALUES (${slots.join(', ')}) ON CONFLICT DO NOTHING`, values);
   }
 
   /** A task run's states, oldest first. */

@@ -1,0 +1,101 @@
+import fastifyWebsocket from '@fastify/websocket';
+import { Logger } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import { InvalidEventError } from '@app/domain';
+import { EventsInService } from './events-in.service';
+
+export const EVENTS_IN_PATH = '/api/events/in';
+/** uvicorn's default `ws_max_size`: the largest message a Prefect server takes. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const WS_1008_POLICY_VIOLATION = 1008;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * One client's `/api/events/in` connection, as Prefect's `stream_events_in` serves it. A client that asked for
+ * the `prefect` subprotocol (Prefect 3.9's `PrefectEventsClient` does) must first send `{"type": "auth"}` and is
+ * answered `{"type": "auth_success"}` (no auth string is configured, so any token passes); any other first
+ * message closes the socket with 1008. Without the subprotocol the socket is open at once (Prefect's legacy mode).
+ * Then every text message is one event, handled one after the other in arrival order. A message that is not an
+ * event fails Prefect's endpoint, and uvicorn drops the connection without a close frame: so does this, and the
+ * client reconnects and resends what it had not seen confirmed. Pings are answered by `ws` itself, which is all
+ * the client's checkpoints ask for.
+ */
+class EventsInConnection {
+  private pending: Promise<void> = Promise.resolve();
+  private authenticated: boolean;
+  /** Set once this side ended the connection: messages still queued are not taken in then. */
+  private ended = false;
+
+  static serve(socket: WebSocket, events: EventsInService, logger: Logger): void {
+    const connection = new EventsInConnection(socket, events, logger);
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      connection.pending = connection.pending.then(() => connection.handle(data, isBinary));
+    });
+  }
+
+  private constructor(
+    private readonly socket: WebSocket,
+    private readonly events: EventsInService,
+    private readonly logger: Logger,
+  ) {
+    this.authenticated = socket.protocol !== 'prefect';
+  }
+
+  /**
+   * Messages that arrived before the client closed are still taken in (Prefect reads them off its queue): a
+   * client sends its last events and closes at once.
+   */
+  private async handle(data: RawData, isBinary: boolean): Promise<void> {
+    if (this.ended) return;
+    try {
+      if (isBinary) throw new InvalidEventError('Expected a text message');
+      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+      if (this.authenticated) await this.events.receive(text);
+      else this.authenticate(text);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof InvalidEventError || error instanceof SyntaxError) this.logger.warn({ message: 'events/in: not an event, connection dropped', reason });
+      else this.logger.error({ message: 'events/in: event not taken in, connection dropped', reason });
+      this.ended = true;
+      this.socket.terminate();
+    }
+  }
+
+  private authenticate(text: string): void {
+    const message: unknown = JSON.parse(text);
+    if (!isObject(message)) throw new InvalidEventError('Expected an auth message object');
+    if (message.type !== 'auth') {
+      this.logger.warn({ message: "events/in connection closed: Expected 'auth' message first." });
+      this.ended = true;
+      this.socket.close(WS_1008_POLICY_VIOLATION, "Expected 'auth' message");
+      return;
+    }
+    this.authenticated = true;
+    this.socket.send(JSON.stringify({ type: 'auth_success' }));
+  }
+}
+
+/**
+ * Serves the `/api/events/in` websocket on the application's Fastify instance (call before `init()`/`listen()`).
+ * `@fastify/websocket` is registered in a scope of its own, so that it only takes over this route: an upgrade
+ * request to any other path — the worker channel `/work_pools/{name}/workers/connect`, `/events/out` — is
+ * answered like a plain GET, 404, and the Prefect client falls back to REST or polling.
+ */
+export async function serveEventsIn(app: NestFastifyApplication): Promise<void> {
+  const events = app.get(EventsInService);
+  const logger = new Logger('events-in');
+  await app.register(async (scope: FastifyInstance) => {
+    await scope.register(fastifyWebsocket, {
+      options: {
+        maxPayload: MAX_MESSAGE_BYTES,
+        handleProtocols: (protocols: Set<string>) => (protocols.has('prefect') ? 'prefect' : false),
+      },
+    });
+    scope.get(EVENTS_IN_PATH, { websocket: true }, (socket: WebSocket) => {
+      EventsInConnection.serve(socket, events, logger);
+    });
+  });
+}
