@@ -24,6 +24,8 @@ export function natsNames(namespace: string) {
     dispatchWake: `${namespace}.dispatch.wake`,
     /** Core NATS: runs were just put on a pool's subjects (payload {@link PoolDispatched}); wakes long polls. */
     poolDispatched: (poolId: string) => `${namespace}.dispatched.${poolId}`,
+    /** Core NATS: a pool or one of its queues was paused, resumed or deleted (no payload); gateways drop what they cached of it. */
+    poolChanged: (poolId: string) => `${namespace}.pool-changed.${poolId}`,
     /** Request/reply served by the gateway: claim a run (SCHEDULED → PENDING) without HTTP. */
     claim: `${namespace}.${CLAIM_PATTERN}`,
     /**

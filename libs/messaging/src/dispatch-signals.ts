@@ -4,7 +4,8 @@ import { NatsClient } from './nats-connection';
 
 /**
  * Core NATS notices between the apps (fire and forget; losing one only delays work until the next timer):
- * the gateway asks the dispatcher to look for due runs now, the dispatcher tells long polls that runs arrived.
+ * the gateway asks the dispatcher to look for due runs now, the dispatcher tells long polls that runs arrived, and
+ * a gateway that paused, resumed or deleted a pool or queue tells the others to forget what they cached of it.
  */
 @Injectable()
 export class DispatchSignals {
@@ -27,8 +28,21 @@ export class DispatchSignals {
   }
 
   onDispatched(handler: (workPoolId: string) => void): void {
-    const prefix = this.nats.names.poolDispatched('');
-    this.nats.connection.subscribe(this.nats.names.poolDispatched('*'), {
+    this.subscribeByPool(this.nats.names.poolDispatched, handler);
+  }
+
+  /** The pool, or one of its queues, was paused, resumed or deleted. */
+  announcePoolChanged(workPoolId: string): void {
+    this.nats.connection.publish(this.nats.names.poolChanged(workPoolId));
+  }
+
+  onPoolChanged(handler: (workPoolId: string) => void): void {
+    this.subscribeByPool(this.nats.names.poolChanged, handler);
+  }
+
+  private subscribeByPool(subject: (poolId: string) => string, handler: (workPoolId: string) => void): void {
+    const prefix = subject('');
+    this.nats.connection.subscribe(subject('*'), {
       callback: (error, msg) => {
         if (!error) handler(msg.subject.slice(prefix.length));
       },

@@ -35,16 +35,24 @@ export class RunDrainer {
     private readonly config: AppConfig,
   ) {}
 
-  async drain(pool: PollPool, poolQueues: PollQueue[], polled: PollQueue[], window: TimeWindow, limit: number): Promise<WorkerFlowRunResponse[]> {
-    const queues = polled.filter((queue, i) => !queue.is_paused && polled.findIndex((q) => q.id === queue.id) === i);
-    if (limit === 0 || pool.is_paused || queues.length === 0) return [];
-    queues.sort((a, b) => a.priority - b.priority);
-    const pulled: PulledRun[] = [];
+  /**
+   * Hands out runs: `pulledAhead` are the first pulls of {@link pullAhead}, made with the pool as cached; `pool`
+   * and its queues here are a fresh read, and what they no longer let this poll take goes back.
+   */
+  async drain(
+    pool: PollPool,
+    poolQueues: PollQueue[],
+    polled: PollQueue[],
+    window: TimeWindow,
+    limit: number,
+    pulledAhead: Map<string, PulledRun[]>,
+  ): Promise<WorkerFlowRunResponse[]> {
+    const queues = this.drainable(pool, polled, limit);
+    const pulled: PulledRun[] = [...pulledAhead.values()].flat();
+    const outOfReach = [...pulledAhead].filter(([queueId]) => !queues.some((queue) => queue.id === queueId));
+    outOfReach.forEach(([, messages]) => messages.forEach((message) => this.bus.nak(message)));
+    if (queues.length === 0) return [];
     try {
-      // The bus is read before Postgres: most polls find nothing, and those then cost no transaction at all.
-      const firstPulls = await this.pullAhead(pool, queues, limit);
-      firstPulls.forEach((messages) => pulled.push(...messages));
-      if (pulled.length === 0 && !this.reachesPastHorizon(window, new Date())) return [];
       const limited = pool.concurrency_limit !== null || queues.some((queue) => queue.concurrency_limit !== null);
       const { runs, settle } = await this.db.transaction(async (tx) => {
         const now = new Date();
@@ -57,7 +65,7 @@ export class RunDrainer {
         const taken: FlowRunEntity[] = [];
         const settlements: (() => void)[] = [];
         for (const queue of queues) {
-          const firstPull = firstPulls.get(queue.id);
+          const firstPull = pulledAhead.get(queue.id);
           const allowance = budget.exhausted ? 0 : budget.allowance(freeSlots(queue.concurrency_limit, busy.get(queue.id) ?? 0));
           if (allowance === 0) {
             // Pulled ahead but no slot left for it: back on the bus for the next poll.
@@ -75,19 +83,25 @@ export class RunDrainer {
       settle.forEach((action) => action());
       return runs.map((run) => presentWorkerFlowRun(run as FlowRunEntity & { work_queue_id: string }, pool.id));
     } catch (error) {
-      pulled.forEach((message) => this.bus.nak(message));
+      pulled.filter((message) => !outOfReach.some(([, messages]) => messages.includes(message))).forEach((message) => this.bus.nak(message));
       throw error;
     }
+  }
+
+  /** The polled queues a poll may take runs from, deduplicated, in priority order. */
+  private drainable(pool: PollPool, polled: PollQueue[], limit: number): PollQueue[] {
+    if (limit === 0 || pool.is_paused) return [];
+    return polled.filter((queue, i) => !queue.is_paused && polled.findIndex((q) => q.id === queue.id) === i).sort((a, b) => a.priority - b.priority);
   }
 
   /**
    * The first pull of each queue, in priority order, each as large as the poll could take from it (free slots are
    * only known inside the transaction; what they leave over goes back), until the poll's limit is covered.
    */
-  private async pullAhead(pool: PollPool, queues: PollQueue[], limit: number): Promise<Map<string, PulledRun[]>> {
+  async pullAhead(pool: PollPool, polled: PollQueue[], limit: number): Promise<Map<string, PulledRun[]>> {
     const pulls = new Map<string, PulledRun[]>();
     let covered = 0;
-    for (const queue of queues) {
+    for (const queue of this.drainable(pool, polled, limit)) {
       if (covered >= limit) break;
       const wanted = Math.min(limit - covered, queue.concurrency_limit ?? limit, pool.concurrency_limit ?? limit);
       if (wanted <= 0) continue;
@@ -99,7 +113,7 @@ export class RunDrainer {
   }
 
   /** Whether the window reaches runs that are not on the bus yet (those past the dispatch horizon). */
-  private reachesPastHorizon(window: TimeWindow, now: Date): boolean {
+  reachesPastHorizon(window: TimeWindow, now: Date): boolean {
     return window.before === null || window.before > this.horizonEnd(now);
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PollSideEffects } from './poll-side-effects.service';
+import { PollTargets } from './poll-targets.service';
 import { PoolArrivals } from './pool-arrivals.service';
 import { RunDrainer } from './run-drainer.service';
 import { ScheduledRunsController } from './scheduled-runs.controller';
@@ -8,6 +9,6 @@ import { ScheduledRunsService } from './scheduled-runs.service';
 /** The worker's poll, served by draining the pool's subjects on the bus. */
 @Module({
   controllers: [ScheduledRunsController],
-  providers: [ScheduledRunsService, RunDrainer, PollSideEffects, PoolArrivals],
+  providers: [ScheduledRunsService, RunDrainer, PollSideEffects, PoolArrivals, PollTargets],
 })
 export class ScheduledRunsModule {}

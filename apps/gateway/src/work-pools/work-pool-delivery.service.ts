@@ -5,7 +5,8 @@ import { Injectable } from '@nestjs/common';
 /**
  * Keeps the bus in step with pools and queues. Pausing purges their messages (so NATS-native workers stop
  * receiving them too) and marks their runs for publication again; resuming wakes the dispatcher; deleting drops
- * the stream or consumer. Bus work runs only after the transaction that justified it has committed.
+ * the stream or consumer; each of these also tells the gateways to forget the pool they cached. Bus work runs only
+ * after the transaction that justified it has committed.
  */
 @Injectable()
 export class WorkPoolDelivery {
@@ -16,6 +17,7 @@ export class WorkPoolDelivery {
   ) {}
 
   async queuePauseChanged(tx: Transaction, workPoolId: string, workQueueId: string, paused: boolean): Promise<void> {
+    this.announceChange(tx, workPoolId);
     if (paused) {
       await tx.delivery.forgetDispatches([workQueueId]);
       tx.afterCommit(async () => {
@@ -28,6 +30,7 @@ export class WorkPoolDelivery {
   }
 
   async poolPauseChanged(tx: Transaction, workPoolId: string, paused: boolean): Promise<void> {
+    this.announceChange(tx, workPoolId);
     if (paused) {
       const queues = await tx.delivery.queuesOfPool(workPoolId);
       await tx.delivery.forgetDispatches(queues.map((queue) => queue.id));
@@ -53,10 +56,17 @@ export class WorkPoolDelivery {
   }
 
   queueDeleted(tx: Transaction, workPoolId: string, workQueueId: string): void {
+    this.announceChange(tx, workPoolId);
     tx.afterCommit(() => this.bus.deleteQueue(workPoolId, workQueueId));
   }
 
   poolDeleted(tx: Transaction, workPoolId: string): void {
+    this.announceChange(tx, workPoolId);
     tx.afterCommit(() => this.bus.deletePool(workPoolId));
+  }
+
+  /** Polls read pools and queues from a cache: every gateway forgets this pool once the change has committed. */
+  private announceChange(tx: Transaction, workPoolId: string): void {
+    tx.afterCommit(() => this.signals.announcePoolChanged(workPoolId));
   }
 }
