@@ -1,42 +1,14 @@
-import type { Actor, DeploymentEntity, DeploymentScheduleEntity } from '@app/persistence';
+import type { ScheduledRunRow, ScheduledRunTemplateRow, SchedulerDeployment, SchedulerSchedule } from '@app/persistence';
 import { flowRunPolicy } from '../orchestration/orchestrated-run';
 import { generateRunName } from '../orchestration/run-names';
 import { datesToSchedule, SchedulingWindow } from './schedule-dates';
 import { scheduleClassName } from './schedule-types';
 import { pythonDateTimeString } from './zone-clock';
 
-export type SchedulableDeployment = Pick<
-  DeploymentEntity,
-  'id' | 'flow_id' | 'version' | 'work_queue_name' | 'work_queue_id' | 'parameters' | 'infrastructure_document_id' | 'tags' | 'labels'
->;
-export type SchedulableSchedule = Pick<DeploymentScheduleEntity, 'id' | 'deployment_id' | 'schedule' | 'parameters' | 'slug'>;
-
-/** What every run of one deployment schedule shares (the columns Prefect copies from the deployment and schedule). */
-export interface ScheduledRunTemplate {
-  flow_id: string;
-  deployment_id: string;
-  deployment_version: string | null;
-  work_queue_name: string | null;
-  work_queue_id: string | null;
-  parameters: Record<string, unknown>;
-  infrastructure_document_id: string | null;
-  tags: string[];
-  labels: Record<string, unknown>;
-  created_by: Actor;
-}
-
-/** One run to create: which template, and what differs per date. */
-export interface ScheduledRun {
-  template: number;
-  name: string;
-  idempotency_key: string;
-  scheduled_time: Date;
-}
-
 /** The runs of a scheduler pass, ready for one set-based insert. */
 export interface ScheduledRuns {
-  templates: ScheduledRunTemplate[];
-  runs: ScheduledRun[];
+  templates: ScheduledRunTemplateRow[];
+  runs: ScheduledRunRow[];
 }
 
 /** Prefect's state for a new scheduled run: `Scheduled(scheduled_time=date, message="Flow run scheduled")`. */
@@ -46,7 +18,7 @@ export const SCHEDULED_RUN_STATE = { type: 'SCHEDULED', name: 'Scheduled', messa
 export const DEFAULT_RUN_POLICY = flowRunPolicy(undefined);
 
 /** What Prefect's `_generate_scheduled_flow_runs` gives every run of this deployment schedule. */
-export function scheduledRunTemplate(deployment: SchedulableDeployment, schedule: SchedulableSchedule): ScheduledRunTemplate {
+export function scheduledRunTemplate(deployment: SchedulerDeployment, schedule: SchedulerSchedule): ScheduledRunTemplateRow {
   return {
     flow_id: deployment.flow_id,
     deployment_id: deployment.id,
@@ -69,8 +41,8 @@ export function scheduledRunTemplate(deployment: SchedulableDeployment, schedule
  * deployment, as Prefect skips a deployment whose scheduling raises.
  */
 export function scheduledRuns(
-  deployments: SchedulableDeployment[],
-  schedules: SchedulableSchedule[],
+  deployments: SchedulerDeployment[],
+  schedules: SchedulerSchedule[],
   start: Date,
   window: SchedulingWindow,
   onError: (deploymentId: string, error: unknown) => void = () => undefined,
@@ -78,8 +50,8 @@ export function scheduledRuns(
   const result: ScheduledRuns = { templates: [], runs: [] };
   for (const deployment of deployments) {
     const ofDeployment = schedules.filter((schedule) => schedule.deployment_id === deployment.id);
-    let runs: ScheduledRun[] = [];
-    const templates: ScheduledRunTemplate[] = [];
+    let runs: ScheduledRunRow[] = [];
+    const templates: ScheduledRunTemplateRow[] = [];
     try {
       for (const schedule of ofDeployment) {
         const template = result.templates.length + templates.length;

@@ -8,7 +8,7 @@ export type SchedulerDeployment = Pick<
 >;
 export type SchedulerSchedule = Pick<DeploymentScheduleEntity, 'id' | 'deployment_id' | 'schedule' | 'parameters' | 'slug'>;
 
-/** What the runs of one deployment schedule share (see the domain's `ScheduledRunTemplate`). */
+/** What the runs of one deployment schedule share: the columns Prefect copies from the deployment and schedule. */
 export interface ScheduledRunTemplateRow {
   flow_id: string;
   deployment_id: string;
@@ -22,6 +22,7 @@ export interface ScheduledRunTemplateRow {
   created_by: Actor;
 }
 
+/** One run to insert: which template, and what differs per date. */
 export interface ScheduledRunRow {
   /** Index into the templates. */
   template: number;
