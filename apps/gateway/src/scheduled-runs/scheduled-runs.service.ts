@@ -67,7 +67,7 @@ export class ScheduledRunsService {
   private async resolve(poolName: string, queueNames: string[], fresh = false): Promise<Target> {
     const found = await this.targets.get(poolName, { fresh });
     const target = found && select(found, queueNames);
-    if (!fresh && found && !found.fresh && (!target || target.pool.is_paused || target.polled.some((queue) => queue.is_paused))) {
+    if (found && !found.fresh && (!target || target.pool.is_paused || target.polled.some((queue) => queue.is_paused))) {
       return this.resolve(poolName, queueNames, true);
     }
     if (!found) throw notFound(`Work pool "${poolName}" not found.`);
