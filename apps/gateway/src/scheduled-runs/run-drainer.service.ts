@@ -48,9 +48,12 @@ export class RunDrainer {
     pulledAhead: Map<string, PulledRun[]>,
   ): Promise<WorkerFlowRunResponse[]> {
     const queues = this.drainable(pool, polled, limit);
-    const pulled: PulledRun[] = [...pulledAhead.values()].flat();
-    const outOfReach = [...pulledAhead].filter(([queueId]) => !queues.some((queue) => queue.id === queueId));
-    outOfReach.forEach(([, messages]) => messages.forEach((message) => this.bus.nak(message)));
+    // Everything this poll holds from the bus: given back if the leases do not commit.
+    const pulled: PulledRun[] = [];
+    for (const [queueId, messages] of pulledAhead) {
+      if (queues.some((queue) => queue.id === queueId)) pulled.push(...messages);
+      else messages.forEach((message) => this.bus.nak(message));
+    }
     if (queues.length === 0) return [];
     try {
       const limited = pool.concurrency_limit !== null || queues.some((queue) => queue.concurrency_limit !== null);
@@ -83,7 +86,7 @@ export class RunDrainer {
       settle.forEach((action) => action());
       return runs.map((run) => presentWorkerFlowRun(run as FlowRunEntity & { work_queue_id: string }, pool.id));
     } catch (error) {
-      pulled.filter((message) => !outOfReach.some(([, messages]) => messages.includes(message))).forEach((message) => this.bus.nak(message));
+      pulled.forEach((message) => this.bus.nak(message));
       throw error;
     }
   }

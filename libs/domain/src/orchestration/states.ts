@@ -6,7 +6,7 @@ import {
   StateDetails as StateDetailsJson,
   StateType,
 } from '@app/contracts';
-import type { FlowRunStateEntity } from '@app/persistence';
+import type { FlowRunStateEntity, RunStateColumns } from '@app/persistence';
 import { randomUUID } from 'node:crypto';
 
 export type { StateType };
@@ -104,7 +104,7 @@ export function stateDetailsFromJson(json: Partial<StateDetailsJson>): StateDeta
 }
 
 /** A stored state of a flow run or a task run. */
-export function stateFromRow(row: Pick<FlowRunStateEntity, 'id' | 'type' | 'name' | 'timestamp' | 'message' | 'data' | 'state_details'>): RunState {
+export function stateFromRow(row: Pick<RunStateColumns, 'id' | 'type' | 'name' | 'timestamp' | 'message' | 'data' | 'state_details'>): RunState {
   return {
     id: row.id,
     type: row.type,

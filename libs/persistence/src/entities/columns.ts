@@ -1,4 +1,5 @@
-import { ColumnOptions, CreateDateColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { StateDetails, StateType } from '@app/contracts';
+import { Column, ColumnOptions, CreateDateColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 /** `timestamptz` with microsecond precision, as Prefect stores every instant. */
 export const timestamp = (options: ColumnOptions = {}): ColumnOptions => ({
@@ -24,4 +25,26 @@ export abstract class BaseEntity {
 
   @UpdateDateColumn(timestamp())
   updated!: Date;
+}
+
+/** What a flow-run and a task-run state row share (Prefect's `State` columns); each adds its run's key. */
+export abstract class RunStateColumns extends BaseEntity {
+  @Column({ type: 'varchar' })
+  type!: StateType;
+
+  @Column({ type: 'varchar' })
+  name!: string;
+
+  @Column(timestamp())
+  timestamp!: Date;
+
+  @Column({ type: 'text', nullable: true })
+  message!: string | null;
+
+  @Column(json())
+  data!: unknown;
+
+  /** Prefect's `StateDetails` JSON; rows written by older code may lack keys, so readers fill in defaults. */
+  @Column(json('{}'))
+  state_details!: Partial<StateDetails>;
 }

@@ -1,6 +1,6 @@
-import type { StateDetails, StateType } from '@app/contracts';
+import type { StateType } from '@app/contracts';
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
-import { BaseEntity, json, timestamp } from './columns';
+import { RunStateColumns } from './columns';
 import { FlowRunEntity } from './flow-run.entity';
 
 export { STATE_TYPES } from '@app/contracts';
@@ -9,30 +9,11 @@ export type { StateType };
 /** One row per state a flow run has been in; the run's `state_id` points at the current one. */
 @Entity('flow_run_state')
 @Index('ix_flow_run_state__flow_run_id_timestamp', ['flow_run_id', 'timestamp'], { unique: true })
-export class FlowRunStateEntity extends BaseEntity {
+export class FlowRunStateEntity extends RunStateColumns {
   @Column({ type: 'uuid' })
   flow_run_id!: string;
 
   @ManyToOne(() => FlowRunEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'flow_run_id' })
   flow_run?: FlowRunEntity;
-
-  @Column({ type: 'varchar' })
-  type!: StateType;
-
-  @Column({ type: 'varchar' })
-  name!: string;
-
-  @Column(timestamp())
-  timestamp!: Date;
-
-  @Column({ type: 'text', nullable: true })
-  message!: string | null;
-
-  @Column(json())
-  data!: unknown;
-
-  /** Prefect's `StateDetails` JSON; rows written by older code may lack keys, so readers fill in defaults. */
-  @Column(json('{}'))
-  state_details!: Partial<StateDetails>;
 }
