@@ -1,3 +1,4 @@
+import { emptyStateDetails } from '@app/domain';
 import { RecentDeploymentsSchedulerService } from '../../apps/scheduler/src/schedules/recent-deployments-scheduler.service';
 import { SchedulerService } from '../../apps/scheduler/src/schedules/scheduler.service';
 import { expectOperation } from '../support/openapi';
@@ -69,6 +70,12 @@ describe('deployment schedules → scheduled runs', () => {
     expect(new Date(read.body.expected_start_time)).toEqual(starts[0]);
     expect(runs.map((run) => run.next_scheduled_start_time)).toEqual(starts);
     expect(new Date(read.body.state.state_details.scheduled_time)).toEqual(starts[0]);
+    // The stored details hold only the scheduled time; the API still answers with every one of Prefect's fields.
+    expect(read.body.state.state_details).toMatchObject({
+      deferred: false, untrackable_result: false, pause_reschedule: false, cache_key: null, pause_key: null,
+      deployment_concurrency_lease_id: null, transition_id: null,
+    });
+    expect(Object.keys(read.body.state.state_details)).toHaveLength(Object.keys(emptyStateDetails()).length);
     // Python's str() of the date in the schedule's zone (New York is at -04:00 or -05:00).
     expect(runs[0].idempotency_key).toMatch(new RegExp(`^scheduled ${d.id} ${scheduleId} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}-0[45]:00$`));
     const history = await gw.db.repos.flowRunStates.historyOf(runs[0].id);

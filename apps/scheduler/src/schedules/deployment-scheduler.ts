@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { DEFAULT_RUN_POLICY, emptyStateDetails, SCHEDULED_RUN_STATE, scheduledRuns, SchedulingWindow, stateDetailsToJson } from '@app/domain';
+import { DEFAULT_RUN_POLICY, SCHEDULED_RUN_STATE, scheduledRuns, SchedulingWindow } from '@app/domain';
 import { DispatchSignals } from '@app/messaging';
 import { Database } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
@@ -89,7 +89,6 @@ export class DeploymentScheduler {
       const state = {
         ...SCHEDULED_RUN_STATE,
         timestamp: now,
-        state_details: { ...stateDetailsToJson(emptyStateDetails()) } as Record<string, unknown>,
         empirical_policy: { ...DEFAULT_RUN_POLICY } as Record<string, unknown>,
       };
       let inserted = 0;

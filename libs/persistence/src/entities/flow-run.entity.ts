@@ -95,7 +95,6 @@ export class FlowRunEntity extends BaseEntity {
   @Column({ type: 'uuid', nullable: true })
   parent_task_run_id!: string | null;
 
-  @Index('ix_flow_run__state_id')
   @Column({ type: 'uuid', nullable: true })
   state_id!: string | null;
 
