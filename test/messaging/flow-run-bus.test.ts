@@ -28,10 +28,12 @@ describe('FlowRunBus (real NATS JetStream)', () => {
 
   it('delivers a published run once, with its dispatch key, and forgets it when acked', async () => {
     const k = key();
-    await bus.publish(poolId, queueId, k, JSON.stringify({ id: k.runId }));
+    const scheduledTime = new Date('2031-02-03T04:05:06.789Z');
+    await bus.publish(poolId, queueId, k, JSON.stringify({ id: k.runId }), scheduledTime);
     const [message, ...rest] = await bus.pullNow(poolId, queueId, 10);
     expect(rest).toEqual([]);
     expect(message.key).toEqual(k);
+    expect(message.scheduledTime).toEqual(scheduledTime);
     expect(JSON.parse(Buffer.from(message.body).toString())).toEqual({ id: k.runId });
     expect(await bus.pullNow(poolId, queueId, 10)).toEqual([]); // held by us: no one else gets it
     bus.ack(message);

@@ -13,7 +13,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { createInbox, nuid } from '@nats-io/transport-node';
+import { createInbox, headers, nuid } from '@nats-io/transport-node';
 import { NatsClient } from './nats-connection';
 
 const NANOS_PER_MS = 1_000_000;
@@ -24,6 +24,12 @@ const DUPLICATE_WINDOW_MS = 120_000;
  * a purge of the same subject (seen right after pausing a queue); this bounds that rare case.
  */
 const PULL_REPLY_TIMEOUT_MS = 500;
+
+/**
+ * The run's `next_scheduled_start_time` (ISO 8601), fixed for a publication: a run whose time changes changes state
+ * and is published again. A poll can thus put back a run outside its window without asking Postgres.
+ */
+export const SCHEDULED_TIME_HEADER = 'Prefect-Scheduled-Time';
 
 /** What identifies one publication of a run: the run, the state it was published in, and a re-publish epoch. */
 export interface DispatchKey {
@@ -44,6 +50,8 @@ export function parseMessageId(id: string | undefined): DispatchKey | null {
 /** A message pulled from a queue's consumer, not yet settled. */
 export interface PulledRun {
   key: DispatchKey | null;
+  /** From {@link SCHEDULED_TIME_HEADER}; null when the publisher set none. */
+  scheduledTime: Date | null;
   body: Uint8Array;
   /** The JetStream ack subject; settling publishes to it. */
   ackSubject: string;
@@ -160,9 +168,11 @@ export class FlowRunBus {
    * Publishes one run onto its queue's subject and waits for JetStream to store it. The message id makes a
    * re-publish of the same (run, state, epoch) a no-op inside the duplicate window.
    */
-  async publish(poolId: string, queueId: string, key: DispatchKey, body: string): Promise<{ duplicate: boolean }> {
+  async publish(poolId: string, queueId: string, key: DispatchKey, body: string, scheduledTime: Date | null = null): Promise<{ duplicate: boolean }> {
     await this.ensureQueueConsumer(poolId, queueId);
-    const ack = await this.js.publish(this.names.queueSubject(poolId, queueId), body, { msgID: messageId(key) });
+    const messageHeaders = headers();
+    if (scheduledTime) messageHeaders.set(SCHEDULED_TIME_HEADER, scheduledTime.toISOString());
+    const ack = await this.js.publish(this.names.queueSubject(poolId, queueId), body, { msgID: messageId(key), headers: messageHeaders });
     return { duplicate: ack.duplicate };
   }
 
@@ -186,7 +196,12 @@ export class FlowRunBus {
         callback: (error, msg) => {
           const status = msg?.headers?.code ?? 0;
           if (!error && status === 0 && msg.reply) {
-            messages.push({ key: parseMessageId(msg.headers?.get('Nats-Msg-Id')), body: msg.data, ackSubject: msg.reply });
+            messages.push({
+              key: parseMessageId(msg.headers?.get('Nats-Msg-Id')),
+              scheduledTime: parseScheduledTime(msg.headers?.get(SCHEDULED_TIME_HEADER)),
+              body: msg.data,
+              ackSubject: msg.reply,
+            });
             if (messages.length < batch) return;
           }
           // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull.
@@ -245,6 +260,11 @@ export class FlowRunBus {
     await jsm.streams.delete(this.names.poolStream(poolId)).catch(ignoreMissing);
   }
 
+}
+
+function parseScheduledTime(value: string | undefined): Date | null {
+  const time = value ? Date.parse(value) : NaN;
+  return Number.isNaN(time) ? null : new Date(time);
 }
 
 function ignoreMissing(error: unknown): void {

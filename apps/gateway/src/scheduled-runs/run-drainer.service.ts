@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { WorkerFlowRunResponse } from '@app/contracts';
-import { freeSlots, judgeOffer, presentWorkerFlowRun, RunOffer, SlotBudget } from '@app/domain';
+import { freeSlots, inPollWindow, judgeOffer, presentWorkerFlowRun, RunOffer, SlotBudget } from '@app/domain';
 import { FlowRunBus, PulledRun } from '@app/messaging';
 import { Database, FlowRunEntity, PollPool, PollQueue, TimeWindow, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
@@ -101,18 +101,33 @@ export class RunDrainer {
    * The first pull of each queue, in priority order, each as large as the poll could take from it (free slots are
    * only known inside the transaction; what they leave over goes back), until the poll's limit is covered.
    */
-  async pullAhead(pool: PollPool, polled: PollQueue[], limit: number): Promise<Map<string, PulledRun[]>> {
+  async pullAhead(pool: PollPool, polled: PollQueue[], limit: number, window: TimeWindow): Promise<Map<string, PulledRun[]>> {
     const pulls = new Map<string, PulledRun[]>();
     let covered = 0;
     for (const queue of this.drainable(pool, polled, limit)) {
       if (covered >= limit) break;
       const wanted = Math.min(limit - covered, queue.concurrency_limit ?? limit, pool.concurrency_limit ?? limit);
       if (wanted <= 0) continue;
-      const messages = await this.bus.pullNow(pool.id, queue.id, wanted + OVERPULL);
+      const pulled = await this.bus.pullNow(pool.id, queue.id, wanted + OVERPULL);
+      const messages = pulled.length < wanted + OVERPULL ? this.putBackOutsideWindow(pulled, window) : pulled;
       pulls.set(queue.id, messages);
       covered += Math.min(messages.length, wanted);
     }
     return pulls;
+  }
+
+  /**
+   * Gives back at once the runs whose publication says they start outside the window (the stock worker's poll
+   * pulls each run once while it is due beyond its 10 s prefetch but within the dispatch horizon), so that such a
+   * poll ends without Postgres. Only for a pull that emptied the subject: after a full one, drainQueue looks past
+   * these to the runs behind them.
+   */
+  private putBackOutsideWindow(messages: PulledRun[], window: TimeWindow): PulledRun[] {
+    return messages.filter((message) => {
+      const outside = message.scheduledTime !== null && !inPollWindow(message.scheduledTime, window);
+      if (outside) this.bus.nak(message);
+      return !outside;
+    });
   }
 
   /** Whether the window reaches runs that are not on the bus yet (those past the dispatch horizon). */
@@ -136,7 +151,6 @@ export class RunDrainer {
   ): Promise<QueueDrain> {
     const leaseUntil = new Date(now.getTime() + this.config.DELIVERY_LEASE_SECONDS * 1000);
     const drained: QueueDrain = { runs: [], settle: [], pulled: [] };
-    let queueActive: boolean | undefined;
     for (let round = 0; round < MAX_PULL_ROUNDS && drained.runs.length < allowance; round++) {
       const wanted = allowance - drained.runs.length;
       // A few more than wanted, so an earlier run published after later ones (a lease that ran out) still
@@ -145,9 +159,8 @@ export class RunDrainer {
       const messages = pulledAhead ?? (await this.bus.pullNow(pool.id, queue.id, wanted + OVERPULL));
       if (!pulledAhead) drained.pulled.push(...messages);
       if (messages.length === 0) break;
-      const rows = new Map((await tx.delivery.lockRuns(messages.flatMap((m) => (m.key ? [m.key.runId] : [])))).map((run) => [run.id, run]));
-      // Read once per queue, and only when there is something to hand out.
-      queueActive ??= await tx.delivery.isQueueActive(queue.id);
+      const { runs, queueActive } = await tx.delivery.lockOfferedRuns(messages.flatMap((m) => (m.key ? [m.key.runId] : [])), queue.id);
+      const rows = new Map(runs.map((run) => [run.id, run]));
       const deliverable: { message: PulledRun; run: FlowRunEntity; key: RunOffer }[] = [];
       const forgotten: string[] = [];
       for (const message of messages) {

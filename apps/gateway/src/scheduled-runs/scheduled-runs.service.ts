@@ -47,7 +47,7 @@ export class ScheduledRunsService {
    * they pulled is then handed out on a fresh read of the pool.
    */
   private async drain(poolName: string, queueNames: string[], target: Target, window: TimeWindow, limit: number): Promise<WorkerFlowRunResponse[]> {
-    const pulled = await this.drainer.pullAhead(target.pool, target.polled, limit);
+    const pulled = await this.drainer.pullAhead(target.pool, target.polled, limit, window);
     const nothingPulled = [...pulled.values()].every((messages) => messages.length === 0);
     if (nothingPulled && !this.drainer.reachesPastHorizon(window, new Date())) return [];
     let current = target;

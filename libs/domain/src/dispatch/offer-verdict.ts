@@ -41,9 +41,12 @@ export function judgeOffer(row: OfferedRow | null, offer: RunOffer, queueId: str
   const unrecorded = offer.epoch > row.dispatch_epoch && offer.stateId === row.state_id;
   if (!recorded && !unrecorded) return 'stale';
   if (row.leased_until && row.leased_until > now) return 'stale';
-  const time = row.next_scheduled_start_time;
-  const inWindow = time
+  return inPollWindow(row.next_scheduled_start_time, window) ? 'deliver' : 'elsewhere';
+}
+
+/** Whether a run starting at `time` falls in the poll's `scheduled_after`/`scheduled_before` window (bounds included). */
+export function inPollWindow(time: Date | null, window: PollWindow): boolean {
+  return time
     ? (window.after === null || time >= window.after) && (window.before === null || time <= window.before)
     : window.after === null && window.before === null;
-  return inWindow ? 'deliver' : 'elsewhere';
 }

@@ -200,14 +200,23 @@ export class DeliveryRepository {
   }
 
   /**
-   * Locks the offered runs by id until the transaction ends, and reads them. A message can be pulled before the
-   * dispatcher that published it has committed its record of it; this waits for that commit.
+   * Locks the offered runs by id until the transaction ends, and reads them, with whether their queue and its pool
+   * are unpaused now (one round trip: this is on the path of every poll that hands out a run). A message can be
+   * pulled before the dispatcher that published it has committed its record of it; this waits for that commit.
+   * With no run left to lock, the queue's state does not matter and reads as active.
    */
-  async lockRuns(ids: string[]): Promise<FlowRunEntity[]> {
-    if (ids.length === 0) return [];
-    const rows: Record<string, unknown>[] = await this.manager.query(`SELECT * FROM flow_run WHERE id = ANY($1) ORDER BY id FOR UPDATE`, [ids]);
+  async lockOfferedRuns(ids: string[], workQueueId: string): Promise<{ runs: FlowRunEntity[]; queueActive: boolean }> {
+    if (ids.length === 0) return { runs: [], queueActive: true };
+    const rows: (Record<string, unknown> & { queue_active: boolean | null })[] = await this.manager.query(
+      `SELECT fr.*, (SELECT ${QUEUE_AND_POOL_ACTIVE} FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id WHERE wq.id = $2) AS queue_active
+         FROM flow_run fr WHERE fr.id = ANY($1) ORDER BY fr.id FOR UPDATE OF fr`,
+      [ids, workQueueId],
+    );
     const repo = this.manager.getRepository(FlowRunEntity);
-    return rows.map((row) => repo.create(row));
+    return {
+      runs: rows.map(({ queue_active: _active, ...row }) => repo.create(row)),
+      queueActive: rows.length === 0 || rows[0].queue_active === true,
+    };
   }
 
   /** Whether the queue and its pool are unpaused now. */
