@@ -1,7 +1,8 @@
 // Polls read pools and queues from a per-gateway cache (apps/gateway/src/scheduled-runs/poll-targets.service.ts):
-// an idle pool's polls cost no Postgres read, and what another gateway changes is seen at once.
+// an idle pool's polls cost no Postgres read, and what another gateway changes is seen at once. A poll that pulls
+// only runs due after its window costs none either.
 import { DeliveryRepository } from '@app/persistence';
-import { GatewayProcess, runIds, waitFor } from '../support/delivery';
+import { GatewayProcess, inSeconds, runIds, Sql, waitFor } from '../support/delivery';
 import { TestGateway } from '../support/gateway';
 import { TestScheduler } from '../support/scheduler';
 
@@ -13,6 +14,7 @@ describe('the pools polls read from a cache', () => {
   let gw: TestGateway;
   let scheduler: TestScheduler;
   let replica: GatewayProcess;
+  let sql: Sql;
   let flowId: string;
   let pools = 0;
 
@@ -20,9 +22,11 @@ describe('the pools polls read from a cache', () => {
     gw = await TestGateway.start({ LOG_LEVEL: 'warn' });
     scheduler = await TestScheduler.start(gw.config);
     replica = await GatewayProcess.start(gw.config);
+    sql = await Sql.connect(gw.config.DATABASE_URL);
     flowId = (await gw.post('/flows/', { name: 'cached' })).body.id;
   });
   afterAll(async () => {
+    await sql?.end();
     await replica?.process.stop();
     await scheduler?.stop();
     await gw?.stop();
@@ -49,6 +53,21 @@ describe('the pools polls read from a cache', () => {
     } finally {
       reads.mockRestore();
     }
+  });
+
+  it('a run on the bus due after the poll window goes back to it without a Postgres read', async () => {
+    const pool = await newPool();
+    const scheduled = { type: 'SCHEDULED', state_details: { scheduled_time: inSeconds(11) } };
+    const id = (await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: pool, state: scheduled })).body.id as string;
+    await waitFor('the run published (within the 12 s dispatch horizon)', () => sql.isDispatched(id));
+    const locks = jest.spyOn(DeliveryRepository.prototype, 'lockOfferedRuns');
+    try {
+      expect((await gw.post(POLL(pool), { scheduled_before: inSeconds(5) })).body).toEqual([]);
+      expect(locks).not.toHaveBeenCalled();
+    } finally {
+      locks.mockRestore();
+    }
+    expect(runIds(await gw.post(POLL(pool), { scheduled_before: inSeconds(11.5) }))).toEqual([id]);
   });
 
   it('a run arriving on a cached pool is handed out from a fresh read', async () => {
