@@ -16,6 +16,9 @@ export interface DispatchRecord {
 
 const NOT_IN_PROCESS_RETRY = `coalesce(fr.empirical_policy->>'retry_type', '') <> 'in_process'`;
 const QUEUE_AND_POOL_ACTIVE = `NOT wq.is_paused AND NOT wp.is_paused`;
+/** Whether the queue whose id is `param` and its pool are unpaused (null for a queue that does not exist). */
+const queueActive = (param: string) =>
+  `SELECT ${QUEUE_AND_POOL_ACTIVE} FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id WHERE wq.id = ${param}`;
 
 /** A message pulled from the bus, offered to a poller: which run, in which state and publication. */
 export interface OfferedRun {
@@ -208,7 +211,7 @@ export class DeliveryRepository {
   async lockOfferedRuns(ids: string[], workQueueId: string): Promise<{ runs: FlowRunEntity[]; queueActive: boolean }> {
     if (ids.length === 0) return { runs: [], queueActive: true };
     const rows: (Record<string, unknown> & { queue_active: boolean | null })[] = await this.manager.query(
-      `SELECT fr.*, (SELECT ${QUEUE_AND_POOL_ACTIVE} FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id WHERE wq.id = $2) AS queue_active
+      `SELECT fr.*, (${queueActive('$2')}) AS queue_active
          FROM flow_run fr WHERE fr.id = ANY($1) ORDER BY fr.id FOR UPDATE OF fr`,
       [ids, workQueueId],
     );
@@ -221,15 +224,12 @@ export class DeliveryRepository {
 
   /** Whether the queue and its pool are unpaused now. */
   async isQueueActive(workQueueId: string): Promise<boolean> {
-    const rows: { active: boolean }[] = await this.manager.query(
-      `SELECT ${QUEUE_AND_POOL_ACTIVE} AS active FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id WHERE wq.id = $1`,
-      [workQueueId],
-    );
-    return rows[0]?.active === true;
+    const rows: { active: boolean | null }[] = await this.manager.query(`SELECT (${queueActive('$1')}) AS active`, [workQueueId]);
+    return rows[0].active === true;
   }
 
   /**
-   * Leases runs (locked by {@link lockRuns}, judged current) to one poller, recording the publication each was
+   * Leases runs (locked by {@link lockOfferedRuns}, judged current) to one poller, recording the publication each was
    * delivered from as the run's current one (it may be one a dying dispatcher never recorded, or one a `Late`
    * rename carried over).
    */
