@@ -43,9 +43,11 @@ describe('FlowRunBus (real NATS JetStream)', () => {
 
   it('drops a re-publish of the same (run, state, epoch) and keeps a new epoch', async () => {
     const k = key();
-    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: false });
-    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: true });
-    expect(await bus.publish(poolId, queueId, { ...k, epoch: 1 }, '{}')).toEqual({ duplicate: false });
+    const first = await bus.publish(poolId, queueId, k, '{}');
+    expect(first.duplicate).toBe(false);
+    // A duplicate is answered with the sequence of the message it duplicates.
+    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: true, seq: first.seq });
+    expect(await bus.publish(poolId, queueId, { ...k, epoch: 1 }, '{}')).toEqual({ duplicate: false, seq: first.seq + 1 });
     const messages = await bus.pullNow(poolId, queueId, 10);
     expect(messages.map((m) => m.key?.epoch)).toEqual([0, 1]);
     messages.forEach((m) => bus.term(m));
