@@ -15,6 +15,11 @@ import { TestScheduler } from '../support/scheduler';
 const RECONCILE_MS = 1000;
 /** One reconcile pass after the tick that first sees the loss, the re-publication and the poll loop's cadence. */
 const BOUND_MS = RECONCILE_MS + 1500;
+/**
+ * A server that restarts while a reconcile pass waits on it leaves that request unanswered until the JetStream API
+ * timeout (5 s); the pass the reconnect asked for starts when it fails.
+ */
+const RESTART_BOUND_MS = 5000 + BOUND_MS;
 /** Long enough that every receipt of a run observed here falls inside one lease: a second one is a double delivery. */
 const LEASE_MS = 20_000;
 const RUNS = 20;
@@ -29,8 +34,8 @@ describe('I11: Postgres and the bus are reconciled', () => {
   let sql: Sql;
   let admin: { nc: NatsConnection; jsm: JetStreamManager };
   const names = () => natsNames(gw.config.NATS_NAMESPACE);
-  /** Time from the fault (or from the moment the scheduler could notice it) to each run's first receipt. */
-  const delays: number[] = [];
+  /** Per case, the time from the fault (or from when the scheduler could notice it) to each run's first receipt. */
+  const delays = new Map<string, number[]>();
 
   beforeAll(async () => {
     nats = await PrivateNatsServer.start();
@@ -47,8 +52,11 @@ describe('I11: Postgres and the bus are reconciled', () => {
     admin = await connectAdmin();
   });
   afterAll(async () => {
-    if (delays.length > 0) {
-      console.log(`I11 time to redelivery over ${delays.length} runs: p50 ${percentile(delays, 50)} ms, max ${Math.max(...delays)} ms`);
+    const all = [...delays.values()].flat();
+    if (all.length > 0) {
+      const line = (values: number[]) => `p50 ${percentile(values, 50)} ms, max ${Math.max(...values)} ms`;
+      const cases = [...delays].map(([pool, values]) => `  ${pool}: ${line(values)}`);
+      console.log(`I11 time to redelivery (reconcile every ${RECONCILE_MS} ms), ${all.length} runs: ${line(all)}\n${cases.join('\n')}`);
     }
     await admin.nc.close();
     await sql.end();
@@ -86,10 +94,10 @@ describe('I11: Postgres and the bus are reconciled', () => {
    * Polls (3 runs a poll, as several workers would) until every run arrived or the bound passed, then a little
    * longer; asserts each run arrived within the bound, exactly once, and that nobody else holds it (it claims).
    */
-  async function expectEachDeliveredOnceWithin(pool: string, ids: string[], from: number): Promise<void> {
+  async function expectEachDeliveredOnceWithin(pool: string, ids: string[], from: number, boundMs = BOUND_MS): Promise<void> {
     const loop = new PollLoop(gw, pool, 'poller', () => ({ limit: 3 }));
     try {
-      await waitFor(`all ${ids.length} runs delivered`, () => Promise.resolve(ids.every((id) => loop.receiptsOf(id).length > 0)), BOUND_MS + 3000).catch(
+      await waitFor(`all ${ids.length} runs delivered`, () => Promise.resolve(ids.every((id) => loop.receiptsOf(id).length > 0)), boundMs + 3000).catch(
         () => undefined,
       );
       await sleep(1500);
@@ -100,8 +108,8 @@ describe('I11: Postgres and the bus are reconciled', () => {
     expect({ undelivered: undelivered.length, of: ids.length }).toEqual({ undelivered: 0, of: ids.length });
     expect(ids.filter((id) => loop.receiptsOf(id).length > 1)).toEqual([]);
     const runDelays = ids.map((id) => loop.receiptsOf(id)[0].at - from);
-    delays.push(...runDelays);
-    expect(Math.max(...runDelays)).toBeLessThanOrEqual(BOUND_MS);
+    delays.set(pool, runDelays);
+    expect(Math.max(...runDelays)).toBeLessThanOrEqual(boundMs);
     for (const id of ids) expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
   }
 
@@ -170,7 +178,7 @@ describe('I11: Postgres and the bus are reconciled', () => {
     const { ids } = await runsOnBus('empty-scheduler-first', poolId);
     await nats.restart({ keepStore: false });
     const faultAt = Date.now();
-    await waitFor('the runs back on the bus', () => new BusProbe(gw.config).streamMessages(poolId).then((count) => count === RUNS, () => false), BOUND_MS + 2000);
-    await expectEachDeliveredOnceWithin('empty-scheduler-first', ids, faultAt);
+    await waitFor('the runs back on the bus', () => new BusProbe(gw.config).streamMessages(poolId).then((count) => count === RUNS, () => false), RESTART_BOUND_MS);
+    await expectEachDeliveredOnceWithin('empty-scheduler-first', ids, faultAt, RESTART_BOUND_MS);
   });
 });

@@ -21,11 +21,10 @@ const NANOS_PER_MS = 1_000_000;
 const DUPLICATE_WINDOW_MS = 120_000;
 /**
  * A no-wait pull is answered within a millisecond or two. nats-server 2.9 can leave one unanswered when it races
- * a purge of the same subject (seen right after pausing a queue); this bounds that rare case.
+ * a purge of the same subject (seen right after pausing a queue), and nobody answers a pull on a consumer that no
+ * longer exists; this bounds both rare cases.
  */
 const PULL_REPLY_TIMEOUT_MS = 500;
-/** The status a request gets when nothing subscribes to its subject. */
-const NO_RESPONDERS = 503;
 
 /**
  * The run's `next_scheduled_start_time` (ISO 8601), fixed for a publication: a run whose time changes changes state
@@ -197,27 +196,33 @@ export class FlowRunBus {
    */
   async pullNow(poolId: string, queueId: string, batch: number): Promise<PulledRun[]> {
     if (batch <= 0) return [];
-    const { messages, consumerMissing } = await this.pullOnce(poolId, queueId, batch);
-    if (!consumerMissing) return messages;
+    const { messages, answered } = await this.pullOnce(poolId, queueId, batch);
+    if (answered) return messages;
+    // Unanswered: the consumer (or its whole stream) may be gone. Then it is forgotten, created again, pulled again.
+    const gone = await this.queueBacklog(poolId, queueId).then(
+      (backlog) => backlog === null,
+      () => false,
+    );
+    if (!gone) return messages;
     this.logger.warn(`the consumer of queue ${queueId} is gone; creating it again`);
-    this.forgetQueue(poolId, queueId);
     return (await this.pullOnce(poolId, queueId, batch)).messages;
   }
 
-  private async pullOnce(poolId: string, queueId: string, batch: number): Promise<{ messages: PulledRun[]; consumerMissing: boolean }> {
+  private async pullOnce(poolId: string, queueId: string, batch: number): Promise<{ messages: PulledRun[]; answered: boolean }> {
     await this.ensureQueueConsumer(poolId, queueId);
     // Pulled messages arrive under their own subject, so each pull gets its own inbox subscription.
     const inbox = `${this.inboxPrefix}.${nuid.next()}`;
     return new Promise((resolve) => {
       const messages: PulledRun[] = [];
-      let consumerMissing = false;
+      let answered = false;
       const finish = () => {
         clearTimeout(timer);
         subscription.unsubscribe();
-        resolve({ messages, consumerMissing });
+        resolve({ messages, answered });
       };
       const subscription = this.nats.connection.subscribe(inbox, {
         callback: (error, msg) => {
+          answered = true;
           const status = msg?.headers?.code ?? 0;
           if (!error && status === 0 && msg.reply) {
             messages.push({
@@ -228,9 +233,7 @@ export class FlowRunBus {
             });
             if (messages.length < batch) return;
           }
-          // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull. 503:
-          // nobody serves the consumer's subject, so the consumer (or its whole stream) no longer exists.
-          consumerMissing = status === NO_RESPONDERS;
+          // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull.
           finish();
         },
       });

@@ -112,12 +112,12 @@ export class DeliveryRepository {
   /** Per active queue, how many runs are recorded as waiting on the bus (reads only the published, unleased runs). */
   publishedPerQueue(): Promise<PublishedQueue[]> {
     return this.manager.query(
-      `SELECT wq.work_pool_id, fr.work_queue_id, count(*)::int AS published
-         FROM flow_run fr
-         JOIN work_queue wq ON wq.id = fr.work_queue_id
+      `SELECT wq.work_pool_id, p.work_queue_id, p.published
+         FROM (SELECT fr.work_queue_id, count(*)::int AS published FROM flow_run fr
+                WHERE ${PUBLISHED_UNLEASED} GROUP BY fr.work_queue_id) p
+         JOIN work_queue wq ON wq.id = p.work_queue_id
          JOIN work_pool wp ON wp.id = wq.work_pool_id
-        WHERE ${PUBLISHED_UNLEASED} AND ${QUEUE_AND_POOL_ACTIVE}
-        GROUP BY wq.work_pool_id, fr.work_queue_id`,
+        WHERE ${QUEUE_AND_POOL_ACTIVE}`,
     );
   }
 
