@@ -1,6 +1,10 @@
 import { loadConfig } from '@app/config';
+import { natsNames } from '@app/contracts';
 import { FlowRunBus, NatsClient, parseMessageId } from '@app/messaging';
+import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import { connect, NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
+import { PrivateNatsServer } from '../support/nats-server';
 
 /** The transport primitives against the real nats-server: layout, no-wait pulls, settlement, leases, purges. */
 describe('FlowRunBus (real NATS JetStream)', () => {
@@ -43,9 +47,11 @@ describe('FlowRunBus (real NATS JetStream)', () => {
 
   it('drops a re-publish of the same (run, state, epoch) and keeps a new epoch', async () => {
     const k = key();
-    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: false });
-    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: true });
-    expect(await bus.publish(poolId, queueId, { ...k, epoch: 1 }, '{}')).toEqual({ duplicate: false });
+    const first = await bus.publish(poolId, queueId, k, '{}');
+    expect(first.duplicate).toBe(false);
+    // A duplicate is answered with the sequence of the message it duplicates.
+    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: true, seq: first.seq });
+    expect(await bus.publish(poolId, queueId, { ...k, epoch: 1 }, '{}')).toEqual({ duplicate: false, seq: first.seq + 1 });
     const messages = await bus.pullNow(poolId, queueId, 10);
     expect(messages.map((m) => m.key?.epoch)).toEqual([0, 1]);
     messages.forEach((m) => bus.term(m));
@@ -83,5 +89,72 @@ describe('FlowRunBus (real NATS JetStream)', () => {
   it('parses only well-formed message ids', () => {
     expect(parseMessageId('nope')).toBeNull();
     expect(parseMessageId(undefined)).toBeNull();
+  });
+});
+
+/** The bus heals by itself: what a publish or a pull finds gone while connected is created again on the spot. */
+describe('FlowRunBus when its stream or consumer vanishes under a live connection', () => {
+  let server: PrivateNatsServer;
+  let nats: NatsClient;
+  let bus: FlowRunBus;
+  let admin: NatsConnection;
+  let jsm: JetStreamManager;
+  const names = natsNames('test-bus-heal');
+  const key = (epoch = 1) => ({ runId: randomUUID(), stateId: randomUUID(), epoch });
+
+  beforeAll(async () => {
+    server = await PrivateNatsServer.start();
+    const config = loadConfig({ NATS_URL: server.url, NATS_NAMESPACE: 'test-bus-heal', DELIVERY_LEASE_SECONDS: '30' });
+    nats = await NatsClient.connect(config, 'bus-heal-test');
+    bus = new FlowRunBus(nats, config);
+    admin = await connect({ servers: server.url });
+    jsm = await jetstreamManager(admin);
+  });
+  afterAll(async () => {
+    await admin.close();
+    await nats.onApplicationShutdown();
+    await server.dispose();
+  });
+
+  it('a publish after the stream was deleted creates it again and stores the message', async () => {
+    const [poolId, queueId] = [randomUUID(), randomUUID()];
+    await bus.publish(poolId, queueId, key(), '{}');
+    await jsm.streams.delete(names.poolStream(poolId));
+    const k = key();
+    expect(await bus.publish(poolId, queueId, k, '{}')).toEqual({ duplicate: false, seq: 1 });
+    expect((await bus.pullNow(poolId, queueId, 10)).map((m) => m.key)).toEqual([k]);
+  });
+
+  it('a pull after the consumer was deleted creates it again and gets the messages still in the stream', async () => {
+    const [poolId, queueId] = [randomUUID(), randomUUID()];
+    const k = key();
+    await bus.publish(poolId, queueId, k, '{}');
+    await jsm.consumers.delete(names.poolStream(poolId), names.queueConsumer(queueId));
+    const started = performance.now();
+    expect((await bus.pullNow(poolId, queueId, 10)).map((m) => m.key)).toEqual([k]);
+    // One unanswered pull (500 ms), then the consumer is checked, created again and pulled.
+    expect(performance.now() - started).toBeLessThan(1500);
+  });
+
+  it('a pull after the stream was deleted creates it again', async () => {
+    const [poolId, queueId] = [randomUUID(), randomUUID()];
+    await bus.publish(poolId, queueId, key(), '{}');
+    await jsm.streams.delete(names.poolStream(poolId));
+    expect(await bus.pullNow(poolId, queueId, 10)).toEqual([]);
+    expect((await jsm.consumers.info(names.poolStream(poolId), names.queueConsumer(queueId))).num_pending).toBe(0);
+  });
+
+  it('tells what a queue holds and what is stored under a sequence, and null for what is gone', async () => {
+    const [poolId, queueId] = [randomUUID(), randomUUID()];
+    const k = key();
+    const { seq } = await bus.publish(poolId, queueId, k, '{}');
+    expect(await bus.queueBacklog(poolId, queueId)).toBe(1);
+    expect(await bus.storedPublication(poolId, seq)).toEqual(k);
+    expect(await bus.storedPublication(poolId, seq + 1)).toBeNull();
+    await jsm.consumers.delete(names.poolStream(poolId), names.queueConsumer(queueId));
+    expect(await bus.queueBacklog(poolId, queueId)).toBeNull();
+    await jsm.streams.delete(names.poolStream(poolId));
+    expect(await bus.queueBacklog(poolId, queueId)).toBeNull();
+    expect(await bus.storedPublication(poolId, seq)).toBeNull();
   });
 });

@@ -15,6 +15,7 @@ export abstract class LoopService implements OnApplicationBootstrap, OnApplicati
   private running = false;
   private loop?: Promise<void>;
   private stopWaiting?: () => void;
+  private passRequested = false;
 
   constructor(
     name: string,
@@ -38,8 +39,15 @@ export abstract class LoopService implements OnApplicationBootstrap, OnApplicati
     await this.loop;
   }
 
+  /** Starts the next pass now rather than at the end of the interval (after the one in flight, if any). */
+  protected runSoon(): void {
+    this.passRequested = true;
+    this.stopWaiting?.();
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
+      this.passRequested = false;
       const startedAt = Date.now();
       try {
         await this.runOnce();
@@ -51,7 +59,7 @@ export abstract class LoopService implements OnApplicationBootstrap, OnApplicati
   }
 
   private waitUntil(at: number): Promise<void> {
-    if (!this.running) return Promise.resolve();
+    if (!this.running || this.passRequested) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.stopWaiting?.(), Math.max(0, at - Date.now()));
       this.stopWaiting = () => {

@@ -4,15 +4,16 @@ import { OrchestrationModule } from '@app/orchestration';
 import { PersistenceModule } from '@app/persistence';
 import { Module } from '@nestjs/common';
 import { DispatcherService } from './dispatch/dispatcher.service';
+import { ReconcilerService } from './dispatch/reconciler.service';
 import { ForemanService } from './foreman/foreman.service';
 import { LateRunsService } from './late-runs/late-runs.service';
 import { DeploymentScheduler } from './schedules/deployment-scheduler';
 import { RecentDeploymentsSchedulerService } from './schedules/recent-deployments-scheduler.service';
 import { SchedulerService } from './schedules/scheduler.service';
 
-/** Background services: dispatch of due runs, the foreman, late runs and the deployment schedules. */
+/** Background services: dispatch of due runs and its reconciliation with the bus, the foreman, late runs and the deployment schedules. */
 @Module({
   imports: [ConfigModule, PersistenceModule, MessagingModule.forRoot('scheduler'), OrchestrationModule],
-  providers: [DispatcherService, ForemanService, LateRunsService, DeploymentScheduler, SchedulerService, RecentDeploymentsSchedulerService],
+  providers: [DispatcherService, ReconcilerService, ForemanService, LateRunsService, DeploymentScheduler, SchedulerService, RecentDeploymentsSchedulerService],
 })
 export class SchedulerModule {}

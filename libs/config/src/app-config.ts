@@ -67,6 +67,16 @@ export class AppConfig {
   @Min(50)
   DISPATCH_INTERVAL_MS = 2000;
 
+  /**
+   * How often the scheduler compares the runs Postgres records as waiting on the bus with what JetStream holds,
+   * and publishes again the ones the bus lost (also at once after a NATS reconnect). Bounds re-delivery after a
+   * purge, a lost stream or consumer, or a server restarted empty.
+   */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'DISPATCH_RECONCILE_SECONDS must be a number' })
+  @Min(0.05)
+  DISPATCH_RECONCILE_SECONDS = 10;
+
   /** Prefect's `PREFECT_SERVER_API_DEFAULT_LIMIT`: default and maximum page size. */
   @Transform(toInt)
   @IsInt({ message: 'DEFAULT_LIMIT must be an integer' })

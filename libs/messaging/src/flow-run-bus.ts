@@ -21,7 +21,8 @@ const NANOS_PER_MS = 1_000_000;
 const DUPLICATE_WINDOW_MS = 120_000;
 /**
  * A no-wait pull is answered within a millisecond or two. nats-server 2.9 can leave one unanswered when it races
- * a purge of the same subject (seen right after pausing a queue); this bounds that rare case.
+ * a purge of the same subject (seen right after pausing a queue), and nobody answers a pull on a consumer that no
+ * longer exists; this bounds both rare cases.
  */
 const PULL_REPLY_TIMEOUT_MS = 500;
 
@@ -57,11 +58,19 @@ export interface PulledRun {
   ackSubject: string;
 }
 
+/** What JetStream stored for one publication. */
+export interface Publication {
+  duplicate: boolean;
+  /** The stream sequence the message is stored under. */
+  seq: number;
+}
+
 /**
  * JetStream as the transport for due flow runs: a WorkQueue stream per pool, a subject and a durable pull
  * consumer per queue (AckWait = the delivery lease, unlimited redelivery). Postgres stays the source of truth;
  * a message is a hint that a run may be due. Streams and consumers are created on first use and remembered,
- * so the poll path makes no management calls.
+ * so the poll path makes no management calls; a publish or pull that finds them gone (deleted, or lost by a
+ * server while this process stayed connected) forgets them and re-creates them at once.
  */
 @Injectable()
 export class FlowRunBus {
@@ -85,18 +94,6 @@ export class FlowRunBus {
       this.ensuredStreams.clear();
       this.ensuredConsumers.clear();
     });
-  }
-
-  /** Whether the pool's stream exists on the server (it may not, after a server lost its store). */
-  async hasPoolStream(poolId: string): Promise<boolean> {
-    const jsm = await this.manager();
-    return jsm.streams.info(this.names.poolStream(poolId)).then(
-      () => true,
-      (error: unknown) => {
-        if (error instanceof JetStreamApiError && error.status === 404) return false;
-        throw error;
-      },
-    );
   }
 
   private manager(): Promise<JetStreamManager> {
@@ -164,16 +161,33 @@ export class FlowRunBus {
     });
   }
 
+  /** Forgets that the queue's consumer and its pool's stream exist, so their next use creates them again. */
+  private forgetQueue(poolId: string, queueId: string): void {
+    this.ensuredStreams.delete(poolId);
+    this.ensuredConsumers.delete(queueId);
+  }
+
   /**
    * Publishes one run onto its queue's subject and waits for JetStream to store it. The message id makes a
    * re-publish of the same (run, state, epoch) a no-op inside the duplicate window.
    */
-  async publish(poolId: string, queueId: string, key: DispatchKey, body: string, scheduledTime: Date | null = null): Promise<{ duplicate: boolean }> {
-    await this.ensureQueueConsumer(poolId, queueId);
+  async publish(poolId: string, queueId: string, key: DispatchKey, body: string, scheduledTime: Date | null = null): Promise<Publication> {
     const messageHeaders = headers();
     if (scheduledTime) messageHeaders.set(SCHEDULED_TIME_HEADER, scheduledTime.toISOString());
-    const ack = await this.js.publish(this.names.queueSubject(poolId, queueId), body, { msgID: messageId(key), headers: messageHeaders });
-    return { duplicate: ack.duplicate };
+    const send = async () => {
+      await this.ensureQueueConsumer(poolId, queueId);
+      const ack = await this.js.publish(this.names.queueSubject(poolId, queueId), body, { msgID: messageId(key), headers: messageHeaders });
+      return { duplicate: ack.duplicate, seq: ack.seq };
+    };
+    try {
+      return await send();
+    } catch (error) {
+      // No stream listens on the subject any more: create it (and the consumer) again and publish once more.
+      if (!isNoResponders(error)) throw error;
+      this.logger.warn(`the stream of pool ${poolId} is gone; creating it again`);
+      this.forgetQueue(poolId, queueId);
+      return send();
+    }
   }
 
   /**
@@ -182,18 +196,33 @@ export class FlowRunBus {
    */
   async pullNow(poolId: string, queueId: string, batch: number): Promise<PulledRun[]> {
     if (batch <= 0) return [];
+    const { messages, answered } = await this.pullOnce(poolId, queueId, batch);
+    if (answered) return messages;
+    // Unanswered: the consumer (or its whole stream) may be gone. Then it is forgotten, created again, pulled again.
+    const gone = await this.queueBacklog(poolId, queueId).then(
+      (backlog) => backlog === null,
+      () => false,
+    );
+    if (!gone) return messages;
+    this.logger.warn(`the consumer of queue ${queueId} is gone; creating it again`);
+    return (await this.pullOnce(poolId, queueId, batch)).messages;
+  }
+
+  private async pullOnce(poolId: string, queueId: string, batch: number): Promise<{ messages: PulledRun[]; answered: boolean }> {
     await this.ensureQueueConsumer(poolId, queueId);
     // Pulled messages arrive under their own subject, so each pull gets its own inbox subscription.
     const inbox = `${this.inboxPrefix}.${nuid.next()}`;
-    return new Promise<PulledRun[]>((resolve) => {
+    return new Promise((resolve) => {
       const messages: PulledRun[] = [];
+      let answered = false;
       const finish = () => {
         clearTimeout(timer);
         subscription.unsubscribe();
-        resolve(messages);
+        resolve({ messages, answered });
       };
       const subscription = this.nats.connection.subscribe(inbox, {
         callback: (error, msg) => {
+          answered = true;
           const status = msg?.headers?.code ?? 0;
           if (!error && status === 0 && msg.reply) {
             messages.push({
@@ -254,12 +283,43 @@ export class FlowRunBus {
     await this.purgeQueue(poolId, queueId);
   }
 
+  /**
+   * How many messages the queue's consumer holds (waiting, or delivered and not acked yet), or null when the
+   * consumer or its stream does not exist (then both are forgotten, so their next use creates them again).
+   */
+  async queueBacklog(poolId: string, queueId: string): Promise<number | null> {
+    const jsm = await this.manager();
+    try {
+      const info = await jsm.consumers.info(this.names.poolStream(poolId), this.names.queueConsumer(queueId));
+      return info.num_pending + info.num_ack_pending;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.status === 404)) throw error;
+      this.forgetQueue(poolId, queueId);
+      return null;
+    }
+  }
+
+  /** The publication stored under `seq` in the pool's stream, or null when that message (or the stream) is gone. */
+  async storedPublication(poolId: string, seq: number): Promise<DispatchKey | null> {
+    const jsm = await this.manager();
+    const message = await jsm.streams.getMessage(this.names.poolStream(poolId), { seq }).catch((error: unknown) => {
+      ignoreMissing(error);
+      return null;
+    });
+    return message ? parseMessageId(message.header.get('Nats-Msg-Id')) : null;
+  }
+
   async deletePool(poolId: string): Promise<void> {
     const jsm = await this.manager();
     this.ensuredStreams.delete(poolId);
     await jsm.streams.delete(this.names.poolStream(poolId)).catch(ignoreMissing);
   }
 
+}
+
+/** JetStream maps a request nobody answered (no stream on the subject) to this error. */
+function isNoResponders(error: unknown): boolean {
+  return error instanceof Error && error.name === 'JetStreamNotEnabled';
 }
 
 function parseScheduledTime(value: string | undefined): Date | null {

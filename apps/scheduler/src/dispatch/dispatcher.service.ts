@@ -1,7 +1,7 @@
 import { AppConfig } from '@app/config';
 import { presentWorkerFlowRun } from '@app/domain';
-import { DispatchSignals, FlowRunBus, NatsClient } from '@app/messaging';
-import { Database, DispatchCandidate, DispatchRecord, Transaction } from '@app/persistence';
+import { DispatchSignals, FlowRunBus } from '@app/messaging';
+import { Database, DispatchCandidate, DispatchRecord, PublishedRun, Transaction } from '@app/persistence';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 
 const BATCH_SIZE = 200;
@@ -25,32 +25,12 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
     private readonly bus: FlowRunBus,
     private readonly signals: DispatchSignals,
     private readonly config: AppConfig,
-    private readonly nats: NatsClient,
   ) {}
 
   onApplicationBootstrap(): void {
     this.running = true;
     this.signals.onDispatchRequested(() => this.wake());
-    this.nats.onReconnect(() => void this.recoverLostStreams());
-    this.loop = this.recoverLostStreams().then(() => this.run());
-  }
-
-  /**
-   * A NATS server that restarted without its store has lost the messages of runs recorded as published. Such a
-   * pool's stream is gone: forget those publications so this dispatcher publishes the runs again.
-   */
-  async recoverLostStreams(): Promise<void> {
-    try {
-      for (const poolId of await this.db.repos.delivery.poolsWithPublishedRuns()) {
-        if (await this.bus.hasPoolStream(poolId)) continue;
-        this.logger.warn(`the stream of pool ${poolId} is gone; publishing its runs again`);
-        const queues = await this.db.repos.delivery.queuesOfPool(poolId);
-        await this.db.repos.delivery.forgetDispatches(queues.map((queue) => queue.id));
-      }
-      this.wake();
-    } catch (error) {
-      this.logger.error(`checking streams after a (re)connect failed: ${String(error)}`);
-    }
+    this.loop = this.run();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -109,6 +89,14 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
+   * Publishes these runs again under a new epoch, those still waiting unleased in the publication given (the
+   * reconciler found their message gone from the bus). The old message, should it turn up, is then stale.
+   */
+  republish(runs: PublishedRun[]): Promise<number> {
+    return this.dispatchBatch((tx) => tx.delivery.lockRepublishable(runs, runs.length));
+  }
+
+  /**
    * Publishes one locked batch, then records it in the same transaction. A crash in between leaves the rows
    * unrecorded; the next pass publishes them again under the same message ids, which JetStream drops.
    */
@@ -129,7 +117,7 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
   private async publish({ run, work_pool_id }: DispatchCandidate): Promise<DispatchRecord> {
     const epoch = run.dispatch_epoch + 1;
     const body = JSON.stringify(presentWorkerFlowRun(run, work_pool_id));
-    await this.bus.publish(work_pool_id, run.work_queue_id, { runId: run.id, stateId: run.state_id, epoch }, body, run.next_scheduled_start_time);
-    return { id: run.id, state_id: run.state_id, work_queue_id: run.work_queue_id, epoch };
+    const { seq } = await this.bus.publish(work_pool_id, run.work_queue_id, { runId: run.id, stateId: run.state_id, epoch }, body, run.next_scheduled_start_time);
+    return { id: run.id, state_id: run.state_id, work_queue_id: run.work_queue_id, epoch, seq };
   }
 }

@@ -31,6 +31,11 @@ export const undispatched = (alias = ''): string =>
 })
 // Runs handed to a poller and not yet claimed: counted as busy slots, and re-dispatched when the lease runs out.
 @Index('ix_flow_run__leased', ['work_queue_id', 'leased_until'], { where: `leased_until IS NOT NULL` })
+// Runs whose message should be waiting on the bus, per queue: what the reconciler compares with JetStream. Holds
+// only published, undelivered runs, so reconciling never scans the backlog or the history.
+@Index('ix_flow_run__published_unleased', ['work_queue_id'], {
+  where: `state_type = 'SCHEDULED' AND dispatched_state_id IS NOT NULL AND leased_until IS NULL`,
+})
 // The late-runs service's overdue runs, earliest first (Prefect's `ix_flow_run__scheduler_next_scheduled_start_time`
 // serves the same query): only runs still named exactly `Scheduled`, the ones it may mark Late.
 @Index('ix_flow_run__late_runs_next_scheduled_start_time', ['next_scheduled_start_time'], {
@@ -160,6 +165,13 @@ export class FlowRunEntity extends BaseEntity {
   /** Bumped on every publication; part of the message id, so a stale copy on the bus is recognisable. */
   @Column({ type: 'int', default: 0 })
   dispatch_epoch!: number;
+
+  /**
+   * The stream sequence JetStream stored the current publication under (null before it is recorded): the
+   * reconciler looks the message up by it to tell a run still on the bus from one the bus lost.
+   */
+  @Column({ type: 'bigint', nullable: true, transformer: { to: (value: number | null) => value, from: (value: string | null) => (value === null ? null : Number(value)) } })
+  dispatch_seq!: number | null;
 
   /** Set when a poll hands the run out; cleared by the claim. Until then no other poller receives the run. */
   @Column(timestamp({ nullable: true }))

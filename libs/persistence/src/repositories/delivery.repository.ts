@@ -12,11 +12,35 @@ export interface DispatchRecord {
   state_id: string;
   work_queue_id: string;
   epoch: number;
+  /** The stream sequence JetStream stored the message under. */
+  seq: number;
+}
+
+/** A run recorded as waiting on the bus: which publication, and where JetStream said it stored it. */
+export interface PublishedRun {
+  id: string;
+  epoch: number;
+  seq: number | null;
+}
+
+/** How many of a queue's runs are recorded as waiting on the bus. */
+export interface PublishedQueue {
+  work_pool_id: string;
+  work_queue_id: string;
+  published: number;
 }
 
 const NOT_IN_PROCESS_RETRY = `coalesce(fr.empirical_policy->>'retry_type', '') <> 'in_process'`;
 const QUEUE_AND_POOL_ACTIVE = `NOT wq.is_paused AND NOT wp.is_paused`;
 /** Whether the queue whose id is `param` and its pool are unpaused (null for a queue that does not exist). */
+/**
+ * Runs (alias `fr`) whose current publication should be waiting on the bus: published in their state and queue,
+ * not handed to a poller (a run whose lease ran out is the dispatcher's), deliverable. The first line is the
+ * predicate of `ix_flow_run__published_unleased`.
+ */
+const PUBLISHED_UNLEASED =
+  `fr.state_type = 'SCHEDULED' AND fr.dispatched_state_id IS NOT NULL AND fr.leased_until IS NULL ` +
+  `AND fr.dispatched_state_id = fr.state_id AND fr.dispatched_queue_id = fr.work_queue_id AND ${NOT_IN_PROCESS_RETRY}`;
 const queueActive = (param: string) =>
   `SELECT ${QUEUE_AND_POOL_ACTIVE} FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id WHERE wq.id = ${param}`;
 
@@ -72,6 +96,42 @@ export class DeliveryRepository {
     );
   }
 
+  /**
+   * Of these publications, the ones still current and waiting (same epoch, still SCHEDULED in the queue they were
+   * published to, unleased), locked: a poll racing a re-publication either holds the row first (and leases the run)
+   * or waits and finds its message stale.
+   */
+  lockRepublishable(runs: PublishedRun[], limit: number): Promise<DispatchCandidate[]> {
+    return this.lockCandidates(
+      `(fr.id, fr.dispatch_epoch) IN (SELECT * FROM unnest($1::uuid[], $2::int[])) AND ${PUBLISHED_UNLEASED}`,
+      [runs.map((run) => run.id), runs.map((run) => run.epoch), limit],
+      'fr.id',
+    );
+  }
+
+  /** Per active queue, how many runs are recorded as waiting on the bus (reads only the published, unleased runs). */
+  publishedPerQueue(): Promise<PublishedQueue[]> {
+    return this.manager.query(
+      `SELECT wq.work_pool_id, p.work_queue_id, p.published
+         FROM (SELECT fr.work_queue_id, count(*)::int AS published FROM flow_run fr
+                WHERE ${PUBLISHED_UNLEASED} GROUP BY fr.work_queue_id) p
+         JOIN work_queue wq ON wq.id = p.work_queue_id
+         JOIN work_pool wp ON wp.id = wq.work_pool_id
+        WHERE ${QUEUE_AND_POOL_ACTIVE}`,
+    );
+  }
+
+  /** A page, in id order after `afterId`, of the queue's runs recorded as waiting on the bus. */
+  async publishedOfQueue(workQueueId: string, afterId: string | null, limit: number): Promise<PublishedRun[]> {
+    const rows: { id: string; dispatch_epoch: number; dispatch_seq: string | null }[] = await this.manager.query(
+      `SELECT fr.id, fr.dispatch_epoch, fr.dispatch_seq FROM flow_run fr
+        WHERE fr.work_queue_id = $1 AND ${PUBLISHED_UNLEASED} AND ($2::uuid IS NULL OR fr.id > $2)
+        ORDER BY fr.id LIMIT $3`,
+      [workQueueId, afterId, limit],
+    );
+    return rows.map((row) => ({ id: row.id, epoch: row.dispatch_epoch, seq: row.dispatch_seq === null ? null : Number(row.dispatch_seq) }));
+  }
+
   private async lockCandidates(condition: string, params: unknown[], order: string): Promise<DispatchCandidate[]> {
     const limitParam = `$${params.length}`;
     const rows: (Record<string, unknown> & { work_pool_id: string })[] = await this.manager.query(
@@ -98,10 +158,16 @@ export class DeliveryRepository {
     await this.manager.query(
       `UPDATE flow_run fr
           SET dispatched_state_id = m.state_id, dispatched_queue_id = m.work_queue_id,
-              dispatch_epoch = m.epoch, leased_until = NULL
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[]) AS m(id, state_id, work_queue_id, epoch)
+              dispatch_epoch = m.epoch, dispatch_seq = m.seq, leased_until = NULL
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::bigint[]) AS m(id, state_id, work_queue_id, epoch, seq)
         WHERE fr.id = m.id`,
-      [records.map((r) => r.id), records.map((r) => r.state_id), records.map((r) => r.work_queue_id), records.map((r) => r.epoch)],
+      [
+        records.map((r) => r.id),
+        records.map((r) => r.state_id),
+        records.map((r) => r.work_queue_id),
+        records.map((r) => r.epoch),
+        records.map((r) => r.seq),
+      ],
     );
   }
 
@@ -142,16 +208,6 @@ export class DeliveryRepository {
   async forgetRunDispatches(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.manager.query(`UPDATE flow_run SET dispatched_state_id = NULL, dispatched_queue_id = NULL WHERE id = ANY($1)`, [ids]);
-  }
-
-  /** Pools that have SCHEDULED runs recorded as published (whose messages should be on the bus). */
-  async poolsWithPublishedRuns(): Promise<string[]> {
-    const rows: { work_pool_id: string }[] = await this.manager.query(
-      `SELECT DISTINCT wq.work_pool_id FROM work_queue wq
-        WHERE EXISTS (SELECT 1 FROM flow_run fr
-                       WHERE fr.work_queue_id = wq.id AND fr.state_type = 'SCHEDULED' AND fr.dispatched_state_id IS NOT NULL)`,
-    );
-    return rows.map((row) => row.work_pool_id);
   }
 
   /**
