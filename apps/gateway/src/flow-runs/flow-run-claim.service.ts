@@ -46,12 +46,16 @@ export class FlowRunClaimService {
     if (!parsed.ok) return domainErrorResponse(validationFailed(parsed.errors), request);
     const { flow_run_id: id, publication, transition_id: transitionId } = parsed.value;
     const offer = parseMessageId(publication);
+    if (offer?.runId !== id) {
+      const detail = { type: 'value_error', loc: ['body', 'publication'], msg: 'Value error, not the Nats-Msg-Id of a message of this flow run', input: publication };
+      return domainErrorResponse(validationFailed([detail]), request);
+    }
     try {
       // Lock order as in a poll (the pool's slots, then the run), so the two cannot deadlock.
       const unlocked = await this.db.repos.flowRuns.findById(id);
       const queue = unlocked?.work_queue_id ? await this.db.repos.workQueues.findById(unlocked.work_queue_id) : null;
       const notFound = objectNotFound(`Flow run with id ${id} not found`);
-      if (!queue || queue.work_pool_id !== poolId || !offer) throw notFound;
+      if (!queue || queue.work_pool_id !== poolId) throw notFound;
       return await this.db.transaction(async (tx) => {
         await tx.delivery.lockPoolSlots(queue.work_pool_id);
         const run = await tx.flowRuns.findByIdForUpdate(id);

@@ -1,10 +1,6 @@
-import { IsDefined, IsUUID } from 'class-validator';
+import { IsDefined, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import type { OrchestrationResult, WorkerFlowRunResponse } from '../prefect/flow-run.responses';
-import { rule } from './validators';
-
-/** A message id as the scheduler sets it (`Nats-Msg-Id`): `<run id>:<state id>:<epoch>`. */
-const PUBLICATION = /^([0-9a-f-]{36}):[0-9a-f-]{36}:\d+$/;
 
 /**
  * The body of a claim request on `<namespace>.api.flow-runs.claim.<pool id>` (docs/nats-workers.md): the run, the
@@ -16,11 +12,9 @@ export class ClaimFlowRunRequestDto {
   @IsUUID('all')
   flow_run_id!: string;
 
-  /** The `Nats-Msg-Id` of the message the worker holds; it must stand for `flow_run_id`. */
+  /** The `Nats-Msg-Id` of the message the worker holds (`<run id>:<state id>:<epoch>`); it must stand for `flow_run_id`. */
   @IsDefined()
-  @rule('isPublicationOfRun', (value, args) => typeof value === 'string' && PUBLICATION.exec(value)?.[1] === (args.object as ClaimFlowRunRequestDto).flow_run_id, {
-    message: 'Input should be the Nats-Msg-Id of a message of this flow run',
-  })
+  @IsString()
   publication!: string;
 
   /** Becomes the PENDING state's `state_details.transition_id`: a resent claim that won is recognised by it. */
