@@ -162,6 +162,7 @@ describe('NATS-native workers', () => {
     // Another worker pulls all along: it receives the run once the lease ran out, not before...
     const redelivered = await message(poolId, queueId, (LEASE_SECONDS + 3) * 1000);
     const waited = Date.now() - heldAt;
+    process.stdout.write(`${JSON.stringify({ leaseMs: LEASE_SECONDS * 1000, silentWorkerLostRunAfterMs: waited })}\n`);
     expect(waited).toBeGreaterThanOrEqual(LEASE_SECONDS * 1000 - 100);
     expect(waited).toBeLessThan(LEASE_SECONDS * 1000 + 1500);
     // ...the same publication, still claimable.
