@@ -1,24 +1,43 @@
-import { IsBoolean, IsDefined, IsOptional, IsUUID } from 'class-validator';
+import { IsDefined, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
-import { StateCreateDto } from './state.dto';
-import { IsNestedModel } from './validators';
+import type { OrchestrationResult, WorkerFlowRunResponse } from '../prefect/flow-run.responses';
 
-/** The body of a claim request on `<namespace>.api.flow-runs.claim` (docs/nats-workers.md). */
+/**
+ * The body of a claim request on `<namespace>.api.flow-runs.claim.<pool id>` (docs/nats-workers.md): the run, the
+ * message that delivered it, and the worker's id for this claim, kept when the claim is resent.
+ */
 @ForbidExtra()
 export class ClaimFlowRunRequestDto {
   @IsDefined()
   @IsUUID('all')
   flow_run_id!: string;
 
-  /** Defaults to `{"type": "PENDING"}`: the claim. */
-  @IsOptional()
-  @IsNestedModel(() => StateCreateDto)
-  state?: StateCreateDto | null;
+  /** The `Nats-Msg-Id` of the message the worker holds (`<run id>:<state id>:<epoch>`); it must stand for `flow_run_id`. */
+  @IsDefined()
+  @IsString()
+  publication!: string;
 
-  @IsOptional()
-  @IsBoolean()
-  force?: boolean | null;
+  /** Becomes the PENDING state's `state_details.transition_id`: a resent claim that won is recognised by it. */
+  @IsDefined()
+  @IsUUID('all')
+  transition_id!: string;
 }
 
-/** Pattern of the claim handler; the subject is `<namespace>.` + this (see `natsNames().claim`). */
-export const CLAIM_PATTERN = 'api.flow-runs.claim';
+/**
+ * The answer to a claim: what `set_state` would answer and, when the run is the claimer's (ACCEPT, or its own
+ * claim resent and recognised), `run`: the run to execute, read from the database after the claim.
+ */
+export interface ClaimFlowRunReply extends OrchestrationResult {
+  run?: WorkerFlowRunResponse;
+}
+
+/** Claim subjects, below the namespace: one per pool, `api.flow-runs.claim.<pool id>` (see `natsNames().claim`). */
+export const CLAIM_SUBJECT_PREFIX = 'api.flow-runs.claim';
+
+/** Pattern of the claim handler: every pool's claim subject. */
+export const CLAIM_PATTERN = `${CLAIM_SUBJECT_PREFIX}.*`;
+
+/** The pool a claim subject names (its last token). */
+export function claimSubjectPoolId(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}
