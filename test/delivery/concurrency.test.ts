@@ -9,7 +9,7 @@ import { TestScheduler } from '../support/scheduler';
 /**
  * I2, I5 and I9 at once: HTTP pollers on two gateway replicas (one in-process, one a real process on the same
  * database and namespace) and NATS-native workers (raw JetStream clients on the queue consumers, claiming over
- * `<ns>.api.flow-runs.claim` as docs/nats-workers.md says) drain ~200 runs of one pool whose queues and pool have
+ * `<ns>.api.flow-runs.claim.<pool id>` as docs/nats-workers.md says) drain ~200 runs of one pool whose queues and pool have
  * concurrency limits. Every holder claims what it receives and completes it after a short random delay, freeing
  * its slot. Over the whole drain: every run is delivered and completed; no run is held by two holders at once
  * (a NATS worker that gets WAIT gives the run back before anyone else may receive it); no claim is ABORTed; and
@@ -143,7 +143,7 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
           const offer = message.json<WorkerFlowRunResponse>();
           const { id: runId } = offer.flow_run;
           log('receive', runId, offer.work_queue_id, holder);
-          const reply = await nc.request(names.claim, JSON.stringify({ flow_run_id: runId }), { timeout: 5000 }).catch(() => null);
+          const reply = await nc.request(names.claim(poolId), JSON.stringify({ flow_run_id: runId }), { timeout: 5000 }).catch(() => null);
           const result = reply && Number(reply.headers?.get(STATUS_HEADER)) < 400 ? reply.json<OrchestrationResult>() : null;
           if (result?.status === 'ACCEPT') {
             message.ack();

@@ -43,8 +43,8 @@ describe('NATS-native workers', () => {
     throw new Error('no message on the bus');
   }
 
-  async function claim(body: object) {
-    const reply = await nc.request(names().claim, JSON.stringify(body), { timeout: 5000 });
+  async function claim(poolId: string, body: object) {
+    const reply = await nc.request(names().claim(poolId), JSON.stringify(body), { timeout: 5000 });
     return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<any>() };
   }
 
@@ -58,22 +58,34 @@ describe('NATS-native workers', () => {
     // While this worker holds the message, an HTTP poll does not get the run (I9).
     expect((await gw.post('/work_pools/n1/get_scheduled_flow_runs', {})).body).toEqual([]);
 
-    const first = await claim({ flow_run_id: runId });
+    const first = await claim(poolId, { flow_run_id: runId });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ status: 'ACCEPT', state: { type: 'PENDING' } });
     message.ack();
-    const second = await claim({ flow_run_id: runId });
+    const second = await claim(poolId, { flow_run_id: runId });
     expect(second).toMatchObject({ status: 200, body: { status: 'ABORT' } });
   });
 
   it('answers claims with Prefect error shapes', async () => {
-    expect(await claim({ flow_run_id: '00000000-0000-0000-0000-000000000000' })).toEqual({
+    const { poolId } = await poolWithRun('n0');
+    expect(await claim(poolId, { flow_run_id: '00000000-0000-0000-0000-000000000000' })).toEqual({
       status: 404,
       body: { exception_message: 'Flow run with id 00000000-0000-0000-0000-000000000000 not found' },
     });
-    const invalid = await claim({ flow_run_id: 'nope' });
+    const invalid = await claim(poolId, { flow_run_id: 'nope' });
     expect(invalid.status).toBe(422);
     expect(invalid.body.exception_message).toBe('Invalid request received.');
+  });
+
+  it("refuses, as if it did not exist, a run of another pool or of none (I10)", async () => {
+    const mine = await poolWithRun('n3');
+    const theirs = await poolWithRun('n4');
+    const poolless = (await gw.post('/flow_runs/', { flow_id: flowId, state: { type: 'SCHEDULED' } })).body.id as string;
+    for (const runId of [theirs.runId, poolless]) {
+      expect(await claim(mine.poolId, { flow_run_id: runId })).toEqual({ status: 404, body: { exception_message: `Flow run with id ${runId} not found` } });
+    }
+    expect((await gw.get(`/flow_runs/${theirs.runId}`)).body.state_type).toBe('SCHEDULED');
+    expect(await claim(theirs.poolId, { flow_run_id: theirs.runId })).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
   });
 
   it('makes a NATS claim WAIT when the queue has no free slot (I5 without a lease)', async () => {
@@ -81,12 +93,12 @@ describe('NATS-native workers', () => {
     const busy = await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: 'n2', state: { type: 'RUNNING' } });
     expect(busy.body.state_type).toBe('RUNNING');
     const message = await nextMessage(poolId, queueId);
-    const waited = await claim({ flow_run_id: runId });
+    const waited = await claim(poolId, { flow_run_id: runId });
     expect(waited).toMatchObject({ status: 200, body: { status: 'WAIT', details: { type: 'wait_details', delay_seconds: 1 } } });
     expect((await gw.get(`/flow_runs/${runId}`)).body.state_type).toBe('SCHEDULED');
     message.nak();
 
     await gw.post(`/flow_runs/${busy.body.id}/set_state`, { state: { type: 'COMPLETED' } });
-    expect(await claim({ flow_run_id: runId })).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
+    expect(await claim(poolId, { flow_run_id: runId })).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
   });
 });

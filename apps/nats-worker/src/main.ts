@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       const consumer = await js.consumers.get(names.poolStream(pool.id), names.queueConsumer(queue.id)).catch(() => null);
       if (!consumer) continue; // nothing was ever published to this queue yet
       const message = await consumer.next({ expires: 1000 }).catch(() => null);
-      if (message) claimedAny = (await handle(nc, names.claim, message)) || claimedAny;
+      if (message) claimedAny = (await handle(nc, names.claim(pool.id), message)) || claimedAny;
     }
     if (args.once && claimedAny) break;
     if (!claimedAny) await new Promise((resolve) => setTimeout(resolve, 200));

@@ -1,4 +1,4 @@
-import { CLAIM_PATTERN } from './dto/claim.dto';
+import { CLAIM_SUBJECT_PREFIX } from './dto/claim.dto';
 
 /**
  * Every NATS subject, stream and consumer name the system uses, in one place, derived from the namespace
@@ -26,8 +26,11 @@ export function natsNames(namespace: string) {
     poolDispatched: (poolId: string) => `${namespace}.dispatched.${poolId}`,
     /** Core NATS: a pool or one of its queues was paused, resumed or deleted (no payload); gateways drop what they cached of it. */
     poolChanged: (poolId: string) => `${namespace}.pool-changed.${poolId}`,
-    /** Request/reply served by the gateway: claim a run (SCHEDULED → PENDING) without HTTP. */
-    claim: `${namespace}.${CLAIM_PATTERN}`,
+    /**
+     * Request/reply served by the gateway: claim a run of this pool (SCHEDULED → PENDING) without HTTP. Per pool, so
+     * that NATS permissions can confine a worker to its pool's claims.
+     */
+    claim: (poolId: string) => `${namespace}.${CLAIM_SUBJECT_PREFIX}.${poolId}`,
     /**
      * Prefect-named events, e.g. `prefect.work-queue.ready` → `<ns>.events.prefect.work-queue.ready`. State names
      * are free text: characters a subject cannot hold (spaces, wildcards, empty tokens) become `_`.

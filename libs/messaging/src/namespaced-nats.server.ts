@@ -12,7 +12,7 @@ export const STATUS_HEADER = 'Prefect-Status';
 
 /**
  * Nest's NATS transport for plain NATS clients: handler patterns live under the namespace (pattern
- * `api.flow-runs.claim` answers `<namespace>.api.flow-runs.claim`), requests are bare JSON and replies are the
+ * `api.flow-runs.claim.*` answers `<namespace>.api.flow-runs.claim.<pool id>`), requests are bare JSON and replies are the
  * bare JSON body with its status in a header, rather than Nest's own packet envelope. Subscriptions use a queue
  * group, so several gateways share the requests.
  */

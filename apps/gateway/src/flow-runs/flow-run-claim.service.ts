@@ -13,6 +13,8 @@ const NO_SLOT_RETRY_SECONDS = 1;
  * A claim sent over NATS by a worker that took the run straight from the bus: the same orchestration as
  * `POST /flow_runs/{id}/set_state`, plus the queue and pool concurrency limits. A poll counts a run it hands out
  * as busy through its lease; a run taken from NATS holds no lease, so its claim must find a free slot itself.
+ * A claim names its pool (the subject's last token): a run of another pool, or of none, is not found, so that a
+ * worker allowed only its pool's claim subject can touch no other run.
  */
 @Injectable()
 export class FlowRunClaimService {
@@ -21,7 +23,7 @@ export class FlowRunClaimService {
     private readonly states: FlowRunStateService,
   ) {}
 
-  async claim(request: unknown): Promise<RpcReply> {
+  async claim(poolId: string, request: unknown): Promise<RpcReply> {
     const parsed = validateModel(ClaimFlowRunRequestDto, request);
     if (!parsed.ok) return domainErrorResponse(validationFailed(parsed.errors), request);
     const { flow_run_id: id, force } = parsed.value;
@@ -30,10 +32,12 @@ export class FlowRunClaimService {
       // Lock order as in a poll (the pool's slots, then the run), so the two cannot deadlock.
       const unlocked = await this.db.repos.flowRuns.findById(id);
       const queue = unlocked?.work_queue_id ? await this.db.repos.workQueues.findById(unlocked.work_queue_id) : null;
+      const notFound = objectNotFound(`Flow run with id ${id} not found`);
+      if (!queue || queue.work_pool_id !== poolId) throw notFound;
       return await this.db.transaction(async (tx) => {
-        if (queue) await tx.delivery.lockPoolSlots(queue.work_pool_id);
+        await tx.delivery.lockPoolSlots(queue.work_pool_id);
         const run = await tx.flowRuns.findByIdForUpdate(id);
-        if (!run) throw objectNotFound(`Flow run with id ${id} not found`);
+        if (!run || run.work_queue_id !== queue.id) throw notFound;
         if (proposal.type === 'PENDING' && run.state_type === 'SCHEDULED' && !force && !(await this.hasFreeSlot(tx, run))) {
           const current = run.state_id ? await tx.flowRunStates.findById(run.state_id) : null;
           return {

@@ -3,7 +3,7 @@ import { ForbidExtra } from '../body-validation';
 import { StateCreateDto } from './state.dto';
 import { IsNestedModel } from './validators';
 
-/** The body of a claim request on `<namespace>.api.flow-runs.claim` (docs/nats-workers.md). */
+/** The body of a claim request on `<namespace>.api.flow-runs.claim.<pool id>` (docs/nats-workers.md). */
 @ForbidExtra()
 export class ClaimFlowRunRequestDto {
   @IsDefined()
@@ -20,5 +20,13 @@ export class ClaimFlowRunRequestDto {
   force?: boolean | null;
 }
 
-/** Pattern of the claim handler; the subject is `<namespace>.` + this (see `natsNames().claim`). */
-export const CLAIM_PATTERN = 'api.flow-runs.claim';
+/** Claim subjects, below the namespace: one per pool, `api.flow-runs.claim.<pool id>` (see `natsNames().claim`). */
+export const CLAIM_SUBJECT_PREFIX = 'api.flow-runs.claim';
+
+/** Pattern of the claim handler: every pool's claim subject. */
+export const CLAIM_PATTERN = `${CLAIM_SUBJECT_PREFIX}.*`;
+
+/** The pool a claim subject names (its last token). */
+export function claimSubjectPoolId(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}
