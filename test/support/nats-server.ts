@@ -18,6 +18,7 @@ export class PrivateNatsServer {
   private child?: ChildProcess;
   private readonly storeDirs: string[] = [];
   private readonly configFile: string;
+  private config: string;
   /** Everything the server logged, line by line (permission violations among them). */
   readonly log: string[] = [];
 
@@ -28,7 +29,7 @@ export class PrivateNatsServer {
   ) {
     this.storeDirs.push(storeDir);
     this.configFile = path.join(storeDir, 'nats-server.conf');
-    writeFileSync(this.configFile, options.config ?? '');
+    this.config = options.config ?? '';
   }
 
   static async start(options: PrivateNatsServerOptions = {}): Promise<PrivateNatsServer> {
@@ -45,9 +46,14 @@ export class PrivateNatsServer {
     return `${this.options.tls ? 'tls' : 'nats'}://127.0.0.1:${this.port}`;
   }
 
+  /** Address and JetStream belong in the file, not in flags: a reload applies the file alone, and would stop JetStream. */
+  private writeConfig(config: string): void {
+    writeFileSync(this.configFile, `listen: "127.0.0.1:${this.port}"\njetstream { store_dir: "${this.storeDir}" }\n${config}\n`);
+  }
+
   private spawn(): Promise<void> {
-    const args = ['-c', this.configFile, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
-    const child = spawn(NATS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.writeConfig(this.config);
+    const child = spawn(NATS_SERVER, ['-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const ready = this.waitForLog('Server is ready');
     child.stdout?.on('data', (chunk: Buffer) => this.onOutput(chunk));
@@ -76,7 +82,8 @@ export class PrivateNatsServer {
 
   /** Replaces the configuration and has the running server reload it (SIGHUP), as an operator adding a user would. */
   async reconfigure(config: string): Promise<void> {
-    writeFileSync(this.configFile, config);
+    this.config = config;
+    this.writeConfig(config);
     const reloaded = this.waitForLog('Reloaded server configuration');
     this.child?.kill('SIGHUP');
     await reloaded;

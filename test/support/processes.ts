@@ -7,6 +7,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const ENTRY = {
   gateway: path.join(ROOT, 'dist/apps/gateway/src/main.js'),
   scheduler: path.join(ROOT, 'dist/apps/scheduler/src/main.js'),
+  'nats-worker': path.join(ROOT, 'dist/apps/nats-worker/src/main.js'),
 };
 
 export function freePort(): Promise<number> {
@@ -38,9 +39,9 @@ export class AppProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static start(app: keyof typeof ENTRY, env: Record<string, string>): AppProcess {
+  static start(app: keyof typeof ENTRY, env: Record<string, string>, args: string[] = []): AppProcess {
     if (!existsSync(ENTRY[app])) throw new Error(`${ENTRY[app]} is missing: run \`npm run build\` first`);
-    const child = spawn(process.execPath, [ENTRY[app]], {
+    const child = spawn(process.execPath, [ENTRY[app], ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
