@@ -75,7 +75,7 @@ async function handle(nc: NatsConnection, claimSubject: string, message: JsMsg):
 
 async function main(): Promise<void> {
   if (!args.pool) throw new Error('--pool NAME is required');
-  const config = loadConfig({ ...process.env, NATS_URL: args.nats, NATS_NAMESPACE: args.namespace });
+  const config = loadConfig({ ...process.env, ...(args.nats && { NATS_URL: args.nats }), ...(args.namespace && { NATS_NAMESPACE: args.namespace }) });
   const names = natsNames(config.NATS_NAMESPACE);
   const pool = await api<{ id: string }>(`/work_pools/${encodeURIComponent(args.pool)}`);
   const queues = (await api<Queue[]>(`/work_pools/${encodeURIComponent(args.pool)}/queues/filter`, {})).sort((a, b) => a.priority - b.priority);
