@@ -1,5 +1,6 @@
 import { AppConfig, loadConfig } from '@app/config';
-import { NatsClient } from '@app/messaging';
+import { natsConnectionOptions } from '@app/messaging';
+import { connect } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { TestGateway } from '../support/gateway';
 import { NatsOperator } from '../support/nats-jwt';
 import { PrivateNatsServer } from '../support/nats-server';
 import { TestScheduler } from '../support/scheduler';
+import { makeCertificates } from '../support/tls-certificates';
 
 /**
  * The apps on NATS servers that require a token, or JWT credentials (a creds file): the scheduler publishes a due
@@ -15,6 +17,7 @@ import { TestScheduler } from '../support/scheduler';
 describe.each([
   ['a token', () => tokenServer()],
   ['a creds file (JWT and nkey)', () => credsServer()],
+  ['a client certificate (mutual TLS)', () => mutualTlsServer()],
 ])('the apps on a NATS server requiring %s', (_kind, setup) => {
   let secured: Secured;
   let gw: TestGateway;
@@ -46,10 +49,11 @@ describe.each([
     expect((await gw.db.repos.flowRuns.findById(run.body.id))?.dispatched_state_id).toBeTruthy();
   });
 
-  it('refuse wrong credentials at connection', async () => {
-    const config = loadConfig({ NATS_URL: secured.nats.url, ...secured.wrongEnv });
-    await expect(NatsClient.connect(config, 'intruder')).rejects.toThrow(/Authorization Violation|authentication/i);
-    await expect(NatsClient.connect(loadConfig({ NATS_URL: secured.nats.url }), 'anonymous')).rejects.toThrow(/Authorization Violation|authentication/i);
+  it('refuse wrong credentials, and none, at connection', async () => {
+    const attempt = (env: Record<string, string>) => connect({ ...natsConnectionOptions(loadConfig({ NATS_URL: secured.nats.url, ...env })), timeout: 3000 });
+    await expect(attempt(secured.wrongEnv)).rejects.toThrow(secured.refusal);
+    await expect(attempt({})).rejects.toThrow();
+    expect(secured.nats.log.some((line) => secured.refusal.test(line))).toBe(true);
   });
 });
 
@@ -58,13 +62,15 @@ interface Secured {
   gatewayEnv: Record<string, string>;
   schedulerEnv: Record<string, string>;
   wrongEnv: Record<string, string>;
+  /** How the client, and the server's log, tell of the refusal. */
+  refusal: RegExp;
   dispose(): Promise<void>;
 }
 
 async function tokenServer(): Promise<Secured> {
   const nats = await PrivateNatsServer.start({ config: 'authorization { token: "t0ken-of-this-installation" }' });
   const env = { NATS_TOKEN: 't0ken-of-this-installation' };
-  return { nats, gatewayEnv: env, schedulerEnv: env, wrongEnv: { NATS_TOKEN: 'guessed' }, dispose: () => nats.dispose() };
+  return { nats, gatewayEnv: env, schedulerEnv: env, wrongEnv: { NATS_TOKEN: 'guessed' }, refusal: /Authorization Violation|authentication error/i, dispose: () => nats.dispose() };
 }
 
 async function credsServer(): Promise<Secured> {
@@ -81,6 +87,29 @@ async function credsServer(): Promise<Secured> {
     gatewayEnv: creds('gateway', operator.userCreds('gateway')),
     schedulerEnv: creds('scheduler', operator.userCreds('scheduler')),
     wrongEnv: creds('stranger', operator.userCreds('stranger', NatsOperator.strangerAccount())),
+    refusal: /Authorization Violation|authentication error/i,
+    dispose: async () => {
+      await nats.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function mutualTlsServer(): Promise<Secured> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nats-mtls-'));
+  const tls = makeCertificates(dir);
+  const nats = await PrivateNatsServer.start({
+    config: `tls { cert_file: "${tls.server.cert}", key_file: "${tls.server.key}", ca_file: "${tls.ca}", verify: true }`,
+    tls: true,
+  });
+  const env = { NATS_TLS_CA: tls.ca, NATS_TLS_CERT: tls.client.cert, NATS_TLS_KEY: tls.client.key };
+  return {
+    nats,
+    gatewayEnv: env,
+    schedulerEnv: env,
+    wrongEnv: { NATS_TLS_CA: tls.ca },
+    // The server ends the TLS handshake of a client without a certificate; nats.js then only sees its time run out.
+    refusal: /TLS handshake error|timeout/i,
     dispose: async () => {
       await nats.dispose();
       rmSync(dir, { recursive: true, force: true });

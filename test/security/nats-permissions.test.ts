@@ -3,14 +3,14 @@ import { natsNames } from '@app/contracts';
 import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestGateway } from '../support/gateway';
 import { PrivateNatsServer } from '../support/nats-server';
 import { AppProcess } from '../support/processes';
 import { TestScheduler } from '../support/scheduler';
+import { makeCertificates, TestCertificates } from '../support/tls-certificates';
 
 const NS = 'sec';
 const names = natsNames(NS);
@@ -29,20 +29,6 @@ function documentedAuthorization(poolIds: string[]): string {
     .replace(/\bprefect([._])/g, `${NS}$1`);
 }
 
-/** A CA and a certificate for 127.0.0.1 signed by it, made with openssl in `dir`. */
-function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
-  const file = (name: string) => path.join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', file('ca-key.pem'), '-out', file('ca.pem'), '-days', '1', '-subj', '/CN=test CA');
-  openssl('req', ...ec, '-keyout', file('server-key.pem'), '-out', file('server.csr'), '-subj', '/CN=127.0.0.1');
-  // nats.js checks a server reached by IP address under the name "localhost" (it sets no TLS server name for an IP).
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca-key.pem'), '-CAcreateserial',
-    '-out', file('server.pem'), '-days', '1', '-extfile', file('server.ext'));
-  return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server-key.pem') };
-}
-
 async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -58,7 +44,7 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string,
  */
 describe('NATS security: credentials and per-pool permissions', () => {
   let dir: string;
-  let tls: { ca: string; cert: string; key: string };
+  let tls: TestCertificates;
   let nats: PrivateNatsServer;
   let gw: TestGateway;
   let scheduler: TestScheduler;
@@ -69,7 +55,7 @@ describe('NATS security: credentials and per-pool permissions', () => {
   const started: AppProcess[] = [];
 
   const serverConfig = (poolIds: string[]) =>
-    `tls { cert_file: "${tls.cert}", key_file: "${tls.key}" }\n${documentedAuthorization(poolIds)}`;
+    `tls { cert_file: "${tls.server.cert}", key_file: "${tls.server.key}" }\n${documentedAuthorization(poolIds)}`;
 
   /** The NATS environment of one party (passwords as the documented permission set gets them here). */
   const envOf = (user: string): Record<string, string> => ({
