@@ -75,8 +75,8 @@ class SetTogether implements ValidatorConstraintInterface {
 }
 
 /**
- * nats.js upgrades to TLS whenever a server offers it, whatever the URL says; only a `tls://` URL makes TLS required,
- * so a certificate setting without one would not protect anything.
+ * nats.js ignores the URL's scheme: it speaks TLS when the server offers it and insists on it only when given TLS
+ * options, which connections get for `tls://` URLs. A certificate setting beside a `nats://` URL would not make TLS required.
  */
 @ValidatorConstraint({ name: 'needsTlsUrl' })
 class NeedsTlsUrl implements ValidatorConstraintInterface {
