@@ -2,6 +2,7 @@ import { natsNames, OrchestrationResult, WorkerFlowRunResponse } from '@app/cont
 import { STATUS_HEADER } from '@app/messaging';
 import { Consumer, jetstream } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import { Api, Fixtures, GatewayProcess, inSeconds, sleep, Sql, waitFor } from '../support/delivery';
 import { TestGateway } from '../support/gateway';
 import { TestScheduler } from '../support/scheduler';
@@ -143,7 +144,13 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
           const offer = message.json<WorkerFlowRunResponse>();
           const { id: runId } = offer.flow_run;
           log('receive', runId, offer.work_queue_id, holder);
-          const reply = await nc.request(names.claim(poolId), JSON.stringify({ flow_run_id: runId }), { timeout: 5000 }).catch(() => null);
+          // As docs/nats-workers.md says: an unanswered claim is resent as it was, with backoff.
+          const request = JSON.stringify({ flow_run_id: runId, publication: message.headers?.get('Nats-Msg-Id'), transition_id: randomUUID() });
+          let reply = null;
+          for (let wait = 100; !reply && draining; wait = Math.min(wait * 2, 2000)) {
+            reply = await nc.request(names.claim(poolId), request, { timeout: 5000 }).catch(() => null);
+            if (!reply) await sleep(wait);
+          }
           const result = reply && Number(reply.headers?.get(STATUS_HEADER)) < 400 ? reply.json<OrchestrationResult>() : null;
           if (result?.status === 'ACCEPT') {
             message.ack();

@@ -2,24 +2,32 @@ import { natsNames } from '@app/contracts';
 import { STATUS_HEADER } from '@app/messaging';
 import { jetstream, JsMsg } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
+import { sleep, Sql } from '../support/delivery';
 import { TestGateway } from '../support/gateway';
 import { TestScheduler } from '../support/scheduler';
 
-/** A worker that takes runs straight from NATS and claims them over NATS (I9), against the real apps. */
+/** A worker that takes runs straight from NATS and claims them over NATS (I9, I10), against the real apps. */
+const LEASE_SECONDS = 2;
+jest.setTimeout(30_000);
+
 describe('NATS-native workers', () => {
   let gw: TestGateway;
   let scheduler: TestScheduler;
   let nc: NatsConnection;
+  let sql: Sql;
   let flowId: string;
   const names = () => natsNames(gw.config.NATS_NAMESPACE);
 
   beforeAll(async () => {
-    gw = await TestGateway.start();
+    gw = await TestGateway.start({ DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS), DISPATCH_INTERVAL_MS: '100' });
     scheduler = await TestScheduler.start(gw.config);
     nc = await connect({ servers: gw.config.NATS_URL });
+    sql = await Sql.connect(gw.config.DATABASE_URL);
     flowId = (await gw.post('/flows/', { name: 'nats' })).body.id;
   });
   afterAll(async () => {
+    await sql.end();
     await nc.close();
     await scheduler.stop();
     await gw.stop();
@@ -32,13 +40,14 @@ describe('NATS-native workers', () => {
     return { poolId: created.body.id as string, queueId: run.body.work_queue_id as string, runId: run.body.id as string };
   }
 
-  async function nextMessage(poolId: string, queueId: string): Promise<JsMsg> {
-    const deadline = Date.now() + 5000;
+  /** The next message of the queue, pulled as a worker pulls. */
+  async function message(poolId: string, queueId: string, timeoutMs = 5000): Promise<JsMsg> {
+    const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const consumer = await jetstream(nc).consumers.get(names().poolStream(poolId), names().queueConsumer(queueId)).catch(() => null);
-      const message = consumer && (await consumer.next({ expires: 1000 }));
-      if (message) return message;
-      await new Promise((r) => setTimeout(r, 50));
+      const next = consumer && (await consumer.next({ expires: 1000 }));
+      if (next) return next;
+      await sleep(20);
     }
     throw new Error('no message on the bus');
   }
@@ -48,57 +57,130 @@ describe('NATS-native workers', () => {
     return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<any>() };
   }
 
-  it('receives exactly one WorkerFlowRunResponse per run and claims it over NATS', async () => {
+  /** The claim of the run a message stands for, as docs/nats-workers.md builds it. */
+  const claimOf = (held: JsMsg, transitionId = randomUUID()) => {
+    const publication = held.headers?.get('Nats-Msg-Id') ?? '';
+    return { flow_run_id: publication.split(':')[0], publication, transition_id: transitionId };
+  };
+
+  /** The run's current publication as the database records it. */
+  async function currentPublication(runId: string): Promise<string> {
+    const [row] = await sql.query<{ state_id: string; dispatch_epoch: number }>('SELECT state_id, dispatch_epoch FROM flow_run WHERE id = $1', [runId]);
+    return `${runId}:${row.state_id}:${row.dispatch_epoch}`;
+  }
+
+  it('receives exactly one WorkerFlowRunResponse per run, claims it over NATS and gets the run to execute from the row', async () => {
     const { poolId, queueId, runId } = await poolWithRun('n1');
-    const message = await nextMessage(poolId, queueId);
-    const offer = message.json<any>();
+    const held = await message(poolId, queueId);
+    const offer = held.json<any>();
     expect(Object.keys(offer).sort()).toEqual(['flow_run', 'work_pool_id', 'work_queue_id']);
     expect(offer).toMatchObject({ work_pool_id: poolId, work_queue_id: queueId, flow_run: { id: runId, state: null } });
 
     // While this worker holds the message, an HTTP poll does not get the run (I9).
     expect((await gw.post('/work_pools/n1/get_scheduled_flow_runs', {})).body).toEqual([]);
 
-    const first = await claim(poolId, { flow_run_id: runId });
+    const request = claimOf(held);
+    const first = await claim(poolId, request);
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ status: 'ACCEPT', state: { type: 'PENDING' } });
-    message.ack();
-    const second = await claim(poolId, { flow_run_id: runId });
-    expect(second).toMatchObject({ status: 200, body: { status: 'ABORT' } });
+    expect(first.body).toMatchObject({
+      status: 'ACCEPT',
+      state: { type: 'PENDING', state_details: { transition_id: request.transition_id } },
+      run: { work_pool_id: poolId, work_queue_id: queueId, flow_run: { id: runId, state_type: 'PENDING', state: null } },
+    });
+    held.ack();
+  });
+
+  it('answers the claimer that resends its winning claim as a duplicate, with the run; any other claim is refused', async () => {
+    const { poolId, queueId, runId } = await poolWithRun('n5');
+    const request = claimOf(await message(poolId, queueId));
+    expect((await claim(poolId, request)).body.status).toBe('ACCEPT');
+
+    const resent = await claim(poolId, request);
+    expect(resent).toMatchObject({
+      status: 200,
+      body: {
+        status: 'REJECT',
+        state: { type: 'PENDING', state_details: { transition_id: request.transition_id } },
+        details: { type: 'reject_details', reason: 'This run has already made this state transition.' },
+        run: { work_pool_id: poolId, flow_run: { id: runId, state_type: 'PENDING' } },
+      },
+    });
+    const other = await claim(poolId, { ...request, transition_id: randomUUID() });
+    expect(other).toMatchObject({ status: 200, body: { status: 'ABORT', state: { type: 'PENDING' } } });
+    expect(other.body.run).toBeUndefined();
+    expect((await sql.query('SELECT id FROM flow_run_state WHERE flow_run_id = $1', [runId])).length).toBe(2);
   });
 
   it('answers claims with Prefect error shapes', async () => {
-    const { poolId } = await poolWithRun('n0');
-    expect(await claim(poolId, { flow_run_id: '00000000-0000-0000-0000-000000000000' })).toEqual({
+    const { poolId, runId } = await poolWithRun('n0');
+    const unknown = '00000000-0000-0000-0000-000000000000';
+    expect(await claim(poolId, { flow_run_id: unknown, publication: `${unknown}:${unknown}:1`, transition_id: randomUUID() })).toEqual({
       status: 404,
-      body: { exception_message: 'Flow run with id 00000000-0000-0000-0000-000000000000 not found' },
+      body: { exception_message: `Flow run with id ${unknown} not found` },
     });
     const invalid = await claim(poolId, { flow_run_id: 'nope' });
     expect(invalid.status).toBe(422);
     expect(invalid.body.exception_message).toBe('Invalid request received.');
+    // A message of one run does not claim another.
+    const mismatched = await claim(poolId, { flow_run_id: runId, publication: `${unknown}:${unknown}:1`, transition_id: randomUUID() });
+    expect(mismatched.status).toBe(422);
+    expect(mismatched.body.exception_detail).toEqual([expect.objectContaining({ loc: ['body', 'publication'] })]);
   });
 
-  it("refuses, as if it did not exist, a run of another pool or of none (I10)", async () => {
+  it('refuses, as if it did not exist, a run of another pool or of none (I10)', async () => {
     const mine = await poolWithRun('n3');
     const theirs = await poolWithRun('n4');
     const poolless = (await gw.post('/flow_runs/', { flow_id: flowId, state: { type: 'SCHEDULED' } })).body.id as string;
     for (const runId of [theirs.runId, poolless]) {
-      expect(await claim(mine.poolId, { flow_run_id: runId })).toEqual({ status: 404, body: { exception_message: `Flow run with id ${runId} not found` } });
+      const forged = { flow_run_id: runId, publication: await currentPublication(runId), transition_id: randomUUID() };
+      expect(await claim(mine.poolId, forged)).toEqual({ status: 404, body: { exception_message: `Flow run with id ${runId} not found` } });
     }
     expect((await gw.get(`/flow_runs/${theirs.runId}`)).body.state_type).toBe('SCHEDULED');
-    expect(await claim(theirs.poolId, { flow_run_id: theirs.runId })).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
+    expect(await claim(theirs.poolId, claimOf(await message(theirs.poolId, theirs.queueId)))).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
+  });
+
+  it('refuses a stale message (the run was published again since) and a run an HTTP poller holds', async () => {
+    const { poolId, queueId, runId } = await poolWithRun('n6');
+    // A poller takes the run and never claims it; while its lease runs, no NATS claim gets the run.
+    expect((await gw.post('/work_pools/n6/get_scheduled_flow_runs', {})).body).toHaveLength(1);
+    const leased = await currentPublication(runId);
+    const refused = await claim(poolId, { flow_run_id: runId, publication: leased, transition_id: randomUUID() });
+    expect(refused).toMatchObject({ status: 200, body: { status: 'ABORT', state: { type: 'SCHEDULED' }, details: { type: 'abort_details' } } });
+
+    // The lease runs out: the run is published again, in a new epoch; the message of the old one is stale.
+    const republished = await message(poolId, queueId, (LEASE_SECONDS + 3) * 1000);
+    expect(republished.headers?.get('Nats-Msg-Id')).not.toBe(leased);
+    expect(await claim(poolId, { flow_run_id: runId, publication: leased, transition_id: randomUUID() })).toMatchObject({ body: { status: 'ABORT' } });
+    expect(await claim(poolId, claimOf(republished))).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
+    republished.ack();
+  });
+
+  it('a worker that never answers its message holds the run for the lease, not longer', async () => {
+    const { poolId, queueId, runId } = await poolWithRun('n7');
+    const silent = await message(poolId, queueId);
+    const heldAt = Date.now();
+    // Another worker pulls all along: it receives the run once the lease ran out, not before...
+    const redelivered = await message(poolId, queueId, (LEASE_SECONDS + 3) * 1000);
+    const waited = Date.now() - heldAt;
+    expect(waited).toBeGreaterThanOrEqual(LEASE_SECONDS * 1000 - 100);
+    expect(waited).toBeLessThan(LEASE_SECONDS * 1000 + 1500);
+    // ...the same publication, still claimable.
+    expect(redelivered.headers?.get('Nats-Msg-Id')).toBe(silent.headers?.get('Nats-Msg-Id'));
+    expect(await claim(poolId, claimOf(redelivered))).toMatchObject({ status: 201, body: { status: 'ACCEPT', run: { flow_run: { id: runId } } } });
+    redelivered.ack();
   });
 
   it('makes a NATS claim WAIT when the queue has no free slot (I5 without a lease)', async () => {
     const { poolId, queueId, runId } = await poolWithRun('n2', 1);
     const busy = await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: 'n2', state: { type: 'RUNNING' } });
     expect(busy.body.state_type).toBe('RUNNING');
-    const message = await nextMessage(poolId, queueId);
-    const waited = await claim(poolId, { flow_run_id: runId });
+    const held = await message(poolId, queueId);
+    const waited = await claim(poolId, claimOf(held));
     expect(waited).toMatchObject({ status: 200, body: { status: 'WAIT', details: { type: 'wait_details', delay_seconds: 1 } } });
     expect((await gw.get(`/flow_runs/${runId}`)).body.state_type).toBe('SCHEDULED');
-    message.nak();
 
     await gw.post(`/flow_runs/${busy.body.id}/set_state`, { state: { type: 'COMPLETED' } });
-    expect(await claim(poolId, { flow_run_id: runId })).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
+    expect(await claim(poolId, claimOf(held))).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
+    held.ack();
   });
 });

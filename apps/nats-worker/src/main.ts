@@ -1,14 +1,16 @@
 // An example of a worker that takes flow runs straight from NATS instead of polling over HTTP
-// (docs/nats-workers.md). It claims each run, acks the message, and logs what it would start.
+// (docs/nats-workers.md). It claims each run, settles the message as the claim's answer says, and logs what it
+// would start.
 //   npm run worker:nats -- --pool NAME [--api http://127.0.0.1:4200/api] [--nats nats://127.0.0.1:4222]
-//                                      [--namespace prefect] [--name my-worker] [--once]
+//                                      [--namespace prefect] [--name my-worker] [--once] [--claim-timeout-ms 5000]
 // It connects as the apps do, with NATS_CREDS, NATS_TOKEN, NATS_USER/NATS_PASSWORD and NATS_TLS_* from the environment
 // (--nats and --namespace override NATS_URL and NATS_NAMESPACE).
 import { loadConfig } from '@app/config';
-import { natsNames, OrchestrationResult, WorkerFlowRunResponse } from '@app/contracts';
+import { ClaimFlowRunReply, natsNames } from '@app/contracts';
 import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
 import { jetstream, JsMsg } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 interface Queue {
@@ -16,6 +18,10 @@ interface Queue {
   name: string;
   priority: number;
 }
+
+/** Resending an unanswered claim: the first wait, doubled each time up to the cap. */
+const FIRST_RESEND_MS = 250;
+const MAX_RESEND_MS = 5000;
 
 const { values: args } = parseArgs({
   options: {
@@ -25,11 +31,14 @@ const { values: args } = parseArgs({
     namespace: { type: 'string' },
     name: { type: 'string', default: `nats-worker-${process.pid}` },
     once: { type: 'boolean', default: false },
+    'claim-timeout-ms': { type: 'string', default: '5000' },
   },
 });
 
 const log = (message: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), worker: args.name, message, ...fields })}\n`);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function api<T>(path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${args.api}${path}`, {
@@ -41,35 +50,53 @@ async function api<T>(path: string, body?: unknown): Promise<T> {
   return (await response.json()) as T;
 }
 
+type Answer = { status: number; result: ClaimFlowRunReply | null; text: string };
+
+/**
+ * Sends the claim until the gateway answers it. A claim whose answer was lost may have been committed: giving the
+ * message back then would leave the run PENDING with nobody to run it, so the same claim (same transition id) is
+ * resent, with backoff, and the gateway recognises it if it won.
+ */
+async function claimUntilAnswered(nc: NatsConnection, subject: string, request: string, runId: string): Promise<Answer> {
+  for (let wait = FIRST_RESEND_MS; ; wait = Math.min(wait * 2, MAX_RESEND_MS)) {
+    try {
+      const reply = await nc.request(subject, request, { timeout: Number(args['claim-timeout-ms']) });
+      const status = Number(reply.headers?.get(STATUS_HEADER) ?? 0);
+      if (status > 0 && status < 500) return { status, result: status < 400 ? reply.json<ClaimFlowRunReply>() : null, text: reply.string() };
+      log('claim failed on the server; resending it', { flow_run_id: runId, status, retry_in_ms: wait });
+    } catch (error) {
+      log('claim unanswered; resending it', { flow_run_id: runId, error: String(error), retry_in_ms: wait });
+    }
+    await sleep(wait);
+  }
+}
+
 /** Claims the run behind a message over NATS, then settles the message as docs/nats-workers.md says. */
 async function handle(nc: NatsConnection, claimSubject: string, message: JsMsg): Promise<boolean> {
-  const offer = message.json<WorkerFlowRunResponse>();
-  const runId = offer.flow_run.id;
-  try {
-    const reply = await nc.request(claimSubject, JSON.stringify({ flow_run_id: runId }), { timeout: 5000 });
-    const status = Number(reply.headers?.get(STATUS_HEADER) ?? 0);
-    if (status >= 400) {
-      log('claim refused', { flow_run_id: runId, status, body: reply.string() });
-      message.term();
-      return false;
-    }
-    const result = reply.json<OrchestrationResult>();
-    if (result.status === 'ACCEPT') {
-      message.ack();
-      log('claimed flow run; a real worker would start it now', { flow_run_id: runId, name: offer.flow_run.name, queue: offer.work_queue_id });
-      return true;
-    }
-    if (result.status === 'WAIT') {
-      const delay = result.details.type === 'wait_details' ? result.details.delay_seconds : 1;
-      message.nak(delay * 1000);
-    } else {
-      message.term();
-    }
-    log(`claim answered ${result.status}`, { flow_run_id: runId });
-  } catch (error) {
-    message.nak();
-    log('claim failed; the run goes back on the bus', { flow_run_id: runId, error: String(error) });
+  // What to claim comes from the message's id; what to run, from the claim's answer (the body is only a hint).
+  const publication = message.headers?.get('Nats-Msg-Id') ?? '';
+  const runId = publication.split(':')[0];
+  const transitionId = randomUUID();
+  const request = JSON.stringify({ flow_run_id: runId, publication, transition_id: transitionId });
+  const { status, result, text } = await claimUntilAnswered(nc, claimSubject, request, runId);
+  if (!result) {
+    log('claim refused', { flow_run_id: runId, status, body: text });
+    message.term();
+    return false;
   }
+  if (result.run) {
+    message.ack();
+    const { flow_run: run, work_queue_id: queueId } = result.run;
+    log('claimed flow run; a real worker would start it now', { flow_run_id: run.id, name: run.name, queue: queueId, transition_id: transitionId, answer: result.status });
+    return true;
+  }
+  if (result.status === 'WAIT') {
+    const delay = result.details.type === 'wait_details' ? result.details.delay_seconds : 1;
+    message.nak(delay * 1000);
+  } else {
+    message.term();
+  }
+  log(`claim answered ${result.status}`, { flow_run_id: runId });
   return false;
 }
 
@@ -99,7 +126,7 @@ async function main(): Promise<void> {
       if (message) claimedAny = (await handle(nc, names.claim(pool.id), message)) || claimedAny;
     }
     if (args.once && claimedAny) break;
-    if (!claimedAny) await new Promise((resolve) => setTimeout(resolve, 200));
+    if (!claimedAny) await sleep(200);
   }
   await nc.drain();
   log('stopped');

@@ -8,6 +8,7 @@ import {
   OrchestrationOutcome,
   proposedState,
   runChanges,
+  startedSinceScheduled,
   stateFromRow,
   stateRow,
   TransitionEnvironment,
@@ -46,13 +47,14 @@ export class FlowRunTransitions {
   async transition(tx: Transaction, run: FlowRunEntity, proposal: StateCreateDto, options: TransitionOptions): Promise<OrchestrationOutcome> {
     const now = new Date();
     const current = run.state_id ? await tx.flowRunStates.findById(run.state_id) : null;
-    const taken = await tx.flowRunStates.timestampsOf(run.id);
+    const history = await tx.flowRunStates.marksOf(run.id);
     const before = orchestratedRun(run);
     const context = new OrchestrationContext(orchestratedRun(run), current && stateFromRow(current), proposedState(proposal, now), {
       now,
       clientVersion: options.client.clientVersion,
       apiVersion: options.client.apiVersion,
-      takenStateTimestamps: new Set(taken.map((timestamp) => timestamp.getTime())),
+      takenStateTimestamps: new Set(history.map((mark) => mark.timestamp.getTime())),
+      startedSinceScheduled: startedSinceScheduled(history),
       deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config),
     });
     const outcome = await options.orchestrate(context);

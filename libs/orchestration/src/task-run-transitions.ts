@@ -22,6 +22,7 @@ export class TaskRunTransitions {
       clientVersion: client.clientVersion,
       apiVersion: client.apiVersion,
       takenStateTimestamps: new Set(taken.map((timestamp) => timestamp.getTime())),
+      startedSinceScheduled: false,
       deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config),
     });
     const outcome = await orchestrateTaskRun(context, task);

@@ -1,23 +1,40 @@
-import { IsBoolean, IsDefined, IsOptional, IsUUID } from 'class-validator';
+import { IsDefined, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
-import { StateCreateDto } from './state.dto';
-import { IsNestedModel } from './validators';
+import type { OrchestrationResult, WorkerFlowRunResponse } from '../prefect/flow-run.responses';
+import { rule } from './validators';
 
-/** The body of a claim request on `<namespace>.api.flow-runs.claim.<pool id>` (docs/nats-workers.md). */
+/** A message id as the scheduler sets it (`Nats-Msg-Id`): `<run id>:<state id>:<epoch>`. */
+const PUBLICATION = /^([0-9a-f-]{36}):[0-9a-f-]{36}:\d+$/;
+
+/**
+ * The body of a claim request on `<namespace>.api.flow-runs.claim.<pool id>` (docs/nats-workers.md): the run, the
+ * message that delivered it, and the worker's id for this claim, kept when the claim is resent.
+ */
 @ForbidExtra()
 export class ClaimFlowRunRequestDto {
   @IsDefined()
   @IsUUID('all')
   flow_run_id!: string;
 
-  /** Defaults to `{"type": "PENDING"}`: the claim. */
-  @IsOptional()
-  @IsNestedModel(() => StateCreateDto)
-  state?: StateCreateDto | null;
+  /** The `Nats-Msg-Id` of the message the worker holds; it must stand for `flow_run_id`. */
+  @IsDefined()
+  @rule('isPublicationOfRun', (value, args) => typeof value === 'string' && PUBLICATION.exec(value)?.[1] === (args.object as ClaimFlowRunRequestDto).flow_run_id, {
+    message: 'Input should be the Nats-Msg-Id of a message of this flow run',
+  })
+  publication!: string;
 
-  @IsOptional()
-  @IsBoolean()
-  force?: boolean | null;
+  /** Becomes the PENDING state's `state_details.transition_id`: a resent claim that won is recognised by it. */
+  @IsDefined()
+  @IsUUID('all')
+  transition_id!: string;
+}
+
+/**
+ * The answer to a claim: what `set_state` would answer and, when the run is the claimer's (ACCEPT, or its own
+ * claim resent and recognised), `run`: the run to execute, read from the database after the claim.
+ */
+export interface ClaimFlowRunReply extends OrchestrationResult {
+  run?: WorkerFlowRunResponse;
 }
 
 /** Claim subjects, below the namespace: one per pool, `api.flow-runs.claim.<pool id>` (see `natsNames().claim`). */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { judgeOffer, OfferedRow, RunOffer } from './offer-verdict';
+import { judgeOffer, mayClaimOffer, OfferedRow, RunOffer } from './offer-verdict';
 
 const NOW = new Date('2026-01-01T12:00:00Z');
 const QUEUE = 'q1';
@@ -51,5 +51,33 @@ describe('judgeOffer', () => {
         expect(verdict).toBe(t >= a && t <= b ? 'deliver' : 'elsewhere');
       }),
     );
+  });
+});
+
+describe('mayClaimOffer', () => {
+  it('is whether a poll with no window would deliver the offer, whenever the run is due', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('SCHEDULED', 'PENDING', 'RUNNING'),
+        fc.integer({ min: 2, max: 4 }),
+        fc.integer({ min: 2, max: 4 }),
+        fc.option(fc.integer({ min: -10, max: 10 }), { nil: null }),
+        fc.integer({ min: -1000, max: 1000 }),
+        (stateType, rowEpoch, offerEpoch, leaseSeconds, startsIn) => {
+          const candidate = row({
+            state_type: stateType,
+            dispatch_epoch: rowEpoch,
+            leased_until: leaseSeconds === null ? null : new Date(NOW.getTime() + leaseSeconds * 1000),
+            next_scheduled_start_time: new Date(NOW.getTime() + startsIn * 1000),
+          });
+          const mayClaim = stateType === 'SCHEDULED' && offerEpoch >= rowEpoch && (leaseSeconds === null || leaseSeconds <= 0);
+          expect(mayClaimOffer(candidate, { ...offer, epoch: offerEpoch }, NOW)).toBe(mayClaim);
+        },
+      ),
+    );
+  });
+
+  it('refuses a run in no queue', () => {
+    expect(mayClaimOffer(row({ work_queue_id: null }), offer, NOW)).toBe(false);
   });
 });

@@ -50,3 +50,12 @@ export function inPollWindow(time: Date | null, window: PollWindow): boolean {
     ? (window.after === null || time >= window.after) && (window.before === null || time <= window.before)
     : window.after === null && window.before === null;
 }
+
+/**
+ * Whether a NATS worker holding the message `offer` may claim the run: the poll's test without a window — the run
+ * is SCHEDULED, the message is its current publication, and no poller holds a lease on it. A stale message (the run
+ * was published again since) or a run leased over HTTP is someone else's.
+ */
+export function mayClaimOffer(row: OfferedRow, offer: RunOffer, now: Date): boolean {
+  return row.work_queue_id !== null && judgeOffer(row, offer, row.work_queue_id, { after: null, before: null }, now) === 'deliver';
+}

@@ -21,6 +21,7 @@ function markLate(current: RunState, concurrency = new InMemoryDeploymentConcurr
     clientVersion: null,
     apiVersion: null,
     takenStateTimestamps: new Set([current.timestamp.getTime()]),
+    startedSinceScheduled: false,
     deploymentConcurrency: concurrency,
   });
   return orchestrateLateRun(context);

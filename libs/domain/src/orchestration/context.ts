@@ -12,6 +12,11 @@ export interface TransitionEnvironment {
   readonly apiVersion: string | null;
   /** Timestamps (epoch milliseconds) the run's states already hold: a new state must not reuse one. */
   readonly takenStateTimestamps: ReadonlySet<number>;
+  /**
+   * Whether the run was started (PENDING or RUNNING) after it was last SCHEDULED (see {@link startedSinceScheduled});
+   * a run that finished after a start may not be claimed again. Always false for task runs.
+   */
+  readonly startedSinceScheduled: boolean;
   /** The deployments' concurrency limits and the slots their runs hold, as of the transaction that orchestrates. */
   readonly deploymentConcurrency: DeploymentConcurrency;
 }
@@ -40,6 +45,22 @@ export class OrchestrationContext {
   get proposedStateType(): StateType | null {
     return this.proposedState?.type ?? null;
   }
+}
+
+/** One entry of a run's history, as far as starts go. */
+export interface StateMark {
+  type: StateType;
+  timestamp: Date;
+}
+
+/**
+ * Whether the run's history holds a start (a PENDING or RUNNING state) newer than its last SCHEDULED one: a run
+ * put back on schedule (a manual retry, a resumed suspension, a reschedule) may be started again; one that
+ * finished after its start may not.
+ */
+export function startedSinceScheduled(history: readonly StateMark[]): boolean {
+  const newest = (types: StateType[]) => Math.max(-Infinity, ...history.filter((mark) => types.includes(mark.type)).map((mark) => mark.timestamp.getTime()));
+  return newest(['PENDING', 'RUNNING']) > newest(['SCHEDULED']);
 }
 
 /** `version >= minimum` for `x.y.z` versions. */

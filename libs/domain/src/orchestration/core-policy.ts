@@ -47,6 +47,24 @@ export class PreventDuplicateTransitions extends OrchestrationRule {
 }
 
 /**
+ * The claim fence: a run that finished after a start (its history holds a PENDING or RUNNING state newer than its
+ * last SCHEDULED one) is not started again by a PENDING proposal, however late it comes — a holder whose claim was
+ * lost and whose lease ran out, a retried request. Prefect would let such a run go back to PENDING (unless it
+ * holds a persisted result) and run it twice. Runs put back on schedule first (a manual retry through
+ * AwaitingRetry, a resumed suspension) are SCHEDULED, not finished, and unaffected. It comes after
+ * `PreventDuplicateTransitions`, so that a resent claim that already won is still answered as a duplicate.
+ */
+export class PreventRestartingFinishedRuns extends OrchestrationRule {
+  static override readonly fromStates = states('COMPLETED', 'FAILED', 'CRASHED');
+  static override readonly toStates = states('PENDING');
+
+  protected override async beforeTransition(initial: RunState | null, proposed: RunState | null): Promise<void> {
+    if (!initial || !proposed || !this.context.environment.startedSinceScheduled) return;
+    this.abort(`This run has already been started and is in a ${initial.type} state; it cannot transition to a PENDING state.`);
+  }
+}
+
+/**
  * Guards runs that finished: no CANCELLING/PAUSED/CRASHED after the fact, no leaving a COMPLETED state that
  * holds a persisted result, no rescheduling without a deployment. A run that may leave (a manual retry)
  * has its pause bookkeeping reset, restored if the transition later changes.
@@ -229,12 +247,13 @@ export class RetryFailedFlows extends OrchestrationRule {
 }
 
 /**
- * Prefect's `CoreFlowPolicy`, in its order, but for `InstrumentFlowRunStateTransitions`: a committed state's event
- * is published where the state is committed.
+ * Prefect's `CoreFlowPolicy`, in its order, plus the claim fence (`PreventRestartingFinishedRuns`), but for
+ * `InstrumentFlowRunStateTransitions`: a committed state's event is published where the state is committed.
  */
 export const CORE_FLOW_POLICY: Policy = [
   PreserveDeploymentConcurrencyLeaseId,
   PreventDuplicateTransitions,
+  PreventRestartingFinishedRuns,
   HandleFlowTerminalStateTransitions,
   EnforceCancellingToCancelledTransition,
   BypassCancellingFlowRunsWithNoInfra,

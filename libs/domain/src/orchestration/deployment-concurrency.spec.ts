@@ -70,6 +70,7 @@ class Deployment {
       clientVersion,
       apiVersion: null,
       takenStateTimestamps: new Set(),
+      startedSinceScheduled: false,
       deploymentConcurrency: this.concurrency,
     });
     const outcome = await policy(context);

@@ -18,6 +18,7 @@ const context = (initial: RunState | null, proposed: RunState) =>
     clientVersion: null,
     apiVersion: null,
     takenStateTimestamps: new Set(),
+    startedSinceScheduled: false,
     deploymentConcurrency: new InMemoryDeploymentConcurrency(),
   });
 

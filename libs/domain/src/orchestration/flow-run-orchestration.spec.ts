@@ -1,6 +1,6 @@
 import { STATE_TYPES, StateType } from '@app/contracts';
 import fc from 'fast-check';
-import { OrchestrationContext } from './context';
+import { OrchestrationContext, startedSinceScheduled } from './context';
 import { delaySeconds } from './core-policy';
 import { orchestrateFlowRun } from './flow-run-orchestration';
 import { InMemoryDeploymentConcurrency } from './in-memory-deployment-concurrency';
@@ -33,6 +33,7 @@ interface Proposal {
   apiVersion?: string | null;
   taken?: number[];
   now?: Date;
+  startedSinceScheduled?: boolean;
 }
 
 function unlimitedDeployment(): InMemoryDeploymentConcurrency {
@@ -53,6 +54,7 @@ function propose(initial: RunState | null, proposed: RunState, options: Proposal
     clientVersion: null,
     apiVersion: options.apiVersion ?? null,
     takenStateTimestamps: new Set(options.taken ?? (initial ? [initial.timestamp.getTime()] : [])),
+    startedSinceScheduled: options.startedSinceScheduled ?? false,
     deploymentConcurrency: unlimitedDeployment(),
   });
   return orchestrateFlowRun(context, { force: options.force ?? false });
@@ -83,13 +85,21 @@ describe('claiming a run: PreventPendingTransitions', () => {
         stateNames,
         stateNames,
         fc.boolean(),
-        async (initialType, initialName, proposedName, scheduledProposal) => {
+        fc.boolean(),
+        async (initialType, initialName, proposedName, scheduledProposal, started) => {
           const initial = initialType && state(initialType, { name: initialName, state_details: { scheduled_time: at(-30) } });
           const proposal = proposedNow('PENDING', { name: proposedName, state_details: { scheduled_time: scheduledProposal ? at(99) : null } });
-          const outcome = await propose(initial, proposal, { run: { deployment_id: DEPLOYMENT_ID } });
+          const outcome = await propose(initial, proposal, { run: { deployment_id: DEPLOYMENT_ID }, startedSinceScheduled: started });
 
           const renamedPending = initialType === 'PENDING' && initialName !== proposedName && proposedName !== 'Pending';
-          if (initialType === 'CANCELLING' || initialType === 'PAUSED') {
+          if (started && ['COMPLETED', 'FAILED', 'CRASHED'].includes(initialType ?? '')) {
+            // The fence: not in Prefect, which lets a run that finished start again.
+            expect(outcome).toMatchObject({
+              status: 'ABORT',
+              written: false,
+              details: { type: 'abort_details', reason: `This run has already been started and is in a ${initialType} state; it cannot transition to a PENDING state.` },
+            });
+          } else if (initialType === 'CANCELLING' || initialType === 'PAUSED') {
             expect(outcome).toMatchObject({ status: 'REJECT', written: false });
           } else if (['PENDING', 'RUNNING', 'CANCELLED'].includes(initialType ?? '') && !renamedPending) {
             expect(outcome.status).toBe('ABORT');
@@ -123,6 +133,60 @@ describe('claiming a run: PreventPendingTransitions', () => {
       const outcome = await propose(state(type), proposedNow('PENDING'), { force: true });
       expect(outcome).toMatchObject({ status: 'ACCEPT', written: true });
     }
+  });
+});
+
+describe('PreventRestartingFinishedRuns: the claim fence', () => {
+  const transitionId = '5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
+
+  it('aborts a late claim of a run that finished after its start, even one whose result Prefect would keep', async () => {
+    for (const finished of [state('COMPLETED'), state('FAILED'), state('CRASHED'), state('COMPLETED', { data: { type: 'reference', storage_key: 'k' } })]) {
+      const outcome = await propose(finished, proposedNow('PENDING'), { startedSinceScheduled: true, run: { deployment_id: DEPLOYMENT_ID } });
+      expect(outcome).toMatchObject({ status: 'ABORT', written: false, details: { type: 'abort_details' } });
+      expect(outcome.state).toBe(finished);
+    }
+  });
+
+  it('lets a run that finished without a start be claimed, as Prefect does', async () => {
+    expect((await propose(state('FAILED'), proposedNow('PENDING'), { startedSinceScheduled: false })).status).toBe('ACCEPT');
+  });
+
+  it('still answers the winner that resends its claim as a duplicate: the current PENDING state, rejected', async () => {
+    const pending = state('PENDING', { state_details: { transition_id: transitionId } });
+    const resent = await propose(pending, proposedNow('PENDING', { state_details: { transition_id: transitionId } }), { startedSinceScheduled: true });
+    expect(resent).toMatchObject({ status: 'REJECT', written: false, details: { reason: 'This run has already made this state transition.' } });
+    expect(resent.state).toBe(pending);
+    const other = await propose(pending, proposedNow('PENDING', { state_details: { transition_id: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' } }), { startedSinceScheduled: true });
+    expect(other.status).toBe('ABORT');
+  });
+
+  it('only a forced PENDING passes, as every forced transition does', async () => {
+    expect((await propose(state('COMPLETED'), proposedNow('PENDING'), { startedSinceScheduled: true, force: true })).status).toBe('ACCEPT');
+  });
+});
+
+describe('startedSinceScheduled', () => {
+  const types = fc.constantFrom(...STATE_TYPES);
+
+  it('is whether a PENDING or RUNNING state comes after the last SCHEDULED one, in whatever order the history is read (property)', () => {
+    fc.assert(
+      fc.property(fc.array(types, { maxLength: 12 }), fc.integer(), (sequence, seed) => {
+        const history = sequence.map((type, i) => ({ type, timestamp: at(i) }));
+        const shuffled = [...history].sort((a, b) => ((a.timestamp.getTime() * 31 + seed) % 97) - ((b.timestamp.getTime() * 31 + seed) % 97));
+        const lastStart = Math.max(sequence.lastIndexOf('PENDING'), sequence.lastIndexOf('RUNNING'));
+        expect(startedSinceScheduled(shuffled)).toBe(lastStart > sequence.lastIndexOf('SCHEDULED'));
+      }),
+    );
+  });
+
+  it.each([
+    ['a claimed, run and completed run', ['SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED'], true],
+    ['a manual retry through AwaitingRetry', ['SCHEDULED', 'PENDING', 'RUNNING', 'FAILED', 'SCHEDULED'], false],
+    ['a resumed suspended run', ['SCHEDULED', 'PENDING', 'RUNNING', 'PAUSED', 'SCHEDULED'], false],
+    ['a local flow() call', ['PENDING', 'RUNNING', 'COMPLETED'], true],
+    ['a new run', [], false],
+  ] as const)('%s', (_case, sequence, expected) => {
+    expect(startedSinceScheduled(sequence.map((type, i) => ({ type, timestamp: at(i) })))).toBe(expected);
   });
 });
 

@@ -18,6 +18,7 @@ function propose(task: TaskRunEntity, current: RunState | null, type: RunState['
   const context = new OrchestrationContext(orchestratedTaskRun(task), current, proposedState({ type }, now), {
     now, clientVersion: '3.9.1', apiVersion: '0.8.4',
     takenStateTimestamps: new Set(taken.map((date) => date.getTime())),
+    startedSinceScheduled: false,
     deploymentConcurrency: new InMemoryDeploymentConcurrency(),
   });
   return orchestrateTaskRun(context, task);

@@ -7,10 +7,9 @@ export class FlowRunStateRepository extends EntityRepository<FlowRunStateEntity>
     super(manager, FlowRunStateEntity);
   }
 
-  /** The timestamps a run's states already hold (they are unique per run). */
-  async timestampsOf(flowRunId: string): Promise<Date[]> {
-    const rows = await this.repo.find({ select: { timestamp: true }, where: { flow_run_id: flowRunId } });
-    return rows.map((row) => row.timestamp);
+  /** The type and timestamp of each of a run's states (timestamps are unique per run). */
+  marksOf(flowRunId: string): Promise<Pick<FlowRunStateEntity, 'type' | 'timestamp'>[]> {
+    return this.repo.find({ select: { type: true, timestamp: true }, where: { flow_run_id: flowRunId } });
   }
 
   /** A run's states, oldest first. */
