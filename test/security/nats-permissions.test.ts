@@ -3,6 +3,7 @@ import { natsNames } from '@app/contracts';
 import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -190,10 +191,13 @@ describe('NATS security: credentials and per-pool permissions', () => {
     });
 
     it("cannot claim B's run: B's claim subject is denied, and B's run on A's claim subject is not found", async () => {
-      await expect(workerA.request(names.claim(pools.B.id), JSON.stringify({ flow_run_id: runB }), { timeout: 2000 })).rejects.toThrow();
+      // A well-formed claim of B's run, as if A had learnt its current publication.
+      const stateId = (await gw.get(`/flow_runs/${runB}`)).body.state.id as string;
+      const claim = JSON.stringify({ flow_run_id: runB, publication: `${runB}:${stateId}:0`, transition_id: randomUUID() });
+      await expect(workerA.request(names.claim(pools.B.id), claim, { timeout: 2000 })).rejects.toThrow();
       await expectViolation('Publish', userA(), names.claim(pools.B.id));
 
-      const reply = await workerA.request(names.claim(pools.A.id), JSON.stringify({ flow_run_id: runB }), { timeout: 5000 });
+      const reply = await workerA.request(names.claim(pools.A.id), claim, { timeout: 5000 });
       expect(Number(reply.headers?.get(STATUS_HEADER))).toBe(404);
       expect((await gw.get(`/flow_runs/${runB}`)).body.state_type).toBe('SCHEDULED');
     });
