@@ -27,8 +27,8 @@ describe('I10: a lost claim reply never orphans a run', () => {
   let workerNats: FaultProxy;
   let replies = 0;
   let claimRequests = 0;
-  /** Drops every other reply a gateway sends (its replies are its only publishes to an inbox). */
-  const replyDropper = new NatsPublishFilter((subject) => (subject.startsWith('_INBOX.') && replies++ % 2 === 0 ? 'drop' : 'pass'));
+  /** Drops every other reply a gateway sends (its replies are its only publishes to an inbox; a worker's is `_INBOX_<pool id>`). */
+  const replyDropper = new NatsPublishFilter((subject) => (subject.startsWith('_INBOX') && replies++ % 2 === 0 ? 'drop' : 'pass'));
   /** Counts the workers' claim requests, resends included. */
   const claimCounter = new NatsPublishFilter((subject) => (subject.includes('.api.flow-runs.claim.') && claimRequests++, 'pass'));
 

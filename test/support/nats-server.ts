@@ -1,25 +1,39 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './processes';
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 
-/** A nats-server with JetStream of a test's own, which the test may stop, restart and wipe at will. */
+export interface PrivateNatsServerOptions {
+  /** nats-server configuration (users, permissions, TLS ...); the port, address and JetStream store come from flags. */
+  config?: string;
+  /** Clients must use TLS: the config has a `tls` block. */
+  tls?: boolean;
+}
+
+/** A nats-server with JetStream of a test's own, which the test may stop, restart, reconfigure and wipe at will. */
 export class PrivateNatsServer {
   private child?: ChildProcess;
   private readonly storeDirs: string[] = [];
+  private readonly configFile: string;
+  private config: string;
+  /** Everything the server logged, line by line (permission violations among them). */
+  readonly log: string[] = [];
 
   private constructor(
     readonly port: number,
     private storeDir: string,
+    private readonly options: PrivateNatsServerOptions,
   ) {
     this.storeDirs.push(storeDir);
+    this.configFile = path.join(storeDir, 'nats-server.conf');
+    this.config = options.config ?? '';
   }
 
-  static async start(): Promise<PrivateNatsServer> {
-    const server = new PrivateNatsServer(await freePort(), PrivateNatsServer.newStoreDir());
+  static async start(options: PrivateNatsServerOptions = {}): Promise<PrivateNatsServer> {
+    const server = new PrivateNatsServer(await freePort(), PrivateNatsServer.newStoreDir(), options);
     await server.spawn();
     return server;
   }
@@ -29,29 +43,50 @@ export class PrivateNatsServer {
   }
 
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'tls' : 'nats'}://127.0.0.1:${this.port}`;
+  }
+
+  /** Address and JetStream belong in the file, not in flags: a reload applies the file alone, and would stop JetStream. */
+  private writeConfig(config: string): void {
+    writeFileSync(this.configFile, `listen: "127.0.0.1:${this.port}"\njetstream { store_dir: "${this.storeDir}" }\n${config}\n`);
   }
 
   private spawn(): Promise<void> {
-    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.writeConfig(this.config);
+    const child = spawn(NATS_SERVER, ['-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    const ready = this.waitForLog('Server is ready');
+    child.stdout?.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    const exited = new Promise<never>((_resolve, reject) =>
+      child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${this.log.join('\n')}`))),
+    );
+    exited.catch(() => undefined);
+    return Promise.race([ready, exited]).then(() => undefined);
+  }
+
+  private waiters: { text: string; from: number; resolve: () => void }[] = [];
+
+  private onOutput(chunk: Buffer): void {
+    this.log.push(...chunk.toString().split('\n').filter(Boolean));
+    this.waiters = this.waiters.filter((waiter) => (this.log.slice(waiter.from).some((line) => line.includes(waiter.text)) ? (waiter.resolve(), false) : true));
+  }
+
+  /** Resolves once the server logs a line containing `text` (from now on). */
+  private waitForLog(text: string, timeoutMs = 10_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const output: string[] = [];
-      const timer = setTimeout(() => reject(new Error(`nats-server did not become ready:\n${output.join('')}`)), 10_000);
-      const onData = (chunk: Buffer) => {
-        output.push(chunk.toString());
-        if (output.join('').includes('Server is ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`nats-server exited with ${code}:\n${output.join('')}`));
-      });
+      const timer = setTimeout(() => reject(new Error(`nats-server did not log "${text}":\n${this.log.join('\n')}`)), timeoutMs);
+      this.waiters.push({ text, from: this.log.length, resolve: () => (clearTimeout(timer), resolve()) });
     });
+  }
+
+  /** Replaces the configuration and has the running server reload it (SIGHUP), as an operator adding a user would. */
+  async reconfigure(config: string): Promise<void> {
+    this.config = config;
+    this.writeConfig(config);
+    const reloaded = this.waitForLog('Reloaded server configuration');
+    this.child?.kill('SIGHUP');
+    await reloaded;
   }
 
   /** Stops the server the way an orchestrator would (SIGTERM) and waits for it to exit. */

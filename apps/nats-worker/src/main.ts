@@ -3,8 +3,11 @@
 // would start.
 //   npm run worker:nats -- --pool NAME [--api http://127.0.0.1:4200/api] [--nats nats://127.0.0.1:4222]
 //                                      [--namespace prefect] [--name my-worker] [--once] [--claim-timeout-ms 5000]
+// It connects as the apps do, with NATS_CREDS, NATS_TOKEN, NATS_USER/NATS_PASSWORD and NATS_TLS_* from the environment
+// (--nats and --namespace override NATS_URL and NATS_NAMESPACE).
+import { loadConfig } from '@app/config';
 import { ClaimFlowRunReply, natsNames } from '@app/contracts';
-import { STATUS_HEADER } from '@app/messaging';
+import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
 import { jetstream, JsMsg } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
@@ -24,8 +27,8 @@ const { values: args } = parseArgs({
   options: {
     pool: { type: 'string' },
     api: { type: 'string', default: 'http://127.0.0.1:4200/api' },
-    nats: { type: 'string', default: 'nats://127.0.0.1:4222' },
-    namespace: { type: 'string', default: 'prefect' },
+    nats: { type: 'string' },
+    namespace: { type: 'string' },
     name: { type: 'string', default: `nats-worker-${process.pid}` },
     once: { type: 'boolean', default: false },
     'claim-timeout-ms': { type: 'string', default: '5000' },
@@ -99,10 +102,12 @@ async function handle(nc: NatsConnection, claimSubject: string, message: JsMsg):
 
 async function main(): Promise<void> {
   if (!args.pool) throw new Error('--pool NAME is required');
-  const names = natsNames(args.namespace);
+  const config = loadConfig({ ...process.env, ...(args.nats && { NATS_URL: args.nats }), ...(args.namespace && { NATS_NAMESPACE: args.namespace }) });
+  const names = natsNames(config.NATS_NAMESPACE);
   const pool = await api<{ id: string }>(`/work_pools/${encodeURIComponent(args.pool)}`);
   const queues = (await api<Queue[]>(`/work_pools/${encodeURIComponent(args.pool)}/queues/filter`, {})).sort((a, b) => a.priority - b.priority);
-  const nc = await connect({ servers: args.nats.split(','), name: args.name });
+  // Replies come to an inbox of the pool's own, the only one a pool's worker may subscribe to (docs/nats-workers.md).
+  const nc = await connect({ ...natsConnectionOptions(config), name: args.name, inboxPrefix: `_INBOX_${pool.id}` });
   const js = jetstream(nc);
   log('started', { pool: args.pool, queues: queues.map((q) => q.name) });
   let stopping = false;

@@ -1,5 +1,22 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  Validate,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+  validateSync,
+} from 'class-validator';
+import { accessSync, constants, statSync } from 'node:fs';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -9,6 +26,86 @@ const toNumber = ({ value }: { value: unknown }): unknown =>
 
 const toBoolean = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^(true|false)$/i.test(value.trim()) ? value.trim().toLowerCase() === 'true' : value;
+
+/** Checked at boot, so a missing creds or certificate file stops the app at once rather than at its first connection. */
+@ValidatorConstraint({ name: 'readableFile' })
+class ReadableFile implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    try {
+      accessSync(String(value), constants.R_OK);
+      return statSync(String(value)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} must name a readable file (${String(args.value)} is not one)`;
+  }
+}
+
+const NATS_AUTH_METHODS = ['NATS_CREDS', 'NATS_TOKEN', 'NATS_USER'] as const;
+
+/** A NATS connection authenticates one way; a second method set alongside would be silently ignored by nats.js. */
+@ValidatorConstraint({ name: 'oneNatsAuthMethod' })
+class OneNatsAuthMethod implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    return this.others(args).length === 0;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} cannot be combined with ${this.others(args).join(', ')}: set one NATS authentication method`;
+  }
+
+  private others(args: ValidationArguments): string[] {
+    const config = args.object as Record<string, unknown>;
+    return NATS_AUTH_METHODS.filter((key) => key !== args.property && config[key] !== undefined);
+  }
+}
+
+@ValidatorConstraint({ name: 'setTogether' })
+class SetTogether implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    return (args.object as Record<string, unknown>)[args.constraints[0] as string] !== undefined;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} needs ${String(args.constraints[0])} as well`;
+  }
+}
+
+/**
+ * nats.js ignores the URL's scheme: it speaks TLS when the server offers it and insists on it only when given TLS
+ * options, which connections get for `tls://` URLs. A certificate setting beside a `nats://` URL would not make TLS required.
+ */
+@ValidatorConstraint({ name: 'needsTlsUrl' })
+class NeedsTlsUrl implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    return natsRequiresTls((args.object as AppConfig).NATS_URL);
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} needs tls:// URLs in NATS_URL`;
+  }
+}
+
+/** One connection has one TLS setting for all its servers. */
+@ValidatorConstraint({ name: 'oneTlsMode' })
+class OneTlsMode implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    const tls = String(value).split(',').map((url) => url.startsWith('tls://'));
+    return tls.every((each) => each === tls[0]);
+  }
+
+  defaultMessage(): string {
+    return 'NATS_URL must not mix tls:// URLs with others';
+  }
+}
+
+/** Whether connections to NATS must be encrypted: NATS_URL uses `tls://`. */
+export function natsRequiresTls(natsUrl: string): boolean {
+  return natsUrl.startsWith('tls://');
+}
 
 /**
  * Every setting either app reads. Built once at boot from the environment; nothing else reads
@@ -21,11 +118,50 @@ export class AppConfig {
   @Matches(/^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, {
     message: 'NATS_URL must be one or more comma-separated nats:// URLs',
   })
+  @Validate(OneTlsMode)
   NATS_URL = 'nats://127.0.0.1:4222';
 
   // Becomes a token of subject, stream and consumer names, so it must be a single NATS token.
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'NATS_NAMESPACE must contain only letters, digits, "_" and "-"' })
   NATS_NAMESPACE = 'prefect';
+
+  /** A NATS credentials file (user JWT and nkey seed), as `nsc` writes it. */
+  @IsOptional()
+  @Validate(ReadableFile)
+  @Validate(OneNatsAuthMethod)
+  NATS_CREDS: string | undefined = undefined;
+
+  @IsOptional()
+  @Validate(OneNatsAuthMethod)
+  NATS_TOKEN: string | undefined = undefined;
+
+  @IsOptional()
+  @Validate(SetTogether, ['NATS_PASSWORD'])
+  @Validate(OneNatsAuthMethod)
+  NATS_USER: string | undefined = undefined;
+
+  @IsOptional()
+  @Validate(SetTogether, ['NATS_USER'])
+  NATS_PASSWORD: string | undefined = undefined;
+
+  /** CA certificate(s) (PEM) the NATS server's certificate must chain to; without it, the system's CAs. */
+  @IsOptional()
+  @Validate(ReadableFile)
+  @Validate(NeedsTlsUrl)
+  NATS_TLS_CA: string | undefined = undefined;
+
+  /** Client certificate and key (PEM) for servers that verify clients (mutual TLS). */
+  @IsOptional()
+  @Validate(ReadableFile)
+  @Validate(NeedsTlsUrl)
+  @Validate(SetTogether, ['NATS_TLS_KEY'])
+  NATS_TLS_CERT: string | undefined = undefined;
+
+  @IsOptional()
+  @Validate(ReadableFile)
+  @Validate(NeedsTlsUrl)
+  @Validate(SetTogether, ['NATS_TLS_CERT'])
+  NATS_TLS_KEY: string | undefined = undefined;
 
   @IsString()
   @IsNotEmpty()

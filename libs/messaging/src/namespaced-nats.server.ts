@@ -1,5 +1,5 @@
 import { ServerNats } from '@nestjs/microservices';
-import { headers, Msg, NatsConnection, nuid } from '@nats-io/transport-node';
+import { ConnectionOptions, headers, Msg, NatsConnection, nuid } from '@nats-io/transport-node';
 
 /** What a request handler answers: the HTTP-equivalent status and the JSON body. */
 export interface RpcReply {
@@ -21,7 +21,7 @@ export class NamespacedNatsServer extends ServerNats {
 
   constructor(
     private readonly namespace: string,
-    options: { servers: string[]; name: string; queue: string },
+    options: ConnectionOptions & { name: string; queue: string },
   ) {
     super({
       ...options,

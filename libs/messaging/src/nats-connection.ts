@@ -1,7 +1,36 @@
-import { AppConfig } from '@app/config';
+import { AppConfig, natsRequiresTls } from '@app/config';
 import { natsNames, NatsNames } from '@app/contracts';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { connect, NatsConnection } from '@nats-io/transport-node';
+import { connect, ConnectionOptions, credsAuthenticator, NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+
+/** The NATS settings of an {@link AppConfig}: what every connection needs, whoever opens it. */
+export type NatsSettings = Pick<
+  AppConfig,
+  'NATS_URL' | 'NATS_CREDS' | 'NATS_TOKEN' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TLS_CA' | 'NATS_TLS_CERT' | 'NATS_TLS_KEY'
+>;
+
+/**
+ * Servers, credentials and TLS for a nats.js connection, shared by every connection the system opens (the apps'
+ * clients, the gateway's request transport, the example worker), so none of them can connect differently.
+ */
+export function natsConnectionOptions(settings: NatsSettings): ConnectionOptions {
+  const creds = settings.NATS_CREDS;
+  return {
+    servers: settings.NATS_URL.split(','),
+    // Read on every (re)connection, so a rotated creds file is picked up without a restart.
+    ...(creds !== undefined && { authenticator: credsAuthenticator(() => readFileSync(creds)) }),
+    ...(settings.NATS_TOKEN !== undefined && { token: settings.NATS_TOKEN }),
+    ...(settings.NATS_USER !== undefined && { user: settings.NATS_USER, pass: settings.NATS_PASSWORD }),
+    // An options object makes TLS required: without one, nats.js would fall back to plain text on a server without TLS.
+    ...(natsRequiresTls(settings.NATS_URL) && {
+      tls: {
+        ...(settings.NATS_TLS_CA !== undefined && { caFile: settings.NATS_TLS_CA }),
+        ...(settings.NATS_TLS_CERT !== undefined && { certFile: settings.NATS_TLS_CERT, keyFile: settings.NATS_TLS_KEY }),
+      },
+    }),
+  };
+}
 
 /**
  * The process's one NATS connection. Opened before the app serves (so a missing server stops boot with a clear
@@ -18,7 +47,7 @@ export class NatsClient implements OnApplicationShutdown {
 
   static async connect(config: AppConfig, name: string): Promise<NatsClient> {
     const connection = await connect({
-      servers: config.NATS_URL.split(','),
+      ...natsConnectionOptions(config),
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,

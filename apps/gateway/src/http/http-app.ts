@@ -4,7 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { validationFailed } from '@app/domain';
-import { NamespacedNatsServer } from '@app/messaging';
+import { NamespacedNatsServer, natsConnectionOptions } from '@app/messaging';
 import { serveEventsIn } from '../events/events-in.socket';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -65,7 +65,7 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   app.connectMicroservice(
     {
       strategy: new NamespacedNatsServer(config.NATS_NAMESPACE, {
-        servers: config.NATS_URL.split(','),
+        ...natsConnectionOptions(config),
         name: 'gateway-rpc',
         queue: `${config.NATS_NAMESPACE}-gateway`,
       }),
