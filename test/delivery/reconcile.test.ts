@@ -158,6 +158,19 @@ describe('I11: Postgres and the bus are reconciled', () => {
     await expectEachDeliveredOnceWithin('false-positive', ids, faultAt);
   });
 
+  it('messages lost while stale ones make up the count: once polls drain the stale ones, the loss shows and each run is delivered once', async () => {
+    const poolId = await warmPool('masked-loss');
+    const { ids } = await runsOnBus('masked-loss', poolId);
+    const [lost, cancelled, untouched] = [ids.slice(0, 3), ids.slice(3, 6), ids.slice(6)];
+    const seqs = await sql.query<{ dispatch_seq: string }>(`SELECT dispatch_seq FROM flow_run WHERE id = ANY($1)`, [lost]);
+    for (const { dispatch_seq } of seqs) await admin.jsm.streams.deleteMessage(names().poolStream(poolId), Number(dispatch_seq));
+    // Cancelled while published: their messages stay on the bus, so the consumer still holds as many as Postgres counts.
+    for (const id of cancelled) expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'CANCELLED' } })).body.status).toBe('ACCEPT');
+    const faultAt = Date.now();
+    await expectEachDeliveredOnceWithin('masked-loss', [...lost, ...untouched], faultAt);
+    expect(await epochs(lost)).toEqual([2]);
+  });
+
   it('an empty server whose stream the gateway re-creates before the scheduler notices: every run is delivered once', async () => {
     const poolId = await warmPool('empty-gateway-first');
     const { ids, queueId } = await runsOnBus('empty-gateway-first', poolId);
