@@ -4,6 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { InvalidEventError } from '@app/domain';
+import type { ApiAuth } from '../http/api-auth';
 import { EventsInService } from './events-in.service';
 
 export const EVENTS_IN_PATH = '/api/events/in';
@@ -16,8 +17,9 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 /**
  * One client's `/api/events/in` connection, as Prefect's `stream_events_in` serves it. A client that asked for
  * the `prefect` subprotocol (Prefect 3.9's `PrefectEventsClient` does) must first send `{"type": "auth"}` and is
- * answered `{"type": "auth_success"}` (no auth string is configured, so any token passes); any other first
- * message closes the socket with 1008. Without the subprotocol the socket is open at once (Prefect's legacy mode).
+ * answered `{"type": "auth_success"}`; with an auth string configured, the message's `token` must be it, else
+ * the socket is closed with 1008 and Prefect's reason. Any other first message closes the socket with 1008.
+ * Without the subprotocol the socket is open at once (Prefect's legacy mode), unless auth is configured.
  * Then every text message is one event, handled one after the other in arrival order. A message that is not an
  * event fails Prefect's endpoint, and uvicorn drops the connection without a close frame: so does this, and the
  * client reconnects and resends what it had not seen confirmed. Pings are answered by `ws` itself, which is all
@@ -29,8 +31,8 @@ class EventsInConnection {
   /** Set once this side ended the connection: messages still queued are not taken in then. */
   private ended = false;
 
-  static serve(socket: WebSocket, events: EventsInService, logger: Logger): void {
-    const connection = new EventsInConnection(socket, events, logger);
+  static serve(socket: WebSocket, events: EventsInService, auth: ApiAuth | null, logger: Logger): void {
+    const connection = new EventsInConnection(socket, events, auth, logger);
     socket.on('message', (data: RawData, isBinary: boolean) => {
       connection.pending = connection.pending.then(() => connection.handle(data, isBinary));
     });
@@ -39,6 +41,7 @@ class EventsInConnection {
   private constructor(
     private readonly socket: WebSocket,
     private readonly events: EventsInService,
+    private readonly auth: ApiAuth | null,
     private readonly logger: Logger,
   ) {
     this.authenticated = socket.protocol !== 'prefect';
@@ -68,15 +71,33 @@ class EventsInConnection {
     const message: unknown = JSON.parse(text);
     if (!isObject(message)) throw new InvalidEventError('Expected an auth message object');
     if (message.type !== 'auth') {
-      this.logger.warn({ message: "events/in connection closed: Expected 'auth' message first." });
-      this.ended = true;
-      this.socket.close(WS_1008_POLICY_VIOLATION, "Expected 'auth' message");
+      this.refuse("Expected 'auth' message");
       return;
+    }
+    if (this.auth !== null) {
+      // Prefect refuses any falsy token as missing.
+      if (!message.token) {
+        this.refuse('Auth required but no token provided');
+        return;
+      }
+      if (typeof message.token !== 'string' || !this.auth.acceptsToken(message.token)) {
+        this.refuse('Invalid token');
+        return;
+      }
     }
     this.authenticated = true;
     this.socket.send(JSON.stringify({ type: 'auth_success' }));
   }
+
+  private refuse(reason: string): void {
+    this.logger.warn({ message: 'events/in connection refused', reason });
+    this.ended = true;
+    this.socket.close(WS_1008_POLICY_VIOLATION, reason);
+  }
 }
+
+const offersPrefectProtocol = (header: string | string[] | undefined): boolean =>
+  [header ?? []].flat().some((value) => value.split(',').some((protocol) => protocol.trim() === 'prefect'));
 
 /**
  * Serves the `/api/events/in` websocket on the application's Fastify instance (call before `init()`/`listen()`).
@@ -84,7 +105,7 @@ class EventsInConnection {
  * request to any other path — the worker channel `/work_pools/{name}/workers/connect`, `/events/out` — is
  * answered like a plain GET, 404, and the Prefect client falls back to REST or polling.
  */
-export async function serveEventsIn(app: NestFastifyApplication): Promise<void> {
+export async function serveEventsIn(app: NestFastifyApplication, auth: ApiAuth | null): Promise<void> {
   const events = app.get(EventsInService);
   const logger = new Logger('events-in');
   await app.register(async (scope: FastifyInstance) => {
@@ -94,8 +115,23 @@ export async function serveEventsIn(app: NestFastifyApplication): Promise<void> 
         handleProtocols: (protocols: Set<string>) => (protocols.has('prefect') ? 'prefect' : false),
       },
     });
-    scope.get(EVENTS_IN_PATH, { websocket: true }, (socket: WebSocket) => {
-      EventsInConnection.serve(socket, events, logger);
-    });
+    scope.get(
+      EVENTS_IN_PATH,
+      {
+        websocket: true,
+        // Prefect refuses the handshake (uvicorn answers 403) of a client that cannot do the auth handshake.
+        preValidation: (request, reply, done) => {
+          if (auth !== null && !offersPrefectProtocol(request.headers['sec-websocket-protocol'])) {
+            logger.warn({ message: "events/in connection refused: 'prefect' subprotocol required when auth is configured" });
+            void reply.code(403).send();
+            return;
+          }
+          done();
+        },
+      },
+      (socket: WebSocket) => {
+        EventsInConnection.serve(socket, events, auth, logger);
+      },
+    );
   });
 }
