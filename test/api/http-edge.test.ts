@@ -282,8 +282,9 @@ class SlowClient {
   closedAfterMs: number | null = null;
   received = '';
   private readonly socket: Socket;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout | undefined;
 
+  /** `drip` empty: the client sends nothing after `head`. */
   constructor(port: number, head: string, drip: string, intervalMs: number) {
     const socket = connect(port, '127.0.0.1');
     this.socket = socket;
@@ -294,7 +295,7 @@ class SlowClient {
       clearInterval(this.timer);
     });
     socket.write(head);
-    this.timer = setInterval(() => socket.write(drip), intervalMs);
+    this.timer = drip === '' ? undefined : setInterval(() => socket.write(drip), intervalMs);
   }
 
   destroy(): void {
@@ -303,7 +304,7 @@ class SlowClient {
   }
 }
 
-describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECONDS, HTTP_MAX_CONNECTIONS)', () => {
+describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECONDS, HTTP_KEEP_ALIVE_TIMEOUT_SECONDS, HTTP_MAX_CONNECTIONS)', () => {
   const CAP = 100;
   let gw: TestGateway;
   let port: number;
@@ -314,25 +315,33 @@ describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECON
   const slowHeaders = (): SlowClient => new SlowClient(port, 'GET /api/health HTTP/1.1\r\nHost: gateway\r\n', 'X-Drip: 1\r\n', 250);
 
   beforeAll(async () => {
-    ({ gw, port } = await listen({ HTTP_MAX_CONNECTIONS: String(CAP), HTTP_HEADERS_TIMEOUT_SECONDS: '1', HTTP_REQUEST_TIMEOUT_SECONDS: '2' }));
+    ({ gw, port } = await listen({ HTTP_MAX_CONNECTIONS: String(CAP), HTTP_HEADERS_TIMEOUT_SECONDS: '1', HTTP_REQUEST_TIMEOUT_SECONDS: '2', HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '1' }));
   });
   afterEach(() => {
     for (const client of clients.splice(0)) client.destroy();
   });
   afterAll(() => gw?.stop());
 
-  it('answers normal requests while slow clients hold connections, and cuts those off at the timeouts with 408', async () => {
-    clients.push(...Array.from({ length: 40 }, slowBody), ...Array.from({ length: 40 }, slowHeaders));
+  it('answers normal requests while slow and idle clients hold connections, and cuts those off at the timeouts', async () => {
+    const bodies = Array.from({ length: 30 }, slowBody);
+    const headers = Array.from({ length: 30 }, slowHeaders);
+    const silent = Array.from({ length: 10 }, () => new SlowClient(port, '', '', 250));
+    const idle = Array.from({ length: 10 }, () => new SlowClient(port, 'GET /api/health HTTP/1.1\r\nHost: gateway\r\n\r\n', '', 250));
+    clients.push(...bodies, ...headers, ...silent, ...idle);
     await sleep(300);
     const during = await send(port, 'GET', '/api/health');
     expect(during.status).toBe(200);
     await sleep(4000);
-    const bodies = clients.slice(0, 40);
-    const headers = clients.slice(40);
-    // Node checks its timeouts every second (CONNECTIONS_CHECK_INTERVAL_MS): closed within timeout + 1 s + slack.
-    expect(headers.every((client) => client.closedAfterMs !== null && client.closedAfterMs >= 900 && client.closedAfterMs < 2700)).toBe(true);
-    expect(bodies.every((client) => client.closedAfterMs !== null && client.closedAfterMs >= 1900 && client.closedAfterMs < 3700)).toBe(true);
-    expect(clients.every((client) => client.received.startsWith('HTTP/1.1 408'))).toBe(true);
+    const closedWithin = (group: SlowClient[], fromMs: number, toMs: number): boolean =>
+      group.every((client) => client.closedAfterMs !== null && client.closedAfterMs >= fromMs && client.closedAfterMs < toMs);
+    // Node checks its timeouts every second (CONNECTIONS_CHECK_INTERVAL_MS): each closed within its timeout + 1 s + slack.
+    expect(closedWithin(headers, 900, 2700)).toBe(true);
+    expect(closedWithin(silent, 900, 2700)).toBe(true);
+    expect(closedWithin(bodies, 1900, 3700)).toBe(true);
+    expect([...bodies, ...headers, ...silent].every((client) => client.received.startsWith('HTTP/1.1 408'))).toBe(true);
+    // An answered client that keeps its connection idle is closed after the keep-alive timeout.
+    expect(closedWithin(idle, 900, 3000)).toBe(true);
+    expect(idle.every((client) => client.received.startsWith('HTTP/1.1 200'))).toBe(true);
   });
 
   it('closes connections beyond the cap at once, and serves again once the timeout has cut the slow ones', async () => {

@@ -85,7 +85,11 @@ describe('the real Prefect client against a gateway with API_AUTH_STRING', () =>
     live = await startLiveGateway({ API_AUTH_STRING: AUTH_STRING });
     home = mkdtempSync(path.join(tmpdir(), 'prefect-home-'));
     nc = await connect({ servers: live.gateway.config.NATS_URL });
-    nc.subscribe(`${live.gateway.config.NATS_NAMESPACE}.events.auth-test.>`, { callback: (_error, message) => events.push(message.json<PrefectEvent>()) });
+    nc.subscribe(`${live.gateway.config.NATS_NAMESPACE}.events.auth-test.>`, {
+      callback: (_error, message) => {
+        events.push(message.json<PrefectEvent>());
+      },
+    });
     await nc.flush();
   }, SETUP_TIMEOUT_MS);
 
