@@ -366,4 +366,25 @@ describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECON
     expect(Math.max(...latencies)).toBeLessThan(1000);
     process.stdout.write(`slow clients: ${evicted.length} of ${CAP + 50} evicted at the cap; 20 requests at the cap answered in at most ${Math.max(...latencies)} ms\n`);
   });
+
+  it('at the cap, evicts an events websocket that has not authenticated, never one that has', async () => {
+    const url = `ws://127.0.0.1:${port}/api/events/in`;
+    const openSocket = async (): Promise<{ socket: WebSocket; closed: () => boolean }> => {
+      const socket = new WebSocket(url, ['prefect']);
+      let closed = false;
+      socket.on('close', () => (closed = true));
+      socket.on('error', () => undefined);
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      return { socket, closed: () => closed };
+    };
+    const authenticated = await openSocket();
+    const answer = new Promise((resolve) => authenticated.socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))));
+    authenticated.socket.send(JSON.stringify({ type: 'auth', token: null }));
+    expect(await answer).toEqual({ type: 'auth_success' });
+    const silent = await openSocket();
+    clients.push(...Array.from({ length: CAP }, slowBody));
+    await sleep(1000);
+    expect({ silent: silent.closed(), authenticated: authenticated.closed() }).toEqual({ silent: true, authenticated: false });
+    authenticated.socket.terminate();
+  });
 });

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { capConnections } from './connection-cap';
+import { ConnectionCap } from './connection-cap';
 
 /** A raw client and whether the server has closed it. */
 class Client {
@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SLOW_BODY = 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[';
 const FULL_REQUEST = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
 
-describe('capConnections', () => {
+describe('ConnectionCap', () => {
   let server: http.Server;
   let port: number;
   const clients: Client[] = [];
@@ -38,7 +38,7 @@ describe('capConnections', () => {
       if (request.url === '/hold') held.push(response);
       else response.end('ok');
     });
-    capConnections(server, 3);
+    new ConnectionCap(server, 3);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });

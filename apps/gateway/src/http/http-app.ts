@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { validationFailed } from '@app/domain';
 import { NamespacedNatsServer } from '@app/messaging';
 import { serveEventsIn } from '../events/events-in.socket';
-import { capConnections } from './connection-cap';
+import { ConnectionCap } from './connection-cap';
 import { guardHttpEdge } from './http-edge';
 
 /** Node checks its request timeouts this often (its default, 30 s, would let a stalled client stay that much longer). */
@@ -16,7 +16,7 @@ const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
  * Builds the gateway's HTTP application: Fastify with JSON-line request logs carrying a request id, Prefect's
  * `/api` prefix, a JSON body parser that treats an empty body as "no body", and Prefect's error shapes for
  * errors raised before a route runs (bad JSON, oversized bodies). Slow or idle clients are cut off by the
- * header, request and keep-alive timeouts, and open connections are capped (`capConnections`), so no client can
+ * header, request and keep-alive timeouts, and open connections are capped (`ConnectionCap`), so no client can
  * exhaust the process's file descriptors; authentication, CORS and security headers are in `guardHttpEdge`.
  */
 export type AppFactory = (adapter: FastifyAdapter, options: NestApplicationOptions) => Promise<NestFastifyApplication>;
@@ -34,7 +34,7 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     return503OnClosing: false,
   });
   const fastify = adapter.getInstance();
-  capConnections(fastify.server, config.HTTP_MAX_CONNECTIONS);
+  const connections = new ConnectionCap(fastify.server, config.HTTP_MAX_CONNECTIONS);
   const auth = guardHttpEdge(fastify, config);
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.HTTP_BODY_LIMIT_BYTES }, (_req, body, done) => {
     const text = (body as string).trim();
@@ -70,7 +70,7 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     logger: createLogger(config),
   });
   app.setGlobalPrefix('api');
-  await serveEventsIn(app, auth);
+  await serveEventsIn(app, auth, connections);
   // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
   app.connectMicroservice(
     {
