@@ -65,8 +65,8 @@ describe('flows API', () => {
       expect(response.body.exception_detail[0].type).toBe('json_invalid');
     });
 
-    it('413 for a body over 1 MiB', async () => {
-      const response = await gw.post('/flows/', { name: 'big', tags: ['x'.repeat(1024 * 1024)] });
+    it('413 for a body over HTTP_BODY_LIMIT_BYTES', async () => {
+      const response = await gw.post('/flows/', { name: 'big', tags: ['x'.repeat(gw.config.HTTP_BODY_LIMIT_BYTES)] });
       expect(response.status).toBe(413);
       expect(response.body).toHaveProperty('detail');
     });

@@ -55,6 +55,37 @@ describe('loadConfig', () => {
     const config = loadConfig({ FOREMAN_LOOP_SECONDS: '0.25', LATE_RUNS_LOOP_SECONDS: '.5', FOREMAN_ENABLED: 'false', LATE_RUNS_ENABLED: 'TRUE' });
     expect(config).toMatchObject({ FOREMAN_LOOP_SECONDS: 0.25, LATE_RUNS_LOOP_SECONDS: 0.5, FOREMAN_ENABLED: false, LATE_RUNS_ENABLED: true });
   });
+
+  it("reads the auth string under Prefect's name too, ours first", () => {
+    expect(loadConfig({}).API_AUTH_STRING).toBeNull();
+    expect(loadConfig({ PREFECT_SERVER_API_AUTH_STRING: 'admin:pass' }).API_AUTH_STRING).toBe('admin:pass');
+    expect(loadConfig({ API_AUTH_STRING: 'ours:1', PREFECT_SERVER_API_AUTH_STRING: 'theirs:2' }).API_AUTH_STRING).toBe('ours:1');
+  });
+
+  it("has Prefect's CORS defaults and protective HTTP limits", () => {
+    expect(loadConfig({})).toMatchObject({
+      CORS_ALLOWED_ORIGINS: '*',
+      CORS_ALLOWED_METHODS: '*',
+      CORS_ALLOWED_HEADERS: '*',
+      HTTP_BODY_LIMIT_BYTES: 8 * 1024 * 1024,
+      HTTP_HEADERS_TIMEOUT_SECONDS: 10,
+      HTTP_REQUEST_TIMEOUT_SECONDS: 30,
+      HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: 10,
+      HTTP_MAX_CONNECTIONS: 10_000,
+    });
+  });
+
+  it.each([
+    ['HTTP_BODY_LIMIT_BYTES', '1mb'],
+    ['HTTP_MAX_CONNECTIONS', '0'],
+    ['HTTP_REQUEST_TIMEOUT_SECONDS', '0'],
+  ])('rejects a bad %s and names it', (key, value) => {
+    expect(() => loadConfig({ [key]: value })).toThrow(new RegExp(key));
+  });
+
+  it('rejects a headers timeout longer than the request timeout, naming both', () => {
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '40' })).toThrow(/HTTP_HEADERS_TIMEOUT_SECONDS.*HTTP_REQUEST_TIMEOUT_SECONDS/);
+  });
 });
 
 describe('loadConfig: NATS credentials and TLS', () => {

@@ -341,6 +341,75 @@ export class AppConfig {
   @IsInt({ message: 'SCHEDULER_INSERT_BATCH_SIZE must be an integer' })
   @Min(1)
   SCHEDULER_INSERT_BATCH_SIZE = 500;
+
+  /**
+   * Prefect's `PREFECT_SERVER_API_AUTH_STRING` (read under that name too): set, every HTTP request but
+   * `GET /api/health` needs HTTP basic auth with it, and the events websocket's `auth` message its token.
+   */
+  @IsOptional()
+  @IsString()
+  API_AUTH_STRING: string | null = null;
+
+  /** Prefect's `PREFECT_SERVER_CORS_ALLOWED_ORIGINS`: comma-separated origins allowed cross-origin, `*` for any. */
+  @IsString()
+  CORS_ALLOWED_ORIGINS = '*';
+
+  /** Prefect's `PREFECT_SERVER_CORS_ALLOWED_METHODS`: comma-separated, `*` for any. */
+  @IsString()
+  CORS_ALLOWED_METHODS = '*';
+
+  /** Prefect's `PREFECT_SERVER_CORS_ALLOWED_HEADERS`: comma-separated request headers allowed cross-origin, `*` for any. */
+  @IsString()
+  CORS_ALLOWED_HEADERS = '*';
+
+  /**
+   * The largest request body taken. The Prefect 3.9 client keeps a log batch under 4,000,000 bytes
+   * (`PREFECT_LOGGING_TO_API_BATCH_SIZE`); 8 MiB leaves room for older clients' batches (up to 5 MB).
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'HTTP_BODY_LIMIT_BYTES must be an integer' })
+  @Min(1024)
+  HTTP_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+  /** A client must have sent a request's headers within this long of starting it, or gets 408 and is closed. */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'HTTP_HEADERS_TIMEOUT_SECONDS must be a number' })
+  @Min(0.1)
+  HTTP_HEADERS_TIMEOUT_SECONDS = 10;
+
+  /** ... and its whole request, body included (not the time to answer it: long polls are unaffected). */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'HTTP_REQUEST_TIMEOUT_SECONDS must be a number' })
+  @Min(0.1)
+  HTTP_REQUEST_TIMEOUT_SECONDS = 30;
+
+  /**
+   * An idle keep-alive connection is closed after this long. Longer than httpx's 5 s keep-alive expiry, so the
+   * Prefect client, not the server, ends idle connections and no request races a close.
+   */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'HTTP_KEEP_ALIVE_TIMEOUT_SECONDS must be a number' })
+  @Min(0.1)
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS = 10;
+
+  /** Open connections beyond this are closed at once, so clients cannot use up the process's file descriptors. */
+  @Transform(toInt)
+  @IsInt({ message: 'HTTP_MAX_CONNECTIONS must be an integer' })
+  @Min(1)
+  HTTP_MAX_CONNECTIONS = 10_000;
+}
+
+/** Prefect's own names, read when ours are not set. */
+const FALLBACK_NAMES: Record<string, string> = {
+  API_AUTH_STRING: 'PREFECT_SERVER_API_AUTH_STRING',
+};
+
+/** Rules between variables, which class-validator checks one by one. */
+function crossFieldErrors(config: AppConfig): string[] {
+  // Node refuses to start an HTTP server whose headers may take longer than its whole request.
+  return config.HTTP_HEADERS_TIMEOUT_SECONDS > config.HTTP_REQUEST_TIMEOUT_SECONDS
+    ? ['  HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed HTTP_REQUEST_TIMEOUT_SECONDS']
+    : [];
 }
 
 export class ConfigError extends Error {}
@@ -348,14 +417,15 @@ export class ConfigError extends Error {}
 /** Validates an environment into an {@link AppConfig}; throws a {@link ConfigError} naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
+  const valueOf = (key: string): string | undefined =>
+    [env[key], key in FALLBACK_NAMES ? env[FALLBACK_NAMES[key]] : undefined].find((value) => value !== undefined && value !== '');
   const provided = Object.fromEntries(
-    known.filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]),
+    known.filter((key) => valueOf(key) !== undefined).map((key) => [key, valueOf(key)]),
   );
   const config = plainToInstance(AppConfig, provided, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: true, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
+  const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+  if (lines.length === 0) lines.push(...crossFieldErrors(config));
+  if (lines.length > 0) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   return config;
 }

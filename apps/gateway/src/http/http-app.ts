@@ -6,19 +6,27 @@ import type { IncomingMessage } from 'node:http';
 import { validationFailed } from '@app/domain';
 import { NamespacedNatsServer, natsConnectionOptions } from '@app/messaging';
 import { serveEventsIn } from '../events/events-in.socket';
+import { ConnectionCap } from './connection-cap';
+import { guardHttpEdge } from './http-edge';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** Node checks its request timeouts this often (its default, 30 s, would let a stalled client stay that much longer). */
+const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 
 /**
  * Builds the gateway's HTTP application: Fastify with JSON-line request logs carrying a request id, Prefect's
  * `/api` prefix, a JSON body parser that treats an empty body as "no body", and Prefect's error shapes for
- * errors raised before a route runs (bad JSON, oversized bodies).
+ * errors raised before a route runs (bad JSON, oversized bodies). Slow or idle clients are cut off by the
+ * header, request and keep-alive timeouts, and open connections are capped (`ConnectionCap`), so no client can
+ * exhaust the process's file descriptors; authentication, CORS and security headers are in `guardHttpEdge`.
  */
 export type AppFactory = (adapter: FastifyAdapter, options: NestApplicationOptions) => Promise<NestFastifyApplication>;
 
 export async function createHttpApp(config: AppConfig, create: AppFactory): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: MAX_BODY_BYTES,
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    http: { headersTimeout: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
     logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -26,7 +34,9 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     return503OnClosing: false,
   });
   const fastify = adapter.getInstance();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
+  const connections = new ConnectionCap(fastify.server, config.HTTP_MAX_CONNECTIONS);
+  const auth = guardHttpEdge(fastify, config);
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.HTTP_BODY_LIMIT_BYTES }, (_req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
     try {
@@ -60,7 +70,7 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     logger: createLogger(config),
   });
   app.setGlobalPrefix('api');
-  await serveEventsIn(app);
+  await serveEventsIn(app, auth, connections);
   // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
   app.connectMicroservice(
     {
