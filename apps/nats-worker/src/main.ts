@@ -4,7 +4,8 @@
 //   npm run worker:nats -- --pool NAME [--api http://127.0.0.1:4200/api] [--nats nats://127.0.0.1:4222]
 //                                      [--namespace prefect] [--name my-worker] [--once] [--claim-timeout-ms 5000]
 // It connects as the apps do, with NATS_CREDS, NATS_TOKEN, NATS_USER/NATS_PASSWORD and NATS_TLS_* from the environment
-// (--nats and --namespace override NATS_URL and NATS_NAMESPACE).
+// (--nats and --namespace override NATS_URL and NATS_NAMESPACE), and to the HTTP API with Prefect's client setting
+// PREFECT_API_AUTH_STRING when the gateway requires basic auth.
 import { loadConfig } from '@app/config';
 import { ClaimFlowRunReply, natsNames } from '@app/contracts';
 import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
@@ -40,10 +41,16 @@ const log = (message: string, fields: Record<string, unknown> = {}) =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const apiAuthString = process.env.PREFECT_API_AUTH_STRING;
+const apiHeaders: Record<string, string> = {
+  'content-type': 'application/json',
+  ...(apiAuthString && { authorization: `Basic ${Buffer.from(apiAuthString).toString('base64')}` }),
+};
+
 async function api<T>(path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${args.api}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: apiHeaders,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
