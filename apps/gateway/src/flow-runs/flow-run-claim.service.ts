@@ -1,4 +1,4 @@
-import { ClaimFlowRunRequestDto, validateModel } from '@app/contracts';
+import { ClaimFlowRunRequestDto, unstorableStrings, validateModel } from '@app/contracts';
 import { DomainError, freeSlots, objectNotFound, presentOrchestrationResult, presentState, stateFromRow, validationFailed } from '@app/domain';
 import { RpcReply } from '@app/messaging';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
@@ -22,6 +22,8 @@ export class FlowRunClaimService {
   ) {}
 
   async claim(request: unknown): Promise<RpcReply> {
+    const unstorable = unstorableStrings(request);
+    if (unstorable.length > 0) return domainErrorResponse(validationFailed(unstorable), request);
     const parsed = validateModel(ClaimFlowRunRequestDto, request);
     if (!parsed.ok) return domainErrorResponse(validationFailed(parsed.errors), request);
     const { flow_run_id: id, force } = parsed.value;
