@@ -15,6 +15,7 @@ import {
 } from '@nats-io/jetstream';
 import { createInbox, headers, nuid } from '@nats-io/transport-node';
 import { NatsClient } from './nats-connection';
+import { NatsUnavailableError } from './nats-errors';
 
 const NANOS_PER_MS = 1_000_000;
 /** JetStream drops a re-publish with the same `Nats-Msg-Id` within this window (a crashed dispatcher's retry). */
@@ -182,15 +183,18 @@ export class FlowRunBus {
    */
   async pullNow(poolId: string, queueId: string, batch: number): Promise<PulledRun[]> {
     if (batch <= 0) return [];
+    // Disconnected, the pull would be queued and then dropped: the poll would answer [] with runs waiting.
+    if (!this.nats.isConnected) throw new NatsUnavailableError('NATS is disconnected');
     await this.ensureQueueConsumer(poolId, queueId);
     // Pulled messages arrive under their own subject, so each pull gets its own inbox subscription.
     const inbox = `${this.inboxPrefix}.${nuid.next()}`;
-    return new Promise<PulledRun[]>((resolve) => {
+    return new Promise<PulledRun[]>((resolve, reject) => {
       const messages: PulledRun[] = [];
-      const finish = () => {
+      const finish = (error?: Error) => {
         clearTimeout(timer);
         subscription.unsubscribe();
-        resolve(messages);
+        if (error) reject(error);
+        else resolve(messages);
       };
       const subscription = this.nats.connection.subscribe(inbox, {
         callback: (error, msg) => {
@@ -204,11 +208,14 @@ export class FlowRunBus {
             });
             if (messages.length < batch) return;
           }
-          // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull.
-          finish();
+          // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull;
+          // 503 (no responders: JetStream is not serving, e.g. still starting) fails it.
+          finish(status === 503 ? new NatsUnavailableError(`JetStream did not answer a pull on queue ${queueId}`) : undefined);
         },
       });
       const timer = setTimeout(() => {
+        // Unanswered because the connection was lost meanwhile: the pull was dropped, not answered "none".
+        if (!this.nats.isConnected) return finish(new NatsUnavailableError(`NATS disconnected during a pull on queue ${queueId}`));
         this.logger.warn(`pull on queue ${queueId} got no reply within ${PULL_REPLY_TIMEOUT_MS} ms`);
         finish();
       }, PULL_REPLY_TIMEOUT_MS);

@@ -83,7 +83,7 @@ export class PrefectExceptionFilter implements ExceptionFilter {
     if (domainError) {
       const { status, body } = domainErrorResponse(domainError, request.body);
       if (domainError.code === 'unavailable') {
-        this.logError('service unavailable', request, exception);
+        this.logger.warn({ message: 'service unavailable', reqId: request.id, error: exception instanceof Error ? exception.message : String(exception) });
         void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       } else if (domainError !== exception) {
         this.logError('request refused by the database', request, exception);
