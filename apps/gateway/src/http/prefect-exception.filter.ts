@@ -82,12 +82,12 @@ export class PrefectExceptionFilter implements ExceptionFilter {
     const domainError = exception instanceof DomainError ? exception : asDomainError(exception);
     if (domainError) {
       const { status, body } = domainErrorResponse(domainError, request.body);
-      if (domainError.code === 'unavailable') {
-        this.logger.warn({ message: 'service unavailable', reqId: request.id, error: exception instanceof Error ? exception.message : String(exception) });
-        void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      } else if (domainError !== exception) {
-        this.logError('request refused by the database', request, exception);
+      if (domainError !== exception) {
+        // Expected in operation (an outage, a client's bad value): one line, no stack.
+        const message = domainError.code === 'unavailable' ? 'service unavailable' : 'request refused by the database';
+        this.logger.warn({ message, reqId: request.id, error: exception instanceof Error ? exception.message : String(exception) });
       }
+      if (domainError.code === 'unavailable') void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       void reply.status(status).send(body);
       return;
     }
