@@ -140,19 +140,22 @@ export class FlowRunBus {
     }
   }
 
-  /** Creates the queue's durable consumer (and the pool stream) if missing; remembered per process. */
-  ensureQueueConsumer(poolId: string, queueId: string): Promise<void> {
+  /**
+   * Creates the queue's durable consumer (and, with `createStream`, the pool stream) if missing; remembered per
+   * process. Without the stream it fails with JetStream's 404.
+   */
+  ensureQueueConsumer(poolId: string, queueId: string, createStream = true): Promise<void> {
     let ensured = this.ensuredConsumers.get(queueId);
     if (!ensured) {
-      ensured = this.createConsumer(poolId, queueId);
+      ensured = this.createConsumer(poolId, queueId, createStream);
       this.ensuredConsumers.set(queueId, ensured);
       ensured.catch(() => this.ensuredConsumers.delete(queueId));
     }
     return ensured;
   }
 
-  private async createConsumer(poolId: string, queueId: string): Promise<void> {
-    await this.ensurePoolStream(poolId);
+  private async createConsumer(poolId: string, queueId: string, createStream: boolean): Promise<void> {
+    if (createStream) await this.ensurePoolStream(poolId);
     const jsm = await this.manager();
     await jsm.consumers.add(this.names.poolStream(poolId), {
       durable_name: this.names.queueConsumer(queueId),
@@ -185,7 +188,15 @@ export class FlowRunBus {
     if (batch <= 0) return [];
     // Disconnected, the pull would be queued and then dropped: the poll would answer [] with runs waiting.
     if (!this.nats.isConnected) throw new NatsUnavailableError('NATS is disconnected');
-    await this.ensureQueueConsumer(poolId, queueId);
+    try {
+      // A poll never creates the stream: after a server lost its store, the dispatcher must find the stream
+      // missing to publish the lost runs again, and a poll right after the reconnection would race it.
+      await this.ensureQueueConsumer(poolId, queueId, false);
+    } catch (error) {
+      // No stream: nothing was published to the pool since the server started.
+      if (error instanceof JetStreamApiError && error.status === 404) return [];
+      throw error;
+    }
     // Pulled messages arrive under their own subject, so each pull gets its own inbox subscription.
     const inbox = `${this.inboxPrefix}.${nuid.next()}`;
     return new Promise<PulledRun[]>((resolve, reject) => {
@@ -208,9 +219,15 @@ export class FlowRunBus {
             });
             if (messages.length < batch) return;
           }
-          // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull;
-          // 503 (no responders: JetStream is not serving, e.g. still starting) fails it.
-          finish(status === 503 ? new NatsUnavailableError(`JetStream did not answer a pull on queue ${queueId}`) : undefined);
+          // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull.
+          // 503 (no responders: JetStream not serving yet, or the consumer lost with the server's store) fails
+          // it, and both are checked again on next use.
+          if (status === 503) {
+            this.ensuredStreams.delete(poolId);
+            this.ensuredConsumers.delete(queueId);
+            return finish(new NatsUnavailableError(`JetStream did not answer a pull on queue ${queueId}`));
+          }
+          finish();
         },
       });
       const timer = setTimeout(() => {
