@@ -13,6 +13,7 @@ export type UpstreamFilter = (upstream: { write(bytes: Buffer): void }) => (chun
  */
 export class FaultProxy {
   private holding = false;
+  private cutOff = false;
   private readonly held = new Map<Socket, Buffer[]>();
   private readonly sockets = new Set<Socket>();
 
@@ -25,6 +26,10 @@ export class FaultProxy {
     return new Promise((resolve, reject) => {
       let proxy: FaultProxy;
       const server = createServer((client) => {
+        if (proxy.cutOff) {
+          client.destroy();
+          return;
+        }
         const upstream = connect(target.port, target.host);
         const filter = upstreamFilter?.(upstream);
         proxy.sockets.add(client).add(upstream);
@@ -65,6 +70,17 @@ export class FaultProxy {
     this.holding = false;
     for (const [client, chunks] of this.held) chunks.forEach((chunk) => client.write(chunk));
     this.held.clear();
+  }
+
+  /** The server is gone, as far as clients can tell: open connections drop, new ones are closed at once. */
+  cut(): void {
+    this.cutOff = true;
+    this.sockets.forEach((socket) => socket.destroy());
+  }
+
+  /** Connections reach the server again. */
+  restore(): void {
+    this.cutOff = false;
   }
 
   close(): Promise<void> {

@@ -21,14 +21,17 @@ export class TestGateway {
     private readonly dropDatabase: () => Promise<void>,
   ) {}
 
-  static async start(overrides: Record<string, string> = {}): Promise<TestGateway> {
+  /** `databasePort`: reach the test's database through this port (a fault proxy to Postgres). */
+  static async start(overrides: Record<string, string> = {}, { databasePort }: { databasePort?: number } = {}): Promise<TestGateway> {
     const database = await createTestDatabase();
+    const url = new URL(database.url);
+    if (databasePort !== undefined) url.port = String(databasePort);
     const config = loadConfig({
       LOG_LEVEL: 'error',
       PORT: '0',
       NATS_NAMESPACE: database.name.replace(/_/g, '-'),
       ...overrides,
-      DATABASE_URL: database.url,
+      DATABASE_URL: url.toString(),
     });
     const moduleRef = await Test.createTestingModule({ imports: [GatewayModule] })
       .overrideProvider(AppConfig)

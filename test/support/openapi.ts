@@ -3,9 +3,18 @@ import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const SPEC_PATH = path.resolve(__dirname, '../../../shared/reference/prefect-openapi.json');
-const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+/** Prefect 3.9.1's OpenAPI document (see test/fixtures/NOTICE.md). */
+const SPEC_PATH = path.resolve(__dirname, '../fixtures/prefect-openapi.json');
+
+export interface OpenApiOperation {
+  parameters?: { name: string; in: string; required?: boolean; schema: unknown }[];
+  requestBody?: { content?: Record<string, { schema: unknown }> };
+  responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+}
+
+export const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as {
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components: { schemas: Record<string, unknown> };
 };
 
 const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });

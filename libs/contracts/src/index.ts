@@ -14,6 +14,7 @@ export * from './dto/validators';
 export * from './dto/work-pool.dto';
 export * from './dto/work-queue.dto';
 export * from './dto/worker.dto';
+export * from './json-input';
 export * from './nats-subjects';
 export * from './prefect/deployment.responses';
 export * from './prefect/events';

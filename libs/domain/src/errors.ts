@@ -11,7 +11,8 @@ export type DomainErrorCode =
   | 'conflict' //           409 {"detail": ...}
   | 'forbidden' //          403 {"detail": ...}
   | 'invalid' //            422 {"detail": ...}
-  | 'validation'; //        422 {"exception_message": "Invalid request received.", "exception_detail": [...]}
+  | 'validation' //         422 {"exception_message": "Invalid request received.", "exception_detail": [...]}
+  | 'unavailable'; //       503 {"exception_message": "Service Unavailable"} with Retry-After
 
 export class DomainError extends Error {
   constructor(
@@ -38,5 +39,7 @@ export const conflict = (message: string) => new DomainError('conflict', message
 export const integrityConflict = () => conflict(DATA_INTEGRITY_CONFLICT);
 export const forbidden = (message: string) => new DomainError('forbidden', message);
 export const invalid = (message: string) => new DomainError('invalid', message);
+/** Postgres or NATS cannot serve now; the client should retry (Prefect's answer to a retryable database error). */
+export const serviceUnavailable = () => new DomainError('unavailable', 'Service Unavailable');
 export const validationFailed = (details: PydanticErrorDetail[], requestBody?: unknown) =>
   new DomainError('validation', 'Invalid request received.', details, requestBody);

@@ -15,6 +15,7 @@ import {
 } from '@nats-io/jetstream';
 import { createInbox, headers, nuid } from '@nats-io/transport-node';
 import { NatsClient } from './nats-connection';
+import { NatsUnavailableError } from './nats-errors';
 
 const NANOS_PER_MS = 1_000_000;
 /** JetStream drops a re-publish with the same `Nats-Msg-Id` within this window (a crashed dispatcher's retry). */
@@ -196,6 +197,8 @@ export class FlowRunBus {
    */
   async pullNow(poolId: string, queueId: string, batch: number): Promise<PulledRun[]> {
     if (batch <= 0) return [];
+    // Disconnected, the pull would be queued and then dropped: the poll would answer [] with runs waiting.
+    if (!this.nats.isConnected) throw new NatsUnavailableError('NATS is disconnected');
     const { messages, answered } = await this.pullOnce(poolId, queueId, batch);
     if (answered) return messages;
     // Unanswered: the consumer (or its whole stream) may be gone. Then it is forgotten, created again, pulled again.
@@ -212,13 +215,14 @@ export class FlowRunBus {
     await this.ensureQueueConsumer(poolId, queueId);
     // Pulled messages arrive under their own subject, so each pull gets its own inbox subscription.
     const inbox = `${this.inboxPrefix}.${nuid.next()}`;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const messages: PulledRun[] = [];
       let answered = false;
-      const finish = () => {
+      const finish = (error?: Error) => {
         clearTimeout(timer);
         subscription.unsubscribe();
-        resolve({ messages, answered });
+        if (error) reject(error);
+        else resolve({ messages, answered });
       };
       const subscription = this.nats.connection.subscribe(inbox, {
         callback: (error, msg) => {
@@ -234,10 +238,18 @@ export class FlowRunBus {
             if (messages.length < batch) return;
           }
           // An error, a status (404 no messages, 408 request expired, 409 ...) or a full batch ends the pull.
+          // 503 (no responders: JetStream not serving yet, or the consumer lost with the server's store) fails
+          // it, and both are checked again on next use.
+          if (status === 503) {
+            this.forgetQueue(poolId, queueId);
+            return finish(new NatsUnavailableError(`JetStream did not answer a pull on queue ${queueId}`));
+          }
           finish();
         },
       });
       const timer = setTimeout(() => {
+        // Unanswered because the connection was lost meanwhile: the pull was dropped, not answered "none".
+        if (!this.nats.isConnected) return finish(new NatsUnavailableError(`NATS disconnected during a pull on queue ${queueId}`));
         this.logger.warn(`pull on queue ${queueId} got no reply within ${PULL_REPLY_TIMEOUT_MS} ms`);
         finish();
       }, PULL_REPLY_TIMEOUT_MS);

@@ -4,3 +4,4 @@ export * from './flow-run-bus';
 export * from './messaging.module';
 export * from './namespaced-nats.server';
 export * from './nats-connection';
+export * from './nats-errors';

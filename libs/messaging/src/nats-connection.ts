@@ -58,6 +58,15 @@ export class NatsClient implements OnApplicationShutdown {
   }
 
   private readonly reconnectListeners: (() => void)[] = [];
+  private up = true;
+
+  /**
+   * False from a lost connection until it is back: the client then queues what it sends and drops that queue on
+   * every reconnection attempt, so a caller that needs an answer now should not wait for one.
+   */
+  get isConnected(): boolean {
+    return this.up && !this.connection.isClosed();
+  }
 
   /** Called after every reconnection (the server may have restarted, possibly without its JetStream store). */
   onReconnect(listener: () => void): void {
@@ -70,7 +79,11 @@ export class NatsClient implements OnApplicationShutdown {
         if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
           this.logger.warn(`nats ${status.type}`);
         }
-        if (status.type === 'reconnect') this.reconnectListeners.forEach((listener) => listener());
+        if (status.type === 'disconnect') this.up = false;
+        if (status.type === 'reconnect') {
+          this.up = true;
+          this.reconnectListeners.forEach((listener) => listener());
+        }
       }
     })();
   }

@@ -3,7 +3,8 @@ import { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { validationFailed } from '@app/domain';
+import { BODY_PARSE_ERROR, isTooDeep, unstorableStrings } from '@app/contracts';
+import { badRequest, validationFailed } from '@app/domain';
 import { NamespacedNatsServer, natsConnectionOptions } from '@app/messaging';
 import { serveEventsIn } from '../events/events-in.socket';
 import { ConnectionCap } from './connection-cap';
@@ -15,9 +16,10 @@ const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 /**
  * Builds the gateway's HTTP application: Fastify with JSON-line request logs carrying a request id, Prefect's
  * `/api` prefix, a JSON body parser that treats an empty body as "no body", and Prefect's error shapes for
- * errors raised before a route runs (bad JSON, oversized bodies). Slow or idle clients are cut off by the
- * header, request and keep-alive timeouts, and open connections are capped (`ConnectionCap`), so no client can
- * exhaust the process's file descriptors; authentication, CORS and security headers are in `guardHttpEdge`.
+ * errors raised before a route runs (bad JSON, oversized or too deeply nested bodies, strings Postgres cannot
+ * store). Slow or idle clients are cut off by the header, request and keep-alive timeouts, and open connections are
+ * capped (`ConnectionCap`), so no client can exhaust the process's file descriptors; authentication, CORS and
+ * security headers are in `guardHttpEdge`.
  */
 export type AppFactory = (adapter: FastifyAdapter, options: NestApplicationOptions) => Promise<NestFastifyApplication>;
 
@@ -39,13 +41,19 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.HTTP_BODY_LIMIT_BYTES }, (_req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch (error) {
       const position = Number(/position (\d+)/.exec(String(error))?.[1] ?? 0);
       const detail = { type: 'json_invalid', loc: ['body', position], msg: 'JSON decode error', input: {}, ctx: { error: (error as Error).message } };
       done(validationFailed([detail], text), undefined);
+      return;
     }
+    if (isTooDeep(parsed)) return done(badRequest(BODY_PARSE_ERROR), undefined);
+    // Checked here, once for every route: such a string would otherwise reach Postgres and fail there.
+    const unstorable = unstorableStrings(parsed);
+    done(unstorable.length > 0 ? validationFailed(unstorable, parsed) : null, parsed);
   });
   // A connection busy when the server starts closing would be kept alive after its response and hold the
   // close open forever; once closing, every response ends its connection.

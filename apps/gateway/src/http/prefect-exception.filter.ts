@@ -1,4 +1,6 @@
-import { DomainError, DomainErrorCode, integrityConflict } from '@app/domain';
+import { DomainError, DomainErrorCode, integrityConflict, invalid, serviceUnavailable } from '@app/domain';
+import { isNatsUnavailable } from '@app/messaging';
+import { isDatabaseUnavailable, isUnstorableValue } from '@app/persistence';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, throwError } from 'rxjs';
@@ -12,7 +14,14 @@ const STATUS: Record<DomainErrorCode, number> = {
   forbidden: 403,
   invalid: 422,
   validation: 422,
+  unavailable: 503,
 };
+
+/**
+ * How long a client should wait before retrying a 503. Prefect's client honours it (5 retries by default), so an
+ * outage of up to about five times this is ridden out without the worker noticing.
+ */
+export const RETRY_AFTER_SECONDS = 2;
 
 /** Prefect's body for an error: FastAPI's `{"detail"}`, or Prefect's own handlers' shapes. */
 export function prefectErrorBody(error: DomainError, request: { body?: unknown }): unknown {
@@ -24,6 +33,7 @@ export function prefectErrorBody(error: DomainError, request: { body?: unknown }
         request_body: error.requestBody ?? request.body ?? null,
       };
     case 'object_not_found':
+    case 'unavailable':
       return { exception_message: error.message };
     default:
       return { detail: error.message };
@@ -45,6 +55,16 @@ export function isIntegrityViolation(exception: unknown): boolean {
   return typeof code === 'string' && code.startsWith('23');
 }
 
+/**
+ * Infrastructure errors as the domain errors they amount to: Postgres or NATS down (503, retry), or a value
+ * Postgres refused that validation let through (422: the request is at fault, never the server).
+ */
+function asDomainError(exception: unknown): DomainError | null {
+  if (isDatabaseUnavailable(exception) || isNatsUnavailable(exception)) return serviceUnavailable();
+  if (isUnstorableValue(exception)) return invalid('Invalid request: a value cannot be stored.');
+  return null;
+}
+
 /** The single place where errors become HTTP responses. */
 @Catch()
 export class PrefectExceptionFilter implements ExceptionFilter {
@@ -59,8 +79,15 @@ export class PrefectExceptionFilter implements ExceptionFilter {
     const context = host.switchToHttp();
     const reply = context.getResponse<FastifyReply>();
     const request = context.getRequest<FastifyRequest>();
-    if (exception instanceof DomainError) {
-      const { status, body } = domainErrorResponse(exception, request.body);
+    const domainError = exception instanceof DomainError ? exception : asDomainError(exception);
+    if (domainError) {
+      const { status, body } = domainErrorResponse(domainError, request.body);
+      if (domainError !== exception) {
+        // Expected in operation (an outage, a client's bad value): one line, no stack.
+        const message = domainError.code === 'unavailable' ? 'service unavailable' : 'request refused by the database';
+        this.logger.warn({ message, reqId: request.id, error: exception instanceof Error ? exception.message : String(exception) });
+      }
+      if (domainError.code === 'unavailable') void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       void reply.status(status).send(body);
       return;
     }

@@ -209,11 +209,12 @@ export function cronError(cron: string): string | null {
   return null;
 }
 
+// Non-strings are IsString's to report: pydantic reports only the type.
 const IsCronString = (): PropertyDecorator =>
   compose(
     IsDefined(),
     IsString(),
-    rule('isCron', (value) => typeof value === 'string' && cronError(value) === null, {
+    rule('isCron', (value) => typeof value !== 'string' || cronError(value) === null, {
       message: ({ value }) => `Value error, ${cronError(value as string)}`,
     }),
   );
@@ -330,11 +331,12 @@ export function rruleError(rrule: string): string | null {
   return null;
 }
 
+// Non-strings are IsString's to report: pydantic reports only the type.
 const IsRRuleString = (): PropertyDecorator =>
   compose(
     IsDefined(),
     IsString(),
-    rule('isRRule', (value) => typeof value === 'string' && rruleError(value) === null, {
+    rule('isRRule', (value) => typeof value !== 'string' || rruleError(value) === null, {
       message: ({ value }) => `Value error, ${rruleError(value as string)}`,
     }),
   );

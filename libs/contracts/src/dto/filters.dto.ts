@@ -1,7 +1,7 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { STATE_TYPES, StateType } from './state.dto';
-import { compose, enumMessage, IsDateTime, IsNestedModel, Limit, NullMeansDefault, Offset } from './validators';
+import { compose, enumMessage, IsDateTime, IsInt32, IsNestedModel, Limit, NullMeansDefault, Offset } from './validators';
 
 /*
  * Prefect's filter schemas (`prefect.server.schemas.filters`). Every filter model forbids unknown keys
@@ -34,7 +34,7 @@ const StringList = (): PropertyDecorator => compose(IsOptional(), IsArray(), IsS
 const OptionalString = (): PropertyDecorator => compose(IsOptional(), IsString());
 const OptionalBoolean = (): PropertyDecorator => compose(IsOptional(), IsBoolean());
 const OptionalDateTime = (): PropertyDecorator => compose(IsOptional(), IsDateTime());
-const OptionalInt = (): PropertyDecorator => compose(IsOptional(), IsInt());
+const OptionalInt = (): PropertyDecorator => compose(IsOptional(), IsInt32());
 const Operator = (): PropertyDecorator => IsIn(FILTER_OPERATORS, { message: enumMessage(FILTER_OPERATORS) });
 
 // ---------------------------------------------------------------------------------------------------- flows

@@ -1,17 +1,17 @@
-import { IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUUID } from 'class-validator';
+import { IsArray, IsBoolean, IsDefined, IsIn, IsNumber, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { StateCreateDto } from './state.dto';
-import { enumMessage, IsJsonObject, IsLabels, IsNestedModel, IsSizedParameters, WhenSent } from './validators';
+import { enumMessage, IsInt32, IsJsonObject, IsLabels, IsNestedModel, IsSizedParameters, WhenSent } from './validators';
 
 export const RETRY_TYPES = ['in_process', 'reschedule'] as const;
 export type RetryType = (typeof RETRY_TYPES)[number];
 
 /** `FlowRunPolicy`: a plain model, so unknown keys are dropped. */
 export class FlowRunPolicyDto {
-  @WhenSent() @IsInt() max_retries?: number;
+  @WhenSent() @IsInt32() max_retries?: number;
   @WhenSent() @IsNumber() retry_delay_seconds?: number;
-  @IsOptional() @IsInt() retries?: number | null;
-  @IsOptional() @IsInt() retry_delay?: number | null;
+  @IsOptional() @IsInt32() retries?: number | null;
+  @IsOptional() @IsInt32() retry_delay?: number | null;
   @IsOptional() @IsArray() @IsString({ each: true }) pause_keys?: string[] | null;
   @IsOptional() @IsBoolean() resuming?: boolean | null;
   @IsOptional() @IsIn(RETRY_TYPES, { message: enumMessage(RETRY_TYPES) }) retry_type?: RetryType | null;

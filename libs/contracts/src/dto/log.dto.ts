@@ -1,13 +1,13 @@
-import { IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsArray, IsBoolean, IsDefined, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { FILTER_OPERATORS, FilterOperator } from './filters.dto';
-import { compose, enumMessage, IsDateTime, IsNestedModel, Limit, NullMeansDefault, Offset } from './validators';
+import { compose, enumMessage, IsDateTime, IsInt32, IsNestedModel, Limit, NullMeansDefault, Offset } from './validators';
 
 /** Prefect's `LogCreate`: one line of a run's log, as the client's `APILogHandler` sends it. */
 @ForbidExtra()
 export class LogCreateDto {
   @IsDefined() @IsString() name!: string;
-  @IsDefined() @IsInt() level!: number;
+  @IsDefined() @IsInt32() level!: number;
   @IsDefined() @IsString() message!: string;
   @IsDefined() @IsDateTime() timestamp!: Date;
   @IsOptional() @IsUUID() flow_run_id?: string | null;
@@ -18,7 +18,7 @@ export const LOG_SORTS = ['TIMESTAMP_ASC', 'TIMESTAMP_DESC'] as const;
 export type LogSort = (typeof LOG_SORTS)[number];
 
 const NestedFilter = (model: () => new () => object): PropertyDecorator => compose(IsOptional(), IsNestedModel(model));
-const OptionalInt = (): PropertyDecorator => compose(IsOptional(), IsInt());
+const OptionalInt = (): PropertyDecorator => compose(IsOptional(), IsInt32());
 const OptionalDateTime = (): PropertyDecorator => compose(IsOptional(), IsDateTime());
 const UuidList = (): PropertyDecorator => compose(IsOptional(), IsArray(), IsUUID('all', { each: true }));
 

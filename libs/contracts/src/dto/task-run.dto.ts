@@ -1,9 +1,9 @@
-import { IsArray, IsDefined, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUUID } from 'class-validator';
+import { IsArray, IsDefined, IsIn, IsNumber, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { FlowFilter, FlowRunFilter, DeploymentFilter, TaskRunFilter } from './filters.dto';
 import type { KeyValueLabels } from './flow-run.dto';
 import { SetFlowRunStateDto, StateCreateDto } from './state.dto';
-import { compose, enumMessage, IsDateTime, IsJsonObject, IsLabels, IsNestedModel, Limit, NullMeansDefault, Offset, rule, WhenSent } from './validators';
+import { compose, enumMessage, IsDateTime, IsInt32, IsJsonObject, IsLabels, IsNestedModel, Limit, NullMeansDefault, Offset, rule, WhenSent } from './validators';
 
 /** Prefect's `retry_delay` of a task: seconds, or one delay per retry. */
 const IsRetryDelay = (): PropertyDecorator =>
@@ -13,9 +13,9 @@ const IsRetryDelay = (): PropertyDecorator =>
 
 /** `TaskRunPolicy`: a plain model, so unknown keys are dropped. */
 export class TaskRunPolicyDto {
-  @WhenSent() @IsInt() max_retries?: number;
+  @WhenSent() @IsInt32() max_retries?: number;
   @WhenSent() @IsNumber() retry_delay_seconds?: number;
-  @IsOptional() @IsInt() retries?: number | null;
+  @IsOptional() @IsInt32() retries?: number | null;
   @IsOptional() @IsRetryDelay() retry_delay?: number | number[] | null;
   @IsOptional() @IsNumber() retry_jitter_factor?: number | null;
 }

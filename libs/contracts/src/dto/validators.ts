@@ -2,7 +2,6 @@ import { Transform, Type, TypeHelpOptions } from 'class-transformer';
 import {
   IsInt,
   IsOptional,
-  Min,
   registerDecorator,
   ValidateIf,
   ValidateNested,
@@ -93,16 +92,30 @@ export function IsSizedParameters(): PropertyDecorator {
   });
 }
 
-/** pydantic's exclusive lower bound (`gt=`); inclusive bounds are class-validator's `Min`. */
+/** pydantic's exclusive lower bound (`gt=`). */
 export function IsGreaterThan(bound: number): PropertyDecorator {
   return rule('isGreaterThan', (value) => typeof value === 'number' && value > bound, { constraints: [bound] });
 }
 
+/** The range of a Postgres `integer` column, which every integer of a request must fit. */
+export const INT32_MIN = -2_147_483_648;
+export const INT32_MAX = 2_147_483_647;
+
+// Bounds check numbers only, so that a value of the wrong type is reported once (as pydantic does).
+const AtLeast = (min: number) => rule('min', (value) => typeof value !== 'number' || value >= min, { constraints: [min] });
+const AtMost = (max: number) => rule('max', (value) => typeof value !== 'number' || value <= max, { constraints: [max] });
+
+/**
+ * An integer of a request: pydantic's `int`, bounded to what the column it goes to holds (Prefect's own server
+ * fails in the database on a larger one).
+ */
+export const IsInt32 = ({ min = INT32_MIN }: { min?: number } = {}): PropertyDecorator => compose(IsInt(), AtLeast(min), AtMost(INT32_MAX));
+
 /** Prefect's `NonNegativeInteger` (`ge=0`). */
-export const IsNonNegativeInteger = (): PropertyDecorator => compose(IsInt(), Min(0));
+export const IsNonNegativeInteger = (): PropertyDecorator => IsInt32({ min: 0 });
 
 /** Prefect's `PositiveInteger` (`gt=0`). */
-export const IsPositiveInteger = (): PropertyDecorator => compose(IsInt(), IsGreaterThan(0));
+export const IsPositiveInteger = (): PropertyDecorator => compose(IsInt(), IsGreaterThan(0), AtMost(INT32_MAX));
 
 type ModelClass = new () => object;
 
@@ -127,11 +140,15 @@ export function NullMeansDefault(defaultValue: unknown): PropertyDecorator {
 
 /**
  * The `offset` of a filter body (`Body(0, ge=0)`). FastAPI reads an explicit null in an embedded body as an
- * absent field, and stock clients do send `"offset": null`.
+ * absent field, and stock clients do send `"offset": null`. SQL's OFFSET takes a bigint; past JavaScript's safe
+ * integers a number is not even exact, so larger ones (`1e308`) are refused.
  */
-export const Offset = (): PropertyDecorator => compose(NullMeansDefault(0), IsInt(), Min(0));
+export const Offset = (): PropertyDecorator => compose(NullMeansDefault(0), IsInt(), AtLeast(0), AtMost(Number.MAX_SAFE_INTEGER));
 
-/** The `limit` of a filter body: optional here, resolved against the configured default by the service. */
+/**
+ * The `limit` of a filter body: optional here, resolved against the configured default by the service, which
+ * refuses one above it as Prefect does.
+ */
 export const Limit = (): PropertyDecorator => compose(IsOptional(), IsInt());
 
 /** pydantic's lax mode for integers: a string of digits counts as the integer it spells (`"2"` → 2). */

@@ -1,7 +1,7 @@
-import { IsArray, IsDefined, IsIn, IsInt, IsOptional, IsString } from 'class-validator';
+import { IsArray, IsDefined, IsIn, IsOptional, IsString } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { FILTER_OPERATORS, FilterOperator } from './filters.dto';
-import { compose, enumMessage, IsDateTime, IsNestedModel, Limit, Offset } from './validators';
+import { compose, enumMessage, IsDateTime, IsInt32, IsNestedModel, Limit, Offset } from './validators';
 
 export const WORKER_STATUSES = ['ONLINE', 'OFFLINE'] as const;
 export type WorkerStatusName = (typeof WORKER_STATUSES)[number];
@@ -14,7 +14,7 @@ export class WorkerHeartbeatDto {
 
   /** Clients send a float (`30.0`); JSON parsing makes it the integer Prefect accepts. */
   @IsOptional()
-  @IsInt()
+  @IsInt32()
   heartbeat_interval_seconds?: number | null;
 }
 
