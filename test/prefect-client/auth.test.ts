@@ -3,12 +3,12 @@
 // PREFECT_SERVER_API_AUTH_STRING; with a wrong one they are refused (401 over HTTP, the websocket's auth refused).
 import { PrefectEvent } from '@app/contracts';
 import { connect, NatsConnection } from '@nats-io/transport-node';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
+import { prefectEnv, ProcessOutcome, runToEnd } from './prefect-process';
 import { ensurePrefectVenv, venvBin } from './prefect-venv';
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;
@@ -29,46 +29,15 @@ async def main():
 asyncio.run(main())
 `;
 
-interface Outcome {
-  code: number | null;
-  output: string;
-}
-
 describe('the real Prefect client against a gateway with API_AUTH_STRING', () => {
   let live: LiveGateway;
   let home: string;
   let nc: NatsConnection;
   const events: PrefectEvent[] = [];
 
-  function run(command: string, args: string[], authString: string | null): Promise<Outcome> {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: home,
-      LANG: 'C.UTF-8',
-      PYTHONUNBUFFERED: '1',
-      PREFECT_HOME: home,
-      PREFECT_PROFILES_PATH: path.join(home, 'profiles.toml'),
-      PREFECT_API_URL: live.apiUrl,
-      PREFECT_SERVER_ANALYTICS_ENABLED: 'false',
-      DO_NOT_TRACK: '1',
-      PREFECT_CLI_PROMPT: 'false',
-      PREFECT_CLI_COLORS: 'false',
-      PREFECT_CLI_WRAP_LINES: 'false',
-      COLUMNS: '250',
-      ...(authString === null ? {} : { PREFECT_API_AUTH_STRING: authString }),
-    };
-    return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, output });
-      });
-    });
+  function run(command: string, args: string[], authString: string | null): Promise<ProcessOutcome> {
+    const env = prefectEnv(home, live.apiUrl, authString === null ? {} : { PREFECT_API_AUTH_STRING: authString });
+    return runToEnd(command, args, { env, timeoutMs: CLI_TIMEOUT_MS });
   }
 
   /** Runs `prefect ...` and expects it to succeed; the output names what went wrong otherwise. */

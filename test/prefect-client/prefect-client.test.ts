@@ -1,11 +1,11 @@
 // Proves compatibility with the real thing: Prefect's own CLI and Python client (pinned version, installed into
 // a cached virtualenv) talk to our gateway over real HTTP. A recording proxy in between keeps every exchange,
 // so a failure names the request the client sent and the answer it got.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
+import { prefectEnv, runToEnd } from './prefect-process';
 import { ensurePrefectVenv, venvBin } from './prefect-venv';
 import { RecordingProxy } from './recording-proxy';
 
@@ -34,38 +34,7 @@ describe('the real Prefect client against the gateway', () => {
   /** The Python client scenario's results by step (filled by the Python client block's setup). */
   let steps: Record<string, StepResult> = {};
 
-  /** A clean Prefect environment: no profile, no API key, no analytics, this gateway as the API. */
-  const prefectEnv = (): NodeJS.ProcessEnv => ({
-    PATH: process.env.PATH,
-    HOME: home,
-    LANG: 'C.UTF-8',
-    PYTHONUNBUFFERED: '1',
-    PREFECT_HOME: home,
-    PREFECT_PROFILES_PATH: path.join(home, 'profiles.toml'),
-    PREFECT_API_URL: proxy.apiUrl,
-    PREFECT_SERVER_ANALYTICS_ENABLED: 'false',
-    DO_NOT_TRACK: '1',
-    PREFECT_CLI_PROMPT: 'false',
-    PREFECT_CLI_COLORS: 'false',
-    PREFECT_CLI_WRAP_LINES: 'false',
-    COLUMNS: '250',
-  });
-
-  function run(command: string, args: string[], timeoutMs: number): Promise<Outcome> {
-    return new Promise((resolve, reject) => {
-      // The temporary home as working directory keeps any prefect.toml / .env of this repository out of play.
-      const child = spawn(command, args, { cwd: home, env: prefectEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, output });
-      });
-    });
-  }
+  const run = (command: string, args: string[], timeoutMs: number) => runToEnd(command, args, { env: prefectEnv(home, proxy.apiUrl), timeoutMs });
 
   /**
    * Runs one `prefect ...` command and checks its output; a non-zero exit or a failed check fails the test with

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expectOperation } from '../support/openapi';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
+import { prefectEnv, runToEnd } from './prefect-process';
 import { ensurePrefectVenv, venvBin } from './prefect-venv';
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;
@@ -53,37 +54,11 @@ describe('stock Prefect process workers running deployed flows end to end', () =
   let deployments: Deployments;
   const workers: WorkerProcess[] = [];
 
-  const prefectEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-    PATH: process.env.PATH,
-    HOME: home,
-    LANG: 'C.UTF-8',
-    PYTHONUNBUFFERED: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-    PREFECT_HOME: home,
-    PREFECT_PROFILES_PATH: path.join(home, 'profiles.toml'),
-    PREFECT_API_URL: live.apiUrl,
-    PREFECT_SERVER_ANALYTICS_ENABLED: 'false',
-    DO_NOT_TRACK: '1',
-    PREFECT_CLI_PROMPT: 'false',
-    PREFECT_CLI_COLORS: 'false',
-    ...extra,
-  });
-
-  function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd: home, env: prefectEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => ((stdout += chunk.toString()), (output += chunk.toString())));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, output }));
-    });
-  }
+  const run = (command: string, args: string[]) => runToEnd(command, args, { env: prefectEnv(home, live.apiUrl), timeoutMs: 5 * 60_000 });
 
   /** The README's worker command, with short poll and heartbeat intervals to keep the suite fast. */
   function startWorker(name: string): WorkerProcess {
-    const env = prefectEnv({
+    const env = prefectEnv(home, live.apiUrl, {
       PREFECT_WORKER_QUERY_SECONDS: '1',
       PREFECT_WORKER_PREFETCH_SECONDS: '2',
       PREFECT_WORKER_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
