@@ -1,5 +1,5 @@
 import { StateType } from '@app/contracts';
-import { InMemoryDeploymentConcurrency } from '../orchestration/in-memory-deployment-concurrency';
+import { InMemoryDeploymentConcurrency } from '../../../../test/support/in-memory-deployment-concurrency';
 import { flowRunPolicy, newState, OrchestratedRun, OrchestrationContext, proposedState, RunState } from '../orchestration';
 import { lateState, MARK_LATE_RUNS_POLICY, orchestrateLateRun } from './late-runs';
 import { EnforceDeploymentConcurrencyOnLate, EnsureOnlyScheduledFlowsMarkedLate } from '../orchestration';

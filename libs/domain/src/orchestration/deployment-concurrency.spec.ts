@@ -6,7 +6,7 @@ import { EnsureOnlyScheduledFlowsMarkedLate } from './core-policy';
 import { orchestrate, OrchestrationOutcome } from './engine';
 import { orchestrateFlowRun } from './flow-run-orchestration';
 import { GLOBAL_FLOW_POLICY } from './global-policy';
-import { InMemoryDeploymentConcurrency } from './in-memory-deployment-concurrency';
+import { InMemoryDeploymentConcurrency } from '../../../../test/support/in-memory-deployment-concurrency';
 import { flowRunPolicy, OrchestratedRun } from './orchestrated-run';
 import { newState, NewStateFields, RunState, StateType } from './states';
 

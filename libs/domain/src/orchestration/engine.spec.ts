@@ -1,6 +1,6 @@
 import { isApiVersion, OrchestrationContext, versionAtLeast } from './context';
 import { orchestrate } from './engine';
-import { InMemoryDeploymentConcurrency } from './in-memory-deployment-concurrency';
+import { InMemoryDeploymentConcurrency } from '../../../../test/support/in-memory-deployment-concurrency';
 import { flowRunPolicy, OrchestratedRun, runChanges } from './orchestrated-run';
 import { bookkeeping, OrchestrationRule, rulesFor } from './rule';
 import { newState, RunState, StateType } from './states';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { OrchestrationContext, startedSinceScheduled } from './context';
 import { delaySeconds } from './core-policy';
 import { orchestrateFlowRun } from './flow-run-orchestration';
-import { InMemoryDeploymentConcurrency } from './in-memory-deployment-concurrency';
+import { InMemoryDeploymentConcurrency } from '../../../../test/support/in-memory-deployment-concurrency';
 import { flowRunPolicy, OrchestratedRun } from './orchestrated-run';
 import { newState, NewStateFields, RunState } from './states';
 

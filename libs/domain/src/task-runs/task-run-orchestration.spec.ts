@@ -1,5 +1,5 @@
 import type { TaskRunEntity } from '@app/persistence';
-import { InMemoryDeploymentConcurrency } from '../orchestration/in-memory-deployment-concurrency';
+import { InMemoryDeploymentConcurrency } from '../../../../test/support/in-memory-deployment-concurrency';
 import { newState, OrchestrationContext, proposedState, RunState } from '../orchestration';
 import { orchestratedTaskRun, orchestrateTaskRun } from './task-run-orchestration';
 

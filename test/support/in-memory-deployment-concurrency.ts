@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DeploymentConcurrency, DeploymentConcurrencySettings, DeploymentLeases } from './deployment-concurrency';
+import type { DeploymentConcurrency, DeploymentConcurrencySettings, DeploymentLeases } from '@app/domain';
 
 interface Lease {
   deploymentId: string;
