@@ -3,6 +3,8 @@ import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/c
 export interface LoopSettings {
   enabled: boolean;
   intervalSeconds: number;
+  /** How soon a failed pass is tried again; by default, an interval after it began. */
+  retryAfterErrorSeconds?: number;
 }
 
 /**
@@ -27,6 +29,11 @@ export abstract class LoopService implements OnApplicationBootstrap, OnApplicati
   /** One pass at `now`. */
   abstract runOnce(now?: Date): Promise<unknown>;
 
+  /** When the next pass is due (epoch ms) after one that began at `startedAt`; a loop that knows better says so. */
+  protected nextPassAt(startedAt: number, _outcome: unknown): number {
+    return startedAt + this.settings.intervalSeconds * 1000;
+  }
+
   onApplicationBootstrap(): void {
     if (!this.settings.enabled) return;
     this.running = true;
@@ -49,12 +56,14 @@ export abstract class LoopService implements OnApplicationBootstrap, OnApplicati
     while (this.running) {
       this.passRequested = false;
       const startedAt = Date.now();
+      let nextAt: number;
       try {
-        await this.runOnce();
+        nextAt = this.nextPassAt(startedAt, await this.runOnce());
       } catch (error) {
         this.logger.error(`pass failed: ${String(error)}`);
+        nextAt = startedAt + (this.settings.retryAfterErrorSeconds ?? this.settings.intervalSeconds) * 1000;
       }
-      await this.waitUntil(startedAt + this.settings.intervalSeconds * 1000);
+      await this.waitUntil(nextAt);
     }
   }
 

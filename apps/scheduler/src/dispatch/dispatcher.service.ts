@@ -2,72 +2,44 @@ import { AppConfig } from '@app/config';
 import { presentWorkerFlowRun } from '@app/domain';
 import { DispatchSignals, FlowRunBus } from '@app/messaging';
 import { Database, DispatchCandidate, DispatchRecord, PublishedRun, Transaction } from '@app/persistence';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { LoopService } from '../loop-service';
 
 const BATCH_SIZE = 200;
-const RETRY_AFTER_ERROR_MS = 1000;
+const RETRY_AFTER_ERROR_SECONDS = 1;
 
 /**
  * Puts due flow runs on the bus: every SCHEDULED run whose start time is within the dispatch horizon and that
  * is not yet published in its current state and queue, and every run whose delivery lease ran out unclaimed.
- * Wakes on change notices from the gateway and at the next due time it knows of, not on a slow timer.
+ * Wakes on change notices from the gateway and at the next due time it knows of, not on a slow timer
+ * (`DISPATCH_INTERVAL_MS` is only its safety net).
  */
 @Injectable()
-export class DispatcherService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(DispatcherService.name);
-  private running = false;
-  private loop?: Promise<void>;
-  private wakeUp?: () => void;
-  private wakeRequested = false;
-
+export class DispatcherService extends LoopService {
   constructor(
     private readonly db: Database,
     private readonly bus: FlowRunBus,
     private readonly signals: DispatchSignals,
     private readonly config: AppConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.running = true;
-    this.signals.onDispatchRequested(() => this.wake());
-    this.loop = this.run();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
+  ) {
+    super(DispatcherService.name, {
+      enabled: true,
+      intervalSeconds: config.DISPATCH_INTERVAL_MS / 1000,
+      retryAfterErrorSeconds: RETRY_AFTER_ERROR_SECONDS,
+    });
+    signals.onDispatchRequested(() => this.wake());
   }
 
   wake(): void {
-    this.wakeRequested = true;
-    this.wakeUp?.();
+    this.runSoon();
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      this.wakeRequested = false;
-      let nextPassAt: number;
-      try {
-        nextPassAt = await this.dispatchDue();
-      } catch (error) {
-        this.logger.error(`dispatch pass failed: ${String(error)}`);
-        nextPassAt = Date.now() + RETRY_AFTER_ERROR_MS;
-      }
-      await this.sleepUntil(nextPassAt);
-    }
+  runOnce(): Promise<number> {
+    return this.dispatchDue();
   }
 
-  private sleepUntil(at: number): Promise<void> {
-    if (this.wakeRequested || !this.running) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.wakeUp?.(), Math.max(0, at - Date.now()));
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-    });
+  protected override nextPassAt(_startedAt: number, dueAt: number): number {
+    return dueAt;
   }
 
   /** One pass: publish everything due now; resolves to when the next pass is due (epoch ms). */
