@@ -26,7 +26,7 @@ const PREFECT_REFUSES = [
 
 const DAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
 const integers = (min: number, max: number) => fc.uniqueArray(fc.integer({ min, max }), { minLength: 1, maxLength: 4 });
-/** A single well-formed rule: FREQ and any of INTERVAL, COUNT, BYDAY, BYHOUR, BYMINUTE, BYMONTH, as name=value pairs. */
+/** A well-formed rule: FREQ and any of INTERVAL, COUNT, BYDAY, BYHOUR, BYMINUTE, BYMONTH, as name=value pairs. */
 const ruleParts = fc.record(
   {
     FREQ: fc.constantFrom(...RRULE_FREQUENCIES),
@@ -52,9 +52,13 @@ describe('RRULE strings (Prefect 3.9.1 vectors)', () => {
   });
 
   it('gives dateutil\'s reasons that Prefect passes on', () => {
-    expect(rruleError('FREQ=DAILY;COLOR=red')).toBe('Invalid RRule string "FREQ=DAILY;COLOR=red": unknown parameter \'COLOR\'');
+    expect(rruleError('FREQ=DAILY;COLOR=red')).toBe(
+      'Invalid RRule string "FREQ=DAILY;COLOR=red": unknown parameter \'COLOR\'',
+    );
     expect(rruleError(' ')).toBe('Invalid RRule string " ": empty string');
-    expect(rruleError('DTSTART:20240101T090000\nFOO:BAR')).toBe('Invalid RRule string "DTSTART:20240101T090000\nFOO:BAR": unsupported property: FOO');
+    expect(rruleError('DTSTART:20240101T090000\nFOO:BAR')).toBe(
+      'Invalid RRule string "DTSTART:20240101T090000\nFOO:BAR": unsupported property: FOO',
+    );
     expect(rruleError('DTSTART:20240101T090000Z\nRRULE:FREQ=DAILY;UNTIL=20250101T000000')).toMatch(
       /UNTIL values must be specified in UTC when DTSTART is timezone-aware$/,
     );
@@ -76,7 +80,8 @@ describe('RRULE strings (properties)', () => {
   it('reads a rule with its DTSTART, and as a set once an RDATE or EXDATE joins it', () => {
     fc.assert(
       fc.property(ruleParts, fc.constantFrom('', 'RDATE', 'EXDATE'), (parts, extra) => {
-        const lines = ['DTSTART:20260101T090000', `RRULE:${ruleText(parts)}`, ...(extra ? [`${extra}:20260105T090000`] : [])];
+        const extras = extra ? [`${extra}:20260105T090000`] : [];
+        const lines = ['DTSTART:20260101T090000', `RRULE:${ruleText(parts)}`, ...extras];
         const parsed = parseRRule(lines.join('\n'));
         expect(parsed.dtstart).toBe('20260101T090000');
         expect(parsed.isSet).toBe(extra !== '');
@@ -100,7 +105,9 @@ describe('RRULE strings (properties)', () => {
         const head = 'FREQ=DAILY;BYHOUR=';
         const hours = '1,'.repeat(Math.ceil((MAX_RRULE_LENGTH - head.length) / 2) + extra);
         const rrule = `${head}${hours}1`;
-        expect(rruleError(rrule)).toBe(`Invalid RRule string "${rrule.slice(0, 40)}..."\nMax length is ${MAX_RRULE_LENGTH}, got ${rrule.length}`);
+        expect(rruleError(rrule)).toBe(
+          `Invalid RRule string "${rrule.slice(0, 40)}..."\nMax length is ${MAX_RRULE_LENGTH}, got ${rrule.length}`,
+        );
       }),
       { numRuns: 20 },
     );
