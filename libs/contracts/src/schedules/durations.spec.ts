@@ -51,6 +51,8 @@ describe('interval durations (properties)', () => {
     const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
     fc.assert(fc.property(finite, (seconds) => expect(parseIntervalSeconds(seconds)).toBe(seconds)));
     fc.assert(fc.property(fc.integer(), (seconds) => expect(parseIntervalSeconds(` ${seconds} `)).toBe(seconds)));
-    for (const value of [Infinity, NaN, null, undefined, true, {}, [60]]) expect(parseIntervalSeconds(value)).toBeNull();
+    for (const value of [Infinity, NaN, null, undefined, true, {}, [60]]) {
+      expect(parseIntervalSeconds(value)).toBeNull();
+    }
   });
 });
