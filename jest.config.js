@@ -1,7 +1,8 @@
-// Nest 12 packages ship ESM only; Jest on Node 20 cannot require() them, so swc transforms them too.
+// Nest 12 packages and @renovatebot/pep440 ship ESM only; Jest on Node 20 cannot require() them,
+// so swc transforms them too.
 const esmPackages = [
   '@nestjs', 'cookie', 'file-type', 'strtok3', 'token-types', '@tokenizer',
-  'uint8array-extras', 'load-esm', '@borewit', 'uuid',
+  'uint8array-extras', 'load-esm', '@borewit', 'uuid', '@renovatebot',
 ].join('|');
 const swc = ['@swc/jest', {
   module: { type: 'commonjs' },

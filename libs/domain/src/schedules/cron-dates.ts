@@ -1,13 +1,9 @@
+import { CRON_ALIASES } from '@app/contracts';
 import { Cron, CronOptions } from 'croner';
 import { CronSchedule, DateQuery, MAX_ITERATIONS, ScheduleDate } from './schedule-types';
 import { ZoneClock } from './zone-clock';
 
 const DAY_MS = 86_400_000;
-
-const CRON_ALIASES: Record<string, string> = {
-  '@midnight': '0 0 * * *', '@hourly': '0 * * * *', '@daily': '0 0 * * *', '@weekly': '0 0 * * 0',
-  '@monthly': '0 0 1 * *', '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *',
-};
 
 /**
  * A croniter expression in croner's terms: croniter puts seconds (6th field) and years (7th) after the weekday,
