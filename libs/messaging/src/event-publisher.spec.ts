@@ -17,9 +17,9 @@ function fakeNats() {
         listener();
       };
     },
+    publish: (_subject: string, event: PrefectEvent) => state.buffered.push(event.id),
     connection: {
       isClosed: () => false,
-      publish: (_subject: string, payload: string) => state.buffered.push((JSON.parse(payload) as PrefectEvent).id),
       flush: () => {
         if (!state.connected) return Promise.reject(new Error('connection disconnected'));
         state.received.push(...state.buffered.splice(0));

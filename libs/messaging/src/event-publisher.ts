@@ -1,4 +1,4 @@
-import { PrefectEvent } from '@app/contracts';
+import { PrefectEvent, Subject } from '@app/contracts';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { NatsClient } from './nats-connection';
 
@@ -13,8 +13,8 @@ const BATCH_SIZE = 500;
 const RETRY_MS = 1000;
 
 interface PendingEvent {
-  subject: string;
-  payload: string;
+  subject: Subject<PrefectEvent>;
+  event: PrefectEvent;
 }
 
 /**
@@ -35,7 +35,7 @@ export class EventPublisher implements BeforeApplicationShutdown {
   }
 
   publish(events: PrefectEvent[]): void {
-    for (const event of events) this.pending.push({ subject: this.nats.names.event(event.event), payload: JSON.stringify(event) });
+    for (const event of events) this.pending.push({ subject: this.nats.names.event(event.event), event });
     const excess = this.pending.length - MAX_PENDING_EVENTS;
     if (excess > 0) {
       this.pending = this.pending.slice(excess);
@@ -51,7 +51,7 @@ export class EventPublisher implements BeforeApplicationShutdown {
     try {
       while (this.pending.length > 0 && this.nats.isConnected) {
         const batch = this.pending.slice(0, BATCH_SIZE);
-        for (const event of batch) this.nats.connection.publish(event.subject, event.payload);
+        for (const { subject, event } of batch) this.nats.publish(subject, event);
         await this.nats.connection.flush();
         // Events dropped for the bound meanwhile may have taken some of the batch's place at the front.
         const sent = new Set(batch);
