@@ -59,7 +59,7 @@ export class NatsClient implements OnApplicationShutdown {
   }
 
   /** Publishes on core NATS (fire and forget), the body written as its subject carries it. */
-  publish<Payload>(subject: Subject<Payload>, payload: Payload): void {
+  publish<Payload>(subject: Subject<Payload>, payload: NoInfer<Payload>): void {
     this.connection.publish(subject, encodeBody(payload));
   }
 
