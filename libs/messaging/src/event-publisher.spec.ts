@@ -1,6 +1,7 @@
 import { PrefectEvent } from '@app/contracts';
 import { Logger } from '@nestjs/common';
 import { EventPublisher, MAX_PENDING_EVENTS } from './event-publisher';
+import { OutgoingMessage } from './message-body';
 import { NatsClient } from './nats-connection';
 
 /** A NATS client that is down until `reconnect()`, recording what reached the server (confirmed by a flush). */
@@ -17,7 +18,7 @@ function fakeNats() {
         listener();
       };
     },
-    publish: (_subject: string, event: PrefectEvent) => state.buffered.push(event.id),
+    send: (message: OutgoingMessage) => state.buffered.push((JSON.parse(message.body!) as PrefectEvent).id),
     connection: {
       isClosed: () => false,
       flush: () => {

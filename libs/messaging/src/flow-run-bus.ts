@@ -14,7 +14,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { createInbox, headers, nuid } from '@nats-io/transport-node';
-import { encodeBody } from './message-body';
+import { outgoing } from './message-body';
 import { NatsClient } from './nats-connection';
 import { NatsUnavailableError } from './nats-errors';
 
@@ -174,12 +174,12 @@ export class FlowRunBus {
    * re-publish of the same (run, state, epoch) a no-op inside the duplicate window.
    */
   async publish(poolId: string, queueId: string, key: DispatchKey, run: WorkerFlowRunResponse, scheduledTime: Date | null = null): Promise<Publication> {
-    const body = encodeBody(run);
+    const { subject, body } = outgoing(this.names.queueSubject(poolId, queueId), run);
     const messageHeaders = headers();
     if (scheduledTime) messageHeaders.set(SCHEDULED_TIME_HEADER, scheduledTime.toISOString());
     const send = async () => {
       await this.ensureQueueConsumer(poolId, queueId);
-      const ack = await this.js.publish(this.names.queueSubject(poolId, queueId), body, { msgID: messageId(key), headers: messageHeaders });
+      const ack = await this.js.publish(subject, body, { msgID: messageId(key), headers: messageHeaders });
       return { duplicate: ack.duplicate, seq: ack.seq };
     };
     try {

@@ -3,7 +3,7 @@ import { natsNames, NatsNames, Subject } from '@app/contracts';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { connect, ConnectionOptions, credsAuthenticator, NatsConnection } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
-import { decodeBody, encodeBody } from './message-body';
+import { decodeBody, outgoing, OutgoingMessage } from './message-body';
 
 /** The NATS settings of an {@link AppConfig}: what every connection needs, whoever opens it. */
 export type NatsSettings = Pick<
@@ -60,7 +60,12 @@ export class NatsClient implements OnApplicationShutdown {
 
   /** Publishes on core NATS (fire and forget), the body written as its subject carries it. */
   publish<Payload>(subject: Subject<Payload>, payload: NoInfer<Payload>): void {
-    this.connection.publish(subject, encodeBody(payload));
+    this.send(outgoing(subject, payload));
+  }
+
+  /** Publishes a message written earlier (one kept while NATS could not take it). */
+  send(message: OutgoingMessage): void {
+    this.connection.publish(message.subject, message.body);
   }
 
   /**
