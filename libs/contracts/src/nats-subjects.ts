@@ -1,4 +1,18 @@
 import { CLAIM_SUBJECT_PREFIX } from './dto/claim.dto';
+import { PrefectEvent } from './prefect/events';
+import { WorkerFlowRunResponse } from './prefect/flow-run.responses';
+
+declare const payloadType: unique symbol;
+
+/**
+ * A subject that carries one JSON body type, so that publishing and subscribing (`NatsClient.publish` and
+ * `subscribe`) check the body against the subject. `undefined`: the message has no body.
+ */
+export type Subject<Payload> = string & { readonly [payloadType]: Payload };
+
+function subject<Payload>(name: string): Subject<Payload> {
+  return name as Subject<Payload>;
+}
 
 /**
  * Every NATS subject, stream and consumer name the system uses, in one place, derived from the namespace
@@ -16,16 +30,16 @@ export function natsNames(namespace: string) {
     poolStream: (poolId: string) => `${namespace}_runs_${poolId}`,
     /** All queue subjects of one pool (the stream's subject filter). */
     poolSubjects: (poolId: string) => `${namespace}.runs.${poolId}.*`,
-    /** Due runs of one queue; message body: one `WorkerFlowRunResponse` JSON. */
-    queueSubject: (poolId: string, queueId: string) => `${namespace}.runs.${poolId}.${queueId}`,
+    /** Due runs of one queue (JetStream). */
+    queueSubject: (poolId: string, queueId: string) => subject<WorkerFlowRunResponse>(`${namespace}.runs.${poolId}.${queueId}`),
     /** Durable pull consumer of one queue, shared by gateway replicas and NATS-native workers. */
     queueConsumer: (queueId: string) => `${namespace}_queue_${queueId}`,
-    /** Core NATS: "something changed, look for due runs now" (payload {@link DispatchWake}). */
-    dispatchWake: `${namespace}.dispatch.wake`,
-    /** Core NATS: runs were just put on a pool's subjects (payload {@link PoolDispatched}); wakes long polls. */
-    poolDispatched: (poolId: string) => `${namespace}.dispatched.${poolId}`,
-    /** Core NATS: a pool or one of its queues was paused, resumed or deleted (no payload); gateways drop what they cached of it. */
-    poolChanged: (poolId: string) => `${namespace}.pool-changed.${poolId}`,
+    /** Core NATS: "something changed, look for due runs now". */
+    dispatchWake: subject<DispatchWake>(`${namespace}.dispatch.wake`),
+    /** Core NATS: runs were just put on a pool's subjects; wakes long polls. */
+    poolDispatched: (poolId: string) => subject<PoolDispatched>(`${namespace}.dispatched.${poolId}`),
+    /** Core NATS: a pool or one of its queues was paused, resumed or deleted; gateways drop what they cached of it. */
+    poolChanged: (poolId: string) => subject<undefined>(`${namespace}.pool-changed.${poolId}`),
     /**
      * Request/reply served by the gateway: claim a run of this pool (SCHEDULED → PENDING) without HTTP. Per pool, so
      * that NATS permissions can confine a worker to its pool's claims.
@@ -36,10 +50,12 @@ export function natsNames(namespace: string) {
      * are free text: characters a subject cannot hold (spaces, wildcards, empty tokens) become `_`.
      */
     event: (eventName: string) =>
-      `${namespace}.events.${eventName
-        .split('.')
-        .map((token) => token.replace(/[\s*>]/g, '_') || '_')
-        .join('.')}`,
+      subject<PrefectEvent>(
+        `${namespace}.events.${eventName
+          .split('.')
+          .map((token) => token.replace(/[\s*>]/g, '_') || '_')
+          .join('.')}`,
+      ),
   } as const;
 }
 export type NatsNames = ReturnType<typeof natsNames>;

@@ -1,4 +1,4 @@
-import { DispatchWake, PoolDispatched } from '@app/contracts';
+import { Subject } from '@app/contracts';
 import { Injectable } from '@nestjs/common';
 import { NatsClient } from './nats-connection';
 
@@ -13,18 +13,16 @@ export class DispatchSignals {
 
   /** Something that may make a run due was committed (a run created or rescheduled, a queue resumed). */
   requestDispatch(workPoolId: string | null = null): void {
-    const body: DispatchWake = { work_pool_id: workPoolId };
-    this.nats.connection.publish(this.nats.names.dispatchWake, JSON.stringify(body));
+    this.nats.publish(this.nats.names.dispatchWake, { work_pool_id: workPoolId });
   }
 
   onDispatchRequested(handler: () => void): void {
-    this.nats.connection.subscribe(this.nats.names.dispatchWake, { callback: () => handler() });
+    this.nats.subscribe(this.nats.names.dispatchWake, () => handler());
   }
 
   /** Runs were just put on these queues of the pool. */
   announceDispatched(workPoolId: string, workQueueIds: string[]): void {
-    const body: PoolDispatched = { work_queue_ids: workQueueIds };
-    this.nats.connection.publish(this.nats.names.poolDispatched(workPoolId), JSON.stringify(body));
+    this.nats.publish(this.nats.names.poolDispatched(workPoolId), { work_queue_ids: workQueueIds });
   }
 
   onDispatched(handler: (workPoolId: string) => void): void {
@@ -33,19 +31,15 @@ export class DispatchSignals {
 
   /** The pool, or one of its queues, was paused, resumed or deleted. */
   announcePoolChanged(workPoolId: string): void {
-    this.nats.connection.publish(this.nats.names.poolChanged(workPoolId));
+    this.nats.publish(this.nats.names.poolChanged(workPoolId), undefined);
   }
 
   onPoolChanged(handler: (workPoolId: string) => void): void {
     this.subscribeByPool(this.nats.names.poolChanged, handler);
   }
 
-  private subscribeByPool(subject: (poolId: string) => string, handler: (workPoolId: string) => void): void {
+  private subscribeByPool<Payload>(subject: (poolId: string) => Subject<Payload>, handler: (workPoolId: string) => void): void {
     const prefix = subject('');
-    this.nats.connection.subscribe(subject('*'), {
-      callback: (error, msg) => {
-        if (!error) handler(msg.subject.slice(prefix.length));
-      },
-    });
+    this.nats.subscribe(subject('*'), (_payload, received) => handler(received.slice(prefix.length)));
   }
 }

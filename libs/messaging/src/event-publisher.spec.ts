@@ -1,6 +1,7 @@
 import { PrefectEvent } from '@app/contracts';
 import { Logger } from '@nestjs/common';
 import { EventPublisher, MAX_PENDING_EVENTS } from './event-publisher';
+import { OutgoingMessage } from './message-body';
 import { NatsClient } from './nats-connection';
 
 /** A NATS client that is down until `reconnect()`, recording what reached the server (confirmed by a flush). */
@@ -17,9 +18,9 @@ function fakeNats() {
         listener();
       };
     },
+    send: (message: OutgoingMessage) => state.buffered.push((JSON.parse(message.body!) as PrefectEvent).id),
     connection: {
       isClosed: () => false,
-      publish: (_subject: string, payload: string) => state.buffered.push((JSON.parse(payload) as PrefectEvent).id),
       flush: () => {
         if (!state.connected) return Promise.reject(new Error('connection disconnected'));
         state.received.push(...state.buffered.splice(0));

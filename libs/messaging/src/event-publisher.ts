@@ -1,5 +1,6 @@
 import { PrefectEvent } from '@app/contracts';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { outgoing, OutgoingMessage } from './message-body';
 import { NatsClient } from './nats-connection';
 
 /**
@@ -12,11 +13,6 @@ const BATCH_SIZE = 500;
 /** How soon sending is tried again after a failure, besides on every reconnection. */
 const RETRY_MS = 1000;
 
-interface PendingEvent {
-  subject: string;
-  payload: string;
-}
-
 /**
  * Publishes Prefect events on `<namespace>.events.<event name>` (core NATS; subscribers filter by name), oldest
  * first. An event is forgotten only once the server has confirmed receiving it (a flush round trip after it): the
@@ -26,7 +22,7 @@ interface PendingEvent {
 @Injectable()
 export class EventPublisher implements BeforeApplicationShutdown {
   private readonly logger = new Logger(EventPublisher.name);
-  private pending: PendingEvent[] = [];
+  private pending: OutgoingMessage[] = [];
   private sending = false;
   private retry?: NodeJS.Timeout;
 
@@ -35,7 +31,7 @@ export class EventPublisher implements BeforeApplicationShutdown {
   }
 
   publish(events: PrefectEvent[]): void {
-    for (const event of events) this.pending.push({ subject: this.nats.names.event(event.event), payload: JSON.stringify(event) });
+    for (const event of events) this.pending.push(outgoing(this.nats.names.event(event.event), event));
     const excess = this.pending.length - MAX_PENDING_EVENTS;
     if (excess > 0) {
       this.pending = this.pending.slice(excess);
@@ -51,7 +47,7 @@ export class EventPublisher implements BeforeApplicationShutdown {
     try {
       while (this.pending.length > 0 && this.nats.isConnected) {
         const batch = this.pending.slice(0, BATCH_SIZE);
-        for (const event of batch) this.nats.connection.publish(event.subject, event.payload);
+        for (const event of batch) this.nats.send(event);
         await this.nats.connection.flush();
         // Events dropped for the bound meanwhile may have taken some of the batch's place at the front.
         const sent = new Set(batch);

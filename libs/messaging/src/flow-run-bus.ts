@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { NatsNames } from '@app/contracts';
+import { NatsNames, WorkerFlowRunResponse } from '@app/contracts';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   AckPolicy,
@@ -14,6 +14,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { createInbox, headers, nuid } from '@nats-io/transport-node';
+import { outgoing } from './message-body';
 import { NatsClient } from './nats-connection';
 import { NatsUnavailableError } from './nats-errors';
 
@@ -172,12 +173,13 @@ export class FlowRunBus {
    * Publishes one run onto its queue's subject and waits for JetStream to store it. The message id makes a
    * re-publish of the same (run, state, epoch) a no-op inside the duplicate window.
    */
-  async publish(poolId: string, queueId: string, key: DispatchKey, body: string, scheduledTime: Date | null = null): Promise<Publication> {
+  async publish(poolId: string, queueId: string, key: DispatchKey, run: WorkerFlowRunResponse, scheduledTime: Date | null = null): Promise<Publication> {
+    const { subject, body } = outgoing(this.names.queueSubject(poolId, queueId), run);
     const messageHeaders = headers();
     if (scheduledTime) messageHeaders.set(SCHEDULED_TIME_HEADER, scheduledTime.toISOString());
     const send = async () => {
       await this.ensureQueueConsumer(poolId, queueId);
-      const ack = await this.js.publish(this.names.queueSubject(poolId, queueId), body, { msgID: messageId(key), headers: messageHeaders });
+      const ack = await this.js.publish(subject, body, { msgID: messageId(key), headers: messageHeaders });
       return { duplicate: ack.duplicate, seq: ack.seq };
     };
     try {

@@ -1,8 +1,9 @@
 import { AppConfig, natsRequiresTls } from '@app/config';
-import { natsNames, NatsNames } from '@app/contracts';
+import { natsNames, NatsNames, Subject } from '@app/contracts';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { connect, ConnectionOptions, credsAuthenticator, NatsConnection } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
+import { decodeBody, outgoing, OutgoingMessage } from './message-body';
 
 /** The NATS settings of an {@link AppConfig}: what every connection needs, whoever opens it. */
 export type NatsSettings = Pick<
@@ -55,6 +56,36 @@ export class NatsClient implements OnApplicationShutdown {
     const client = new NatsClient(connection, natsNames(config.NATS_NAMESPACE));
     client.watchStatus();
     return client;
+  }
+
+  /** Publishes on core NATS (fire and forget), the body written as its subject carries it. */
+  publish<Payload>(subject: Subject<Payload>, payload: NoInfer<Payload>): void {
+    this.send(outgoing(subject, payload));
+  }
+
+  /** Publishes a message written earlier (one kept while NATS could not take it). */
+  send(message: OutgoingMessage): void {
+    this.connection.publish(message.subject, message.body);
+  }
+
+  /**
+   * Subscribes to a subject, or to a wildcard over subjects of one payload type; the handler gets the body read and
+   * the subject it came on. A body that cannot be read (not ours) is dropped with a warning.
+   */
+  subscribe<Payload>(subject: Subject<Payload>, handler: (payload: Payload, subject: string) => void): void {
+    this.connection.subscribe(subject, {
+      callback: (error, message) => {
+        if (error) return;
+        let payload: Payload;
+        try {
+          payload = decodeBody(message.data) as Payload;
+        } catch {
+          this.logger.warn(`dropped a message on ${message.subject}: its body is not JSON`);
+          return;
+        }
+        handler(payload, message.subject);
+      },
+    });
   }
 
   private readonly reconnectListeners: (() => void)[] = [];

@@ -88,7 +88,7 @@ export class DispatcherService extends LoopService {
 
   private async publish({ run, work_pool_id }: DispatchCandidate): Promise<DispatchRecord> {
     const epoch = run.dispatch_epoch + 1;
-    const body = JSON.stringify(presentWorkerFlowRun(run, work_pool_id));
+    const body = presentWorkerFlowRun(run, work_pool_id);
     const { seq } = await this.bus.publish(work_pool_id, run.work_queue_id, { runId: run.id, stateId: run.state_id, epoch }, body, run.next_scheduled_start_time);
     return { id: run.id, state_id: run.state_id, work_queue_id: run.work_queue_id, epoch, seq };
   }
