@@ -1,8 +1,8 @@
 import { AppConfig } from '@app/config';
 import { WorkerFlowRunResponse } from '@app/contracts';
-import { freeSlots, inPollWindow, judgeOffer, presentWorkerFlowRun, RunOffer, SlotBudget } from '@app/domain';
+import { inTimeWindow, judgeOffer, presentWorkerFlowRun, recordsPublication, RunPublication, slotBudget, slotsLimited, TimeWindow } from '@app/domain';
 import { FlowRunBus, PulledRun } from '@app/messaging';
-import { Database, FlowRunEntity, PollPool, PollQueue, TimeWindow, Transaction } from '@app/persistence';
+import { Database, FlowRunEntity, PollPool, PollQueue, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 
 /**
@@ -56,20 +56,19 @@ export class RunDrainer {
     }
     if (queues.length === 0) return [];
     try {
-      const limited = pool.concurrency_limit !== null || queues.some((queue) => queue.concurrency_limit !== null);
+      const limited = slotsLimited(pool, queues);
       const { runs, settle } = await this.db.transaction(async (tx) => {
         const now = new Date();
         // Where slots are limited, polls of one pool take turns so two cannot hand out the same free slot.
         if (limited) await tx.delivery.lockPoolSlots(pool.id);
         const active = poolQueues.filter((queue) => !queue.is_paused);
         const busy = limited ? await tx.delivery.busySlots(active.map((queue) => queue.id), now) : new Map<string, number>();
-        const poolBusy = active.reduce((sum, queue) => sum + (busy.get(queue.id) ?? 0), 0);
-        const budget = new SlotBudget(limit, freeSlots(pool.concurrency_limit, poolBusy));
+        const budget = slotBudget(limit, pool, busy);
         const taken: FlowRunEntity[] = [];
         const settlements: (() => void)[] = [];
         for (const queue of queues) {
           const firstPull = pulledAhead.get(queue.id);
-          const allowance = budget.exhausted ? 0 : budget.allowance(freeSlots(queue.concurrency_limit, busy.get(queue.id) ?? 0));
+          const allowance = budget.exhausted ? 0 : budget.queueAllowance(queue);
           if (allowance === 0) {
             // Pulled ahead but no slot left for it: back on the bus for the next poll.
             firstPull?.forEach((message) => settlements.push(() => this.bus.nak(message)));
@@ -124,7 +123,7 @@ export class RunDrainer {
    */
   private putBackOutsideWindow(messages: PulledRun[], window: TimeWindow): PulledRun[] {
     return messages.filter((message) => {
-      const outside = message.scheduledTime !== null && !inPollWindow(message.scheduledTime, window);
+      const outside = message.scheduledTime !== null && !inTimeWindow(message.scheduledTime, window);
       if (outside) this.bus.nak(message);
       return !outside;
     });
@@ -159,21 +158,22 @@ export class RunDrainer {
       const messages = pulledAhead ?? (await this.bus.pullNow(pool.id, queue.id, wanted + OVERPULL));
       if (!pulledAhead) drained.pulled.push(...messages);
       if (messages.length === 0) break;
-      const { runs, queueActive } = await tx.delivery.lockOfferedRuns(messages.flatMap((m) => (m.key ? [m.key.runId] : [])), queue.id);
+      const { runs, queueActive } = await tx.delivery.lockOfferedRuns(messages.flatMap((m) => (m.publication ? [m.publication.runId] : [])), queue.id);
       const rows = new Map(runs.map((run) => [run.id, run]));
-      const deliverable: { message: PulledRun; run: FlowRunEntity; key: RunOffer }[] = [];
+      const deliverable: { message: PulledRun; run: FlowRunEntity; publication: RunPublication }[] = [];
       const forgotten: string[] = [];
       for (const message of messages) {
-        const run = message.key ? (rows.get(message.key.runId) ?? null) : null;
+        const { publication } = message;
+        const run = publication ? (rows.get(publication.runId) ?? null) : null;
         // A paused queue's messages stay valid for its resumption (pausing purges them anyway).
-        const verdict = !message.key ? 'stale' : queueActive ? judgeOffer(run, message.key, queue.id, window, now) : 'elsewhere';
+        const verdict = !publication ? 'stale' : queueActive ? judgeOffer(run, publication, queue.id, window, now) : 'elsewhere';
         const duplicate = deliverable.findIndex((offer) => offer.run.id === run?.id);
-        if (verdict === 'deliver' && run && message.key && duplicate === -1) {
-          deliverable.push({ message, run, key: message.key });
-        } else if (verdict === 'deliver' && run && message.key) {
+        if (verdict === 'deliver' && run && publication && duplicate === -1) {
+          deliverable.push({ message, run, publication });
+        } else if (verdict === 'deliver' && run && publication) {
           // Two publications of one run in one pull: hand out the newest, drop the other.
-          const [older, newer] = deliverable[duplicate].key.epoch < message.key.epoch ? [deliverable[duplicate].message, message] : [message, deliverable[duplicate].message];
-          deliverable[duplicate] = { ...deliverable[duplicate], message: newer, key: newer.key ?? message.key };
+          const [older, newer] = deliverable[duplicate].publication.epoch < publication.epoch ? [deliverable[duplicate].message, message] : [message, deliverable[duplicate].message];
+          deliverable[duplicate] = { ...deliverable[duplicate], message: newer, publication: newer.publication ?? publication };
           drained.settle.push(() => this.bus.term(older));
         } else if (verdict === 'elsewhere') {
           drained.settle.push(() => this.bus.nak(message));
@@ -181,7 +181,7 @@ export class RunDrainer {
           drained.settle.push(() => this.bus.term(message));
           // The row still counts this message as its publication (an in-process retry, say): forget it, so the
           // dispatcher publishes the run again once it is deliverable.
-          if (run && message.key && isCurrentPublication(run, message.key, queue.id)) forgotten.push(run.id);
+          if (run && publication && recordsPublication(run, publication, queue.id)) forgotten.push(run.id);
         }
       }
       await tx.delivery.forgetRunDispatches(forgotten);
@@ -189,7 +189,7 @@ export class RunDrainer {
       const taken = deliverable.slice(0, wanted);
       const leased = await tx.delivery.recordLeases(
         queue.id,
-        taken.map(({ key }) => ({ id: key.runId, state_id: key.stateId, epoch: key.epoch })),
+        taken.map(({ publication }) => publication),
         leaseUntil,
       );
       // Leased runs are acked once the lease commits; deliverable ones beyond the allowance go back at once.
@@ -207,10 +207,6 @@ export class RunDrainer {
     drained.runs.sort((a, b) => startTime(a) - startTime(b));
     return drained;
   }
-}
-
-function isCurrentPublication(run: FlowRunEntity, key: RunOffer, queueId: string): boolean {
-  return run.state_type === 'SCHEDULED' && run.work_queue_id === queueId && run.dispatch_epoch === key.epoch && run.dispatched_state_id === run.state_id;
 }
 
 function startTime(run: FlowRunEntity): number {

@@ -1,8 +1,8 @@
 import { AppConfig } from '@app/config';
 import { GetScheduledFlowRunsDto, WorkerFlowRunResponse } from '@app/contracts';
-import { notFound, resolveLimit } from '@app/domain';
+import { notFound, resolveLimit, TimeWindow } from '@app/domain';
 import { FlowRunBus } from '@app/messaging';
-import { PollPool, PollQueue, TimeWindow } from '@app/persistence';
+import { PollPool, PollQueue } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { PollSideEffects } from './poll-side-effects.service';
 import { PollTargets, ResolvedTarget } from './poll-targets.service';
