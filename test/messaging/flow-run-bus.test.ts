@@ -39,7 +39,7 @@ describe('FlowRunBus (real NATS JetStream)', () => {
     await bus.publish(poolId, queueId, k, run({ id: k.runId }), scheduledTime);
     const [message, ...rest] = await bus.pullNow(poolId, queueId, 10);
     expect(rest).toEqual([]);
-    expect(message.key).toEqual(k);
+    expect(message.publication).toEqual(k);
     expect(message.scheduledTime).toEqual(scheduledTime);
     expect(JSON.parse(Buffer.from(message.body).toString())).toEqual({ id: k.runId });
     expect(await bus.pullNow(poolId, queueId, 10)).toEqual([]); // held by us: no one else gets it
@@ -56,7 +56,7 @@ describe('FlowRunBus (real NATS JetStream)', () => {
     expect(await bus.publish(poolId, queueId, k, run())).toEqual({ duplicate: true, seq: first.seq });
     expect(await bus.publish(poolId, queueId, { ...k, epoch: 1 }, run())).toEqual({ duplicate: false, seq: first.seq + 1 });
     const messages = await bus.pullNow(poolId, queueId, 10);
-    expect(messages.map((m) => m.key?.epoch)).toEqual([0, 1]);
+    expect(messages.map((m) => m.publication?.epoch)).toEqual([0, 1]);
     messages.forEach((m) => bus.term(m));
   });
 
@@ -64,15 +64,15 @@ describe('FlowRunBus (real NATS JetStream)', () => {
     const k = key();
     await bus.publish(poolId, queueId, k, run());
     const [held] = await bus.pullNow(poolId, queueId, 1);
-    expect(held.key).toEqual(k);
+    expect(held.publication).toEqual(k);
     expect(await bus.pullNow(poolId, queueId, 1)).toEqual([]);
     await new Promise((r) => setTimeout(r, 1300));
     const [again] = await bus.pullNow(poolId, queueId, 1);
-    expect(again.key).toEqual(k);
+    expect(again.publication).toEqual(k);
     bus.nak(again);
     await new Promise((r) => setTimeout(r, 50));
     const [third] = await bus.pullNow(poolId, queueId, 1);
-    expect(third.key).toEqual(k);
+    expect(third.publication).toEqual(k);
     bus.term(third);
     await new Promise((r) => setTimeout(r, 1300));
     expect(await bus.pullNow(poolId, queueId, 1)).toEqual([]);
@@ -125,7 +125,7 @@ describe('FlowRunBus when its stream or consumer vanishes under a live connectio
     await jsm.streams.delete(names.poolStream(poolId));
     const k = key();
     expect(await bus.publish(poolId, queueId, k, run())).toEqual({ duplicate: false, seq: 1 });
-    expect((await bus.pullNow(poolId, queueId, 10)).map((m) => m.key)).toEqual([k]);
+    expect((await bus.pullNow(poolId, queueId, 10)).map((m) => m.publication)).toEqual([k]);
   });
 
   it('a pull after the consumer was deleted creates it again and gets the messages still in the stream', async () => {
@@ -134,7 +134,7 @@ describe('FlowRunBus when its stream or consumer vanishes under a live connectio
     await bus.publish(poolId, queueId, k, run());
     await jsm.consumers.delete(names.poolStream(poolId), names.queueConsumer(queueId));
     const started = performance.now();
-    expect((await bus.pullNow(poolId, queueId, 10)).map((m) => m.key)).toEqual([k]);
+    expect((await bus.pullNow(poolId, queueId, 10)).map((m) => m.publication)).toEqual([k]);
     // One unanswered pull (500 ms), then the consumer is checked, created again and pulled.
     expect(performance.now() - started).toBeLessThan(1500);
   });

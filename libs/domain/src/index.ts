@@ -1,6 +1,7 @@
 export * from './dispatch/delivery-after-transition';
 export * from './dispatch/offer-verdict';
 export * from './dispatch/prefer-wait';
+export * from './dispatch/publication';
 export * from './dispatch/slot-budget';
 export * from './errors';
 export * from './events/flow-run-events';

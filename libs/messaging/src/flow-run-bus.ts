@@ -1,5 +1,6 @@
 import { AppConfig } from '@app/config';
 import { NatsNames, WorkerFlowRunResponse } from '@app/contracts';
+import type { RunPublication } from '@app/domain';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   AckPolicy,
@@ -34,25 +35,19 @@ const PULL_REPLY_TIMEOUT_MS = 500;
  */
 export const SCHEDULED_TIME_HEADER = 'Prefect-Scheduled-Time';
 
-/** What identifies one publication of a run: the run, the state it was published in, and a re-publish epoch. */
-export interface DispatchKey {
-  runId: string;
-  stateId: string;
-  epoch: number;
+/** The `Nats-Msg-Id` a publication goes out under. */
+export function messageId(publication: RunPublication): string {
+  return `${publication.runId}:${publication.stateId}:${publication.epoch}`;
 }
 
-export function messageId(key: DispatchKey): string {
-  return `${key.runId}:${key.stateId}:${key.epoch}`;
-}
-
-export function parseMessageId(id: string | undefined): DispatchKey | null {
+export function parseMessageId(id: string | undefined): RunPublication | null {
   const match = /^([0-9a-f-]{36}):([0-9a-f-]{36}):(\d+)$/.exec(id ?? '');
   return match ? { runId: match[1], stateId: match[2], epoch: Number(match[3]) } : null;
 }
 
 /** A message pulled from a queue's consumer, not yet settled. */
 export interface PulledRun {
-  key: DispatchKey | null;
+  publication: RunPublication | null;
   /** From {@link SCHEDULED_TIME_HEADER}; null when the publisher set none. */
   scheduledTime: Date | null;
   body: Uint8Array;
@@ -173,13 +168,13 @@ export class FlowRunBus {
    * Publishes one run onto its queue's subject and waits for JetStream to store it. The message id makes a
    * re-publish of the same (run, state, epoch) a no-op inside the duplicate window.
    */
-  async publish(poolId: string, queueId: string, key: DispatchKey, run: WorkerFlowRunResponse, scheduledTime: Date | null = null): Promise<Publication> {
+  async publish(poolId: string, queueId: string, publication: RunPublication, run: WorkerFlowRunResponse, scheduledTime: Date | null = null): Promise<Publication> {
     const { subject, body } = outgoing(this.names.queueSubject(poolId, queueId), run);
     const messageHeaders = headers();
     if (scheduledTime) messageHeaders.set(SCHEDULED_TIME_HEADER, scheduledTime.toISOString());
     const send = async () => {
       await this.ensureQueueConsumer(poolId, queueId);
-      const ack = await this.js.publish(subject, body, { msgID: messageId(key), headers: messageHeaders });
+      const ack = await this.js.publish(subject, body, { msgID: messageId(publication), headers: messageHeaders });
       return { duplicate: ack.duplicate, seq: ack.seq };
     };
     try {
@@ -232,7 +227,7 @@ export class FlowRunBus {
           const status = msg?.headers?.code ?? 0;
           if (!error && status === 0 && msg.reply) {
             messages.push({
-              key: parseMessageId(msg.headers?.get('Nats-Msg-Id')),
+              publication: parseMessageId(msg.headers?.get('Nats-Msg-Id')),
               scheduledTime: parseScheduledTime(msg.headers?.get(SCHEDULED_TIME_HEADER)),
               body: msg.data,
               ackSubject: msg.reply,
@@ -314,7 +309,7 @@ export class FlowRunBus {
   }
 
   /** The publication stored under `seq` in the pool's stream, or null when that message (or the stream) is gone. */
-  async storedPublication(poolId: string, seq: number): Promise<DispatchKey | null> {
+  async storedPublication(poolId: string, seq: number): Promise<RunPublication | null> {
     const jsm = await this.manager();
     const message = await jsm.streams.getMessage(this.names.poolStream(poolId), { seq }).catch((error: unknown) => {
       ignoreMissing(error);

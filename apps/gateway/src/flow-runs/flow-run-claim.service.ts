@@ -1,7 +1,6 @@
 import { ClaimFlowRunReply, ClaimFlowRunRequestDto, validateModel } from '@app/contracts';
 import {
   DomainError,
-  freeSlots,
   mayClaimOffer,
   objectNotFound,
   OrchestrationOutcome,
@@ -9,6 +8,8 @@ import {
   presentState,
   presentWorkerFlowRun,
   RunState,
+  slotBudget,
+  slotsLimited,
   stateFromRow,
   validationFailed,
 } from '@app/domain';
@@ -94,11 +95,10 @@ export class FlowRunClaimService {
   private async hasFreeSlot(tx: Transaction, queueId: string): Promise<boolean> {
     const queue = await tx.workQueues.findById(queueId);
     const pool = queue && (await tx.workPools.findById(queue.work_pool_id));
-    if (!queue || !pool || (queue.concurrency_limit === null && pool.concurrency_limit === null)) return true;
+    if (!queue || !pool || !slotsLimited(pool, [queue])) return true;
     const active = (await tx.delivery.queuesOfPool(pool.id)).filter((q) => !q.is_paused);
-    const busy = await tx.delivery.busySlots(active.map((q) => q.id), new Date());
-    const poolBusy = [...busy.values()].reduce((sum, count) => sum + count, 0);
-    return freeSlots(queue.concurrency_limit, busy.get(queue.id) ?? 0) > 0 && freeSlots(pool.concurrency_limit, poolBusy) > 0;
+    const held = await tx.delivery.busySlots(active.map((q) => q.id), new Date());
+    return slotBudget(1, pool, held).queueAllowance(queue) > 0;
   }
 }
 

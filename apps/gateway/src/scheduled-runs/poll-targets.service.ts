@@ -1,5 +1,6 @@
+import { notFound } from '@app/domain';
 import { DispatchSignals } from '@app/messaging';
-import { Database, PollTarget } from '@app/persistence';
+import { Database, PollPool, PollQueue, PollTarget } from '@app/persistence';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 
 /**
@@ -9,8 +10,11 @@ import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
  */
 const CACHE_TTL_MS = 30_000;
 
-/** A pool and its queues as a poll last read them, and whether that read is the cache's or was just made. */
-export interface ResolvedTarget extends PollTarget {
+/** The pool a poll names, all its queues, the ones it polls, and whether that read is the cache's or was just made. */
+export interface ResolvedTarget {
+  pool: PollPool;
+  poolQueues: PollQueue[];
+  polled: PollQueue[];
   fresh: boolean;
 }
 
@@ -35,9 +39,24 @@ export class PollTargets implements OnApplicationBootstrap {
     this.signals.onPoolChanged((poolId) => this.forget(poolId));
   }
 
-  async get(poolName: string, options: { fresh: boolean }): Promise<ResolvedTarget | null> {
+  /**
+   * The pool and the queues the poll names (all of them when it names none), with Prefect's 404s. A cached read
+   * that would refuse the poll (a pool or queue missing or paused) is made again, fresh.
+   */
+  async resolve(poolName: string, queueNames: string[], fresh = false): Promise<ResolvedTarget> {
+    const found = await this.get(poolName, fresh);
+    const target = found && select(found, queueNames);
+    if (found && !found.fresh && (!target || target.pool.is_paused || target.polled.some((queue) => queue.is_paused))) {
+      return this.resolve(poolName, queueNames, true);
+    }
+    if (!found) throw notFound(`Work pool "${poolName}" not found.`);
+    if (!target) throw notFound(`Work pool queue '${poolName}/${queueNames.find((name) => !found.queues.some((queue) => queue.name === name))}' not found.`);
+    return target;
+  }
+
+  private async get(poolName: string, fresh: boolean): Promise<(PollTarget & { fresh: boolean }) | null> {
     const entry = this.cached.get(poolName);
-    if (!options.fresh && entry && entry.expires > Date.now()) return { ...entry.target, fresh: false };
+    if (!fresh && entry && entry.expires > Date.now()) return { ...entry.target, fresh: false };
     const target = await this.db.repos.delivery.pollTarget(poolName);
     if (target) this.cached.set(poolName, { target, expires: Date.now() + CACHE_TTL_MS });
     else this.cached.delete(poolName);
@@ -47,4 +66,15 @@ export class PollTargets implements OnApplicationBootstrap {
   private forget(poolId: string): void {
     for (const [name, entry] of this.cached) if (entry.target.pool.id === poolId) this.cached.delete(name);
   }
+}
+
+/** The queues a poll names, in the order it names them (all of the pool's when it names none); null if one is missing. */
+function select(found: PollTarget & { fresh: boolean }, queueNames: string[]): ResolvedTarget | null {
+  const polled: PollQueue[] = [];
+  for (const name of queueNames) {
+    const queue = found.queues.find((candidate) => candidate.name === name);
+    if (!queue) return null;
+    polled.push(queue);
+  }
+  return { pool: found.pool, poolQueues: found.queues, polled: queueNames.length > 0 ? polled : found.queues, fresh: found.fresh };
 }

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
+import { PollSessions } from './poll-session';
 import { PollSideEffects } from './poll-side-effects.service';
 import { PollTargets } from './poll-targets.service';
 import { PoolArrivals } from './pool-arrivals.service';
-import { RunDrainer } from './run-drainer.service';
 import { ScheduledRunsController } from './scheduled-runs.controller';
 import { ScheduledRunsService } from './scheduled-runs.service';
 
 /** The worker's poll, served by draining the pool's subjects on the bus. */
 @Module({
   controllers: [ScheduledRunsController],
-  providers: [ScheduledRunsService, RunDrainer, PollSideEffects, PoolArrivals, PollTargets],
+  providers: [ScheduledRunsService, PollSessions, PollSideEffects, PoolArrivals, PollTargets],
 })
 export class ScheduledRunsModule {}

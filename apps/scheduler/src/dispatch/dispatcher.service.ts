@@ -1,7 +1,7 @@
 import { AppConfig } from '@app/config';
 import { presentWorkerFlowRun } from '@app/domain';
 import { DispatchSignals, FlowRunBus } from '@app/messaging';
-import { Database, DispatchCandidate, DispatchRecord, PublishedRun, Transaction } from '@app/persistence';
+import { Database, DispatchCandidate, PublishedRun, StoredPublication, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { LoopService } from '../loop-service';
 
@@ -86,10 +86,10 @@ export class DispatcherService extends LoopService {
     });
   }
 
-  private async publish({ run, work_pool_id }: DispatchCandidate): Promise<DispatchRecord> {
-    const epoch = run.dispatch_epoch + 1;
+  private async publish({ run, work_pool_id }: DispatchCandidate): Promise<StoredPublication> {
+    const publication = { runId: run.id, stateId: run.state_id, epoch: run.dispatch_epoch + 1 };
     const body = presentWorkerFlowRun(run, work_pool_id);
-    const { seq } = await this.bus.publish(work_pool_id, run.work_queue_id, { runId: run.id, stateId: run.state_id, epoch }, body, run.next_scheduled_start_time);
-    return { id: run.id, state_id: run.state_id, work_queue_id: run.work_queue_id, epoch, seq };
+    const { seq } = await this.bus.publish(work_pool_id, run.work_queue_id, publication, body, run.next_scheduled_start_time);
+    return { publication, work_queue_id: run.work_queue_id, seq };
   }
 }

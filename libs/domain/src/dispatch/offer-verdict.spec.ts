@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { judgeOffer, mayClaimOffer, OfferedRow, RunOffer } from './offer-verdict';
+import { judgeOffer, mayClaimOffer, OfferedRow, recordsPublication } from './offer-verdict';
+import { RunPublication } from './publication';
 
 const NOW = new Date('2026-01-01T12:00:00Z');
 const QUEUE = 'q1';
@@ -14,7 +15,7 @@ const row = (overrides: Partial<OfferedRow> = {}): OfferedRow => ({
   empirical_policy: {},
   ...overrides,
 });
-const offer: RunOffer = { runId: 'r', stateId: 's1', epoch: 3 };
+const offer: RunPublication = { runId: 'r', stateId: 's1', epoch: 3 };
 const open = { after: null, before: null };
 
 describe('judgeOffer', () => {
@@ -79,5 +80,16 @@ describe('mayClaimOffer', () => {
 
   it('refuses a run in no queue', () => {
     expect(mayClaimOffer(row({ work_queue_id: null }), offer, NOW)).toBe(false);
+  });
+});
+
+describe('recordsPublication', () => {
+  it('is whether the row, scheduled in the queue, still counts the message as its publication', () => {
+    expect(recordsPublication(row({ empirical_policy: { retry_type: 'in_process' } }), offer, QUEUE)).toBe(true);
+    expect(recordsPublication(row({ leased_until: new Date(NOW.getTime() + 1) }), offer, QUEUE)).toBe(true);
+    expect(recordsPublication(row(), offer, 'q2')).toBe(false);
+    expect(recordsPublication(row({ state_type: 'PENDING' }), offer, QUEUE)).toBe(false);
+    expect(recordsPublication(row({ dispatch_epoch: 2 }), offer, QUEUE)).toBe(false);
+    expect(recordsPublication(row({ state_id: 's2' }), offer, QUEUE)).toBe(false);
   });
 });

@@ -1,9 +1,4 @@
-/** What a pulled message claims to be: one publication of one run. */
-export interface RunOffer {
-  runId: string;
-  stateId: string;
-  epoch: number;
-}
+import { inTimeWindow, RunPublication, TimeWindow } from './publication';
 
 /** The row fields that decide whether an offered run may be handed out now. */
 export interface OfferedRow {
@@ -15,11 +10,6 @@ export interface OfferedRow {
   leased_until: Date | null;
   next_scheduled_start_time: Date | null;
   empirical_policy: { retry_type?: string | null } | null;
-}
-
-export interface PollWindow {
-  after: Date | null;
-  before: Date | null;
 }
 
 /**
@@ -34,21 +24,29 @@ export type OfferVerdict = 'deliver' | 'elsewhere' | 'stale';
  * must be its current publication — the recorded one, or a newer one of its current state whose recording was
  * lost (a dispatcher that died between publishing and recording).
  */
-export function judgeOffer(row: OfferedRow | null, offer: RunOffer, queueId: string, window: PollWindow, now: Date): OfferVerdict {
-  if (!row || row.work_queue_id !== queueId || row.state_type !== 'SCHEDULED') return 'stale';
+export function judgeOffer(row: OfferedRow | null, offer: RunPublication, queueId: string, window: TimeWindow, now: Date): OfferVerdict {
+  if (!row || !scheduledIn(row, queueId)) return 'stale';
   if (row.empirical_policy?.retry_type === 'in_process') return 'stale';
-  const recorded = offer.epoch === row.dispatch_epoch && row.dispatched_state_id === row.state_id;
   const unrecorded = offer.epoch > row.dispatch_epoch && offer.stateId === row.state_id;
-  if (!recorded && !unrecorded) return 'stale';
+  if (!isRecorded(row, offer) && !unrecorded) return 'stale';
   if (row.leased_until && row.leased_until > now) return 'stale';
-  return inPollWindow(row.next_scheduled_start_time, window) ? 'deliver' : 'elsewhere';
+  return inTimeWindow(row.next_scheduled_start_time, window) ? 'deliver' : 'elsewhere';
 }
 
-/** Whether a run starting at `time` falls in the poll's `scheduled_after`/`scheduled_before` window (bounds included). */
-export function inPollWindow(time: Date | null, window: PollWindow): boolean {
-  return time
-    ? (window.after === null || time >= window.after) && (window.before === null || time <= window.before)
-    : window.after === null && window.before === null;
+/**
+ * Whether the row, SCHEDULED in `queueId`, still counts `offer` as its current publication: a message judged stale
+ * that the row still counts (an in-process retry, say) must be forgotten there, or the run is never published again.
+ */
+export function recordsPublication(row: OfferedRow, offer: RunPublication, queueId: string): boolean {
+  return scheduledIn(row, queueId) && isRecorded(row, offer);
+}
+
+function scheduledIn(row: OfferedRow, queueId: string): boolean {
+  return row.work_queue_id === queueId && row.state_type === 'SCHEDULED';
+}
+
+function isRecorded(row: OfferedRow, offer: RunPublication): boolean {
+  return offer.epoch === row.dispatch_epoch && row.dispatched_state_id === row.state_id;
 }
 
 /**
@@ -56,6 +54,6 @@ export function inPollWindow(time: Date | null, window: PollWindow): boolean {
  * is SCHEDULED, the message is its current publication, and no poller holds a lease on it. A stale message (the run
  * was published again since) or a run leased over HTTP is someone else's.
  */
-export function mayClaimOffer(row: OfferedRow, offer: RunOffer, now: Date): boolean {
+export function mayClaimOffer(row: OfferedRow, offer: RunPublication, now: Date): boolean {
   return row.work_queue_id !== null && judgeOffer(row, offer, row.work_queue_id, { after: null, before: null }, now) === 'deliver';
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { freeSlots, SlotBudget } from './slot-budget';
+import { freeSlots, SlotBudget, slotBudget, slotsLimited } from './slot-budget';
 
 interface QueueCase {
   priority: number;
@@ -83,5 +83,26 @@ describe('SlotBudget', () => {
     expect(freeSlots(null, 10_000)).toBe(Number.POSITIVE_INFINITY);
     expect(freeSlots(3, 5)).toBe(0);
     expect(freeSlots(5, 3)).toBe(2);
+  });
+});
+
+describe('slotBudget', () => {
+  const queue = (id: string, concurrency_limit: number | null) => ({ id, concurrency_limit });
+
+  it('counts the pool as the sum of its queues and each queue on its own', () => {
+    const held = new Map([
+      ['a', 2],
+      ['b', 1],
+    ]);
+    expect(slotBudget(10, queue('pool', 4), held).queueAllowance(queue('a', 3))).toBe(1);
+    expect(slotBudget(10, queue('pool', 3), held).queueAllowance(queue('b', null))).toBe(0);
+    expect(slotBudget(10, queue('pool', null), held).queueAllowance(queue('c', 2))).toBe(2);
+    expect(slotBudget(1, queue('pool', null), new Map()).queueAllowance(queue('c', null))).toBe(1);
+  });
+
+  it('needs counting only where the pool or one of the queues has a limit', () => {
+    expect(slotsLimited(queue('pool', null), [queue('a', null), queue('b', null)])).toBe(false);
+    expect(slotsLimited(queue('pool', 0), [queue('a', null)])).toBe(true);
+    expect(slotsLimited(queue('pool', null), [queue('a', null), queue('b', 5)])).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { SLOT_OCCUPYING_STATE_TYPES, type RunPublication, type TimeWindow } from '@app/domain';
 import { EntityManager } from 'typeorm';
 import { FlowRunEntity, undispatched, WorkPoolEntity, WorkQueueEntity } from '../entities';
 
@@ -7,12 +8,10 @@ export interface DispatchCandidate {
   work_pool_id: string;
 }
 
-export interface DispatchRecord {
-  id: string;
-  state_id: string;
+/** A publication JetStream stored: on which queue's subject, under which stream sequence. */
+export interface StoredPublication {
+  publication: RunPublication;
   work_queue_id: string;
-  epoch: number;
-  /** The stream sequence JetStream stored the message under. */
   seq: number;
 }
 
@@ -44,13 +43,6 @@ const PUBLISHED_UNLEASED =
 const queueActive = (param: string) =>
   `SELECT ${QUEUE_AND_POOL_ACTIVE} FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id WHERE wq.id = ${param}`;
 
-/** A message pulled from the bus, offered to a poller: which run, in which state and publication. */
-export interface OfferedRun {
-  id: string;
-  state_id: string;
-  epoch: number;
-}
-
 /** The fields of a pool a poll reads. */
 export type PollPool = Pick<WorkPoolEntity, 'id' | 'name' | 'type' | 'is_paused' | 'concurrency_limit'>;
 /** The fields of a queue a poll reads. */
@@ -60,12 +52,6 @@ export type PollQueue = Pick<WorkQueueEntity, 'id' | 'name' | 'priority' | 'is_p
 export interface PollTarget {
   pool: PollPool;
   queues: PollQueue[];
-}
-
-/** A poll's time window on `next_scheduled_start_time`, both ends inclusive. */
-export interface TimeWindow {
-  after: Date | null;
-  before: Date | null;
 }
 
 /**
@@ -153,7 +139,7 @@ export class DeliveryRepository {
   }
 
   /** Records what was published; a run published again (lease expiry) loses its old lease. */
-  async markDispatched(records: DispatchRecord[]): Promise<void> {
+  async markDispatched(records: StoredPublication[]): Promise<void> {
     if (records.length === 0) return;
     await this.manager.query(
       `UPDATE flow_run fr
@@ -162,10 +148,10 @@ export class DeliveryRepository {
          FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::bigint[]) AS m(id, state_id, work_queue_id, epoch, seq)
         WHERE fr.id = m.id`,
       [
-        records.map((r) => r.id),
-        records.map((r) => r.state_id),
+        records.map((r) => r.publication.runId),
+        records.map((r) => r.publication.stateId),
         records.map((r) => r.work_queue_id),
-        records.map((r) => r.epoch),
+        records.map((r) => r.publication.epoch),
         records.map((r) => r.seq),
       ],
     );
@@ -236,17 +222,17 @@ export class DeliveryRepository {
   }
 
   /**
-   * Slots held per queue: PENDING + RUNNING runs, plus runs leased to a poller and not yet claimed (a drained
+   * Slots held per queue: runs in a slot-occupying state (PENDING, RUNNING), plus runs leased to a poller and not yet claimed (a drained
    * run is off the bus, so without its lease the next poll would hand its slot out again).
    */
   async busySlots(workQueueIds: string[], now: Date): Promise<Map<string, number>> {
     const rows: { work_queue_id: string; count: number }[] = await this.manager.query(
       `SELECT work_queue_id, count(*)::int AS count FROM flow_run
-        WHERE work_queue_id = ANY($1) AND state_type IN ('PENDING', 'RUNNING') GROUP BY work_queue_id
+        WHERE work_queue_id = ANY($1) AND state_type = ANY($3) GROUP BY work_queue_id
        UNION ALL
        SELECT work_queue_id, count(*)::int AS count FROM flow_run
         WHERE work_queue_id = ANY($1) AND leased_until > $2 AND state_type = 'SCHEDULED' GROUP BY work_queue_id`,
-      [workQueueIds, now],
+      [workQueueIds, now, SLOT_OCCUPYING_STATE_TYPES],
     );
     const busy = new Map<string, number>();
     for (const row of rows) busy.set(row.work_queue_id, (busy.get(row.work_queue_id) ?? 0) + row.count);
@@ -289,15 +275,15 @@ export class DeliveryRepository {
    * delivered from as the run's current one (it may be one a dying dispatcher never recorded, or one a `Late`
    * rename carried over).
    */
-  async recordLeases(workQueueId: string, offers: OfferedRun[], leaseUntil: Date): Promise<FlowRunEntity[]> {
-    if (offers.length === 0) return [];
+  async recordLeases(workQueueId: string, publications: RunPublication[], leaseUntil: Date): Promise<FlowRunEntity[]> {
+    if (publications.length === 0) return [];
     const [rows]: [Record<string, unknown>[], number] = await this.manager.query(
       `UPDATE flow_run fr
           SET leased_until = $1, dispatched_state_id = fr.state_id, dispatched_queue_id = $2, dispatch_epoch = m.epoch
          FROM unnest($3::uuid[], $4::int[]) AS m(id, epoch)
         WHERE fr.id = m.id
        RETURNING fr.*`,
-      [leaseUntil, workQueueId, offers.map((o) => o.id), offers.map((o) => o.epoch)],
+      [leaseUntil, workQueueId, publications.map((p) => p.runId), publications.map((p) => p.epoch)],
     );
     return rows.map((row) => this.manager.getRepository(FlowRunEntity).create(row));
   }
