@@ -1,6 +1,7 @@
 import { ClaimFlowRunReply, ClaimFlowRunRequestDto, validateModel } from '@app/contracts';
 import {
   DomainError,
+  domainErrorResponse,
   freeSlots,
   mayClaimOffer,
   objectNotFound,
@@ -15,7 +16,6 @@ import {
 import { parseMessageId, RpcReply } from '@app/messaging';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { domainErrorResponse } from '../http/prefect-exception.filter';
 import { FlowRunStateService } from './flow-run-state.service';
 
 /** How long a NATS worker should hold off when the queue or pool has no free slot. */
