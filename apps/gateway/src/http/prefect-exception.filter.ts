@@ -1,7 +1,6 @@
 import { DomainError, domainErrorResponse, integrityConflict } from '@app/domain';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Observable, throwError } from 'rxjs';
 import { QueryFailedError } from 'typeorm';
 import { asDomainError } from '../errors/infrastructure-error';
 
@@ -21,17 +20,12 @@ export function isIntegrityViolation(exception: unknown): boolean {
   return typeof code === 'string' && code.startsWith('23');
 }
 
-/** The single place where errors become HTTP responses. */
+/** The single place where errors become HTTP responses (`PrefectRpcExceptionFilter` answers NATS requests). */
 @Catch()
 export class PrefectExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('http');
 
-  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
-    if (host.getType() !== 'http') {
-      // A NATS request handler failed unexpectedly (they answer domain errors themselves): reply 500.
-      this.logger.error({ message: 'unhandled error in a NATS handler', error: exception instanceof Error ? exception.stack : String(exception) });
-      return throwError(() => exception);
-    }
+  catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
     const reply = context.getResponse<FastifyReply>();
     const request = context.getRequest<FastifyRequest>();
