@@ -3,7 +3,7 @@ import { STATUS_HEADER } from '@app/messaging';
 import { jetstream, JsMsg } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
-import { sleep, Sql } from '../support/delivery';
+import { sleep, Sql, waitFor } from '../support/delivery';
 import { TestGateway } from '../support/gateway';
 import { TestScheduler } from '../support/scheduler';
 
@@ -141,8 +141,11 @@ describe('NATS-native workers', () => {
 
   it('refuses a stale message (the run was published again since) and a run an HTTP poller holds', async () => {
     const { poolId, queueId, runId } = await poolWithRun('n6');
-    // A poller takes the run and never claims it; while its lease runs, no NATS claim gets the run.
-    expect((await gw.post('/work_pools/n6/get_scheduled_flow_runs', {})).body).toHaveLength(1);
+    // A poller takes the run (once the scheduler has published it) and never claims it; while its lease runs, no
+    // NATS claim gets the run.
+    let polled: unknown[] = [];
+    await waitFor('the run handed to a poller', async () => (polled = (await gw.post('/work_pools/n6/get_scheduled_flow_runs', {})).body).length > 0);
+    expect(polled).toHaveLength(1);
     const leased = await currentPublication(runId);
     const refused = await claim(poolId, { flow_run_id: runId, publication: leased, transition_id: randomUUID() });
     expect(refused).toMatchObject({ status: 200, body: { status: 'ABORT', state: { type: 'SCHEDULED' }, details: { type: 'abort_details' } } });

@@ -1,3 +1,7 @@
+import { natsNames } from '@app/contracts';
+import { STATUS_HEADER } from '@app/messaging';
+import { connect } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import { FaultProxy } from '../support/fault-proxy';
 import { TestGateway, TestResponse } from '../support/gateway';
 import { PrivateNatsServer } from '../support/nats-server';
@@ -24,11 +28,12 @@ describe('outages answer 503 with Retry-After', () => {
     let proxy: FaultProxy;
     let gw: TestGateway;
     let runId: string;
+    let poolId: string;
 
     beforeAll(async () => {
       proxy = await FaultProxy.start({ host: '127.0.0.1', port: 5432 });
       gw = await TestGateway.start({}, { databasePort: proxy.port });
-      await gw.post('/work_pools/', { name: 'pool', type: 'process' });
+      poolId = (await gw.post('/work_pools/', { name: 'pool', type: 'process' })).body.id;
       const flowId = (await gw.post('/flows/', { name: 'flow' })).body.id;
       const deploymentId = (await gw.post('/deployments/', { name: 'dep', flow_id: flowId, work_pool_name: 'pool' })).body.id;
       runId = (await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED' } })).body.id;
@@ -52,6 +57,25 @@ describe('outages answer 503 with Retry-After', () => {
       expect((await claim()).body).toMatchObject({ status: 'ACCEPT' });
       expect((await gw.get(`/flow_runs/${runId}`)).body).toMatchObject({ state_type: 'PENDING' });
       console.log(`Postgres outage: serving again ${recovery} ms after it came back`);
+    });
+
+    it('a NATS claim answers 503 while it is cut off, as over HTTP, and is answered again once it is back', async () => {
+      const nc = await connect({ servers: gw.config.NATS_URL });
+      // A message this run never had: once Postgres is back, the claim is refused (ABORT), not failed.
+      const request = JSON.stringify({ flow_run_id: runId, publication: `${runId}:${randomUUID()}:1`, transition_id: randomUUID() });
+      const natsClaim = async () => {
+        const reply = await nc.request(natsNames(gw.config.NATS_NAMESPACE).claim(poolId), request, { timeout: 10_000 });
+        return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<unknown>() };
+      };
+      try {
+        proxy.cut();
+        expect(await natsClaim()).toEqual({ status: 503, body: { exception_message: 'Service Unavailable' } });
+        proxy.restore();
+        await until(poll, 200);
+        expect(await natsClaim()).toMatchObject({ status: 200, body: { status: 'ABORT' } });
+      } finally {
+        await nc.close();
+      }
     });
   });
 

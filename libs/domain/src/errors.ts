@@ -1,8 +1,8 @@
 import type { PydanticErrorDetail } from '@app/contracts';
 
 /**
- * What went wrong, in domain terms. The gateway's one exception filter turns each code into Prefect's
- * status and body shape; nothing else knows about HTTP.
+ * What went wrong, in domain terms. {@link domainErrorResponse} turns each code into Prefect's status and body
+ * shape, for the gateway's HTTP and NATS exception filters alike.
  */
 export type DomainErrorCode =
   | 'bad_request' //        400 {"detail": ...}
@@ -43,3 +43,39 @@ export const invalid = (message: string) => new DomainError('invalid', message);
 export const serviceUnavailable = () => new DomainError('unavailable', 'Service Unavailable');
 export const validationFailed = (details: PydanticErrorDetail[], requestBody?: unknown) =>
   new DomainError('validation', 'Invalid request received.', details, requestBody);
+
+const STATUS: Record<DomainErrorCode, number> = {
+  bad_request: 400,
+  not_found: 404,
+  object_not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  invalid: 422,
+  validation: 422,
+  unavailable: 503,
+};
+
+/**
+ * A domain error as Prefect answers it: the HTTP status (also a NATS reply's status header) and FastAPI's
+ * `{"detail"}` body, or the shapes of Prefect's own handlers. `requestBody` is echoed back by a validation error
+ * raised after the body was parsed.
+ */
+export function domainErrorResponse(error: DomainError, requestBody?: unknown): { status: number; body: unknown } {
+  return { status: STATUS[error.code], body: prefectErrorBody(error, requestBody) };
+}
+
+function prefectErrorBody(error: DomainError, requestBody: unknown): unknown {
+  switch (error.code) {
+    case 'validation':
+      return {
+        exception_message: 'Invalid request received.',
+        exception_detail: error.details,
+        request_body: error.requestBody ?? requestBody ?? null,
+      };
+    case 'object_not_found':
+    case 'unavailable':
+      return { exception_message: error.message };
+    default:
+      return { detail: error.message };
+  }
+}

@@ -1,16 +1,19 @@
 import { CLAIM_PATTERN, claimSubjectPoolId } from '@app/contracts';
 import { RpcReply } from '@app/messaging';
-import { Controller } from '@nestjs/common';
+import { Controller, UseFilters } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
+import { PrefectRpcExceptionFilter } from '../errors/prefect-rpc-exception.filter';
+import { ClaimRequestPipe, ValidClaim } from './claim-request.pipe';
 import { FlowRunClaimService } from './flow-run-claim.service';
 
 /** Claims over NATS (`<namespace>.api.flow-runs.claim.<pool id>`) for workers that take runs straight from the bus. */
 @Controller()
+@UseFilters(PrefectRpcExceptionFilter)
 export class FlowRunClaimHandler {
   constructor(private readonly claims: FlowRunClaimService) {}
 
   @MessagePattern(CLAIM_PATTERN)
-  claim(@Payload() request: unknown, @Ctx() context: NatsContext): Promise<RpcReply> {
-    return this.claims.claim(claimSubjectPoolId(context.getSubject()), request);
+  claim(@Payload(ClaimRequestPipe) claim: ValidClaim, @Ctx() context: NatsContext): Promise<RpcReply> {
+    return this.claims.claim(claimSubjectPoolId(context.getSubject()), claim);
   }
 }

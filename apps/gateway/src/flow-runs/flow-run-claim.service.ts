@@ -1,6 +1,5 @@
-import { ClaimFlowRunReply, ClaimFlowRunRequestDto, validateModel } from '@app/contracts';
+import { ClaimFlowRunReply } from '@app/contracts';
 import {
-  DomainError,
   mayClaimOffer,
   objectNotFound,
   OrchestrationOutcome,
@@ -11,12 +10,11 @@ import {
   slotBudget,
   slotsLimited,
   stateFromRow,
-  validationFailed,
 } from '@app/domain';
-import { parseMessageId, RpcReply } from '@app/messaging';
+import { RpcReply } from '@app/messaging';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { domainErrorResponse } from '../http/prefect-exception.filter';
+import { ValidClaim } from './claim-request.pipe';
 import { FlowRunStateService } from './flow-run-state.service';
 
 /** How long a NATS worker should hold off when the queue or pool has no free slot. */
@@ -42,53 +40,42 @@ export class FlowRunClaimService {
     private readonly states: FlowRunStateService,
   ) {}
 
-  async claim(poolId: string, request: unknown): Promise<RpcReply> {
-    const parsed = validateModel(ClaimFlowRunRequestDto, request);
-    if (!parsed.ok) return domainErrorResponse(validationFailed(parsed.errors), request);
-    const { flow_run_id: id, publication, transition_id: transitionId } = parsed.value;
-    const offer = parseMessageId(publication);
-    if (offer?.runId !== id) {
-      const detail = { type: 'value_error', loc: ['body', 'publication'], msg: 'Value error, not the Nats-Msg-Id of a message of this flow run', input: publication };
-      return domainErrorResponse(validationFailed([detail]), request);
-    }
-    try {
-      // Lock order as in a poll (the pool's slots, then the run), so the two cannot deadlock.
-      const unlocked = await this.db.repos.flowRuns.findById(id);
-      const queue = unlocked?.work_queue_id ? await this.db.repos.workQueues.findById(unlocked.work_queue_id) : null;
-      const notFound = objectNotFound(`Flow run with id ${id} not found`);
-      if (!queue || queue.work_pool_id !== poolId) throw notFound;
-      return await this.db.transaction(async (tx) => {
-        await tx.delivery.lockPoolSlots(queue.work_pool_id);
-        const run = await tx.flowRuns.findByIdForUpdate(id);
-        if (!run || run.work_queue_id !== queue.id) throw notFound;
-        const current = run.state_id ? await tx.flowRunStates.findById(run.state_id) : null;
-        const state = current && stateFromRow(current);
-        // A resent claim goes straight to orchestration, which recognises it if it won.
-        if (state?.state_details.transition_id !== transitionId) {
-          if (!mayClaimOffer(run, offer, new Date())) {
-            const reason =
-              run.state_type === 'SCHEDULED'
-                ? 'This message is no longer the delivery of this run: it was published again, or another worker holds it.'
-                : `This run is in a ${run.state_type} state and cannot transition to a PENDING state.`;
-            return unwritten(state, 'ABORT', { type: 'abort_details', reason });
-          }
-          if (!(await this.hasFreeSlot(tx, queue.id))) {
-            return unwritten(state, 'WAIT', { type: 'wait_details', delay_seconds: NO_SLOT_RETRY_SECONDS, reason: 'No free slot in the work queue or work pool.' });
-          }
+  /** The reply to a valid claim; a refusal (not found) is thrown as a domain error. */
+  async claim(poolId: string, { request, offer }: ValidClaim): Promise<RpcReply> {
+    const { flow_run_id: id, transition_id: transitionId } = request;
+    // Lock order as in a poll (the pool's slots, then the run), so the two cannot deadlock.
+    const unlocked = await this.db.repos.flowRuns.findById(id);
+    const queue = unlocked?.work_queue_id ? await this.db.repos.workQueues.findById(unlocked.work_queue_id) : null;
+    const notFound = objectNotFound(`Flow run with id ${id} not found`);
+    if (!queue || queue.work_pool_id !== poolId) throw notFound;
+    return this.db.transaction(async (tx) => {
+      await tx.delivery.lockPoolSlots(queue.work_pool_id);
+      const run = await tx.flowRuns.findByIdForUpdate(id);
+      if (!run || run.work_queue_id !== queue.id) throw notFound;
+      const current = run.state_id ? await tx.flowRunStates.findById(run.state_id) : null;
+      const state = current && stateFromRow(current);
+      // A resent claim goes straight to orchestration, which recognises it if it won.
+      if (state?.state_details.transition_id !== transitionId) {
+        if (!mayClaimOffer(run, offer, new Date())) {
+          const reason =
+            run.state_type === 'SCHEDULED'
+              ? 'This message is no longer the delivery of this run: it was published again, or another worker holds it.'
+              : `This run is in a ${run.state_type} state and cannot transition to a PENDING state.`;
+          return unwritten(state, 'ABORT', { type: 'abort_details', reason });
         }
-        const proposal = { type: 'PENDING' as const, state_details: { transition_id: transitionId } };
-        const outcome = await this.states.transition(tx, run, proposal, { force: false, client: { clientVersion: null, apiVersion: null } });
-        const body: ClaimFlowRunReply = presentOrchestrationResult(outcome);
-        if (won(outcome, transitionId)) {
-          const claimed = (await tx.flowRuns.findById(id)) as FlowRunEntity & { work_queue_id: string };
-          body.run = presentWorkerFlowRun(claimed, queue.work_pool_id);
+        if (!(await this.hasFreeSlot(tx, queue.id))) {
+          return unwritten(state, 'WAIT', { type: 'wait_details', delay_seconds: NO_SLOT_RETRY_SECONDS, reason: 'No free slot in the work queue or work pool.' });
         }
-        return { status: outcome.written ? 201 : 200, body };
-      });
-    } catch (error) {
-      if (error instanceof DomainError) return domainErrorResponse(error, request);
-      throw error;
-    }
+      }
+      const proposal = { type: 'PENDING' as const, state_details: { transition_id: transitionId } };
+      const outcome = await this.states.transition(tx, run, proposal, { force: false, client: { clientVersion: null, apiVersion: null } });
+      const body: ClaimFlowRunReply = presentOrchestrationResult(outcome);
+      if (won(outcome, transitionId)) {
+        const claimed = (await tx.flowRuns.findById(id)) as FlowRunEntity & { work_queue_id: string };
+        body.run = presentWorkerFlowRun(claimed, queue.work_pool_id);
+      }
+      return { status: outcome.written ? 201 : 200, body };
+    });
   }
 
   /** Whether the queue and its pool can take one more active run. */

@@ -1,49 +1,14 @@
-import { DomainError, DomainErrorCode, integrityConflict, invalid, serviceUnavailable } from '@app/domain';
-import { isNatsUnavailable } from '@app/messaging';
-import { isDatabaseUnavailable, isUnstorableValue } from '@app/persistence';
+import { DomainError, domainErrorResponse, integrityConflict } from '@app/domain';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Observable, throwError } from 'rxjs';
 import { QueryFailedError } from 'typeorm';
-
-const STATUS: Record<DomainErrorCode, number> = {
-  bad_request: 400,
-  not_found: 404,
-  object_not_found: 404,
-  conflict: 409,
-  forbidden: 403,
-  invalid: 422,
-  validation: 422,
-  unavailable: 503,
-};
+import { asDomainError } from '../errors/infrastructure-error';
 
 /**
  * How long a client should wait before retrying a 503. Prefect's client honours it (5 retries by default), so an
  * outage of up to about five times this is ridden out without the worker noticing.
  */
 export const RETRY_AFTER_SECONDS = 2;
-
-/** Prefect's body for an error: FastAPI's `{"detail"}`, or Prefect's own handlers' shapes. */
-export function prefectErrorBody(error: DomainError, request: { body?: unknown }): unknown {
-  switch (error.code) {
-    case 'validation':
-      return {
-        exception_message: 'Invalid request received.',
-        exception_detail: error.details,
-        request_body: error.requestBody ?? request.body ?? null,
-      };
-    case 'object_not_found':
-    case 'unavailable':
-      return { exception_message: error.message };
-    default:
-      return { detail: error.message };
-  }
-}
-
-/** A domain error as Prefect's status and body (also what a NATS request handler replies). */
-export function domainErrorResponse(error: DomainError, requestBody?: unknown): { status: number; body: unknown } {
-  return { status: STATUS[error.code], body: prefectErrorBody(error, { body: requestBody }) };
-}
 
 /**
  * Whether a failed query broke an integrity constraint (Postgres SQLSTATE class 23: unique, foreign key,
@@ -55,27 +20,12 @@ export function isIntegrityViolation(exception: unknown): boolean {
   return typeof code === 'string' && code.startsWith('23');
 }
 
-/**
- * Infrastructure errors as the domain errors they amount to: Postgres or NATS down (503, retry), or a value
- * Postgres refused that validation let through (422: the request is at fault, never the server).
- */
-function asDomainError(exception: unknown): DomainError | null {
-  if (isDatabaseUnavailable(exception) || isNatsUnavailable(exception)) return serviceUnavailable();
-  if (isUnstorableValue(exception)) return invalid('Invalid request: a value cannot be stored.');
-  return null;
-}
-
-/** The single place where errors become HTTP responses. */
+/** The single place where errors become HTTP responses (`PrefectRpcExceptionFilter` answers NATS requests). */
 @Catch()
 export class PrefectExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('http');
 
-  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
-    if (host.getType() !== 'http') {
-      // A NATS request handler failed unexpectedly (they answer domain errors themselves): reply 500.
-      this.logger.error({ message: 'unhandled error in a NATS handler', error: exception instanceof Error ? exception.stack : String(exception) });
-      return throwError(() => exception);
-    }
+  catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
     const reply = context.getResponse<FastifyReply>();
     const request = context.getRequest<FastifyRequest>();
@@ -110,8 +60,8 @@ export class PrefectExceptionFilter implements ExceptionFilter {
     if (isIntegrityViolation(exception)) {
       // Logged as Prefect logs it: the response body says to look here.
       this.logError('integrity violation', request, exception);
-      const conflict = integrityConflict();
-      void reply.status(STATUS[conflict.code]).send(prefectErrorBody(conflict, request));
+      const { status: conflictStatus, body } = domainErrorResponse(integrityConflict(), request.body);
+      void reply.status(conflictStatus).send(body);
       return;
     }
     this.logError('unhandled error', request, exception);
