@@ -13,13 +13,13 @@ import { TestScheduler } from '../support/scheduler';
  * and polls: all 20 must arrive within the bound, each exactly once.
  */
 const RECONCILE_MS = 1000;
-/** One reconcile pass after the tick that first sees the loss, the re-publication and the poll loop's cadence. */
-const BOUND_MS = RECONCILE_MS + 1500;
 /**
- * A server that restarts while a reconcile pass waits on it leaves that request unanswered until the JetStream API
- * timeout (5 s); the pass the reconnect asked for starts when it fails.
+ * One reconcile pass after the tick that first sees the loss, the re-publication and the poll loop's cadence, plus
+ * one JetStream request timing out (5 s): a pass that meets a server restarting, or a server too busy to answer in
+ * time, waits that out before the next pass (seen once in a full CI run on this 2-core machine).
  */
-const RESTART_BOUND_MS = 5000 + BOUND_MS;
+const BOUND_MS = RECONCILE_MS + 1500 + 5000;
+
 /** Long enough that every receipt of a run observed here falls inside one lease: a second one is a double delivery. */
 const LEASE_MS = 20_000;
 const RUNS = 20;
@@ -191,7 +191,7 @@ describe('I11: Postgres and the bus are reconciled', () => {
     const { ids } = await runsOnBus('empty-scheduler-first', poolId);
     await nats.restart({ keepStore: false });
     const faultAt = Date.now();
-    await waitFor('the runs back on the bus', () => new BusProbe(gw.config).streamMessages(poolId).then((count) => count === RUNS, () => false), RESTART_BOUND_MS);
-    await expectEachDeliveredOnceWithin('empty-scheduler-first', ids, faultAt, RESTART_BOUND_MS);
+    await waitFor('the runs back on the bus', () => new BusProbe(gw.config).streamMessages(poolId).then((count) => count === RUNS, () => false), BOUND_MS);
+    await expectEachDeliveredOnceWithin('empty-scheduler-first', ids, faultAt, BOUND_MS);
   });
 });
