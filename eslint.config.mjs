@@ -25,14 +25,24 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: `(^|/)(apps/)?(${['gateway', 'scheduler', 'nats-worker'].filter((other) => other !== app).join('|')})/src/`, message: 'Apps never import each other: share code through libs/.' }] },
+        {
+          patterns: [
+            {
+              regex: `(^|/)(apps/)?(${['gateway', 'scheduler', 'nats-worker'].filter((other) => other !== app).join('|')})/src/`,
+              message: 'Apps never import each other: share code through libs/.',
+            },
+          ],
+        },
       ],
     },
   })),
   {
     files: ['libs/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)apps/', message: 'Libraries never import an app.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(^|/)apps/', message: 'Libraries never import an app.' }] },
+      ],
     },
   },
   {

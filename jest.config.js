@@ -1,27 +1,37 @@
 // Nest 12 packages and @renovatebot/pep440 ship ESM only; Jest on Node 20 cannot require() them,
 // so swc transforms them too.
 const esmPackages = [
-  '@nestjs', 'cookie', 'file-type', 'strtok3', 'token-types', '@tokenizer',
-  'uint8array-extras', 'load-esm', '@borewit', 'uuid', '@renovatebot',
+  '@nestjs',
+  'cookie',
+  'file-type',
+  'strtok3',
+  'token-types',
+  '@tokenizer',
+  'uint8array-extras',
+  'load-esm',
+  '@borewit',
+  'uuid',
+  '@renovatebot',
 ].join('|');
-const swc = ['@swc/jest', {
-  module: { type: 'commonjs' },
-  jsc: {
-    target: 'es2022',
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-    keepClassNames: true,
+const swc = [
+  '@swc/jest',
+  {
+    module: { type: 'commonjs' },
+    jsc: {
+      target: 'es2022',
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      keepClassNames: true,
+    },
   },
-}];
+];
 const moduleNameMapper = {
   '^@app/(config|contracts|domain|messaging|orchestration|persistence)$': '<rootDir>/libs/$1/src/index.ts',
 };
 const common = {
   rootDir: __dirname,
   transform: { '^.+\\.(t|j|mj|cj)s$': swc },
-  transformIgnorePatterns: [
-    `/node_modules/(?!(${esmPackages})/)(?!.*/node_modules/(${esmPackages})/)`,
-  ],
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages})/)(?!.*/node_modules/(${esmPackages})/)`],
   moduleNameMapper,
   testEnvironment: 'node',
 };

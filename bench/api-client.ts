@@ -27,12 +27,22 @@ export class ApiClient {
     if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
     return new Promise((resolve, reject) => {
       const startedAt = performance.now();
-      const request = http.request({ host: '127.0.0.1', port: this.port, method, path: `/api${path}`, headers, agent: this.agent }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks), startedAt, finishedAt: performance.now() }));
-      });
+      const request = http.request(
+        { host: '127.0.0.1', port: this.port, method, path: `/api${path}`, headers, agent: this.agent },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              body: Buffer.concat(chunks),
+              startedAt,
+              finishedAt: performance.now(),
+            }),
+          );
+        },
+      );
       request.on('error', reject);
       request.end(payload);
     });

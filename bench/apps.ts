@@ -42,8 +42,13 @@ export class AppProcess {
   }
 
   static start(app: keyof typeof ENTRIES, env: Record<string, string>): AppProcess {
-    if (!existsSync(ENTRIES[app])) throw new Error(`${ENTRIES[app]} is missing: build the apps first (\`npm run build\`)`);
-    const child = spawn(process.execPath, [ENTRIES[app]], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!existsSync(ENTRIES[app])) {
+      throw new Error(`${ENTRIES[app]} is missing: build the apps first (\`npm run build\`)`);
+    }
+    const child = spawn(process.execPath, [ENTRIES[app]], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return new AppProcess(app, child);
   }
 

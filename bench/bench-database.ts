@@ -60,7 +60,9 @@ export class BenchDatabase {
   }
 
   async countScheduled(): Promise<number> {
-    const { rows } = await this.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM flow_run WHERE state_type = 'SCHEDULED'`);
+    const { rows } = await this.db.query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM flow_run WHERE state_type = 'SCHEDULED'`,
+    );
     return rows[0].count;
   }
 

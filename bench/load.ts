@@ -28,7 +28,8 @@ export interface Window {
   endAt: number;
 }
 
-const sleepUntil = (at: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+const sleepUntil = (at: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
 
 /**
  * What the pollers were handed, and their claims: like a stock worker, every run received is proposed PENDING at
@@ -59,7 +60,10 @@ export class Deliveries {
     let outcome: string;
     try {
       const response = await this.api.request('POST', claimPath(runId), CLAIM_BODY);
-      outcome = response.status === 200 || response.status === 201 ? (JSON.parse(response.body.toString()) as { status: string }).status : `HTTP ${response.status}`;
+      outcome =
+        response.status === 200 || response.status === 201
+          ? (JSON.parse(response.body.toString()) as { status: string }).status
+          : `HTTP ${response.status}`;
     } catch (error) {
       outcome = `error ${String(error)}`;
     }
@@ -81,7 +85,12 @@ async function poll(api: ApiClient, pool: BenchPool): Promise<ApiResponse> {
  * `SETTINGS.targetPollsPerSecond`, slots staggered evenly. Poller i polls pools i, i + pollers, ... in turn, so
  * every pool is polled equally often. At most one poll per poller is in flight, as with a worker.
  */
-export async function runPollers(api: ApiClient, pools: BenchPool[], window: Window, deliveries: Deliveries): Promise<PollSample[]> {
+export async function runPollers(
+  api: ApiClient,
+  pools: BenchPool[],
+  window: Window,
+  deliveries: Deliveries,
+): Promise<PollSample[]> {
   const { pollers, targetPollsPerSecond } = SETTINGS;
   const period = (1000 * pollers) / targetPollsPerSecond;
   const samples: PollSample[] = [];
@@ -96,9 +105,23 @@ export async function runPollers(api: ApiClient, pools: BenchPool[], window: Win
       try {
         const response = await poll(api, pool);
         const runs = deliveries.take(response);
-        samples.push({ startedAt, latencyMs: response.finishedAt - response.startedAt, lateMs: startedAt - slot, status: response.status, runs: runs.length, bytes: response.body.length });
+        samples.push({
+          startedAt,
+          latencyMs: response.finishedAt - response.startedAt,
+          lateMs: startedAt - slot,
+          status: response.status,
+          runs: runs.length,
+          bytes: response.body.length,
+        });
       } catch {
-        samples.push({ startedAt, latencyMs: performance.now() - startedAt, lateMs: startedAt - slot, status: 0, runs: 0, bytes: 0 });
+        samples.push({
+          startedAt,
+          latencyMs: performance.now() - startedAt,
+          lateMs: startedAt - slot,
+          status: 0,
+          runs: 0,
+          bytes: 0,
+        });
       }
     }
   };
@@ -110,7 +133,12 @@ export async function runPollers(api: ApiClient, pools: BenchPool[], window: Win
  * Due-to-pollable: every `probeIntervalMs`, create a run due now (`POST /deployments/{id}/create_flow_run`, as
  * `run_deployment` does), then poll its pool back to back with the stock request until the run is in an answer.
  */
-export async function runProbe(api: ApiClient, probe: BenchPool, window: Window, deliveries: Deliveries): Promise<ProbeSample[]> {
+export async function runProbe(
+  api: ApiClient,
+  probe: BenchPool,
+  window: Window,
+  deliveries: Deliveries,
+): Promise<ProbeSample[]> {
   const samples: ProbeSample[] = [];
   for (let tick = 0; ; tick++) {
     const slot = window.startAt + tick * SETTINGS.probeIntervalMs;
@@ -126,13 +154,23 @@ export async function runProbe(api: ApiClient, probe: BenchPool, window: Window,
       polls++;
       if (deliveries.take(response).some((entry) => entry.flow_run.id === run.id)) seenAt = response.finishedAt;
     }
-    samples.push({ sentAt, fromCommitMs: seenAt && seenAt - committedAt, fromRequestMs: seenAt && seenAt - sentAt, polls });
+    samples.push({
+      sentAt,
+      fromCommitMs: seenAt && seenAt - committedAt,
+      fromRequestMs: seenAt && seenAt - sentAt,
+      polls,
+    });
   }
   return samples;
 }
 
 /** Polls every pool until it has handed out at least one run (or the time is up); resolves to the pools that never did. */
-export async function drainEveryPool(api: ApiClient, pools: BenchPool[], deliveries: Deliveries, timeoutMs: number): Promise<string[]> {
+export async function drainEveryPool(
+  api: ApiClient,
+  pools: BenchPool[],
+  deliveries: Deliveries,
+  timeoutMs: number,
+): Promise<string[]> {
   const deadline = performance.now() + timeoutMs;
   const silent = await mapConcurrently(pools, async (pool) => {
     while (performance.now() < deadline) {
@@ -145,7 +183,12 @@ export async function drainEveryPool(api: ApiClient, pools: BenchPool[], deliver
 }
 
 /** One poll at a time, nothing else in flight: the cost of a poll on its own. */
-export async function sequentialPolls(api: ApiClient, pool: BenchPool, count: number, deliveries: Deliveries): Promise<number[]> {
+export async function sequentialPolls(
+  api: ApiClient,
+  pool: BenchPool,
+  count: number,
+  deliveries: Deliveries,
+): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < count; i++) {
     const response = await poll(api, pool);

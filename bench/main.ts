@@ -28,7 +28,11 @@ async function firstDelivery(api: ApiClient, fixture: Fixture): Promise<string> 
   const run = await api.call<{ id: string }>('POST', `/deployments/${fixture.probe.deploymentId}/create_flow_run`, {});
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const runs = await api.call<WorkerFlowRun[]>('POST', pollPath(fixture.probe.name), stockPollBody(SETTINGS.prefetchSeconds));
+    const runs = await api.call<WorkerFlowRun[]>(
+      'POST',
+      pollPath(fixture.probe.name),
+      stockPollBody(SETTINGS.prefetchSeconds),
+    );
     if (runs.some((entry) => entry.flow_run.id === run.id)) {
       await api.call('POST', claimPath(run.id), CLAIM_BODY);
       return run.id;
@@ -45,7 +49,13 @@ async function main(): Promise<void> {
   const db = await BenchDatabase.recreate(DATABASE_NAME);
   const nats = await NatsAdmin.connect();
   const port = await freePort();
-  const appEnv = { DATABASE_URL: db.url, NATS_NAMESPACE: namespace, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1' };
+  const appEnv = {
+    DATABASE_URL: db.url,
+    NATS_NAMESPACE: namespace,
+    LOG_LEVEL: 'warn',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  };
   const api = new ApiClient(port);
   const apps: AppProcess[] = [];
 
@@ -81,14 +91,26 @@ async function main(): Promise<void> {
       loadAverage: os.loadavg(),
       startedAt: new Date(),
     };
-    log(`${environment.cpus} CPUs, node ${environment.node}, nats-server ${environment.nats}, postgres ${environment.postgres}`);
+    log(
+      `${environment.cpus} CPUs, node ${environment.node}, nats-server ${environment.nats}, postgres ${environment.postgres}`,
+    );
 
     log(`creating ${SETTINGS.pools} pools and deployments`);
     const fixture = await createFixture(api);
     const templateRunId = await firstDelivery(api, fixture);
     log('delivering one run per pool (creates every stream and consumer)');
     const now = Date.now();
-    await db.seedScheduledRuns(fixture.pools, { count: fixture.pools.length, from: new Date(now - 1000), to: new Date(now), spacing: 'even', assignment: 'round-robin' }, templateRunId);
+    await db.seedScheduledRuns(
+      fixture.pools,
+      {
+        count: fixture.pools.length,
+        from: new Date(now - 1000),
+        to: new Date(now),
+        spacing: 'even',
+        assignment: 'round-robin',
+      },
+      templateRunId,
+    );
     const prewarm = new Deliveries(api);
     const silent = await drainEveryPool(api, fixture.pools, prewarm, PREWARM_TIMEOUT_MS);
     await prewarm.settled();
@@ -102,11 +124,19 @@ async function main(): Promise<void> {
     }
 
     const schedulesSection = readSchedulesSection(REPORT_PATH);
-    writeFileSync(REPORT_PATH, renderReport(environment, results, { durationSeconds: (performance.now() - started) / 1000, gatewayRssAfterBootBytes }));
+    writeFileSync(
+      REPORT_PATH,
+      renderReport(environment, results, {
+        durationSeconds: (performance.now() - started) / 1000,
+        gatewayRssAfterBootBytes,
+      }),
+    );
     // Kept until the schedules benchmark below replaces it (or for good with --polls-only).
     if (schedulesSection) writeSchedulesSection(schedulesSection, REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
-    for (const verdict of targetVerdicts(results)) log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
+    for (const verdict of targetVerdicts(results)) {
+      log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
+    }
   } catch (error) {
     for (const app of apps) if (app.recentOutput()) log(`${app.name} output:\n${app.recentOutput()}`);
     throw error;

@@ -10,7 +10,8 @@ export const OTHERS = 'everything else';
 export const POSTGRES_BACKENDS = 'postgres (bench database)';
 /** Shared by every database on the server, but during the benchmark they mostly write the benchmark's WAL. */
 export const POSTGRES_SERVER = 'postgres (server processes)';
-const POSTGRES_SERVER_PROCESS = /^postgres: [^:]+: (checkpointer|background writer|walwriter|autovacuum launcher|archiver)/;
+const POSTGRES_SERVER_PROCESS =
+  /^postgres: [^:]+: (checkpointer|background writer|walwriter|autovacuum launcher|archiver)/;
 
 /** One sampling interval: how much of the machine (all cores, %) went to processes that are not the benchmark's. */
 export interface Interval {
@@ -69,7 +70,9 @@ export class ResourceMonitor {
     const elapsedTicks = ((last.at - first.at) / 1000) * CLOCK_TICKS_PER_SECOND;
     const groupTicks = this.ticksByGroup(first, last);
     const oursTicks = [...groupTicks.values()].reduce((sum, ticks) => sum + ticks, 0);
-    const cpuPercent = Object.fromEntries([...groupTicks].map(([group, ticks]) => [group, (100 * ticks) / elapsedTicks]));
+    const cpuPercent = Object.fromEntries(
+      [...groupTicks].map(([group, ticks]) => [group, (100 * ticks) / elapsedTicks]),
+    );
     cpuPercent[OTHERS] = (100 * Math.max(0, last.machine.busy - first.machine.busy - oursTicks)) / elapsedTicks;
     return {
       cpuPercent,
@@ -79,7 +82,11 @@ export class ResourceMonitor {
         const previous = this.samples[i];
         const ours = [...this.ticksByGroup(previous, sample).values()].reduce((sum, ticks) => sum + ticks, 0);
         const others = Math.max(0, sample.machine.busy - previous.machine.busy - ours);
-        return { startAt: previous.at, endAt: sample.at, othersPercent: (100 * others) / (sample.machine.total - previous.machine.total) };
+        return {
+          startAt: previous.at,
+          endAt: sample.at,
+          othersPercent: (100 * others) / (sample.machine.total - previous.machine.total),
+        };
       }),
     };
   }
@@ -100,7 +107,9 @@ export class ResourceMonitor {
       const used = group ? await processCpuTicks(pid) : null;
       if (group && used !== null) ticks.set(pid, { group, ticks: used });
     }
-    for (const [name, pid] of Object.entries(this.apps)) this.rssPeak[name] = Math.max(this.rssPeak[name], rssBytes(pid));
+    for (const [name, pid] of Object.entries(this.apps)) {
+      this.rssPeak[name] = Math.max(this.rssPeak[name], rssBytes(pid));
+    }
     this.samples.push({ at: performance.now(), machine: machineCpuTicks(), ticks });
   }
 

@@ -39,7 +39,12 @@ export interface ScenarioResult {
   resources: ResourceUsage;
   /** pg transactions (all sources: polls, claims, probe, side effects, scheduler) per HTTP request under load. */
   transactionsPerRequest: number;
-  isolated: { latency: Distribution; transactionsPerPoll: number; flowRunSeqScans: number; flowRunIndexScansPerPoll: number };
+  isolated: {
+    latency: Distribution;
+    transactionsPerPoll: number;
+    flowRunSeqScans: number;
+    flowRunIndexScansPerPoll: number;
+  };
 }
 
 export interface ScenarioContext {
@@ -51,7 +56,8 @@ export interface ScenarioContext {
   log: (message: string) => void;
 }
 
-const sleepUntil = (at: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+const sleepUntil = (at: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
 
 /**
  * Runs a scenario, and again while other processes disturbed it (up to `SETTINGS.maxAttempts` in all); resolves to
@@ -95,7 +101,9 @@ async function runScenario(ctx: ScenarioContext, scenario: Scenario, attempt: nu
   );
   await db.vacuum();
   const quietAtStart = await waitForQuietMachine(SETTINGS.quietWaitSeconds * 1000);
-  if (!quietAtStart) log(`${scenario.label}: the machine stayed busy for ${SETTINGS.quietWaitSeconds} s; measuring anyway`);
+  if (!quietAtStart) {
+    log(`${scenario.label}: the machine stayed busy for ${SETTINGS.quietWaitSeconds} s; measuring anyway`);
+  }
 
   const startAt = performance.now() + 1000;
   const startWall = Date.now() + 1000;
@@ -117,7 +125,9 @@ async function runScenario(ctx: ScenarioContext, scenario: Scenario, attempt: nu
 
   const measureFrom = startAt + warmupSeconds * 1000;
   const endAt = measureFrom + measureSeconds * 1000;
-  log(`${scenario.label}, attempt ${attempt}: ${scheduledRuns} scheduled runs; ${warmupSeconds} s warm-up, ${measureSeconds} s measured`);
+  log(
+    `${scenario.label}, attempt ${attempt}: ${scheduledRuns} scheduled runs; ${warmupSeconds} s warm-up, ${measureSeconds} s measured`,
+  );
   const deliveries = new Deliveries(api);
   const probeDeliveries = new Deliveries(api);
   const measured = (async () => {
@@ -139,7 +149,11 @@ async function runScenario(ctx: ScenarioContext, scenario: Scenario, attempt: nu
 
   const polls = pollSamples.filter((sample) => sample.startedAt >= measureFrom);
   const probes = probeSamples.filter((sample) => sample.sentAt >= measureFrom);
-  const requests = polls.length + probes.reduce((sum, probe) => sum + probe.polls + 1, 0) + deliveries.received + probeDeliveries.received;
+  const requests =
+    polls.length +
+    probes.reduce((sum, probe) => sum + probe.polls + 1, 0) +
+    deliveries.received +
+    probeDeliveries.received;
   log(`${scenario.label}: ${polls.length} polls measured; single polls on their own`);
   const isolated = await measureIsolatedPolls(ctx);
   return {
@@ -166,7 +180,11 @@ async function runScenario(ctx: ScenarioContext, scenario: Scenario, attempt: nu
 
 function summariseUncontended(polls: PollSample[], intervals: Interval[]): ScenarioResult['uncontended'] {
   const quiet = intervals.filter((interval) => interval.othersPercent < UNCONTENDED_OTHERS_PERCENT);
-  const kept = polls.filter((poll) => poll.status === 200 && quiet.some((interval) => poll.startedAt >= interval.startAt && poll.startedAt < interval.endAt));
+  const kept = polls.filter(
+    (poll) =>
+      poll.status === 200 &&
+      quiet.some((interval) => poll.startedAt >= interval.startAt && poll.startedAt < interval.endAt),
+  );
   return { latency: distribution(kept.map((poll) => poll.latencyMs)), share: kept.length / Math.max(1, polls.length) };
 }
 

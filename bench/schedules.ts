@@ -33,7 +33,8 @@ const STEADY_MEASURE_SECONDS = 120;
 const SECTION_START = '<!-- schedules:start -->';
 const SECTION_END = '<!-- schedules:end -->';
 
-const log = (message: string) => process.stdout.write(`[bench:schedules ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+const log = (message: string) =>
+  process.stdout.write(`[bench:schedules ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The apps this benchmark started, so that a signal stops them too. */
 const apps: AppProcess[] = [];
@@ -79,7 +80,12 @@ async function seedDeployments(client: Client, flowId: string, queueId: string):
 }
 
 /** CPU of the scheduler and of the database's backends over one phase of `seconds`, per loop. */
-async function measurePhase(client: Client, scheduler: AppProcess, seconds: number, loopSeconds: number): Promise<PhaseCost> {
+async function measurePhase(
+  client: Client,
+  scheduler: AppProcess,
+  seconds: number,
+  loopSeconds: number,
+): Promise<PhaseCost> {
   const before = await count(client, 'SELECT count(*)::int AS n FROM flow_run');
   const monitor = new ResourceMonitor({ scheduler: scheduler.pid }, DATABASE_NAME);
   await monitor.start();
@@ -103,8 +109,13 @@ export async function measureSchedules(): Promise<SchedulesResult> {
   const port = await freePort();
   // Only the scheduler service works: the pool is paused, so nothing is dispatched, and the other loops are off.
   const env = {
-    DATABASE_URL: db.url, NATS_NAMESPACE: namespace, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1',
-    FOREMAN_ENABLED: 'false', LATE_RUNS_ENABLED: 'false',
+    DATABASE_URL: db.url,
+    NATS_NAMESPACE: namespace,
+    LOG_LEVEL: 'warn',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    FOREMAN_ENABLED: 'false',
+    LATE_RUNS_ENABLED: 'false',
   };
   const api = new ApiClient(port);
   const client = new Client({ connectionString: db.url });
@@ -119,7 +130,11 @@ export async function measureSchedules(): Promise<SchedulesResult> {
     await waitForHealth(port, gateway);
     await client.connect();
     const flow = await api.call<{ id: string }>('POST', '/flows/', { name: 'bench-schedules' });
-    const pool = await api.call<{ default_queue_id: string }>('POST', '/work_pools/', { name: 'schedules', type: 'process', is_paused: true });
+    const pool = await api.call<{ default_queue_id: string }>('POST', '/work_pools/', {
+      name: 'schedules',
+      type: 'process',
+      is_paused: true,
+    });
     log(`seeding ${DEPLOYMENTS} deployments with ${INTERVAL_SECONDS}-second interval schedules`);
     await seedDeployments(client, flow.id, pool.default_queue_id);
     await client.query('VACUUM ANALYZE deployment, deployment_schedule');
@@ -138,8 +153,10 @@ export async function measureSchedules(): Promise<SchedulesResult> {
       );
       return probe[0].done;
     };
-    for (let scheduled = 0; scheduled < DEPLOYMENTS; ) {
-      if (performance.now() - started > MATERIALISE_TIMEOUT_MS) throw new Error(`runs still missing after ${MATERIALISE_TIMEOUT_MS} ms:\n${first.recentOutput()}`);
+    for (let scheduled = 0; scheduled < DEPLOYMENTS;) {
+      if (performance.now() - started > MATERIALISE_TIMEOUT_MS) {
+        throw new Error(`runs still missing after ${MATERIALISE_TIMEOUT_MS} ms:\n${first.recentOutput()}`);
+      }
       if (!first.running) throw new Error(`scheduler exited:\n${first.recentOutput()}`);
       await sleep(100);
       if (!(await lastDeploymentHasRuns())) continue;
@@ -149,7 +166,9 @@ export async function measureSchedules(): Promise<SchedulesResult> {
       ({ runs, deployments: scheduled } = progress[0]);
     }
     const materialiseSeconds = (performance.now() - started) / 1000;
-    const { rows } = await client.query<{ span: number }>(`SELECT extract(epoch FROM max(created) - min(created))::float8 AS span FROM flow_run`);
+    const { rows } = await client.query<{ span: number }>(
+      `SELECT extract(epoch FROM max(created) - min(created))::float8 AS span FROM flow_run`,
+    );
     const cpu = await schedulerAndPostgresTicks(client, first.pid);
     await first.stop();
     const postgresTicks = cpu.postgres - cpuBefore.postgres;
@@ -158,7 +177,8 @@ export async function measureSchedules(): Promise<SchedulesResult> {
 
     log(`no work due: a loop every ${IDLE_LOOP_SECONDS} s for ${IDLE_MEASURE_SECONDS} s`);
     const idleScheduler = startScheduler({
-      SCHEDULER_LOOP_SECONDS: String(IDLE_LOOP_SECONDS), SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS: String(IDLE_LOOP_SECONDS),
+      SCHEDULER_LOOP_SECONDS: String(IDLE_LOOP_SECONDS),
+      SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS: String(IDLE_LOOP_SECONDS),
       SCHEDULER_MIN_SCHEDULED_TIME_SECONDS: '1800',
     });
     await sleep(3000);
@@ -195,8 +215,13 @@ export async function measureSchedules(): Promise<SchedulesResult> {
 }
 
 /** CPU ticks so far of the scheduler (when given) and of every backend of the bench database. */
-async function schedulerAndPostgresTicks(client: Client, schedulerPid?: number): Promise<{ scheduler: number; postgres: number }> {
-  const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [DATABASE_NAME]);
+async function schedulerAndPostgresTicks(
+  client: Client,
+  schedulerPid?: number,
+): Promise<{ scheduler: number; postgres: number }> {
+  const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [
+    DATABASE_NAME,
+  ]);
   const ticksOf = (pid: number): number => {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -223,7 +248,7 @@ export function renderSchedulesSection(result: SchedulesResult): string {
     '## Deployment schedules (issue 5)',
     '',
     `${result.deployments.toLocaleString('en-US')} deployments, each with a ${INTERVAL_SECONDS}-second interval schedule, on one paused pool ` +
-      '(so only the scheduler service works), `flow_run` empty; one scheduler process, Prefect\'s defaults ' +
+      "(so only the scheduler service works), `flow_run` empty; one scheduler process, Prefect's defaults " +
       '(3/100 runs, 1 h/100 days, batches of 100 deployments, inserts of 500 runs). ' +
       `Measured ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} CPUs (\`node dist/bench/schedules.js\`). ` +
       'The benchmark watches progress with one index probe every 100 ms and counts the runs only once the last ' +
@@ -239,7 +264,10 @@ export function renderSchedulesSection(result: SchedulesResult): string {
     '| loop cost afterwards | loops | runs inserted | scheduler CPU per loop | Postgres CPU per loop |',
     '|---|---|---|---|---|',
     phase(`nothing due (min scheduled time 30 min), loop every ${IDLE_LOOP_SECONDS} s`, result.idle),
-    phase(`Prefect's settings, loop every ${STEADY_LOOP_SECONDS} s (each deployment needs a run a minute)`, result.steady),
+    phase(
+      `Prefect's settings, loop every ${STEADY_LOOP_SECONDS} s (each deployment needs a run a minute)`,
+      result.steady,
+    ),
     SECTION_END,
   ].join('\n');
 }
@@ -286,7 +314,9 @@ if (require.main === module) {
       log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     })
     .catch((error: unknown) => {
-      process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exit(1);
     });
 }

@@ -19,7 +19,8 @@ const children: ChildProcess[] = [];
 const claims = new Map<string, string[]>();
 
 const color = { http: '\x1b[36m', nats: '\x1b[35m', demo: '\x1b[33m', reset: '\x1b[0m' };
-const say = (who: keyof typeof color, message: string) => process.stdout.write(`${color[who]}[${who.padEnd(4)}]${color.reset} ${message}\n`);
+const say = (who: keyof typeof color, message: string) =>
+  process.stdout.write(`${color[who]}[${who.padEnd(4)}]${color.reset} ${message}\n`);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -37,12 +38,22 @@ async function admin(sql: string): Promise<void> {
   await client.end();
 }
 
-function start(app: string, env: Record<string, string>, extraArgs: string[] = [], onLine?: (line: string) => void): ChildProcess {
+function start(
+  app: string,
+  env: Record<string, string>,
+  extraArgs: string[] = [],
+  onLine?: (line: string) => void,
+): ChildProcess {
   const child = spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`), ...extraArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const forward = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((line) => onLine?.(line));
+  const forward = (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .forEach((line) => onLine?.(line));
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
   children.push(child);
@@ -52,8 +63,18 @@ function start(app: string, env: Record<string, string>, extraArgs: string[] = [
 async function main(): Promise<void> {
   const port = await freePort();
   const api = `http://127.0.0.1:${port}/api`;
-  const env = { DATABASE_URL: `${server}/${database}`, NATS_NAMESPACE: namespace, PORT: String(port), LOG_LEVEL: 'warn' };
-  const call = async <T>(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> => {
+  const env = {
+    DATABASE_URL: `${server}/${database}`,
+    NATS_NAMESPACE: namespace,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+  };
+  const call = async <T>(
+    method: string,
+    route: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> => {
     const response = await fetch(`${api}${route}`, {
       method,
       headers: { 'content-type': 'application/json', ...headers },
@@ -76,17 +97,22 @@ async function main(): Promise<void> {
   const flow = await call<{ id: string }>('POST', '/flows/', { name: 'demo-flow' });
 
   // The NATS worker: the example app, taking runs straight from JetStream and claiming them over NATS.
-  start('nats-worker', {}, ['--pool', 'demo-pool', '--api', api, '--namespace', namespace, '--name', 'nats-worker'], (line) => {
-    try {
-      const entry = JSON.parse(line) as { message: string; flow_run_id?: string; name?: string };
-      if (entry.flow_run_id && entry.message.startsWith('claimed')) {
-        claimed(entry.flow_run_id, 'nats');
-        say('nats', `claimed ${entry.name} (${entry.flow_run_id.slice(0, 8)}) straight from JetStream`);
+  start(
+    'nats-worker',
+    {},
+    ['--pool', 'demo-pool', '--api', api, '--namespace', namespace, '--name', 'nats-worker'],
+    (line) => {
+      try {
+        const entry = JSON.parse(line) as { message: string; flow_run_id?: string; name?: string };
+        if (entry.flow_run_id && entry.message.startsWith('claimed')) {
+          claimed(entry.flow_run_id, 'nats');
+          say('nats', `claimed ${entry.name} (${entry.flow_run_id.slice(0, 8)}) straight from JetStream`);
+        }
+      } catch {
+        // not a log line of ours
       }
-    } catch {
-      // not a log line of ours
-    }
-  });
+    },
+  );
 
   const deadline = Date.now() + Number(args.seconds) * 1000;
   let created = 0;
@@ -94,7 +120,11 @@ async function main(): Promise<void> {
     while (Date.now() < deadline) {
       // A small burst, so both workers have something to take at once.
       for (let i = 0; i < 3; i++) {
-        const run = await call<Run>('POST', '/flow_runs/', { flow_id: flow.id, work_pool_name: 'demo-pool', state: { type: 'SCHEDULED' } });
+        const run = await call<Run>('POST', '/flow_runs/', {
+          flow_id: flow.id,
+          work_pool_name: 'demo-pool',
+          state: { type: 'SCHEDULED' },
+        });
         created++;
         say('demo', `created ${run.name} (${run.id.slice(0, 8)}), due now`);
       }
@@ -113,7 +143,9 @@ async function main(): Promise<void> {
         { prefer: 'wait=5' },
       );
       for (const { flow_run: run } of poll) {
-        const claim = await call<{ status: string }>('POST', `/flow_runs/${run.id}/set_state`, { state: { type: 'PENDING' } });
+        const claim = await call<{ status: string }>('POST', `/flow_runs/${run.id}/set_state`, {
+          state: { type: 'PENDING' },
+        });
         if (claim.status === 'ACCEPT') claimed(run.id, 'http');
         say('http', `claimed ${run.name} (${run.id.slice(0, 8)}) from a poll: ${claim.status}`);
       }
@@ -122,21 +154,29 @@ async function main(): Promise<void> {
   await Promise.all([creator, poller]);
   await new Promise((r) => setTimeout(r, 2000));
 
-  const pending = await call<number>('POST', '/flow_runs/count', { flow_runs: { state: { type: { any_: ['PENDING'] } } } });
+  const pending = await call<number>('POST', '/flow_runs/count', {
+    flow_runs: { state: { type: { any_: ['PENDING'] } } },
+  });
   const twice = [...claims.entries()].filter(([, by]) => by.length > 1);
   const by = (who: string) => [...claims.values()].filter((list) => list.includes(who)).length;
-  say('demo', `created ${created} runs; claimed by the HTTP poller: ${by('http')}, by the NATS worker: ${by('nats')}; ` +
-    `runs in PENDING: ${pending}; claimed twice: ${twice.length}`);
+  say(
+    'demo',
+    `created ${created} runs; claimed by the HTTP poller: ${by('http')}, by the NATS worker: ${by('nats')}; ` +
+      `runs in PENDING: ${pending}; claimed twice: ${twice.length}`,
+  );
   if (twice.length > 0 || claims.size !== created) process.exitCode = 1;
 }
 
 async function shutdown(): Promise<void> {
   await Promise.all(
-    children.map((child) => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    })),
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
   );
   await admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);
 }

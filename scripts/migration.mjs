@@ -37,17 +37,30 @@ let status = 0;
 try {
   await prepareDatabase(scratch.toString());
   const cli = [
-    'typeorm', 'migration:generate', path.join(migrationsDir, name ?? 'Missing'),
-    '-d', path.join(root, 'dist/libs/persistence/src/data-source.js'), '--pretty',
+    'typeorm',
+    'migration:generate',
+    path.join(migrationsDir, name ?? 'Missing'),
+    '-d',
+    path.join(root, 'dist/libs/persistence/src/data-source.js'),
+    '--pretty',
     ...(command === 'check' ? ['--check', '--dryrun'] : []),
   ];
   try {
-    execFileSync('npx', cli, { cwd: root, stdio: 'inherit', env: { ...process.env, DATABASE_URL: scratch.toString() } });
+    execFileSync('npx', cli, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, DATABASE_URL: scratch.toString() },
+    });
   } catch {
     status = 1;
   }
   if (command === 'generate' && status === 0) registerNewest();
-  if (command === 'check') console.log(status === 0 ? 'migrations match the entities' : 'a migration is missing: run `npm run migration:generate -- <Name>`');
+  if (command === 'check')
+    console.log(
+      status === 0
+        ? 'migrations match the entities'
+        : 'a migration is missing: run `npm run migration:generate -- <Name>`',
+    );
 } finally {
   await dropScratch();
 }
@@ -55,7 +68,9 @@ process.exit(status);
 
 /** Adds the newest migration file to the MIGRATIONS list, which both apps and tests load. */
 function registerNewest() {
-  const files = readdirSync(migrationsDir).filter((f) => /^\d+-.+\.ts$/.test(f)).sort();
+  const files = readdirSync(migrationsDir)
+    .filter((f) => /^\d+-.+\.ts$/.test(f))
+    .sort();
   const index = path.join(migrationsDir, 'index.ts');
   const imports = files.map((f) => {
     const base = f.replace(/\.ts$/, '');

@@ -8,7 +8,10 @@ import { constants } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const apps = ['gateway', 'scheduler'].map((name) => ({ name, entry: path.join(root, 'dist/apps', name, 'src/main.js') }));
+const apps = ['gateway', 'scheduler'].map((name) => ({
+  name,
+  entry: path.join(root, 'dist/apps', name, 'src/main.js'),
+}));
 
 const missing = apps.filter((app) => !existsSync(app.entry));
 if (missing.length > 0) {

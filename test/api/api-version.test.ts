@@ -4,7 +4,9 @@ import { TestGateway } from '../support/gateway';
 
 const malformed = (version: string) => ({
   status: 400,
-  body: { detail: `Invalid X-PREFECT-API-VERSION header format.Expected header in format 'x.y.z' but received ${version}` },
+  body: {
+    detail: `Invalid X-PREFECT-API-VERSION header format.Expected header in format 'x.y.z' but received ${version}`,
+  },
 });
 
 const tooOld = (version: string) => ({
@@ -22,14 +24,21 @@ describe('X-PREFECT-API-VERSION on every API route', () => {
   const withVersion = (method: string, url: string, version: string, body?: unknown) =>
     gw.request(method, url, body, { 'x-prefect-api-version': version });
 
-  it.each(['0.8', '1.2.3.4', 'x.y.z', '0.8.a'])('refuses the malformed version %j before the route runs', async (version) => {
-    expect(await withVersion('POST', '/flows/', version, { name: `malformed-${version}` })).toMatchObject(malformed(version));
-    expect(await withVersion('GET', `/flows/${randomUUID()}`, version)).toMatchObject(malformed(version));
-    expect(await gw.db.repos.flows.findByName(`malformed-${version}`)).toBeNull();
-  });
+  it.each(['0.8', '1.2.3.4', 'x.y.z', '0.8.a'])(
+    'refuses the malformed version %j before the route runs',
+    async (version) => {
+      expect(await withVersion('POST', '/flows/', version, { name: `malformed-${version}` })).toMatchObject(
+        malformed(version),
+      );
+      expect(await withVersion('GET', `/flows/${randomUUID()}`, version)).toMatchObject(malformed(version));
+      expect(await gw.db.repos.flows.findByName(`malformed-${version}`)).toBeNull();
+    },
+  );
 
   it.each(['0.7.9', '0.0.1', '-1.0.0'])('refuses %s, below the minimum API version', async (version) => {
-    expect(await withVersion('POST', '/work_pools/', version, { name: `old-${version}` })).toMatchObject(tooOld(version));
+    expect(await withVersion('POST', '/work_pools/', version, { name: `old-${version}` })).toMatchObject(
+      tooOld(version),
+    );
     expect(await withVersion('POST', '/flow_runs/filter', version, {})).toMatchObject(tooOld(version));
     expect(await gw.db.repos.workPools.findByName(`old-${version}`)).toBeNull();
   });

@@ -34,10 +34,16 @@ describe('deployment concurrency limits', () => {
   }
 
   const propose = (id: string, state: Record<string, unknown>, headers: Record<string, string> = {}, force = false) =>
-    gw.request('POST', `/flow_runs/${id}/set_state`, { state: { ...state, state_details: { transition_id: randomUUID() } }, force }, headers);
+    gw.request(
+      'POST',
+      `/flow_runs/${id}/set_state`,
+      { state: { ...state, state_details: { transition_id: randomUUID() } }, force },
+      headers,
+    );
   const claim = (id: string) => propose(id, { type: 'PENDING' });
   const busySlots = (deploymentId: string) => gw.db.repos.deploymentConcurrencyLeases.countLive(deploymentId);
-  const leaseOf = (response: TestResponse) => response.body.state.state_details.deployment_concurrency_lease_id as string;
+  const leaseOf = (response: TestResponse) =>
+    response.body.state.state_details.deployment_concurrency_lease_id as string;
 
   async function finish(id: string) {
     expect((await propose(id, { type: 'RUNNING' }, PREFECT_CLIENT)).body.status).toBe('ACCEPT');
@@ -60,20 +66,31 @@ describe('deployment concurrency limits', () => {
     expect(rejected.body).toMatchObject({
       status: 'REJECT',
       details: { type: 'reject_details', reason: LIMIT_REACHED },
-      state: { type: 'SCHEDULED', name: 'AwaitingConcurrencySlot', state_details: { flow_run_id: second, deployment_concurrency_lease_id: null } },
+      state: {
+        type: 'SCHEDULED',
+        name: 'AwaitingConcurrencySlot',
+        state_details: { flow_run_id: second, deployment_concurrency_lease_id: null },
+      },
     });
     const scheduledTime = Date.parse(rejected.body.state.state_details.scheduled_time);
     expect(scheduledTime).toBeGreaterThanOrEqual(before + 30_000);
     expect(scheduledTime).toBeLessThanOrEqual(Date.now() + 30_000);
 
     const waiting = (await gw.get(`/flow_runs/${second}`)).body;
-    expect(waiting).toMatchObject({ state_type: 'SCHEDULED', state_name: 'AwaitingConcurrencySlot', state: { id: rejected.body.state.id } });
+    expect(waiting).toMatchObject({
+      state_type: 'SCHEDULED',
+      state_name: 'AwaitingConcurrencySlot',
+      state: { id: rejected.body.state.id },
+    });
     expect(Date.parse(waiting.next_scheduled_start_time)).toBe(scheduledTime);
     expect(await busySlots(limited)).toBe(1);
   });
 
   it('cancels the run that finds no slot under CANCEL_NEW', async () => {
-    const limited = await deployment({ concurrency_limit: 1, concurrency_options: { collision_strategy: 'CANCEL_NEW' } });
+    const limited = await deployment({
+      concurrency_limit: 1,
+      concurrency_options: { collision_strategy: 'CANCEL_NEW' },
+    });
     const [first, second] = [await run(limited), await run(limited)];
     expect((await claim(first)).body.status).toBe('ACCEPT');
     const rejected = await claim(second);
@@ -83,7 +100,10 @@ describe('deployment concurrency limits', () => {
       details: { reason: LIMIT_REACHED },
       state: { type: 'CANCELLED', name: 'Cancelled', message: LIMIT_REACHED },
     });
-    expect((await gw.get(`/flow_runs/${second}`)).body).toMatchObject({ state_type: 'CANCELLED', end_time: expect.any(String) });
+    expect((await gw.get(`/flow_runs/${second}`)).body).toMatchObject({
+      state_type: 'CANCELLED',
+      end_time: expect.any(String),
+    });
   });
 
   it('aborts claims on a deployment whose limit is 0, and on a deployment that does not exist, writing nothing', async () => {
@@ -95,11 +115,18 @@ describe('deployment concurrency limits', () => {
     expectOperation(aborted, 'POST', SET_STATE, 200);
     expect(aborted.body).toMatchObject({
       status: 'ABORT',
-      details: { type: 'abort_details', reason: 'The deployment concurrency limit is 0. The flow will deadlock if submitted again.' },
+      details: {
+        type: 'abort_details',
+        reason: 'The deployment concurrency limit is 0. The flow will deadlock if submitted again.',
+      },
       state: { type: 'SCHEDULED' },
     });
 
-    const orphan = await gw.post('/flow_runs/', { flow_id: flowId, deployment_id: randomUUID(), state: { type: 'SCHEDULED' } });
+    const orphan = await gw.post('/flow_runs/', {
+      flow_id: flowId,
+      deployment_id: randomUUID(),
+      state: { type: 'SCHEDULED' },
+    });
     const missing = await claim(orphan.body.id);
     expectOperation(missing, 'POST', SET_STATE, 200);
     expect(missing.body).toMatchObject({ status: 'ABORT', details: { reason: 'Deployment not found.' } });
@@ -124,7 +151,14 @@ describe('deployment concurrency limits', () => {
     const limited = await deployment({ concurrency_limit: 1 });
     const crashed = await run(limited);
     expect((await claim(crashed)).body.status).toBe('ACCEPT');
-    expect((await propose(crashed, { type: 'CRASHED', message: 'Flow run infrastructure exited with non-zero status code 1.' })).body.status).toBe('ACCEPT');
+    expect(
+      (
+        await propose(crashed, {
+          type: 'CRASHED',
+          message: 'Flow run infrastructure exited with non-zero status code 1.',
+        })
+      ).body.status,
+    ).toBe('ACCEPT');
     expect(await busySlots(limited)).toBe(0);
 
     const cancelled = await run(limited);
@@ -145,7 +179,9 @@ describe('deployment concurrency limits', () => {
   it('reclaims the slot of a lease that was not renewed in time, and cancels its run when it starts too late', async () => {
     const limited = await deployment({ concurrency_limit: 1 });
     // Grace periods under a minute are refused by the API; a short one makes expiry observable here.
-    await gw.db.repos.deployments.updateColumns(limited, { concurrency_options: { collision_strategy: 'ENQUEUE', grace_period_seconds: 1 } });
+    await gw.db.repos.deployments.updateColumns(limited, {
+      concurrency_options: { collision_strategy: 'ENQUEUE', grace_period_seconds: 1 },
+    });
     const [stale, fresh] = [await run(limited), await run(limited)];
     const staleLease = leaseOf(await claim(stale));
     expect((await claim(fresh)).body.status).toBe('REJECT');
@@ -153,7 +189,9 @@ describe('deployment concurrency limits', () => {
     const deadline = Date.now() + 5000;
     while ((await busySlots(limited)) > 0 && Date.now() < deadline) await sleep(50);
     expect(await busySlots(limited)).toBe(0);
-    expect((await gw.post(`/v2/concurrency_limits/leases/${staleLease}/renew`, { lease_duration: 60 })).status).toBe(410);
+    expect((await gw.post(`/v2/concurrency_limits/leases/${staleLease}/renew`, { lease_duration: 60 })).status).toBe(
+      410,
+    );
     const latecomer = await run(limited);
     expect((await claim(latecomer)).body.status).toBe('ACCEPT');
 
@@ -161,7 +199,10 @@ describe('deployment concurrency limits', () => {
     expect(started.body).toMatchObject({
       status: 'REJECT',
       details: { reason: 'Deployment concurrency limit reached after lease expiry.' },
-      state: { type: 'CANCELLED', message: 'Deployment concurrency slot lost during provisioning - no slots available to continue execution' },
+      state: {
+        type: 'CANCELLED',
+        message: 'Deployment concurrency slot lost during provisioning - no slots available to continue execution',
+      },
     });
     expect(await busySlots(limited)).toBe(1);
   });
@@ -170,10 +211,15 @@ describe('deployment concurrency limits', () => {
     const limited = await deployment({ concurrency_limit: 1 });
     const [flaky, next] = [await run(limited), await run(limited)];
     const lease = leaseOf(await claim(flaky));
-    expect((await gw.patch(`/flow_runs/${flaky}`, { empirical_policy: { retries: 1, retry_delay: 0 } })).status).toBe(204);
+    expect((await gw.patch(`/flow_runs/${flaky}`, { empirical_policy: { retries: 1, retry_delay: 0 } })).status).toBe(
+      204,
+    );
     expect((await propose(flaky, { type: 'RUNNING' }, PREFECT_CLIENT)).body.status).toBe('ACCEPT');
     const retry = await propose(flaky, { type: 'FAILED' }, PREFECT_CLIENT);
-    expect(retry.body.state).toMatchObject({ name: 'AwaitingRetry', state_details: { deployment_concurrency_lease_id: lease } });
+    expect(retry.body.state).toMatchObject({
+      name: 'AwaitingRetry',
+      state_details: { deployment_concurrency_lease_id: lease },
+    });
     expect(await busySlots(limited)).toBe(1);
     expect((await claim(next)).body.status).toBe('REJECT');
     expect((await gw.post(`/v2/concurrency_limits/leases/${lease}/renew`, { lease_duration: 60 })).status).toBe(204);
@@ -190,7 +236,11 @@ describe('deployment concurrency limits', () => {
       const claims = await Promise.all(runs.map((id) => claim(id)));
       const accepted = runs.filter((_, i) => claims[i].body.status === 'ACCEPT');
       expect(accepted).toHaveLength(3);
-      expect(claims.filter((response) => response.body.status === 'REJECT' && response.body.state.name === 'AwaitingConcurrencySlot')).toHaveLength(7);
+      expect(
+        claims.filter(
+          (response) => response.body.status === 'REJECT' && response.body.state.name === 'AwaitingConcurrencySlot',
+        ),
+      ).toHaveLength(7);
       expect(await busySlots(limited)).toBe(3);
       await Promise.all(accepted.map((id) => finish(id)));
       expect(await busySlots(limited)).toBe(0);
@@ -234,7 +284,9 @@ describe('deployment concurrency limits', () => {
     const limited = await deployment({ concurrency_limit: 1 });
     const id = await run(limited);
     const lease = leaseOf(await claim(id));
-    expect((await propose(id, { type: 'RUNNING' }, { 'user-agent': 'prefect/3.4.10 (API 0.8.4)' })).body.status).toBe('ACCEPT');
+    expect((await propose(id, { type: 'RUNNING' }, { 'user-agent': 'prefect/3.4.10 (API 0.8.4)' })).body.status).toBe(
+      'ACCEPT',
+    );
     expect((await gw.db.repos.deploymentConcurrencyLeases.findById(lease))?.expires_at).toBeNull();
     expect((await propose(id, { type: 'COMPLETED' })).body.status).toBe('ACCEPT');
     expect(await gw.db.repos.deploymentConcurrencyLeases.findById(lease)).toBeNull();

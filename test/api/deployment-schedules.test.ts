@@ -32,8 +32,13 @@ describe('deployment schedules API', () => {
   async function autoScheduledRuns(deploymentId: string) {
     const insert = (start: number): Promise<FlowRunEntity> =>
       gw.db.repos.flowRuns.insert({
-        name: `run-${Math.random()}`, flow_id: flowId, deployment_id: deploymentId, state_type: 'SCHEDULED',
-        state_name: 'Scheduled', auto_scheduled: true, next_scheduled_start_time: new Date(start),
+        name: `run-${Math.random()}`,
+        flow_id: flowId,
+        deployment_id: deploymentId,
+        state_type: 'SCHEDULED',
+        state_name: 'Scheduled',
+        auto_scheduled: true,
+        next_scheduled_start_time: new Date(start),
       });
     const runs = { future: await insert(Date.now() + HOUR), past: await insert(Date.now() - HOUR) };
     return async () => {
@@ -44,23 +49,40 @@ describe('deployment schedules API', () => {
   }
 
   describe('create and list', () => {
-    it('creates each schedule type (201) with Prefect\'s defaults and lists them, most recently updated first', async () => {
+    it("creates each schedule type (201) with Prefect's defaults and lists them, most recently updated first", async () => {
       const { id } = await deployment();
       const created = await addSchedules(id, [
-        { schedule: { interval: 3600, anchor_date: '2026-01-01 09:00:00+01:00', timezone: 'Europe/Paris' }, slug: 'hourly', parameters: { n: 1 } },
-        { schedule: { cron: '0 9 * * mon-fri', timezone: 'America/New_York', day_or: false }, active: false, max_scheduled_runs: 10 },
+        {
+          schedule: { interval: 3600, anchor_date: '2026-01-01 09:00:00+01:00', timezone: 'Europe/Paris' },
+          slug: 'hourly',
+          parameters: { n: 1 },
+        },
+        {
+          schedule: { cron: '0 9 * * mon-fri', timezone: 'America/New_York', day_or: false },
+          active: false,
+          max_scheduled_runs: 10,
+        },
         { schedule: { rrule: 'FREQ=DAILY;BYHOUR=9' } },
       ]);
       expect(created).toEqual([
         expect.objectContaining({
-          deployment_id: id, active: true, max_scheduled_runs: null, parameters: { n: 1 }, slug: 'hourly',
+          deployment_id: id,
+          active: true,
+          max_scheduled_runs: null,
+          parameters: { n: 1 },
+          slug: 'hourly',
           schedule: { interval: 3600, anchor_date: '2026-01-01T08:00:00.000Z', timezone: 'Europe/Paris' },
         }),
         expect.objectContaining({
-          active: false, max_scheduled_runs: 10, parameters: {}, slug: null,
+          active: false,
+          max_scheduled_runs: 10,
+          parameters: {},
+          slug: null,
           schedule: { cron: '0 9 * * mon-fri', timezone: 'America/New_York', day_or: false },
         }),
-        expect.objectContaining({ schedule: { rrule: 'DTSTART:20200101T000000\nFREQ=DAILY;BYHOUR=9', timezone: 'UTC' } }),
+        expect.objectContaining({
+          schedule: { rrule: 'DTSTART:20200101T000000\nFREQ=DAILY;BYHOUR=9', timezone: 'UTC' },
+        }),
       ]);
 
       await gw.patch(`/deployments/${id}/schedules/${created[1].id}`, { active: true });
@@ -97,12 +119,18 @@ describe('deployment schedules API', () => {
 
     it('409s a slug the deployment already uses and writes nothing', async () => {
       const { id } = await deployment([{ schedule: { interval: 60 }, slug: 'taken' }]);
-      const response = await gw.post(`/deployments/${id}/schedules`, [{ schedule: { interval: 5 }, slug: 'free' }, { schedule: { interval: 5 }, slug: 'taken' }]);
-      expect(response).toMatchObject({ status: 409, body: { detail: 'Schedule slugs must be unique within a deployment.' } });
+      const response = await gw.post(`/deployments/${id}/schedules`, [
+        { schedule: { interval: 5 }, slug: 'free' },
+        { schedule: { interval: 5 }, slug: 'taken' },
+      ]);
+      expect(response).toMatchObject({
+        status: 409,
+        body: { detail: 'Schedule slugs must be unique within a deployment.' },
+      });
       expect((await listSchedules(id)).map((s: { slug: string }) => s.slug)).toEqual(['taken']);
     });
 
-    it('leaves the deployment\'s runs alone when adding schedules', async () => {
+    it("leaves the deployment's runs alone when adding schedules", async () => {
       const { id } = await deployment();
       const survivors = await autoScheduledRuns(id);
       await addSchedules(id, [{ schedule: { interval: 60 } }]);
@@ -112,13 +140,23 @@ describe('deployment schedules API', () => {
 
   describe('update', () => {
     it('updates (204) the sent fields, resets parameters as Prefect does and drops future auto-scheduled runs', async () => {
-      const { id, schedules } = await deployment([{ schedule: { interval: 60 }, parameters: { p: 1 }, slug: 's', max_scheduled_runs: 5 }]);
+      const { id, schedules } = await deployment([
+        { schedule: { interval: 60 }, parameters: { p: 1 }, slug: 's', max_scheduled_runs: 5 },
+      ]);
       const survivors = await autoScheduledRuns(id);
-      const response = await gw.patch(`/deployments/${id}/schedules/${schedules[0].id}`, { active: false, schedule: { cron: '*/5 * * * *' }, max_scheduled_runs: null });
+      const response = await gw.patch(`/deployments/${id}/schedules/${schedules[0].id}`, {
+        active: false,
+        schedule: { cron: '*/5 * * * *' },
+        max_scheduled_runs: null,
+      });
       expect(response.status).toBe(204);
       expect(await listSchedules(id)).toEqual([
         expect.objectContaining({
-          id: schedules[0].id, active: false, parameters: {}, slug: 's', max_scheduled_runs: 5,
+          id: schedules[0].id,
+          active: false,
+          parameters: {},
+          slug: 's',
+          max_scheduled_runs: 5,
           schedule: { cron: '*/5 * * * *', timezone: null, day_or: true },
         }),
       ]);
@@ -126,19 +164,24 @@ describe('deployment schedules API', () => {
     });
 
     it('409s a slug another schedule holds', async () => {
-      const { id, schedules } = await deployment([{ schedule: { interval: 60 }, slug: 'a' }, { schedule: { interval: 60 }, slug: 'b' }]);
+      const { id, schedules } = await deployment([
+        { schedule: { interval: 60 }, slug: 'a' },
+        { schedule: { interval: 60 }, slug: 'b' },
+      ]);
       const target = schedules.find((s) => (s as { slug?: string }).slug === 'a') ?? schedules[0];
       expect((await gw.patch(`/deployments/${id}/schedules/${target.id}`, { slug: 'b' })).status).toBe(409);
       expect((await listSchedules(id)).map((s: { slug: string }) => s.slug).sort()).toEqual(['a', 'b']);
     });
 
-    it('404s an unknown deployment or schedule with Prefect\'s texts', async () => {
+    it("404s an unknown deployment or schedule with Prefect's texts", async () => {
       const { id } = await deployment();
       expect(await gw.patch(`/deployments/${crypto.randomUUID()}/schedules/${crypto.randomUUID()}`, {})).toMatchObject({
-        status: 404, body: { detail: 'Deployment not found.' },
+        status: 404,
+        body: { detail: 'Deployment not found.' },
       });
       expect(await gw.patch(`/deployments/${id}/schedules/${crypto.randomUUID()}`, { active: true })).toMatchObject({
-        status: 404, body: { detail: 'Schedule not found.' },
+        status: 404,
+        body: { detail: 'Schedule not found.' },
       });
     });
   });
@@ -150,10 +193,13 @@ describe('deployment schedules API', () => {
       expect((await gw.delete(`/deployments/${id}/schedules/${schedules[0].id}`)).status).toBe(204);
       expect(await listSchedules(id)).toEqual([]);
       expect(await survivors()).toEqual([]);
-      expect(await gw.delete(`/deployments/${id}/schedules/${schedules[0].id}`)).toMatchObject({ status: 404, body: { detail: 'Schedule not found.' } });
+      expect(await gw.delete(`/deployments/${id}/schedules/${schedules[0].id}`)).toMatchObject({
+        status: 404,
+        body: { detail: 'Schedule not found.' },
+      });
     });
 
-    it('does not delete another deployment\'s schedule', async () => {
+    it("does not delete another deployment's schedule", async () => {
       const owner = await deployment([{ schedule: { interval: 60 } }]);
       const other = await deployment();
       expect((await gw.delete(`/deployments/${other.id}/schedules/${owner.schedules[0].id}`)).status).toBe(404);
@@ -171,31 +217,61 @@ describe('deployment schedules API', () => {
       const response = await gw.post(`/deployments/${deploymentId}/schedules`, schedules);
       expect(response.status).toBe(422);
       expect(response.body).toMatchObject({ exception_message: 'Invalid request received.', request_body: schedules });
-      const detail = response.body.exception_detail.find((d: { loc: unknown }) => JSON.stringify(d.loc) === JSON.stringify(loc));
+      const detail = response.body.exception_detail.find(
+        (d: { loc: unknown }) => JSON.stringify(d.loc) === JSON.stringify(loc),
+      );
       expect(detail).toBeDefined();
       if (msg) expect(detail.msg).toMatch(msg);
       expect(await listSchedules(deploymentId)).toEqual([]);
     }
 
     it.each([
-      '0 0 * * *', '*/15 * * * *', '0 9-17/2 * * 1-5', '0 0 1,15 * *', '0 0 L * *', '0 0 * * mon#2', '0 0 * * L5',
-      '0 0 ? * sun', '0 0 1 jan-mar *', '@daily', '@hourly', '0 0 * * 7', '30 2 * * fri-mon', '0 0 * * * 30', '0 0 1 1 * 0 2030',
+      '0 0 * * *',
+      '*/15 * * * *',
+      '0 9-17/2 * * 1-5',
+      '0 0 1,15 * *',
+      '0 0 L * *',
+      '0 0 * * mon#2',
+      '0 0 * * L5',
+      '0 0 ? * sun',
+      '0 0 1 jan-mar *',
+      '@daily',
+      '@hourly',
+      '0 0 * * 7',
+      '30 2 * * fri-mon',
+      '0 0 * * * 30',
+      '0 0 1 1 * 0 2030',
     ])('accepts the cron string %p', async (cron) => {
       const { id } = await deployment();
       await addSchedules(id, [{ schedule: { cron } }]);
     });
 
     it.each([
-      ['61 * * * *', 'Invalid cron string'], ['* * * *', 'Invalid cron string'], ['0 24 * * *', 'Invalid cron string'],
-      ['0 0 32 * *', 'Invalid cron string'], ['0 0 * 13 *', 'Invalid cron string'], ['0 0 * * 8', 'Invalid cron string'],
-      ['*/0 * * * *', 'Invalid cron string'], ['-1 * * * *', 'Invalid cron string'], ['0 0 * * mon#6', 'Invalid cron string'],
-      ['0 0 * foo *', 'Invalid cron string'], ['0 ? * * *', 'Invalid cron string'], ['0 0 * * 2,mon#2', 'Invalid cron string'],
+      ['61 * * * *', 'Invalid cron string'],
+      ['* * * *', 'Invalid cron string'],
+      ['0 24 * * *', 'Invalid cron string'],
+      ['0 0 32 * *', 'Invalid cron string'],
+      ['0 0 * 13 *', 'Invalid cron string'],
+      ['0 0 * * 8', 'Invalid cron string'],
+      ['*/0 * * * *', 'Invalid cron string'],
+      ['-1 * * * *', 'Invalid cron string'],
+      ['0 0 * * mon#6', 'Invalid cron string'],
+      ['0 0 * foo *', 'Invalid cron string'],
+      ['0 ? * * *', 'Invalid cron string'],
+      ['0 0 * * 2,mon#2', 'Invalid cron string'],
       // Prefect 3.9.1: croniter refuses a hashed `H` outright; a random `R` passes it and is refused by Prefect.
-      ['H * * * *', 'Invalid cron string'], ['0 R * * *', 'Random and Hashed expressions are unsupported'],
-      ['R * * * *', 'Random and Hashed expressions are unsupported'], ['0 0 1 1 * 0 R', 'Random and Hashed expressions are unsupported'],
-      ['H/5 * * * *', 'Invalid cron string'], ['@often', 'Invalid cron string'],
+      ['H * * * *', 'Invalid cron string'],
+      ['0 R * * *', 'Random and Hashed expressions are unsupported'],
+      ['R * * * *', 'Random and Hashed expressions are unsupported'],
+      ['0 0 1 1 * 0 R', 'Random and Hashed expressions are unsupported'],
+      ['H/5 * * * *', 'Invalid cron string'],
+      ['@often', 'Invalid cron string'],
     ])('refuses the cron string %p', async (cron, msg) => {
-      await expectRefused([{ schedule: { cron } }], ['body', 0, 'schedule', 'cron'], new RegExp(`^Value error, ${msg}`));
+      await expectRefused(
+        [{ schedule: { cron } }],
+        ['body', 0, 'schedule', 'cron'],
+        new RegExp(`^Value error, ${msg}`),
+      );
     });
 
     it.each([
@@ -218,11 +294,19 @@ describe('deployment schedules API', () => {
     });
 
     it.each([
-      [{ schedule: { interval: 60 }, max_scheduled_runs: 51 }, 'max_scheduled_runs', 'Value error, `max_scheduled_runs` must be less than or equal to 50.'],
+      [
+        { schedule: { interval: 60 }, max_scheduled_runs: 51 },
+        'max_scheduled_runs',
+        'Value error, `max_scheduled_runs` must be less than or equal to 50.',
+      ],
       [{ schedule: { interval: 60 }, max_scheduled_runs: 0 }, 'max_scheduled_runs', 'Input should be greater than 0'],
       [{ schedule: { interval: 60 }, parameters: [1] }, 'parameters', 'Input should be a valid dictionary'],
       [{ schedule: { interval: 60 }, colour: 'red' }, 'colour', 'Extra inputs are not permitted'],
-      [{ schedule: [{ interval: 60 }] }, 'schedule', 'Input should be a valid dictionary or instance of IntervalSchedule'],
+      [
+        { schedule: [{ interval: 60 }] },
+        'schedule',
+        'Input should be a valid dictionary or instance of IntervalSchedule',
+      ],
       [{ active: true }, 'schedule', 'Field required'],
     ])('refuses the schedule entry %j', async (entry, field, msg) => {
       await expectRefused([entry], ['body', 0, field], msg);
@@ -245,9 +329,18 @@ describe('deployment schedules API', () => {
 
     it('404s a deployment that does not exist', async () => {
       const missing = crypto.randomUUID();
-      expect(await gw.get(`/deployments/${missing}/schedules`)).toMatchObject({ status: 404, body: { detail: 'Deployment not found.' } });
-      expect(await gw.post(`/deployments/${missing}/schedules`, [{ schedule: { interval: 5 } }])).toMatchObject({ status: 404, body: { detail: 'Deployment not found.' } });
-      expect(await gw.delete(`/deployments/${missing}/schedules/${crypto.randomUUID()}`)).toMatchObject({ status: 404, body: { detail: 'Deployment not found.' } });
+      expect(await gw.get(`/deployments/${missing}/schedules`)).toMatchObject({
+        status: 404,
+        body: { detail: 'Deployment not found.' },
+      });
+      expect(await gw.post(`/deployments/${missing}/schedules`, [{ schedule: { interval: 5 } }])).toMatchObject({
+        status: 404,
+        body: { detail: 'Deployment not found.' },
+      });
+      expect(await gw.delete(`/deployments/${missing}/schedules/${crypto.randomUUID()}`)).toMatchObject({
+        status: 404,
+        body: { detail: 'Deployment not found.' },
+      });
     });
 
     it.each([

@@ -113,7 +113,10 @@ describe('deployments API', () => {
 
     it('updates only the sent fields of an existing deployment (200) and replaces its schedules', async () => {
       const first = await gw.post('/deployments/', {
-        name: 'upsert', flow_id: flowId, description: 'kept', tags: ['old'],
+        name: 'upsert',
+        flow_id: flowId,
+        description: 'kept',
+        tags: ['old'],
         schedules: [{ schedule: { interval: 60 } }],
       });
       expectOperation(first, 'POST', '/deployments/', 201);
@@ -141,9 +144,17 @@ describe('deployments API', () => {
     it('uses a named queue of the pool, and creates it at the first free priority when missing', async () => {
       const { pool, queues } = await workPool('resolve-pool', ['fast']);
       const existing = await deployment({ name: 'on-fast', work_pool_name: 'resolve-pool', work_queue_name: 'fast' });
-      expect(existing).toMatchObject({ work_queue_id: queues[0].id, work_queue_name: 'fast', work_pool_name: 'resolve-pool' });
+      expect(existing).toMatchObject({
+        work_queue_id: queues[0].id,
+        work_queue_name: 'fast',
+        work_pool_name: 'resolve-pool',
+      });
 
-      const created = await deployment({ name: 'on-new', work_pool_name: 'resolve-pool', work_queue_name: 'brand-new' });
+      const created = await deployment({
+        name: 'on-new',
+        work_pool_name: 'resolve-pool',
+        work_queue_name: 'brand-new',
+      });
       const queue = await gw.db.repos.workQueues.findById(created.work_queue_id);
       expect(queue).toMatchObject({ work_pool_id: pool.id, name: 'brand-new', priority: 3, is_paused: false });
       expect(created).toMatchObject({ work_queue_name: 'brand-new', work_pool_name: 'resolve-pool' });
@@ -152,16 +163,24 @@ describe('deployments API', () => {
     it('finds a queue named without a pool (legacy), and keeps only the name when there is none', async () => {
       const { queues } = await workPool('legacy-pool', ['legacy-q']);
       expect(await deployment({ name: 'legacy', work_queue_name: 'legacy-q' })).toMatchObject({
-        work_queue_id: queues[0].id, work_pool_name: 'legacy-pool',
+        work_queue_id: queues[0].id,
+        work_pool_name: 'legacy-pool',
       });
       expect(await deployment({ name: 'no-queue', work_queue_name: 'nowhere' })).toMatchObject({
-        work_queue_id: null, work_queue_name: 'nowhere', work_pool_name: null,
+        work_queue_id: null,
+        work_queue_name: 'nowhere',
+        work_pool_name: null,
       });
     });
 
-    it('404s for an unknown pool with Prefect\'s text and writes nothing', async () => {
+    it("404s for an unknown pool with Prefect's text and writes nothing", async () => {
       const before = await deploymentCount();
-      const response = await gw.post('/deployments/', { name: 'lost', flow_id: flowId, work_pool_name: 'nope', work_queue_name: 'q' });
+      const response = await gw.post('/deployments/', {
+        name: 'lost',
+        flow_id: flowId,
+        work_pool_name: 'nope',
+        work_queue_name: 'q',
+      });
       expect(response).toMatchObject({ status: 404, body: { detail: 'Work pool "nope" not found.' } });
       expect(await deploymentCount()).toBe(before);
     });
@@ -178,10 +197,19 @@ describe('deployments API', () => {
       expect(byName.body.id).toBe(created.id);
     });
 
-    it('404s with Prefect\'s texts', async () => {
-      expect(await gw.get('/deployments/name/etl/missing')).toMatchObject({ status: 404, body: { detail: 'Deployment not found' } });
-      expect(await gw.get('/deployments/name/other-flow/reader')).toMatchObject({ status: 404, body: { detail: 'Deployment not found' } });
-      expect(await gw.get(`/deployments/${crypto.randomUUID()}`)).toMatchObject({ status: 404, body: { detail: 'Deployment not found' } });
+    it("404s with Prefect's texts", async () => {
+      expect(await gw.get('/deployments/name/etl/missing')).toMatchObject({
+        status: 404,
+        body: { detail: 'Deployment not found' },
+      });
+      expect(await gw.get('/deployments/name/other-flow/reader')).toMatchObject({
+        status: 404,
+        body: { detail: 'Deployment not found' },
+      });
+      expect(await gw.get(`/deployments/${crypto.randomUUID()}`)).toMatchObject({
+        status: 404,
+        body: { detail: 'Deployment not found' },
+      });
     });
   });
 
@@ -190,17 +218,29 @@ describe('deployments API', () => {
       const { queues } = await workPool('patch-pool', ['patch-q']);
       const created = await deployment({ name: 'patched', description: 'before', tags: ['t'] });
       const response = await gw.patch(`/deployments/${created.id}`, {
-        version: '2', paused: true, work_pool_name: 'patch-pool', work_queue_name: 'patch-q', job_variables: { env: { A: '1' } },
+        version: '2',
+        paused: true,
+        work_pool_name: 'patch-pool',
+        work_queue_name: 'patch-q',
+        job_variables: { env: { A: '1' } },
       });
       expect(response.status).toBe(204);
       const read = (await gw.get(`/deployments/${created.id}`)).body;
       expect(read).toMatchObject({
-        description: 'before', tags: ['t'], version: '2', paused: true, job_variables: { env: { A: '1' } },
-        work_queue_id: queues[0].id, work_pool_name: 'patch-pool',
+        description: 'before',
+        tags: ['t'],
+        version: '2',
+        paused: true,
+        job_variables: { env: { A: '1' } },
+        work_queue_id: queues[0].id,
+        work_pool_name: 'patch-pool',
       });
 
       expect((await gw.patch(`/deployments/${created.id}`, { work_pool_name: null })).status).toBe(204);
-      expect((await gw.get(`/deployments/${created.id}`)).body).toMatchObject({ work_queue_id: null, work_pool_name: null });
+      expect((await gw.get(`/deployments/${created.id}`)).body).toMatchObject({
+        work_queue_id: null,
+        work_pool_name: null,
+      });
     });
 
     it('drops the future auto-scheduled runs on any change', async () => {
@@ -217,7 +257,9 @@ describe('deployments API', () => {
       });
       expect(response.status).toBe(204);
       const { schedules } = (await gw.get(`/deployments/${created.id}`)).body;
-      expect(schedules).toEqual([expect.objectContaining({ schedule: { cron: '0 * * * *', timezone: null, day_or: true }, active: false })]);
+      expect(schedules).toEqual([
+        expect.objectContaining({ schedule: { cron: '0 * * * *', timezone: null, day_or: true }, active: false }),
+      ]);
     });
 
     it('updates slugged schedules in place, renames through `replaces` and keeps the unmentioned ones', async () => {
@@ -250,17 +292,45 @@ describe('deployments API', () => {
     });
 
     it.each([
-      ['a schedule without a slug', [{ schedule: { interval: 5 } }], 'Please provide a slug for each schedule in your request to ensure schedules are updated correctly.'],
-      ['two renames of one slug', [{ slug: 'x', replaces: 'a' }, { slug: 'y', replaces: 'a' }], "Multiple schedules have 'replaces' targeting the same slug: a"],
-      ['a rename onto a taken slug', [{ slug: 'b', replaces: 'a' }], "Cannot rename schedule from 'a' to 'b': a schedule with slug 'b' already exists."],
-      ['a new slug without a configuration', [{ slug: 'new' }], 'Unable to create new deployment schedules without a schedule configuration.'],
+      [
+        'a schedule without a slug',
+        [{ schedule: { interval: 5 } }],
+        'Please provide a slug for each schedule in your request to ensure schedules are updated correctly.',
+      ],
+      [
+        'two renames of one slug',
+        [
+          { slug: 'x', replaces: 'a' },
+          { slug: 'y', replaces: 'a' },
+        ],
+        "Multiple schedules have 'replaces' targeting the same slug: a",
+      ],
+      [
+        'a rename onto a taken slug',
+        [{ slug: 'b', replaces: 'a' }],
+        "Cannot rename schedule from 'a' to 'b': a schedule with slug 'b' already exists.",
+      ],
+      [
+        'a new slug without a configuration',
+        [{ slug: 'new' }],
+        'Unable to create new deployment schedules without a schedule configuration.',
+      ],
     ])('422s for %s and changes nothing', async (_case, schedules, detail) => {
       const created = await deployment({
         name: `slug-errors-${Math.random()}`,
-        schedules: [{ schedule: { interval: 60 }, slug: 'a' }, { schedule: { interval: 60 }, slug: 'b' }],
+        schedules: [
+          { schedule: { interval: 60 }, slug: 'a' },
+          { schedule: { interval: 60 }, slug: 'b' },
+        ],
       });
-      expect(await gw.patch(`/deployments/${created.id}`, { schedules, description: 'changed' })).toMatchObject({ status: 422, body: { detail } });
-      expect((await gw.get(`/deployments/${created.id}`)).body).toMatchObject({ description: null, schedules: created.schedules });
+      expect(await gw.patch(`/deployments/${created.id}`, { schedules, description: 'changed' })).toMatchObject({
+        status: 422,
+        body: { detail },
+      });
+      expect((await gw.get(`/deployments/${created.id}`)).body).toMatchObject({
+        description: null,
+        schedules: created.schedules,
+      });
     });
 
     it('409s when schema enforcement is on and there is no parameter schema', async () => {
@@ -269,14 +339,20 @@ describe('deployments API', () => {
         status: 409,
         body: { detail: expect.stringContaining('parameter schema enforcement is enabled') },
       });
-      expect((await gw.patch(`/deployments/${created.id}`, { version: '9', enforce_parameter_schema: false })).status).toBe(204);
+      expect(
+        (await gw.patch(`/deployments/${created.id}`, { version: '9', enforce_parameter_schema: false })).status,
+      ).toBe(204);
     });
 
     it('404s for an unknown deployment or pool', async () => {
-      expect(await gw.patch(`/deployments/${crypto.randomUUID()}`, {})).toMatchObject({ status: 404, body: { detail: 'Deployment not found.' } });
+      expect(await gw.patch(`/deployments/${crypto.randomUUID()}`, {})).toMatchObject({
+        status: 404,
+        body: { detail: 'Deployment not found.' },
+      });
       const created = await deployment({ name: 'patch-unknown-pool' });
       expect(await gw.patch(`/deployments/${created.id}`, { work_pool_name: 'ghost' })).toMatchObject({
-        status: 404, body: { detail: 'Work pool "ghost" not found.' },
+        status: 404,
+        body: { detail: 'Work pool "ghost" not found.' },
       });
     });
   });
@@ -298,7 +374,10 @@ describe('deployments API', () => {
 
     it('404s pause and resume of an unknown deployment', async () => {
       for (const action of ['pause_deployment', 'resume_deployment']) {
-        expect(await gw.post(`/deployments/${crypto.randomUUID()}/${action}`)).toMatchObject({ status: 404, body: { detail: 'Deployment not found' } });
+        expect(await gw.post(`/deployments/${crypto.randomUUID()}/${action}`)).toMatchObject({
+          status: 404,
+          body: { detail: 'Deployment not found' },
+        });
       }
     });
 
@@ -307,7 +386,10 @@ describe('deployments API', () => {
       const survivors = await runsOfEveryKind(id);
       expect((await gw.delete(`/deployments/${id}`)).status).toBe(204);
       expect(await survivors()).toEqual(['awaitingSlot', 'alreadyRan', 'running']);
-      expect(await gw.delete(`/deployments/${id}`)).toMatchObject({ status: 404, body: { detail: 'Deployment not found' } });
+      expect(await gw.delete(`/deployments/${id}`)).toMatchObject({
+        status: 404,
+        body: { detail: 'Deployment not found' },
+      });
     });
   });
 
@@ -317,7 +399,14 @@ describe('deployments API', () => {
       await workPool('filter-pool', ['filter-q']);
       const otherFlow = (await gw.post('/flows/', { name: 'reports' })).body.id;
       ids = {
-        f1: (await deployment({ name: 'f-one', tags: ['red', 'blue'], work_pool_name: 'filter-pool', work_queue_name: 'filter-q' })).id,
+        f1: (
+          await deployment({
+            name: 'f-one',
+            tags: ['red', 'blue'],
+            work_pool_name: 'filter-pool',
+            work_queue_name: 'filter-q',
+          })
+        ).id,
         f2: (await deployment({ name: 'f-two', tags: ['red'], paused: true })).id,
         f3: (await deployment({ name: 'f-three', flow_id: otherFlow, tags: ['blue'] })).id,
       };
@@ -340,14 +429,20 @@ describe('deployments API', () => {
     });
 
     it('presents filtered deployments in full, sorted and paged', async () => {
-      const response = await gw.post('/deployments/filter', { deployments: { name: { like_: 'f-' } }, sort: 'NAME_DESC', limit: 2, offset: 1 });
+      const response = await gw.post('/deployments/filter', {
+        deployments: { name: { like_: 'f-' } },
+        sort: 'NAME_DESC',
+        limit: 2,
+        offset: 1,
+      });
       expect(response.body.map((d: { name: string }) => d.name)).toEqual(['f-three', 'f-one']);
       expect(response.body[1]).toMatchObject({ work_pool_name: 'filter-pool', work_queue_name: 'filter-q' });
     });
 
     it('422s a limit above the default', async () => {
       expect(await gw.post('/deployments/filter', { limit: 201 })).toMatchObject({
-        status: 422, body: { detail: 'Invalid limit: must be less than or equal to 200.' },
+        status: 422,
+        body: { detail: 'Invalid limit: must be less than or equal to 200.' },
       });
     });
   });
@@ -359,14 +454,44 @@ describe('deployments API', () => {
       ['an unknown key', { name: 'x', flow_id: 'F', colour: 'red' }, 'extra_forbidden', ['body', 'colour']],
       ['a malformed flow id', { name: 'x', flow_id: 'nope' }, 'uuid_parsing', ['body', 'flow_id']],
       ['a banned character in the name', { name: 'a/b', flow_id: 'F' }, 'value_error', ['body', 'name']],
-      ['a zero concurrency limit', { name: 'x', flow_id: 'F', concurrency_limit: 0 }, 'greater_than', ['body', 'concurrency_limit']],
-      ['an unknown collision strategy', { name: 'x', flow_id: 'F', concurrency_options: { collision_strategy: 'DROP' } }, 'enum', ['body', 'concurrency_options', 'collision_strategy']],
-      ['labels with a nested value', { name: 'x', flow_id: 'F', labels: { a: { b: 1 } } }, 'value_error', ['body', 'labels']],
+      [
+        'a zero concurrency limit',
+        { name: 'x', flow_id: 'F', concurrency_limit: 0 },
+        'greater_than',
+        ['body', 'concurrency_limit'],
+      ],
+      [
+        'an unknown collision strategy',
+        { name: 'x', flow_id: 'F', concurrency_options: { collision_strategy: 'DROP' } },
+        'enum',
+        ['body', 'concurrency_options', 'collision_strategy'],
+      ],
+      [
+        'labels with a nested value',
+        { name: 'x', flow_id: 'F', labels: { a: { b: 1 } } },
+        'value_error',
+        ['body', 'labels'],
+      ],
       ['null tags', { name: 'x', flow_id: 'F', tags: null }, 'list_type', ['body', 'tags']],
       ['a non-boolean paused', { name: 'x', flow_id: 'F', paused: 'maybe' }, 'bool_type', ['body', 'paused']],
-      ['schedules that are not a list', { name: 'x', flow_id: 'F', schedules: { interval: 5 } }, 'list_type', ['body', 'schedules']],
-      ['parameters over the size limit', { name: 'x', flow_id: 'F', parameters: { blob: 'x'.repeat(600_000) } }, 'value_error', ['body', 'parameters']],
-      ['both kinds of concurrency limit', { name: 'x', flow_id: 'F', concurrency_limit: 2, global_concurrency_limit_id: 'F' }, 'value_error', ['body', 'global_concurrency_limit_id']],
+      [
+        'schedules that are not a list',
+        { name: 'x', flow_id: 'F', schedules: { interval: 5 } },
+        'list_type',
+        ['body', 'schedules'],
+      ],
+      [
+        'parameters over the size limit',
+        { name: 'x', flow_id: 'F', parameters: { blob: 'x'.repeat(600_000) } },
+        'value_error',
+        ['body', 'parameters'],
+      ],
+      [
+        'both kinds of concurrency limit',
+        { name: 'x', flow_id: 'F', concurrency_limit: 2, global_concurrency_limit_id: 'F' },
+        'value_error',
+        ['body', 'global_concurrency_limit_id'],
+      ],
     ])('422s %s and writes nothing', async (_case, raw, type, loc) => {
       const before = await deploymentCount();
       const body = JSON.parse(JSON.stringify(raw).replaceAll('"F"', JSON.stringify(flowId)));
@@ -374,22 +499,38 @@ describe('deployments API', () => {
       expect(response.status).toBe(422);
       expect(response.body).toMatchObject({ exception_message: 'Invalid request received.', request_body: body });
       expect(response.body.exception_detail).toContainEqual(expect.objectContaining({ type: expect.any(String), loc }));
-      if (type !== 'value_error') expect(response.body.exception_detail.map((d: { type: string }) => d.type)).toContain(type);
+      if (type !== 'value_error') {
+        expect(response.body.exception_detail.map((d: { type: string }) => d.type)).toContain(type);
+      }
       expect(await deploymentCount()).toBe(before);
     });
 
     it('accepts the keys older clients still send, and ignores them', async () => {
-      const response = await gw.post('/deployments/', { name: 'old-client', flow_id: flowId, worker_pool_name: 'x', work_pool_queue_name: 'y' });
+      const response = await gw.post('/deployments/', {
+        name: 'old-client',
+        flow_id: flowId,
+        worker_pool_name: 'x',
+        work_pool_queue_name: 'y',
+      });
       expectOperation(response, 'POST', '/deployments/', 201);
       expect(response.body).toMatchObject({ work_queue_name: null, work_pool_name: null });
     });
 
     it.each([
       ['an unknown flow', () => ({ name: 'orphan', flow_id: crypto.randomUUID() }), 409, INTEGRITY_CONFLICT],
-      ['a global concurrency limit', () => ({ name: 'gcl', flow_id: flowId, global_concurrency_limit_id: crypto.randomUUID() }), 404, 'Concurrency limit not found'],
-      ['a storage block', () => ({ name: 'blk', flow_id: flowId, storage_document_id: '00000000-0000-0000-0000-000000000001' }), 409,
-        'Error creating deployment. Could not find storage block with id: 00000000-0000-0000-0000-000000000001. This usually occurs when applying a deployment specification that was built against a different Prefect database / workspace.'],
-    ])('refuses %s with Prefect\'s status and text, writing nothing', async (_case, body, status, detail) => {
+      [
+        'a global concurrency limit',
+        () => ({ name: 'gcl', flow_id: flowId, global_concurrency_limit_id: crypto.randomUUID() }),
+        404,
+        'Concurrency limit not found',
+      ],
+      [
+        'a storage block',
+        () => ({ name: 'blk', flow_id: flowId, storage_document_id: '00000000-0000-0000-0000-000000000001' }),
+        409,
+        'Error creating deployment. Could not find storage block with id: 00000000-0000-0000-0000-000000000001. This usually occurs when applying a deployment specification that was built against a different Prefect database / workspace.',
+      ],
+    ])("refuses %s with Prefect's status and text, writing nothing", async (_case, body, status, detail) => {
       const before = await deploymentCount();
       expect(await gw.post('/deployments/', body())).toMatchObject({ status, body: { detail } });
       expect(await deploymentCount()).toBe(before);
@@ -397,7 +538,12 @@ describe('deployments API', () => {
 
     it('422s bad update bodies and keeps the deployment as it was', async () => {
       const created = await deployment({ name: 'patch-bad' });
-      for (const body of [{ name: 'renamed' }, { tags: 'x' }, { paused: null }, { schedules: [{ schedule: { cron: '61 * * * *' } }] }]) {
+      for (const body of [
+        { name: 'renamed' },
+        { tags: 'x' },
+        { paused: null },
+        { schedules: [{ schedule: { cron: '61 * * * *' } }] },
+      ]) {
         const response = await gw.patch(`/deployments/${created.id}`, body);
         expect(response.status).toBe(422);
         expect(response.body.exception_message).toBe('Invalid request received.');
@@ -413,7 +559,9 @@ describe('deployments API', () => {
         expect.objectContaining({
           type: 'value_error',
           loc: ['body', 'parameters'],
-          msg: expect.stringMatching(/^Value error, Flow run parameters must be less than 524,288 bytes when serialized \(got 600,\d{3} bytes\)\.$/),
+          msg: expect.stringMatching(
+            /^Value error, Flow run parameters must be less than 524,288 bytes when serialized \(got 600,\d{3} bytes\)\.$/,
+          ),
         }),
       ]);
       expect((await gw.get(`/deployments/${created.id}`)).body).toEqual(created);
@@ -421,7 +569,10 @@ describe('deployments API', () => {
 
     it('409s a null for a column Prefect keeps NOT NULL', async () => {
       const created = await deployment({ name: 'patch-null' });
-      expect(await gw.patch(`/deployments/${created.id}`, { parameters: null })).toMatchObject({ status: 409, body: { detail: INTEGRITY_CONFLICT } });
+      expect(await gw.patch(`/deployments/${created.id}`, { parameters: null })).toMatchObject({
+        status: 409,
+        body: { detail: INTEGRITY_CONFLICT },
+      });
       expect((await gw.get(`/deployments/${created.id}`)).body.parameters).toEqual({});
     });
 
@@ -432,7 +583,10 @@ describe('deployments API', () => {
       ['POST', '/deployments/not-a-uuid/pause_deployment'],
       ['POST', '/deployments/not-a-uuid/resume_deployment'],
     ])('answers %s %s with 404 Not Found, as a route that does not match', async (method, url) => {
-      expect(await gw.request(method, url, method === 'PATCH' ? {} : undefined)).toMatchObject({ status: 404, body: { detail: 'Not Found' } });
+      expect(await gw.request(method, url, method === 'PATCH' ? {} : undefined)).toMatchObject({
+        status: 404,
+        body: { detail: 'Not Found' },
+      });
     });
 
     it('422s malformed JSON', async () => {

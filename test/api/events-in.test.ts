@@ -18,7 +18,9 @@ class Client {
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => this.messages.push(JSON.parse(data.toString())));
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   static open(url: string, protocols: string[] = ['prefect']): Promise<Client> {
@@ -73,7 +75,13 @@ function taskRunEvent(options: TaskRunEventOptions): Record<string, unknown> {
     name: 'double-0',
     task_key: 'worker_flows.double-1b2c',
     dynamic_key: '0',
-    empirical_policy: { max_retries: 0, retry_delay_seconds: 0.0, retries: 0, retry_delay: 0, retry_jitter_factor: null },
+    empirical_policy: {
+      max_retries: 0,
+      retry_delay_seconds: 0.0,
+      retries: 0,
+      retry_delay: 0,
+      retry_jitter_factor: null,
+    },
     tags: ['nightly'],
     labels: {},
     task_inputs: { n: [] },
@@ -100,7 +108,15 @@ function taskRunEvent(options: TaskRunEventOptions): Record<string, unknown> {
     resource,
     related: [
       { 'prefect.resource.id': 'prefect.tag.nightly', 'prefect.resource.role': 'tag' },
-      ...(options.flowRunId ? [{ 'prefect.resource.id': `prefect.flow-run.${options.flowRunId}`, 'prefect.resource.role': 'flow-run', 'prefect.resource.name': 'greet-run' }] : []),
+      ...(options.flowRunId
+        ? [
+            {
+              'prefect.resource.id': `prefect.flow-run.${options.flowRunId}`,
+              'prefect.resource.role': 'flow-run',
+              'prefect.resource.name': 'greet-run',
+            },
+          ]
+        : []),
     ],
     payload: {
       intended: { from: options.from ?? null, to: options.type },
@@ -157,7 +173,9 @@ describe('GET /api/events/in (websocket)', () => {
     expect(await client.authenticate()).toEqual({ type: 'auth_success' });
     const before = events.map((event) => publishedAs(event.id as string).length);
     for (const event of events) client.send(event);
-    for (const [index, event] of events.entries()) expect(await published(event.id as string, before[index] + 1)).toBeDefined();
+    for (const [index, event] of events.entries()) {
+      expect(await published(event.id as string, before[index] + 1)).toBeDefined();
+    }
     client.close();
   }
 
@@ -177,10 +195,15 @@ describe('GET /api/events/in (websocket)', () => {
       expect(await client.closed).toEqual({ code: 1008, reason: "Expected 'auth' message" });
     });
 
-    it('takes events at once from a client without the subprotocol (Prefect\'s legacy mode)', async () => {
+    it("takes events at once from a client without the subprotocol (Prefect's legacy mode)", async () => {
       const client = await Client.open(url, []);
       expect(client.socket.protocol).toBe('');
-      const event = { id: randomUUID(), occurred: '2026-08-21T12:00:00Z', event: 'acme.legacy.ping', resource: { 'prefect.resource.id': 'acme.thing' } };
+      const event = {
+        id: randomUUID(),
+        occurred: '2026-08-21T12:00:00Z',
+        event: 'acme.legacy.ping',
+        resource: { 'prefect.resource.id': 'acme.thing' },
+      };
       client.send(event);
       expect(await published(event.id)).toBeDefined();
       client.close();
@@ -191,7 +214,13 @@ describe('GET /api/events/in (websocket)', () => {
       await client.authenticate();
       const taskRunId = randomUUID();
       const events = ['PENDING', 'RUNNING', 'COMPLETED'].map((type, n) =>
-        taskRunEvent({ taskRunId, flowRunId, type, occurred: `2026-08-21T12:00:0${n}Z`, taskRun: { dynamic_key: 'closing' } }),
+        taskRunEvent({
+          taskRunId,
+          flowRunId,
+          type,
+          occurred: `2026-08-21T12:00:0${n}Z`,
+          taskRun: { dynamic_key: 'closing' },
+        }),
       );
       for (const event of events) client.send(event);
       client.close();
@@ -203,9 +232,24 @@ describe('GET /api/events/in (websocket)', () => {
     it('drops the connection without a close frame on a message that is not an event, as uvicorn does', async () => {
       const client = await Client.open(url);
       await client.authenticate();
-      const before = { id: randomUUID(), occurred: '2026-08-21T12:00:00Z', event: 'acme.before', resource: { 'prefect.resource.id': 'acme.thing' } };
-      const invalid = { id: randomUUID(), occurred: '2026-08-21T12:00:00Z', event: 'acme.invalid', resource: { 'prefect.resource.name': 'no id' } };
-      const after = { id: randomUUID(), occurred: '2026-08-21T12:00:00Z', event: 'acme.after', resource: { 'prefect.resource.id': 'acme.thing' } };
+      const before = {
+        id: randomUUID(),
+        occurred: '2026-08-21T12:00:00Z',
+        event: 'acme.before',
+        resource: { 'prefect.resource.id': 'acme.thing' },
+      };
+      const invalid = {
+        id: randomUUID(),
+        occurred: '2026-08-21T12:00:00Z',
+        event: 'acme.invalid',
+        resource: { 'prefect.resource.name': 'no id' },
+      };
+      const after = {
+        id: randomUUID(),
+        occurred: '2026-08-21T12:00:00Z',
+        event: 'acme.after',
+        resource: { 'prefect.resource.id': 'acme.thing' },
+      };
       for (const event of [before, invalid, after]) client.send(event);
       expect((await client.closed).code).toBe(1006);
       expect(await published(before.id)).toBeDefined();
@@ -228,19 +272,21 @@ describe('GET /api/events/in (websocket)', () => {
       ['the worker channel', '/work_pools/some-pool/workers/connect'],
     ])('still answers a websocket upgrade to %s with 404, then closes the connection', async (_name, path) => {
       const socket = new WebSocket(`${base}${path}`, ['prefect']);
-      const answer = await new Promise<{ status: number | undefined; closedByServer: Promise<boolean> }>((resolve, reject) => {
-        socket.on('unexpected-response', (_request, response) => {
-          response.resume();
-          // The socket left Node's HTTP parser for the upgrade: nothing but the server's own hook ends it.
-          const closedByServer = new Promise<boolean>((closed) => {
-            response.socket.once('close', () => closed(true));
-            setTimeout(() => closed(false), 2000);
+      const answer = await new Promise<{ status: number | undefined; closedByServer: Promise<boolean> }>(
+        (resolve, reject) => {
+          socket.on('unexpected-response', (_request, response) => {
+            response.resume();
+            // The socket left Node's HTTP parser for the upgrade: nothing but the server's own hook ends it.
+            const closedByServer = new Promise<boolean>((closed) => {
+              response.socket.once('close', () => closed(true));
+              setTimeout(() => closed(false), 2000);
+            });
+            resolve({ status: response.statusCode, closedByServer });
           });
-          resolve({ status: response.statusCode, closedByServer });
-        });
-        socket.on('open', () => reject(new Error('the server accepted the websocket upgrade')));
-        socket.on('error', reject);
-      });
+          socket.on('open', () => reject(new Error('the server accepted the websocket upgrade')));
+          socket.on('error', reject);
+        },
+      );
       expect(answer.status).toBe(404);
       expect(await answer.closedByServer).toBe(true);
     });
@@ -286,13 +332,29 @@ describe('GET /api/events/in (websocket)', () => {
     it('create the task run on its first event and move it through its states, readable and filterable', async () => {
       const taskRunId = randomUUID();
       const pending = taskRunEvent({ taskRunId, flowRunId, type: 'PENDING', occurred: '2026-08-21T12:00:00.500000Z' });
-      const running = taskRunEvent({ taskRunId, flowRunId, type: 'RUNNING', from: 'PENDING', occurred: '2026-08-21T12:00:01.000000Z' });
+      const running = taskRunEvent({
+        taskRunId,
+        flowRunId,
+        type: 'RUNNING',
+        from: 'PENDING',
+        occurred: '2026-08-21T12:00:01.000000Z',
+      });
       const completed = taskRunEvent({
-        taskRunId, flowRunId, type: 'COMPLETED', from: 'RUNNING', occurred: '2026-08-21T12:00:01.250000Z',
+        taskRunId,
+        flowRunId,
+        type: 'COMPLETED',
+        from: 'RUNNING',
+        occurred: '2026-08-21T12:00:01.250000Z',
         taskRun: { end_time: '2026-08-21T12:00:01.250000Z', total_run_time: 0.25 },
       });
       await stream(pending);
-      expect(await read(taskRunId)).toMatchObject({ id: taskRunId, flow_run_id: flowRunId, state_type: 'PENDING', run_count: 0, state: { id: pending.id } });
+      expect(await read(taskRunId)).toMatchObject({
+        id: taskRunId,
+        flow_run_id: flowRunId,
+        state_type: 'PENDING',
+        run_count: 0,
+        state: { id: pending.id },
+      });
 
       await stream(running, completed);
       const task = await read(taskRunId);
@@ -304,7 +366,13 @@ describe('GET /api/events/in (websocket)', () => {
         dynamic_key: '0',
         tags: ['nightly'],
         task_inputs: { n: [] },
-        empirical_policy: { max_retries: 0, retry_delay_seconds: 0, retries: 0, retry_delay: 0, retry_jitter_factor: null },
+        empirical_policy: {
+          max_retries: 0,
+          retry_delay_seconds: 0,
+          retries: 0,
+          retry_delay: 0,
+          retry_jitter_factor: null,
+        },
         run_count: 1,
         flow_run_run_count: 1,
         state_id: completed.id,
@@ -324,7 +392,10 @@ describe('GET /api/events/in (websocket)', () => {
       });
       expect(await historyOf(taskRunId)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
 
-      const filtered = await gw.post('/task_runs/filter', { flow_runs: { id: { any_: [flowRunId] } }, task_runs: { state: { type: { any_: ['COMPLETED'] } } } });
+      const filtered = await gw.post('/task_runs/filter', {
+        flow_runs: { id: { any_: [flowRunId] } },
+        task_runs: { state: { type: { any_: ['COMPLETED'] } } },
+      });
       expectOperation(filtered, 'POST', '/task_runs/filter', 200);
       expect(filtered.body.map((run: { id: string }) => run.id)).toContain(taskRunId);
       expect(filtered.body.find((run: { id: string }) => run.id === taskRunId)).toEqual(task);
@@ -332,17 +403,45 @@ describe('GET /api/events/in (websocket)', () => {
 
     it('an older event arriving late adds its state to the history but does not overwrite the newer one', async () => {
       const taskRunId = randomUUID();
-      const completed = taskRunEvent({ taskRunId, flowRunId, type: 'COMPLETED', occurred: '2026-08-21T12:00:02.000000Z', taskRun: { dynamic_key: 'late' } });
-      const running = taskRunEvent({ taskRunId, flowRunId, type: 'RUNNING', occurred: '2026-08-21T12:00:01.000000Z', taskRun: { dynamic_key: 'late', name: 'renamed' } });
+      const completed = taskRunEvent({
+        taskRunId,
+        flowRunId,
+        type: 'COMPLETED',
+        occurred: '2026-08-21T12:00:02.000000Z',
+        taskRun: { dynamic_key: 'late' },
+      });
+      const running = taskRunEvent({
+        taskRunId,
+        flowRunId,
+        type: 'RUNNING',
+        occurred: '2026-08-21T12:00:01.000000Z',
+        taskRun: { dynamic_key: 'late', name: 'renamed' },
+      });
       await stream(completed, running);
-      expect(await read(taskRunId)).toMatchObject({ name: 'double-0', state_type: 'COMPLETED', state_id: completed.id });
+      expect(await read(taskRunId)).toMatchObject({
+        name: 'double-0',
+        state_type: 'COMPLETED',
+        state_id: completed.id,
+      });
       expect(await historyOf(taskRunId)).toEqual(['RUNNING', 'COMPLETED']);
     });
 
     it('order states a microsecond apart', async () => {
       const taskRunId = randomUUID();
-      const running = taskRunEvent({ taskRunId, flowRunId, type: 'RUNNING', occurred: '2026-08-21T12:00:03.000100Z', taskRun: { dynamic_key: 'fast' } });
-      const completed = taskRunEvent({ taskRunId, flowRunId, type: 'COMPLETED', occurred: '2026-08-21T12:00:03.000101Z', taskRun: { dynamic_key: 'fast' } });
+      const running = taskRunEvent({
+        taskRunId,
+        flowRunId,
+        type: 'RUNNING',
+        occurred: '2026-08-21T12:00:03.000100Z',
+        taskRun: { dynamic_key: 'fast' },
+      });
+      const completed = taskRunEvent({
+        taskRunId,
+        flowRunId,
+        type: 'COMPLETED',
+        occurred: '2026-08-21T12:00:03.000101Z',
+        taskRun: { dynamic_key: 'fast' },
+      });
       await stream(running, completed);
       expect(await read(taskRunId)).toMatchObject({ state_type: 'COMPLETED', state_id: completed.id });
       await stream({ ...running, id: randomUUID() });
@@ -351,7 +450,13 @@ describe('GET /api/events/in (websocket)', () => {
 
     it('are idempotent: a resent event records nothing twice', async () => {
       const taskRunId = randomUUID();
-      const running = taskRunEvent({ taskRunId, flowRunId, type: 'RUNNING', occurred: '2026-08-21T12:00:04.000000Z', taskRun: { dynamic_key: 'again' } });
+      const running = taskRunEvent({
+        taskRunId,
+        flowRunId,
+        type: 'RUNNING',
+        occurred: '2026-08-21T12:00:04.000000Z',
+        taskRun: { dynamic_key: 'again' },
+      });
       await stream(running);
       await stream(running);
       expect(await historyOf(taskRunId)).toEqual(['RUNNING']);
@@ -359,18 +464,56 @@ describe('GET /api/events/in (websocket)', () => {
     });
 
     it('land on the stored task run with the same flow run, task key and dynamic key, whatever id the event names', async () => {
-      const created = await gw.post('/task_runs/', { flow_run_id: flowRunId, task_key: 'worker_flows.double-1b2c', dynamic_key: 'rest', name: 'from-rest' });
-      const event = taskRunEvent({ taskRunId: randomUUID(), flowRunId, type: 'RUNNING', occurred: new Date(Date.now() + 60_000).toISOString(), taskRun: { dynamic_key: 'rest' } });
+      const created = await gw.post('/task_runs/', {
+        flow_run_id: flowRunId,
+        task_key: 'worker_flows.double-1b2c',
+        dynamic_key: 'rest',
+        name: 'from-rest',
+      });
+      const event = taskRunEvent({
+        taskRunId: randomUUID(),
+        flowRunId,
+        type: 'RUNNING',
+        occurred: new Date(Date.now() + 60_000).toISOString(),
+        taskRun: { dynamic_key: 'rest' },
+      });
       await stream(event);
-      expect(await read(created.body.id)).toMatchObject({ name: 'double-0', state_type: 'RUNNING', state_id: event.id, state: { state_details: { task_run_id: created.body.id } } });
-      expect((await gw.get(`/task_runs/${(event.resource as Record<string, string>)['prefect.resource.id'].split('.').pop()}`)).status).toBe(404);
+      expect(await read(created.body.id)).toMatchObject({
+        name: 'double-0',
+        state_type: 'RUNNING',
+        state_id: event.id,
+        state: { state_details: { task_run_id: created.body.id } },
+      });
+      expect(
+        (
+          await gw.get(
+            `/task_runs/${(event.resource as Record<string, string>)['prefect.resource.id'].split('.').pop()}`,
+          )
+        ).status,
+      ).toBe(404);
     });
 
-    it('are published but not recorded when they are not the client\'s, or name a flow run this server does not know', async () => {
-      const serverSide = taskRunEvent({ taskRunId: randomUUID(), flowRunId, type: 'RUNNING', occurred: '2026-08-21T12:00:05Z', orchestration: null });
+    it("are published but not recorded when they are not the client's, or name a flow run this server does not know", async () => {
+      const serverSide = taskRunEvent({
+        taskRunId: randomUUID(),
+        flowRunId,
+        type: 'RUNNING',
+        occurred: '2026-08-21T12:00:05Z',
+        orchestration: null,
+      });
       const strangerId = randomUUID();
-      const stranger = taskRunEvent({ taskRunId: strangerId, flowRunId: randomUUID(), type: 'RUNNING', occurred: '2026-08-21T12:00:05Z' });
-      const unreadable = taskRunEvent({ taskRunId: randomUUID(), flowRunId, type: 'RUNNING', occurred: '2026-08-21T12:00:05Z' });
+      const stranger = taskRunEvent({
+        taskRunId: strangerId,
+        flowRunId: randomUUID(),
+        type: 'RUNNING',
+        occurred: '2026-08-21T12:00:05Z',
+      });
+      const unreadable = taskRunEvent({
+        taskRunId: randomUUID(),
+        flowRunId,
+        type: 'RUNNING',
+        occurred: '2026-08-21T12:00:05Z',
+      });
       delete (unreadable.payload as Record<string, unknown>).task_run;
       await stream(serverSide, stranger, unreadable);
       for (const event of [serverSide, stranger, unreadable]) {
@@ -381,11 +524,27 @@ describe('GET /api/events/in (websocket)', () => {
 
     it('without a flow run are keyed by their id alone', async () => {
       const taskRunId = randomUUID();
-      const pending = taskRunEvent({ taskRunId, flowRunId: null, type: 'PENDING', occurred: '2026-08-21T12:00:06Z', taskRun: { name: undefined } });
-      const running = taskRunEvent({ taskRunId, flowRunId: null, type: 'RUNNING', occurred: '2026-08-21T12:00:07Z', taskRun: { name: undefined } });
+      const pending = taskRunEvent({
+        taskRunId,
+        flowRunId: null,
+        type: 'PENDING',
+        occurred: '2026-08-21T12:00:06Z',
+        taskRun: { name: undefined },
+      });
+      const running = taskRunEvent({
+        taskRunId,
+        flowRunId: null,
+        type: 'RUNNING',
+        occurred: '2026-08-21T12:00:07Z',
+        taskRun: { name: undefined },
+      });
       await stream(pending, running);
       const task = await read(taskRunId);
-      expect(task).toMatchObject({ flow_run_id: null, state_type: 'RUNNING', state: { state_details: { flow_run_id: null, task_run_id: taskRunId } } });
+      expect(task).toMatchObject({
+        flow_run_id: null,
+        state_type: 'RUNNING',
+        state: { state_details: { flow_run_id: null, task_run_id: taskRunId } },
+      });
       expect(task.name).toMatch(/^[a-z]+-[a-z]+$/);
     });
   });

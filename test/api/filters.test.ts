@@ -34,21 +34,28 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
   const pool: Record<string, string> = {};
   const queue: Record<string, string> = {};
 
-  const flows = (raw: object, limit = 200) => gw.db.repos.queries.flows(body(FlowFilterRequestDto, raw), limit).then(names);
+  const flows = (raw: object, limit = 200) =>
+    gw.db.repos.queries.flows(body(FlowFilterRequestDto, raw), limit).then(names);
   const countFlows = (raw: object) => gw.db.repos.queries.countFlows(body(FlowCountRequestDto, raw));
   const deployments = (raw: object, limit = 200) =>
     gw.db.repos.queries.deployments(body(DeploymentFilterRequestDto, raw), limit);
   const deploymentKeys = (raw: object, limit = 200) =>
-    deployments(raw, limit).then((rows) => rows.map((d) => Object.keys(deployment).find((key) => deployment[key].id === d.id)));
+    deployments(raw, limit).then((rows) =>
+      rows.map((d) => Object.keys(deployment).find((key) => deployment[key].id === d.id)),
+    );
   const countDeployments = (raw: object) => gw.db.repos.queries.countDeployments(body(DeploymentCountRequestDto, raw));
-  const runs = (raw: object, limit = 200) => gw.db.repos.queries.flowRuns(body(FlowRunFilterRequestDto, raw), limit).then(names);
+  const runs = (raw: object, limit = 200) =>
+    gw.db.repos.queries.flowRuns(body(FlowRunFilterRequestDto, raw), limit).then(names);
   const countRuns = (raw: object) => gw.db.repos.queries.countFlowRuns(body(FlowRunCountRequestDto, raw));
   const sorted = (list: string[]) => [...list].sort();
 
   beforeAll(async () => {
     gw = await TestGateway.start();
     const repos = gw.db.repos;
-    for (const [key, type] of [['process', 'process'], ['k8s', 'kubernetes']]) {
+    for (const [key, type] of [
+      ['process', 'process'],
+      ['k8s', 'kubernetes'],
+    ]) {
       pool[key] = (await repos.workPools.insert({ name: `${key}-pool`, type })).id;
     }
     const queues: [string, string, string, number][] = [
@@ -66,40 +73,88 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
     flow.odd = await repos.flows.insert({ name: 'x_y%z', tags: ['c'] });
 
     deployment.nightlyEtl = await repos.deployments.insert({
-      name: 'nightly', flow_id: flow.etl.id, tags: ['prod', 'a'], work_queue_id: queue.processDefault, work_queue_name: 'default',
+      name: 'nightly',
+      flow_id: flow.etl.id,
+      tags: ['prod', 'a'],
+      work_queue_id: queue.processDefault,
+      work_queue_name: 'default',
     });
     deployment.hourly = await repos.deployments.insert({
-      name: 'hourly', flow_id: flow.report.id, tags: [], paused: true, work_queue_id: queue.k8sDefault, work_queue_name: 'default',
+      name: 'hourly',
+      flow_id: flow.report.id,
+      tags: [],
+      paused: true,
+      work_queue_id: queue.k8sDefault,
+      work_queue_name: 'default',
     });
     deployment.nightlyReport = await repos.deployments.insert({
-      name: 'nightly', flow_id: flow.report.id, tags: ['dev'], concurrency_limit: 3,
-      work_queue_id: queue.processCritical, work_queue_name: 'Critical-path',
+      name: 'nightly',
+      flow_id: flow.report.id,
+      tags: ['dev'],
+      concurrency_limit: 3,
+      work_queue_id: queue.processCritical,
+      work_queue_name: 'Critical-path',
     });
-    deployment.unqueued = await repos.deployments.insert({ name: 'manual', flow_id: flow.odd.id, tags: ['dev', 'prod'] });
+    deployment.unqueued = await repos.deployments.insert({
+      name: 'manual',
+      flow_id: flow.odd.id,
+      tags: ['dev', 'prod'],
+    });
 
     const state = (type: StateType, name: string) => ({ state_type: type, state_name: name });
     run.done = await repos.flowRuns.insert({
-      name: 'done-run', flow_id: flow.etl.id, deployment_id: deployment.nightlyEtl.id, work_queue_id: queue.processDefault,
-      work_queue_name: 'default', ...state('COMPLETED', 'Completed'), start_time: hours(0), end_time: hours(1),
-      expected_start_time: hours(0), tags: ['a'], flow_version: '1.0', idempotency_key: 'k1',
+      name: 'done-run',
+      flow_id: flow.etl.id,
+      deployment_id: deployment.nightlyEtl.id,
+      work_queue_id: queue.processDefault,
+      work_queue_name: 'default',
+      ...state('COMPLETED', 'Completed'),
+      start_time: hours(0),
+      end_time: hours(1),
+      expected_start_time: hours(0),
+      tags: ['a'],
+      flow_version: '1.0',
+      idempotency_key: 'k1',
       created_by: { id: CREATOR_ID, type: 'DEPLOYMENT', display_value: 'nightly' },
     });
     run.upcoming = await repos.flowRuns.insert({
-      name: 'upcoming-run', flow_id: flow.etl.id, deployment_id: deployment.nightlyEtl.id, work_queue_id: queue.processDefault,
-      work_queue_name: 'default', ...state('SCHEDULED', 'Scheduled'), expected_start_time: hours(24),
-      next_scheduled_start_time: hours(24), tags: [], flow_version: '2.0', idempotency_key: 'k2',
+      name: 'upcoming-run',
+      flow_id: flow.etl.id,
+      deployment_id: deployment.nightlyEtl.id,
+      work_queue_id: queue.processDefault,
+      work_queue_name: 'default',
+      ...state('SCHEDULED', 'Scheduled'),
+      expected_start_time: hours(24),
+      next_scheduled_start_time: hours(24),
+      tags: [],
+      flow_version: '2.0',
+      idempotency_key: 'k2',
       created_by: { id: null, type: 'AUTOMATION' },
     });
     run.failed = await repos.flowRuns.insert({
-      name: 'failed-run', flow_id: flow.report.id, deployment_id: deployment.hourly.id, work_queue_id: queue.k8sDefault,
-      work_queue_name: 'default', ...state('FAILED', 'Failed'), start_time: hours(2), end_time: hours(3),
-      expected_start_time: hours(2), tags: ['b', 'c'], parent_task_run_id: PARENT_TASK_RUN_ID,
+      name: 'failed-run',
+      flow_id: flow.report.id,
+      deployment_id: deployment.hourly.id,
+      work_queue_id: queue.k8sDefault,
+      work_queue_name: 'default',
+      ...state('FAILED', 'Failed'),
+      start_time: hours(2),
+      end_time: hours(3),
+      expected_start_time: hours(2),
+      tags: ['b', 'c'],
+      parent_task_run_id: PARENT_TASK_RUN_ID,
     });
     run.adhoc = await repos.flowRuns.insert({ name: 'Adhoc_RUN%1', flow_id: flow.report.id, tags: ['c'] });
     run.late = await repos.flowRuns.insert({
-      name: 'late-run', flow_id: flow.report.id, deployment_id: deployment.nightlyReport.id,
-      work_queue_id: queue.processCritical, work_queue_name: 'Critical-path', ...state('SCHEDULED', 'Late'),
-      expected_start_time: hours(-24), next_scheduled_start_time: hours(-24), tags: ['b'],
+      name: 'late-run',
+      flow_id: flow.report.id,
+      deployment_id: deployment.nightlyReport.id,
+      work_queue_id: queue.processCritical,
+      work_queue_name: 'Critical-path',
+      ...state('SCHEDULED', 'Late'),
+      expected_start_time: hours(-24),
+      next_scheduled_start_time: hours(-24),
+      tags: ['b'],
     });
   });
   afterAll(() => gw.stop());
@@ -133,7 +188,10 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
       expect(await flows({ flows: { tags: { all_: [] } } })).toHaveLength(4);
       expect(await flows({ flows: { tags: { is_null_: true } } })).toEqual(['lonely']);
       expect(await flows({ flows: { tags: { is_null_: false } } })).toEqual(['etl-Marvin', 'report', 'x_y%z']);
-      expect(await flows({ flows: { tags: { operator: 'or_', all_: ['c'], is_null_: true } } })).toEqual(['lonely', 'x_y%z']);
+      expect(await flows({ flows: { tags: { operator: 'or_', all_: ['c'], is_null_: true } } })).toEqual([
+        'lonely',
+        'x_y%z',
+      ]);
     });
 
     it('filters on having deployments (deployment.is_null_)', async () => {
@@ -156,8 +214,12 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
       expect(await flows({ work_pools: { type: { any_: ['process'] } } })).toEqual(['etl-Marvin', 'report']);
       expect(await flows({ work_pools: { name: { any_: ['k8s-pool'] } } })).toEqual(['report']);
       expect(await flows({ work_pools: {} })).toEqual(['etl-Marvin', 'report']);
-      expect(await flows({ deployments: { tags: { all_: ['prod'] } }, work_pools: { name: { any_: ['k8s-pool'] } } })).toEqual([]);
-      expect(await flows({ flows: { tags: { all_: ['b'] } }, flow_runs: { tags: { any_: ['a'] } } })).toEqual(['etl-Marvin']);
+      expect(
+        await flows({ deployments: { tags: { all_: ['prod'] } }, work_pools: { name: { any_: ['k8s-pool'] } } }),
+      ).toEqual([]);
+      expect(await flows({ flows: { tags: { all_: ['b'] } }, flow_runs: { tags: { any_: ['a'] } } })).toEqual([
+        'etl-Marvin',
+      ]);
       expect(await countFlows({ deployments: { tags: { all_: ['dev'] } } })).toBe(2);
     });
 
@@ -185,16 +247,27 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
   describe('deployments', () => {
     /** The two deployments named "nightly", in id order. */
     const nightlyByIdAsc = () =>
-      deployment.nightlyEtl.id < deployment.nightlyReport.id ? ['nightlyEtl', 'nightlyReport'] : ['nightlyReport', 'nightlyEtl'];
+      deployment.nightlyEtl.id < deployment.nightlyReport.id
+        ? ['nightlyEtl', 'nightlyReport']
+        : ['nightlyReport', 'nightlyEtl'];
 
     it('returns every deployment by name, ties broken by id, and counts them', async () => {
       expect(await deploymentKeys({})).toEqual(['hourly', 'unqueued', ...nightlyByIdAsc()]);
-      expect(await deploymentKeys({ sort: 'NAME_DESC' })).toEqual([...nightlyByIdAsc().reverse(), 'unqueued', 'hourly']);
+      expect(await deploymentKeys({ sort: 'NAME_DESC' })).toEqual([
+        ...nightlyByIdAsc().reverse(),
+        'unqueued',
+        'hourly',
+      ]);
       expect(await countDeployments({})).toBe(4);
     });
 
     it('sorts by created and updated, newest first', async () => {
-      expect(await deploymentKeys({ sort: 'CREATED_DESC' })).toEqual(['unqueued', 'nightlyReport', 'hourly', 'nightlyEtl']);
+      expect(await deploymentKeys({ sort: 'CREATED_DESC' })).toEqual([
+        'unqueued',
+        'nightlyReport',
+        'hourly',
+        'nightlyEtl',
+      ]);
       await gw.db.repos.deployments.updateById(deployment.hourly.id, { description: 'touched' });
       expect((await deploymentKeys({ sort: 'UPDATED_DESC' }))[0]).toBe('hourly');
     });
@@ -204,8 +277,12 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
       expect(await countDeployments({ deployments: { id: { not_any_: [deployment.hourly.id] } } })).toBe(3);
       expect(await countDeployments({ deployments: { name: { any_: ['nightly'] } } })).toBe(2);
       expect(await deploymentKeys({ deployments: { name: { like_: 'HOUR' } } })).toEqual(['hourly']);
-      expect(await deploymentKeys({ deployments: { flow_or_deployment_name: { like_: 'marvin' } } })).toEqual(['nightlyEtl']);
-      expect(await deploymentKeys({ deployments: { flow_or_deployment_name: { like_: 'man' } } })).toEqual(['unqueued']);
+      expect(await deploymentKeys({ deployments: { flow_or_deployment_name: { like_: 'marvin' } } })).toEqual([
+        'nightlyEtl',
+      ]);
+      expect(await deploymentKeys({ deployments: { flow_or_deployment_name: { like_: 'man' } } })).toEqual([
+        'unqueued',
+      ]);
       expect(await countDeployments({ deployments: { flow_or_deployment_name: { like_: 'report' } } })).toBe(2);
       expect(await countDeployments({ deployments: { flow_or_deployment_name: { like_: '_' } } })).toBe(1);
     });
@@ -219,32 +296,51 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
       expect(await countDeployments({ deployments: { tags: { any_: ['a', 'dev'] } } })).toBe(3);
       expect(await countDeployments({ deployments: { tags: { any_: [] } } })).toBe(0);
       expect(await deploymentKeys({ deployments: { tags: { is_null_: true } } })).toEqual(['hourly']);
-      expect(await countDeployments({ deployments: { tags: { operator: 'or_', is_null_: true, all_: ['a'] } } })).toBe(2);
-      expect(await countDeployments({ deployments: { operator: 'or_', paused: { eq_: true }, tags: { all_: ['a'] } } })).toBe(2);
+      expect(await countDeployments({ deployments: { tags: { operator: 'or_', is_null_: true, all_: ['a'] } } })).toBe(
+        2,
+      );
+      expect(
+        await countDeployments({ deployments: { operator: 'or_', paused: { eq_: true }, tags: { all_: ['a'] } } }),
+      ).toBe(2);
     });
 
     it('accepts and ignores the deprecated concurrency_limit filter, as Prefect 3', async () => {
       expect(await countDeployments({ deployments: { concurrency_limit: { ge_: 100, is_null_: true } } })).toBe(4);
       expect(
-        await countDeployments({ deployments: { operator: 'or_', concurrency_limit: { ge_: 1 }, paused: { eq_: true } } }),
+        await countDeployments({
+          deployments: { operator: 'or_', concurrency_limit: { ge_: 1 }, paused: { eq_: true } },
+        }),
       ).toBe(1);
     });
 
     it('keeps deployments whose flow, flow runs, queue or pool match', async () => {
       expect(await deploymentKeys({ flows: { name: { any_: ['report'] } } })).toEqual(['hourly', 'nightlyReport']);
-      expect(await deploymentKeys({ flow_runs: { state: { type: { any_: ['SCHEDULED'] } } } })).toEqual(nightlyByIdAsc());
+      expect(await deploymentKeys({ flow_runs: { state: { type: { any_: ['SCHEDULED'] } } } })).toEqual(
+        nightlyByIdAsc(),
+      );
       expect(await countDeployments({ flow_runs: {} })).toBe(3);
       expect(await deploymentKeys({ work_pools: { type: { any_: ['kubernetes'] } } })).toEqual(['hourly']);
       expect(await countDeployments({ work_pools: {} })).toBe(3);
-      expect(await deploymentKeys({ work_pool_queues: { name: { startswith_: ['crit'] } } })).toEqual(['nightlyReport']);
+      expect(await deploymentKeys({ work_pool_queues: { name: { startswith_: ['crit'] } } })).toEqual([
+        'nightlyReport',
+      ]);
       expect(await countDeployments({ work_pool_queues: { name: { startswith_: ['DEF', 'zzz'] } } })).toBe(2);
       expect(await countDeployments({ work_pool_queues: { name: { startswith_: [] } } })).toBe(0);
       expect(await countDeployments({ work_pool_queues: { id: { any_: [queue.processCritical] } } })).toBe(1);
-      expect(await countDeployments({ work_pool_queues: { operator: 'or_', id: { any_: [queue.processCritical] }, name: { any_: ['default'] } } })).toBe(3);
       expect(
-        await deploymentKeys({ work_pools: { name: { any_: ['process-pool'] } }, work_pool_queues: { name: { any_: ['default'] } } }),
+        await countDeployments({
+          work_pool_queues: { operator: 'or_', id: { any_: [queue.processCritical] }, name: { any_: ['default'] } },
+        }),
+      ).toBe(3);
+      expect(
+        await deploymentKeys({
+          work_pools: { name: { any_: ['process-pool'] } },
+          work_pool_queues: { name: { any_: ['default'] } },
+        }),
       ).toEqual(['nightlyEtl']);
-      expect(await countDeployments({ work_pools: { id: { any_: [pool.k8s] } }, flows: { name: { like_: 'etl' } } })).toBe(0);
+      expect(
+        await countDeployments({ work_pools: { id: { any_: [pool.k8s] } }, flows: { name: { like_: 'etl' } } }),
+      ).toBe(0);
       expect(await countDeployments({ task_runs: {} })).toBe(0);
     });
 
@@ -256,7 +352,9 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
 
   describe('flow runs', () => {
     it('returns every run, newest id first by default, and counts them', async () => {
-      const byIdDesc = Object.values(run).sort((a, b) => b.id.localeCompare(a.id)).map((r) => r.name);
+      const byIdDesc = Object.values(run)
+        .sort((a, b) => b.id.localeCompare(a.id))
+        .map((r) => r.name);
       expect(await runs({})).toEqual(byIdDesc);
       expect(await countRuns({})).toBe(5);
     });
@@ -272,25 +370,69 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
       ['tags or_', { tags: { operator: 'or_', all_: ['a'], is_null_: true } }, ['done-run', 'upcoming-run']],
       ['deployment_id is_null_', { deployment_id: { is_null_: true } }, ['Adhoc_RUN%1']],
       ['work_queue_name any_', { work_queue_name: { any_: ['Critical-path'] } }, ['late-run']],
-      ['work_queue_name is_null_ false', { work_queue_name: { is_null_: false } }, ['done-run', 'failed-run', 'late-run', 'upcoming-run']],
+      [
+        'work_queue_name is_null_ false',
+        { work_queue_name: { is_null_: false } },
+        ['done-run', 'failed-run', 'late-run', 'upcoming-run'],
+      ],
       ['state type any_', { state: { type: { any_: ['SCHEDULED'] } } }, ['late-run', 'upcoming-run']],
-      ['state type not_any_ (NULL state excluded)', { state: { type: { not_any_: ['SCHEDULED'] } } }, ['done-run', 'failed-run']],
+      [
+        'state type not_any_ (NULL state excluded)',
+        { state: { type: { not_any_: ['SCHEDULED'] } } },
+        ['done-run', 'failed-run'],
+      ],
       ['state name any_', { state: { name: { any_: ['Late'] } } }, ['late-run']],
       ['state name not_any_', { state: { name: { not_any_: ['Late', 'Scheduled'] } } }, ['done-run', 'failed-run']],
-      ['state type and name', { state: { type: { any_: ['SCHEDULED'] }, name: { not_any_: ['Late'] } } }, ['upcoming-run']],
-      ['state or_', { state: { operator: 'or_', type: { any_: ['FAILED'] }, name: { any_: ['Late'] } } }, ['failed-run', 'late-run']],
+      [
+        'state type and name',
+        { state: { type: { any_: ['SCHEDULED'] }, name: { not_any_: ['Late'] } } },
+        ['upcoming-run'],
+      ],
+      [
+        'state or_',
+        { state: { operator: 'or_', type: { any_: ['FAILED'] }, name: { any_: ['Late'] } } },
+        ['failed-run', 'late-run'],
+      ],
       ['state empty', { state: { type: {} } }, ['Adhoc_RUN%1', 'done-run', 'failed-run', 'late-run', 'upcoming-run']],
       ['flow_version any_', { flow_version: { any_: ['2.0'] } }, ['upcoming-run']],
-      ['start_time inclusive bounds', { start_time: { after_: hours(0).toISOString(), before_: '2026-03-01 14:00:00+00:00' } }, ['done-run', 'failed-run']],
+      [
+        'start_time inclusive bounds',
+        { start_time: { after_: hours(0).toISOString(), before_: '2026-03-01 14:00:00+00:00' } },
+        ['done-run', 'failed-run'],
+      ],
       ['start_time is_null_', { start_time: { is_null_: false } }, ['done-run', 'failed-run']],
       ['end_time before_', { end_time: { before_: hours(1).toISOString() } }, ['done-run']],
       ['end_time is_null_', { end_time: { is_null_: true } }, ['Adhoc_RUN%1', 'late-run', 'upcoming-run']],
-      ['expected_start_time after_', { expected_start_time: { after_: hours(2).toISOString() } }, ['failed-run', 'upcoming-run']],
-      ['expected_start_time before_', { expected_start_time: { before_: hours(0).toISOString() } }, ['done-run', 'late-run']],
-      ['next_scheduled_start_time before_ (naive = UTC)', { next_scheduled_start_time: { before_: '2026-03-01T12:00:00' } }, ['late-run']],
-      ['next_scheduled_start_time after_', { next_scheduled_start_time: { after_: hours(-24).toISOString() } }, ['late-run', 'upcoming-run']],
-      ['parent_flow_run_id any_ (no task runs, no subflows)', { parent_flow_run_id: { any_: [PARENT_TASK_RUN_ID] } }, []],
-      ['parent_flow_run_id empty', { parent_flow_run_id: {} }, ['Adhoc_RUN%1', 'done-run', 'failed-run', 'late-run', 'upcoming-run']],
+      [
+        'expected_start_time after_',
+        { expected_start_time: { after_: hours(2).toISOString() } },
+        ['failed-run', 'upcoming-run'],
+      ],
+      [
+        'expected_start_time before_',
+        { expected_start_time: { before_: hours(0).toISOString() } },
+        ['done-run', 'late-run'],
+      ],
+      [
+        'next_scheduled_start_time before_ (naive = UTC)',
+        { next_scheduled_start_time: { before_: '2026-03-01T12:00:00' } },
+        ['late-run'],
+      ],
+      [
+        'next_scheduled_start_time after_',
+        { next_scheduled_start_time: { after_: hours(-24).toISOString() } },
+        ['late-run', 'upcoming-run'],
+      ],
+      [
+        'parent_flow_run_id any_ (no task runs, no subflows)',
+        { parent_flow_run_id: { any_: [PARENT_TASK_RUN_ID] } },
+        [],
+      ],
+      [
+        'parent_flow_run_id empty',
+        { parent_flow_run_id: {} },
+        ['Adhoc_RUN%1', 'done-run', 'failed-run', 'late-run', 'upcoming-run'],
+      ],
       ['parent_task_run_id any_', { parent_task_run_id: { any_: [PARENT_TASK_RUN_ID] } }, ['failed-run']],
       ['parent_task_run_id is_null_', { parent_task_run_id: { is_null_: false } }, ['failed-run']],
       ['idempotency_key any_', { idempotency_key: { any_: ['k1', 'k3'] } }, ['done-run']],
@@ -298,7 +440,11 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
       ['created_by id_ (any case)', { created_by: { id_: [CREATOR_ID.toUpperCase()] } }, ['done-run']],
       ['created_by type_', { created_by: { type_: ['AUTOMATION', 'USER'] } }, ['upcoming-run']],
       ['created_by is_null_', { created_by: { is_null_: true } }, ['Adhoc_RUN%1', 'failed-run', 'late-run']],
-      ['flow run or_', { operator: 'or_', name: { any_: ['late-run'] }, tags: { all_: ['a'] } }, ['done-run', 'late-run']],
+      [
+        'flow run or_',
+        { operator: 'or_', name: { any_: ['late-run'] }, tags: { all_: ['a'] } },
+        ['done-run', 'late-run'],
+      ],
     ])('filters on %s', async (_case, flowRunFilter, expected) => {
       expect(sorted(await runs({ flow_runs: flowRunFilter }))).toEqual(expected);
       expect(await countRuns({ flow_runs: flowRunFilter })).toBe(expected.length);
@@ -310,18 +456,41 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
     });
 
     it('filters on deployment_id any_', async () => {
-      expect(sorted(await runs({ flow_runs: { deployment_id: { any_: [deployment.nightlyEtl.id] } } }))).toEqual(['done-run', 'upcoming-run']);
+      expect(sorted(await runs({ flow_runs: { deployment_id: { any_: [deployment.nightlyEtl.id] } } }))).toEqual([
+        'done-run',
+        'upcoming-run',
+      ]);
     });
 
     it.each<[string, object, string[]]>([
       ['flows', { flows: { name: { like_: 'marvin' } } }, ['done-run', 'upcoming-run']],
-      ['flows with tags', { flows: { tags: { all_: ['b'] } } }, ['Adhoc_RUN%1', 'done-run', 'failed-run', 'late-run', 'upcoming-run']],
+      [
+        'flows with tags',
+        { flows: { tags: { all_: ['b'] } } },
+        ['Adhoc_RUN%1', 'done-run', 'failed-run', 'late-run', 'upcoming-run'],
+      ],
       ['deployments', { deployments: { paused: { eq_: true } } }, ['failed-run']],
-      ['deployments (runs without one never match)', { deployments: {} }, ['done-run', 'failed-run', 'late-run', 'upcoming-run']],
+      [
+        'deployments (runs without one never match)',
+        { deployments: {} },
+        ['done-run', 'failed-run', 'late-run', 'upcoming-run'],
+      ],
       ['work_pools', { work_pools: { name: { any_: ['process-pool'] } } }, ['done-run', 'late-run', 'upcoming-run']],
-      ['work_pool_queues by name', { work_pool_queues: { name: { any_: ['default'] } } }, ['done-run', 'failed-run', 'upcoming-run']],
-      ['pool and queue together', { work_pools: { type: { any_: ['process'] } }, work_pool_queues: { name: { any_: ['default'] } } }, ['done-run', 'upcoming-run']],
-      ['flow runs and flows', { flow_runs: { state: { type: { any_: ['SCHEDULED'] } } }, flows: { name: { any_: ['report'] } } }, ['late-run']],
+      [
+        'work_pool_queues by name',
+        { work_pool_queues: { name: { any_: ['default'] } } },
+        ['done-run', 'failed-run', 'upcoming-run'],
+      ],
+      [
+        'pool and queue together',
+        { work_pools: { type: { any_: ['process'] } }, work_pool_queues: { name: { any_: ['default'] } } },
+        ['done-run', 'upcoming-run'],
+      ],
+      [
+        'flow runs and flows',
+        { flow_runs: { state: { type: { any_: ['SCHEDULED'] } } }, flows: { name: { any_: ['report'] } } },
+        ['late-run'],
+      ],
       ['task_runs (the runs have none)', { task_runs: {} }, []],
       ['flows and task_runs', { flows: {}, task_runs: { id: { any_: [] } } }, []],
     ])('keeps runs whose related %s match', async (_case, filters, expected) => {
@@ -332,7 +501,11 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
     it('keeps runs whose work pool or work queue has a given id', async () => {
       expect(await runs({ work_pools: { id: { any_: [pool.k8s] } } })).toEqual(['failed-run']);
       expect(await runs({ work_pool_queues: { id: { any_: [queue.processCritical] } } })).toEqual(['late-run']);
-      expect(await countRuns({ work_pools: { operator: 'or_', id: { any_: [pool.k8s] }, name: { any_: ['process-pool'] } } })).toBe(4);
+      expect(
+        await countRuns({
+          work_pools: { operator: 'or_', id: { any_: [pool.k8s] }, name: { any_: ['process-pool'] } },
+        }),
+      ).toBe(4);
     });
 
     it.each<[string, string[]]>([
@@ -348,14 +521,27 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
 
     it('sorts by NEXT_SCHEDULED_START_TIME_ASC and END_TIME_DESC, ties broken by id', async () => {
       const unscheduled = [run.done, run.failed, run.adhoc].sort((a, b) => a.id.localeCompare(b.id)).map((r) => r.name);
-      expect(await runs({ sort: 'NEXT_SCHEDULED_START_TIME_ASC' })).toEqual(['late-run', 'upcoming-run', ...unscheduled]);
+      expect(await runs({ sort: 'NEXT_SCHEDULED_START_TIME_ASC' })).toEqual([
+        'late-run',
+        'upcoming-run',
+        ...unscheduled,
+      ]);
       const unended = [run.upcoming, run.adhoc, run.late].sort((a, b) => b.id.localeCompare(a.id)).map((r) => r.name);
       expect(await runs({ sort: 'END_TIME_DESC' })).toEqual([...unended, 'failed-run', 'done-run']);
     });
 
     it('pages every sort with offset and limit without losing or repeating a run', async () => {
-      const sorts = ['ID_DESC', 'START_TIME_ASC', 'START_TIME_DESC', 'EXPECTED_START_TIME_ASC', 'EXPECTED_START_TIME_DESC',
-        'NAME_ASC', 'NAME_DESC', 'NEXT_SCHEDULED_START_TIME_ASC', 'END_TIME_DESC'];
+      const sorts = [
+        'ID_DESC',
+        'START_TIME_ASC',
+        'START_TIME_DESC',
+        'EXPECTED_START_TIME_ASC',
+        'EXPECTED_START_TIME_DESC',
+        'NAME_ASC',
+        'NAME_DESC',
+        'NEXT_SCHEDULED_START_TIME_ASC',
+        'END_TIME_DESC',
+      ];
       for (const sort of sorts) {
         const pages = [await runs({ sort }, 2), await runs({ sort, offset: 2 }, 2), await runs({ sort, offset: 4 }, 2)];
         expect(pages.flat()).toEqual(await runs({ sort }));
@@ -363,8 +549,16 @@ describe('cross-resource filters (flows, deployments, flow runs)', () => {
     });
 
     it('returns bare FlowRunEntity rows', async () => {
-      const [row] = await gw.db.repos.queries.flowRuns(body(FlowRunFilterRequestDto, { flow_runs: { id: { any_: [run.done.id] } } }), 1);
-      expect(row).toMatchObject({ id: run.done.id, flow_id: flow.etl.id, state_type: 'COMPLETED', work_queue_id: queue.processDefault });
+      const [row] = await gw.db.repos.queries.flowRuns(
+        body(FlowRunFilterRequestDto, { flow_runs: { id: { any_: [run.done.id] } } }),
+        1,
+      );
+      expect(row).toMatchObject({
+        id: run.done.id,
+        flow_id: flow.etl.id,
+        state_type: 'COMPLETED',
+        work_queue_id: queue.processDefault,
+      });
       expect(row.start_time).toEqual(hours(0));
     });
   });
@@ -389,9 +583,12 @@ describe('filter bodies as the stock client sends them', () => {
   });
   afterAll(() => gw.stop());
 
-  it.each(['/flows/filter', '/deployments/filter', '/flow_runs/filter'])('%s treats explicit nulls for sort, offset and limit as defaults', async (path) => {
-    const response = await gw.post(path, { sort: null, offset: null, limit: null });
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual([]);
-  });
+  it.each(['/flows/filter', '/deployments/filter', '/flow_runs/filter'])(
+    '%s treats explicit nulls for sort, offset and limit as defaults',
+    async (path) => {
+      const response = await gw.post(path, { sort: null, offset: null, limit: null });
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual([]);
+    },
+  );
 });

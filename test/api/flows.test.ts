@@ -76,18 +76,27 @@ describe('flows API', () => {
       ['PATCH', '/flows/not-a-uuid'],
       ['DELETE', '/flows/not-a-uuid'],
     ])('answers %s %s with 404 Not Found, as a route that does not match', async (method, url) => {
-      expect(await gw.request(method, url, method === 'PATCH' ? {} : undefined)).toMatchObject({ status: 404, body: { detail: 'Not Found' } });
+      expect(await gw.request(method, url, method === 'PATCH' ? {} : undefined)).toMatchObject({
+        status: 404,
+        body: { detail: 'Not Found' },
+      });
     });
 
     it('nothing was written by rejected requests', async () => {
-      for (const name of ['x1', 'x2', 'a/b', 'big']) expect((await gw.get(`/flows/name/${encodeURIComponent(name)}`)).status).toBe(404);
+      for (const name of ['x1', 'x2', 'a/b', 'big']) {
+        expect((await gw.get(`/flows/name/${encodeURIComponent(name)}`)).status).toBe(404);
+      }
     });
   });
 
   describe('POST /flows/filter and /flows/count', () => {
     const mine = { name: { like_: 'fl-' } };
     beforeAll(async () => {
-      for (const [name, tags] of [['fl-alpha', ['t1']], ['fl-beta', ['t1', 't2']], ['fl-gamma', []]] as const) {
+      for (const [name, tags] of [
+        ['fl-alpha', ['t1']],
+        ['fl-beta', ['t1', 't2']],
+        ['fl-gamma', []],
+      ] as const) {
         expect((await gw.post('/flows/', { name, tags })).status).toBe(201);
       }
     });
@@ -118,14 +127,20 @@ describe('flows API', () => {
       const count = await gw.post('/flows/count', { flows: { ...mine, tags: { all_: ['t1'] } } });
       expectOperation(count, 'POST', '/flows/count', 200);
       expect(count.body).toBe(2);
-      expect((await gw.post('/flows/count', { flows: { operator: 'or_', tags: { is_null_: true }, name: { any_: ['fl-beta', 'fl-alpha'] } } })).body).toBe(3);
+      expect(
+        (
+          await gw.post('/flows/count', {
+            flows: { operator: 'or_', tags: { is_null_: true }, name: { any_: ['fl-beta', 'fl-alpha'] } },
+          })
+        ).body,
+      ).toBe(3);
       expect((await gw.post('/flows/count', { flows: mine, task_runs: {} })).body).toBe(0);
     });
 
     it.each([
       [201, 'Invalid limit: must be less than or equal to 200.'],
       [-1, 'Invalid limit: must be greater than or equal to 0.'],
-    ])('422 with Prefect\'s text for limit %d', async (limit, detail) => {
+    ])("422 with Prefect's text for limit %d", async (limit, detail) => {
       const response = await gw.post('/flows/filter', { limit });
       expect(response.status).toBe(422);
       expect(response.body).toEqual({ detail });
@@ -133,15 +148,40 @@ describe('flows API', () => {
 
     it.each<[string, object, string, (string | number)[]]>([
       ['unknown key inside a filter', { flows: { nope: 1 } }, 'extra_forbidden', ['body', 'flows', 'nope']],
-      ['unknown key deeper down', { flows: { name: { any_: ['x'], eq_: 'x' } } }, 'extra_forbidden', ['body', 'flows', 'name', 'eq_']],
-      ['a string where a list is due', { flows: { name: { any_: 'fl-alpha' } } }, 'list_type', ['body', 'flows', 'name', 'any_']],
+      [
+        'unknown key deeper down',
+        { flows: { name: { any_: ['x'], eq_: 'x' } } },
+        'extra_forbidden',
+        ['body', 'flows', 'name', 'eq_'],
+      ],
+      [
+        'a string where a list is due',
+        { flows: { name: { any_: 'fl-alpha' } } },
+        'list_type',
+        ['body', 'flows', 'name', 'any_'],
+      ],
       ['a filter that is a list', { flows: [{}] }, 'model_type', ['body', 'flows']],
       ['a filter that is a string', { flow_runs: 'x' }, 'model_type', ['body', 'flow_runs']],
       ['malformed uuid', { flows: { id: { any_: ['nope'] } } }, 'uuid_parsing', ['body', 'flows', 'id', 'any_', 0]],
       ['unknown operator', { flows: { operator: 'xor_' } }, 'enum', ['body', 'flows', 'operator']],
-      ['unknown state type', { flow_runs: { state: { type: { any_: ['DONE'] } } } }, 'enum', ['body', 'flow_runs', 'state', 'type', 'any_', 0]],
-      ['bad date-time', { flow_runs: { start_time: { after_: 'yesterday' } } }, 'datetime_from_date_parsing', ['body', 'flow_runs', 'start_time', 'after_']],
-      ['is_null_ on expected_start_time (Prefect has none)', { flow_runs: { expected_start_time: { is_null_: true } } }, 'extra_forbidden', ['body', 'flow_runs', 'expected_start_time', 'is_null_']],
+      [
+        'unknown state type',
+        { flow_runs: { state: { type: { any_: ['DONE'] } } } },
+        'enum',
+        ['body', 'flow_runs', 'state', 'type', 'any_', 0],
+      ],
+      [
+        'bad date-time',
+        { flow_runs: { start_time: { after_: 'yesterday' } } },
+        'datetime_from_date_parsing',
+        ['body', 'flow_runs', 'start_time', 'after_'],
+      ],
+      [
+        'is_null_ on expected_start_time (Prefect has none)',
+        { flow_runs: { expected_start_time: { is_null_: true } } },
+        'extra_forbidden',
+        ['body', 'flow_runs', 'expected_start_time', 'is_null_'],
+      ],
       ['unknown sort', { sort: 'NAME' }, 'enum', ['body', 'sort']],
       ['negative offset', { offset: -1 }, 'greater_than_equal', ['body', 'offset']],
       ['non-integer limit', { limit: 'ten' }, 'int_type', ['body', 'limit']],

@@ -16,15 +16,30 @@ interface Answer {
 }
 
 /** One request over a fresh connection; `error` instead of an answer if the connection failed (reset, refused). */
-function send(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<Answer> {
+function send(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string | Buffer,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const framing = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const request = http.request({ host: '127.0.0.1', port, method, path, headers: { ...framing, ...headers }, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString() }));
-      response.on('error', reject);
-    });
+    const request = http.request(
+      { host: '127.0.0.1', port, method, path, headers: { ...framing, ...headers }, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text: Buffer.concat(chunks).toString(),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -68,8 +83,14 @@ describe('authentication (API_AUTH_STRING)', () => {
     ['GET', '/api/version'],
     ['HEAD', '/api/health'],
     ['GET', '/api/health/extra'],
-  ])('refuses %s %s without credentials: 401 in Prefect\'s shape', async (method, path) => {
-    const answer = await send(port, method, path, { 'content-type': 'application/json' }, method === 'GET' || method === 'HEAD' ? undefined : '{}');
+  ])("refuses %s %s without credentials: 401 in Prefect's shape", async (method, path) => {
+    const answer = await send(
+      port,
+      method,
+      path,
+      { 'content-type': 'application/json' },
+      method === 'GET' || method === 'HEAD' ? undefined : '{}',
+    );
     expect(answer.status).toBe(401);
     if (method !== 'HEAD') expect(json(answer)).toEqual({ exception_message: 'Unauthorized' });
   });
@@ -85,18 +106,45 @@ describe('authentication (API_AUTH_STRING)', () => {
     ['an extra part', `${basic(AUTH)} extra`],
     ['an empty header', ''],
   ])('refuses %s', async (_case, authorization) => {
-    const answer = await send(port, 'POST', '/api/work_pools/filter', { authorization, 'content-type': 'application/json' }, '{}');
-    expect({ status: answer.status, body: json(answer) }).toEqual({ status: 401, body: { exception_message: 'Unauthorized' } });
+    const answer = await send(
+      port,
+      'POST',
+      '/api/work_pools/filter',
+      { authorization, 'content-type': 'application/json' },
+      '{}',
+    );
+    expect({ status: answer.status, body: json(answer) }).toEqual({
+      status: 401,
+      body: { exception_message: 'Unauthorized' },
+    });
   });
 
   it('lets the right credentials through to every route, the 404 included', async () => {
     const name = `auth-${randomUUID().slice(0, 8)}`;
-    const created = await send(port, 'POST', '/api/work_pools/', { ...withAuth, 'content-type': 'application/json' }, JSON.stringify({ name, type: 'process' }));
+    const created = await send(
+      port,
+      'POST',
+      '/api/work_pools/',
+      { ...withAuth, 'content-type': 'application/json' },
+      JSON.stringify({ name, type: 'process' }),
+    );
     expect(created.status).toBe(201);
     expect((await send(port, 'GET', `/api/work_pools/${name}`, withAuth)).status).toBe(200);
     // Extra whitespace between the scheme and the credentials is accepted, as Python's `str.split()` does.
-    expect((await send(port, 'GET', `/api/work_pools/${name}`, { authorization: `  Basic   ${Buffer.from(AUTH).toString('base64')} ` })).status).toBe(200);
-    const polled = await send(port, 'POST', `/api/work_pools/${name}/get_scheduled_flow_runs`, { ...withAuth, 'content-type': 'application/json' }, '{}');
+    expect(
+      (
+        await send(port, 'GET', `/api/work_pools/${name}`, {
+          authorization: `  Basic   ${Buffer.from(AUTH).toString('base64')} `,
+        })
+      ).status,
+    ).toBe(200);
+    const polled = await send(
+      port,
+      'POST',
+      `/api/work_pools/${name}/get_scheduled_flow_runs`,
+      { ...withAuth, 'content-type': 'application/json' },
+      '{}',
+    );
     expect({ status: polled.status, body: json(polled) }).toEqual({ status: 200, body: [] });
     expect((await send(port, 'DELETE', `/api/work_pools/${name}`, withAuth)).status).toBe(204);
     const missing = await send(port, 'GET', '/api/no-such-route', withAuth);
@@ -109,8 +157,11 @@ describe('authentication (API_AUTH_STRING)', () => {
     expect((await send(port, 'GET', '/api/health?probe=1')).status).toBe(200);
   });
 
-  it('answers a CORS preflight without credentials, as Prefect\'s outer CORS middleware does', async () => {
-    const answer = await send(port, 'OPTIONS', '/api/work_pools/filter', { origin: 'https://ui.example', 'access-control-request-method': 'POST' });
+  it("answers a CORS preflight without credentials, as Prefect's outer CORS middleware does", async () => {
+    const answer = await send(port, 'OPTIONS', '/api/work_pools/filter', {
+      origin: 'https://ui.example',
+      'access-control-request-method': 'POST',
+    });
     expect(answer.status).toBe(200);
     expect(answer.headers['access-control-allow-origin']).toBe('*');
   });
@@ -143,7 +194,7 @@ describe('authentication (API_AUTH_STRING)', () => {
       [{ type: 'auth', token: null }, 'Auth required but no token provided'],
       [{ type: 'auth' }, 'Auth required but no token provided'],
       [{ type: 'events' }, "Expected 'auth' message"],
-    ])('refuses %j with 1008 and Prefect\'s reason', async (message, reason) => {
+    ])("refuses %j with 1008 and Prefect's reason", async (message, reason) => {
       expect(await handshake(message)).toEqual({ code: 1008, reason });
     });
 
@@ -185,7 +236,11 @@ describe('CORS and security headers', () => {
   });
 
   it('names the allowed origin on ordinary responses, errors included', async () => {
-    for (const [method, path] of [['GET', '/api/health'], ['GET', '/api/work_pools/missing'], ['GET', '/api/nope']]) {
+    for (const [method, path] of [
+      ['GET', '/api/health'],
+      ['GET', '/api/work_pools/missing'],
+      ['GET', '/api/nope'],
+    ]) {
       const answer = await send(port, method, path, { origin: 'https://ui.example' });
       expect(answer.headers['access-control-allow-origin']).toBe('*');
       expect(answer.headers.vary).toContain('Origin');
@@ -197,7 +252,10 @@ describe('CORS and security headers', () => {
       await send(port, 'GET', '/api/health'),
       await send(port, 'GET', '/api/nope'),
       await send(port, 'POST', '/api/work_pools/filter', { 'content-type': 'application/json' }, '{not json'),
-      await send(port, 'OPTIONS', '/api/health', { origin: 'https://ui.example', 'access-control-request-method': 'GET' }),
+      await send(port, 'OPTIONS', '/api/health', {
+        origin: 'https://ui.example',
+        'access-control-request-method': 'GET',
+      }),
     ];
     expect(answers.map((answer) => answer.status)).toEqual([200, 404, 422, 200]);
     for (const answer of answers) expect(answer.headers).toMatchObject(SECURITY_HEADERS);
@@ -226,20 +284,32 @@ describe('CORS and security headers', () => {
       expect(allowed.headers).toMatchObject({
         'access-control-allow-origin': 'https://ops.example',
         'access-control-allow-methods': 'GET, POST',
-        'access-control-allow-headers': 'Accept, Accept-Language, Content-Language, Content-Type, x-prefect-api-version',
+        'access-control-allow-headers':
+          'Accept, Accept-Language, Content-Language, Content-Type, x-prefect-api-version',
       });
       const refused = await send(limitedPort, 'OPTIONS', '/api/work_pools/filter', {
         origin: 'https://evil.example',
         'access-control-request-method': 'DELETE',
         'access-control-request-headers': 'authorization',
       });
-      expect({ status: refused.status, text: refused.text }).toEqual({ status: 400, text: 'Disallowed CORS origin, method, headers' });
+      expect({ status: refused.status, text: refused.text }).toEqual({
+        status: 400,
+        text: 'Disallowed CORS origin, method, headers',
+      });
       expect(refused.headers['access-control-allow-origin']).toBeUndefined();
     });
 
     it('names only an allowed origin on ordinary responses', async () => {
-      expect((await send(limitedPort, 'GET', '/api/health', { origin: 'https://ui.example' })).headers['access-control-allow-origin']).toBe('https://ui.example');
-      expect((await send(limitedPort, 'GET', '/api/health', { origin: 'https://evil.example' })).headers['access-control-allow-origin']).toBeUndefined();
+      expect(
+        (await send(limitedPort, 'GET', '/api/health', { origin: 'https://ui.example' })).headers[
+          'access-control-allow-origin'
+        ],
+      ).toBe('https://ui.example');
+      expect(
+        (await send(limitedPort, 'GET', '/api/health', { origin: 'https://evil.example' })).headers[
+          'access-control-allow-origin'
+        ],
+      ).toBeUndefined();
     });
   });
 });
@@ -257,14 +327,32 @@ describe('request bodies', () => {
     const flowRunId = randomUUID();
     // 3 logs of ~1 MB (the client's largest single log) and small ones, as one batch of the Prefect client.
     const logs = [
-      ...Array.from({ length: 3 }, (_, i) => ({ name: 'prefect.flow_runs', level: 20, message: `${i}`.padEnd(999_000, 'x'), timestamp: new Date().toISOString(), flow_run_id: flowRunId })),
-      ...Array.from({ length: 2000 }, (_, i) => ({ name: 'prefect.flow_runs', level: 20, message: `line ${i} `.padEnd(200, '.'), timestamp: new Date().toISOString(), flow_run_id: flowRunId })),
+      ...Array.from({ length: 3 }, (_, i) => ({
+        name: 'prefect.flow_runs',
+        level: 20,
+        message: `${i}`.padEnd(999_000, 'x'),
+        timestamp: new Date().toISOString(),
+        flow_run_id: flowRunId,
+      })),
+      ...Array.from({ length: 2000 }, (_, i) => ({
+        name: 'prefect.flow_runs',
+        level: 20,
+        message: `line ${i} `.padEnd(200, '.'),
+        timestamp: new Date().toISOString(),
+        flow_run_id: flowRunId,
+      })),
     ];
     const body = JSON.stringify(logs);
     expect(body.length).toBeGreaterThan(3_400_000);
     const answer = await send(port, 'POST', '/api/logs/', { 'content-type': 'application/json' }, body);
     expect(answer.status).toBe(201);
-    const stored = await send(port, 'POST', '/api/logs/filter', { 'content-type': 'application/json' }, JSON.stringify({ logs: { flow_run_id: { any_: [flowRunId] } }, limit: 1 }));
+    const stored = await send(
+      port,
+      'POST',
+      '/api/logs/filter',
+      { 'content-type': 'application/json' },
+      JSON.stringify({ logs: { flow_run_id: { any_: [flowRunId] } }, limit: 1 }),
+    );
     expect(json(stored)).toEqual([expect.objectContaining({ flow_run_id: flowRunId })]);
   });
 
@@ -311,11 +399,22 @@ describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECON
   const clients: SlowClient[] = [];
 
   const slowBody = (): SlowClient =>
-    new SlowClient(port, 'POST /api/logs/ HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[', ' ', 250);
-  const slowHeaders = (): SlowClient => new SlowClient(port, 'GET /api/health HTTP/1.1\r\nHost: gateway\r\n', 'X-Drip: 1\r\n', 250);
+    new SlowClient(
+      port,
+      'POST /api/logs/ HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[',
+      ' ',
+      250,
+    );
+  const slowHeaders = (): SlowClient =>
+    new SlowClient(port, 'GET /api/health HTTP/1.1\r\nHost: gateway\r\n', 'X-Drip: 1\r\n', 250);
 
   beforeAll(async () => {
-    ({ gw, port } = await listen({ HTTP_MAX_CONNECTIONS: String(CAP), HTTP_HEADERS_TIMEOUT_SECONDS: '1', HTTP_REQUEST_TIMEOUT_SECONDS: '2', HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '1' }));
+    ({ gw, port } = await listen({
+      HTTP_MAX_CONNECTIONS: String(CAP),
+      HTTP_HEADERS_TIMEOUT_SECONDS: '1',
+      HTTP_REQUEST_TIMEOUT_SECONDS: '2',
+      HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '1',
+    }));
   });
   afterEach(() => {
     for (const client of clients.splice(0)) client.destroy();
@@ -326,14 +425,19 @@ describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECON
     const bodies = Array.from({ length: 30 }, slowBody);
     const headers = Array.from({ length: 30 }, slowHeaders);
     const silent = Array.from({ length: 10 }, () => new SlowClient(port, '', '', 250));
-    const idle = Array.from({ length: 10 }, () => new SlowClient(port, 'GET /api/health HTTP/1.1\r\nHost: gateway\r\n\r\n', '', 250));
+    const idle = Array.from(
+      { length: 10 },
+      () => new SlowClient(port, 'GET /api/health HTTP/1.1\r\nHost: gateway\r\n\r\n', '', 250),
+    );
     clients.push(...bodies, ...headers, ...silent, ...idle);
     await sleep(300);
     const during = await send(port, 'GET', '/api/health');
     expect(during.status).toBe(200);
     await sleep(4000);
     const closedWithin = (group: SlowClient[], fromMs: number, toMs: number): boolean =>
-      group.every((client) => client.closedAfterMs !== null && client.closedAfterMs >= fromMs && client.closedAfterMs < toMs);
+      group.every(
+        (client) => client.closedAfterMs !== null && client.closedAfterMs >= fromMs && client.closedAfterMs < toMs,
+      );
     // Node checks its timeouts every second (CONNECTIONS_CHECK_INTERVAL_MS): each closed within its timeout + 1 s + slack.
     expect(closedWithin(headers, 900, 2700)).toBe(true);
     expect(closedWithin(silent, 900, 2700)).toBe(true);
@@ -348,7 +452,10 @@ describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECON
     clients.push(...Array.from({ length: CAP + 50 }, slowBody));
     await sleep(500);
     const server: http.Server = gw.app.getHttpServer();
-    const openConnections = () => new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    const openConnections = () =>
+      new Promise<number>((resolve, reject) =>
+        server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      );
     expect(await openConnections()).toBeLessThanOrEqual(CAP);
     const evicted = clients.filter((client) => client.closedAfterMs !== null);
     expect(evicted.length).toBeGreaterThanOrEqual(50);
@@ -364,7 +471,9 @@ describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECON
     // The first took the slot of one more slow client (each request's connection closes after it, freeing its slot).
     expect(clients.filter((client) => client.closedAfterMs !== null).length).toBeGreaterThan(evicted.length);
     expect(Math.max(...latencies)).toBeLessThan(1000);
-    process.stdout.write(`slow clients: ${evicted.length} of ${CAP + 50} evicted at the cap; 20 requests at the cap answered in at most ${Math.max(...latencies)} ms\n`);
+    process.stdout.write(
+      `slow clients: ${evicted.length} of ${CAP + 50} evicted at the cap; 20 requests at the cap answered in at most ${Math.max(...latencies)} ms\n`,
+    );
   });
 
   it('at the cap, evicts an events websocket that has not authenticated, never one that has', async () => {
@@ -378,13 +487,18 @@ describe('slow clients (HTTP_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_TIMEOUT_SECON
       return { socket, closed: () => closed };
     };
     const authenticated = await openSocket();
-    const answer = new Promise((resolve) => authenticated.socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))));
+    const answer = new Promise((resolve) =>
+      authenticated.socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))),
+    );
     authenticated.socket.send(JSON.stringify({ type: 'auth', token: null }));
     expect(await answer).toEqual({ type: 'auth_success' });
     const silent = await openSocket();
     clients.push(...Array.from({ length: CAP }, slowBody));
     await sleep(1000);
-    expect({ silent: silent.closed(), authenticated: authenticated.closed() }).toEqual({ silent: true, authenticated: false });
+    expect({ silent: silent.closed(), authenticated: authenticated.closed() }).toEqual({
+      silent: true,
+      authenticated: false,
+    });
     authenticated.socket.terminate();
   });
 });

@@ -36,11 +36,18 @@ describe('flow run retries (RetryFailedFlows)', () => {
   }
 
   const propose = (id: string, state: Record<string, unknown>) =>
-    gw.request('POST', `/flow_runs/${id}/set_state`, { state: { ...state, state_details: { transition_id: randomUUID() } } }, PREFECT_CLIENT);
-  const poll = async (): Promise<string[]> =>
-    ((await gw.post('/work_pools/retry-pool/get_scheduled_flow_runs', { scheduled_before: inSeconds(10) })).body as { flow_run: { id: string } }[]).map(
-      (offer) => offer.flow_run.id,
+    gw.request(
+      'POST',
+      `/flow_runs/${id}/set_state`,
+      { state: { ...state, state_details: { transition_id: randomUUID() } } },
+      PREFECT_CLIENT,
     );
+  const poll = async (): Promise<string[]> =>
+    (
+      (await gw.post('/work_pools/retry-pool/get_scheduled_flow_runs', { scheduled_before: inSeconds(10) })).body as {
+        flow_run: { id: string };
+      }[]
+    ).map((offer) => offer.flow_run.id);
   const failure = { type: 'FAILED', message: 'Flow run encountered an exception: ValueError: boom' };
 
   async function startRun(id: string) {
@@ -64,7 +71,12 @@ describe('flow run retries (RetryFailedFlows)', () => {
     expect(scheduledTime).toBeGreaterThanOrEqual(before);
     expect(scheduledTime).toBeLessThanOrEqual(Date.now());
     const waiting = (await gw.get(`/flow_runs/${flaky}`)).body;
-    expect(waiting).toMatchObject({ state_type: 'SCHEDULED', state_name: 'AwaitingRetry', run_count: 1, empirical_policy: { retry_type: 'in_process', retries: 1 } });
+    expect(waiting).toMatchObject({
+      state_type: 'SCHEDULED',
+      state_name: 'AwaitingRetry',
+      run_count: 1,
+      empirical_policy: { retry_type: 'in_process', retries: 1 },
+    });
     expect(Date.parse(waiting.next_scheduled_start_time)).toBe(scheduledTime);
 
     // A due run of the same pool is offered; the run retrying in its own process never is.
@@ -88,7 +100,11 @@ describe('flow run retries (RetryFailedFlows)', () => {
     const failed = await propose(flaky, failure);
     expectOperation(failed, 'POST', SET_STATE, 201);
     expect(failed.body).toMatchObject({ status: 'ACCEPT', state: { type: 'FAILED', message: failure.message } });
-    expect((await gw.get(`/flow_runs/${flaky}`)).body).toMatchObject({ state_type: 'FAILED', run_count: 2, empirical_policy: { retry_type: null } });
+    expect((await gw.get(`/flow_runs/${flaky}`)).body).toMatchObject({
+      state_type: 'FAILED',
+      run_count: 2,
+      empirical_policy: { retry_type: null },
+    });
   });
 
   it('waits retry_delay seconds before the retry may start', async () => {
@@ -102,7 +118,10 @@ describe('flow run retries (RetryFailedFlows)', () => {
     expect(scheduledTime).toBeLessThanOrEqual(Date.now() + 5000);
 
     const early = await propose(flaky, { type: 'RUNNING' });
-    expect(early.body).toMatchObject({ status: 'WAIT', details: { type: 'wait_details', reason: 'Scheduled time is in the future' } });
+    expect(early.body).toMatchObject({
+      status: 'WAIT',
+      details: { type: 'wait_details', reason: 'Scheduled time is in the future' },
+    });
     expect(early.body.details.delay_seconds).toBeGreaterThanOrEqual(4);
     expect(early.body.details.delay_seconds).toBeLessThanOrEqual(5);
   });
@@ -110,7 +129,9 @@ describe('flow run retries (RetryFailedFlows)', () => {
   it('takes the retries the engine sets on the run once it has loaded the flow', async () => {
     const flaky = await run();
     await startRun(flaky);
-    expect((await gw.patch(`/flow_runs/${flaky}`, { empirical_policy: { retries: 1, retry_delay: 0 } })).status).toBe(204);
+    expect((await gw.patch(`/flow_runs/${flaky}`, { empirical_policy: { retries: 1, retry_delay: 0 } })).status).toBe(
+      204,
+    );
     expect((await propose(flaky, failure)).body.state.name).toBe('AwaitingRetry');
   });
 
@@ -119,6 +140,9 @@ describe('flow run retries (RetryFailedFlows)', () => {
     await startRun(fragile);
     const failed = await propose(fragile, failure);
     expect(failed.body).toMatchObject({ status: 'ACCEPT', state: { type: 'FAILED', name: 'Failed' } });
-    expect((await gw.get(`/flow_runs/${fragile}`)).body).toMatchObject({ state_type: 'FAILED', end_time: expect.any(String) });
+    expect((await gw.get(`/flow_runs/${fragile}`)).body).toMatchObject({
+      state_type: 'FAILED',
+      end_time: expect.any(String),
+    });
   });
 });

@@ -29,7 +29,10 @@ describe('server routes', () => {
   });
 
   it('answers the CSRF probe as a server with CSRF disabled', async () => {
-    expect(await gw.get('/csrf-token?client=abc')).toMatchObject({ status: 422, body: { detail: 'CSRF protection is disabled.' } });
+    expect(await gw.get('/csrf-token?client=abc')).toMatchObject({
+      status: 422,
+      body: { detail: 'CSRF protection is disabled.' },
+    });
   });
 
   it('unknown routes are 404 {"detail": "Not Found"}', async () => {

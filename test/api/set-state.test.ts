@@ -30,7 +30,8 @@ describe('POST /flow_runs/{id}/set_state', () => {
   const setState = (id: string, state: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     gw.post(`/flow_runs/${id}/set_state`, { state, ...extra });
   const readRun = async (id: string) => (await gw.get(`/flow_runs/${id}`)).body;
-  const history = async (id: string) => (await gw.db.repos.flowRunStates.historyOf(id)).map((state) => `${state.type}/${state.name}`);
+  const history = async (id: string) =>
+    (await gw.db.repos.flowRunStates.historyOf(id)).map((state) => `${state.type}/${state.name}`);
 
   /** Moves a run forward with forced transitions (as a test fixture, not under test). */
   async function force(id: string, state: Record<string, unknown>) {
@@ -40,11 +41,15 @@ describe('POST /flow_runs/{id}/set_state', () => {
   }
 
   describe('the claim (SCHEDULED → PENDING)', () => {
-    it('accepts the first PENDING proposal (201) and aborts the next with Prefect\'s reason (200)', async () => {
+    it("accepts the first PENDING proposal (201) and aborts the next with Prefect's reason (200)", async () => {
       const scheduledTime = secondsFromNow(-5);
       const id = await scheduledRun(scheduledTime);
 
-      const first = await setState(id, { type: 'PENDING', name: 'Pending', state_details: { transition_id: randomUUID() } });
+      const first = await setState(id, {
+        type: 'PENDING',
+        name: 'Pending',
+        state_details: { transition_id: randomUUID() },
+      });
       expectOperation(first, 'POST', SET_STATE, 201);
       expect(first.body).toMatchObject({
         status: 'ACCEPT',
@@ -54,30 +59,46 @@ describe('POST /flow_runs/{id}/set_state', () => {
       // CopyScheduledTime: the claim keeps the time the run was scheduled for.
       expect(Date.parse(first.body.state.state_details.scheduled_time)).toBe(Date.parse(scheduledTime));
 
-      const second = await setState(id, { type: 'PENDING', name: 'Pending', state_details: { transition_id: randomUUID() } });
+      const second = await setState(id, {
+        type: 'PENDING',
+        name: 'Pending',
+        state_details: { transition_id: randomUUID() },
+      });
       expectOperation(second, 'POST', SET_STATE, 200);
       expect(second.body).toEqual({
         state: first.body.state,
         status: 'ABORT',
-        details: { type: 'abort_details', reason: 'This run is in a PENDING state and cannot transition to a PENDING state.' },
+        details: {
+          type: 'abort_details',
+          reason: 'This run is in a PENDING state and cannot transition to a PENDING state.',
+        },
       });
       expect(await history(id)).toEqual(['SCHEDULED/Scheduled', 'PENDING/Pending']);
       const run = await readRun(id);
-      expect(run).toMatchObject({ state_id: first.body.state.id, state_type: 'PENDING', state_name: 'Pending', next_scheduled_start_time: null });
+      expect(run).toMatchObject({
+        state_id: first.body.state.id,
+        state_type: 'PENDING',
+        state_name: 'Pending',
+        next_scheduled_start_time: null,
+      });
       expect(run.state).toEqual(first.body.state);
     });
 
     it('of 10 concurrent claims on one run, exactly one is accepted', async () => {
       const id = await scheduledRun();
       const claims = await Promise.all(
-        Array.from({ length: 10 }, () => setState(id, { type: 'PENDING', state_details: { transition_id: randomUUID() } })),
+        Array.from({ length: 10 }, () =>
+          setState(id, { type: 'PENDING', state_details: { transition_id: randomUUID() } }),
+        ),
       );
       const statuses = claims.map((claim) => claim.body.status as string);
       expect(statuses.filter((status) => status === 'ACCEPT')).toHaveLength(1);
       expect(statuses.filter((status) => status === 'ABORT')).toHaveLength(9);
       expect(claims.map((claim) => claim.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
       const winner = claims.find((claim) => claim.body.status === 'ACCEPT')!;
-      for (const loser of claims.filter((claim) => claim !== winner)) expect(loser.body.state.id).toBe(winner.body.state.id);
+      for (const loser of claims.filter((claim) => claim !== winner)) {
+        expect(loser.body.state.id).toBe(winner.body.state.id);
+      }
       expect(await history(id)).toEqual(['SCHEDULED/Scheduled', 'PENDING/Pending']);
     });
 
@@ -113,14 +134,17 @@ describe('POST /flow_runs/{id}/set_state', () => {
       const before = await readRun(id);
       const early = await setState(id, { type: 'RUNNING' });
       expectOperation(early, 'POST', SET_STATE, 200);
-      expect(early.body).toMatchObject({ status: 'WAIT', details: { type: 'wait_details', reason: 'Scheduled time is in the future' } });
+      expect(early.body).toMatchObject({
+        status: 'WAIT',
+        details: { type: 'wait_details', reason: 'Scheduled time is in the future' },
+      });
       expect(early.body.details.delay_seconds).toBeGreaterThanOrEqual(59);
       expect(early.body.details.delay_seconds).toBeLessThanOrEqual(60);
       expect(early.body.state.id).toBe(before.state_id);
       expect(await readRun(id)).toMatchObject({ state_type: 'PENDING', run_count: 0, start_time: null });
     });
 
-    it('keeps the run\'s bookkeeping through PENDING, RUNNING and COMPLETED', async () => {
+    it("keeps the run's bookkeeping through PENDING, RUNNING and COMPLETED", async () => {
       const scheduledTime = secondsFromNow(-30);
       const id = await scheduledRun(scheduledTime);
       expect(await readRun(id)).toMatchObject({
@@ -149,7 +173,10 @@ describe('POST /flow_runs/{id}/set_state', () => {
 
       await new Promise((resolve) => setTimeout(resolve, 20));
       const completed = await setState(id, { type: 'COMPLETED', data: { type: 'reference', storage_key: 'k' } });
-      expect(completed.body).toMatchObject({ status: 'ACCEPT', state: { type: 'COMPLETED', data: { type: 'reference', storage_key: 'k' } } });
+      expect(completed.body).toMatchObject({
+        status: 'ACCEPT',
+        state: { type: 'COMPLETED', data: { type: 'reference', storage_key: 'k' } },
+      });
       const done = await readRun(id);
       expect(done).toMatchObject({ state_type: 'COMPLETED', end_time: completed.body.state.timestamp, run_count: 1 });
       const ran = (Date.parse(completed.body.state.timestamp) - Date.parse(running.body.state.timestamp)) / 1000;
@@ -173,9 +200,16 @@ describe('POST /flow_runs/{id}/set_state', () => {
       const completed = await force(id, { type: 'COMPLETED', data: { type: 'reference', storage_key: 'k' } });
       const rerun = await setState(id, { type: 'RUNNING' });
       expectOperation(rerun, 'POST', SET_STATE, 200);
-      expect(rerun.body).toMatchObject({ status: 'REJECT', details: { reason: 'Run is already COMPLETED.' }, state: { id: completed.id } });
+      expect(rerun.body).toMatchObject({
+        status: 'REJECT',
+        details: { reason: 'Run is already COMPLETED.' },
+        state: { id: completed.id },
+      });
       const crashed = await setState(id, { type: 'CRASHED' });
-      expect(crashed.body).toMatchObject({ status: 'ABORT', details: { reason: 'Run is already in terminal state COMPLETED.' } });
+      expect(crashed.body).toMatchObject({
+        status: 'ABORT',
+        details: { reason: 'Run is already in terminal state COMPLETED.' },
+      });
       expect(await history(id)).toEqual(['SCHEDULED/Scheduled', 'COMPLETED/Completed']);
     });
 
@@ -183,14 +217,26 @@ describe('POST /flow_runs/{id}/set_state', () => {
       const adHoc = await scheduledRun();
       await force(adHoc, { type: 'FAILED' });
       const refused = await setState(adHoc, { type: 'SCHEDULED' });
-      expect(refused.body).toMatchObject({ status: 'ABORT', details: { reason: 'Cannot reschedule a run without an associated deployment.' } });
+      expect(refused.body).toMatchObject({
+        status: 'ABORT',
+        details: { reason: 'Cannot reschedule a run without an associated deployment.' },
+      });
 
       const deployed = await scheduledRun(undefined, randomUUID());
       await force(deployed, { type: 'FAILED' });
-      const retry = await setState(deployed, { type: 'SCHEDULED', name: 'AwaitingRetry', state_details: { scheduled_time: secondsFromNow(30) } });
+      const retry = await setState(deployed, {
+        type: 'SCHEDULED',
+        name: 'AwaitingRetry',
+        state_details: { scheduled_time: secondsFromNow(30) },
+      });
       expectOperation(retry, 'POST', SET_STATE, 201);
       const run = await readRun(deployed);
-      expect(run).toMatchObject({ state_type: 'SCHEDULED', state_name: 'AwaitingRetry', end_time: null, empirical_policy: { retry_type: 'reschedule' } });
+      expect(run).toMatchObject({
+        state_type: 'SCHEDULED',
+        state_name: 'AwaitingRetry',
+        end_time: null,
+        empirical_policy: { retry_type: 'reschedule' },
+      });
       expect(run.next_scheduled_start_time).toBe(retry.body.state.state_details.scheduled_time);
     });
 
@@ -228,7 +274,7 @@ describe('POST /flow_runs/{id}/set_state', () => {
   });
 
   describe('bad input', () => {
-    it('404 with Prefect\'s exception_message for an unknown run', async () => {
+    it("404 with Prefect's exception_message for an unknown run", async () => {
       const id = randomUUID();
       const response = await setState(id, { type: 'PENDING' });
       expect(response.status).toBe(404);
@@ -237,13 +283,33 @@ describe('POST /flow_runs/{id}/set_state', () => {
 
     it.each([
       ['an unknown state type', { state: { type: 'WAITING' } }, ['body', 'state', 'type'], 'enum'],
-      ['an extra key in StateCreate', { state: { type: 'PENDING', colour: 'red' } }, ['body', 'state', 'colour'], 'extra_forbidden'],
+      [
+        'an extra key in StateCreate',
+        { state: { type: 'PENDING', colour: 'red' } },
+        ['body', 'state', 'colour'],
+        'extra_forbidden',
+      ],
       ['no state', { force: true }, ['body', 'state'], 'missing'],
       ['a state that is not an object', { state: 'PENDING' }, ['body', 'state'], 'model_type'],
-      ['a bad scheduled time', { state: { type: 'SCHEDULED', state_details: { scheduled_time: 'soon' } } }, ['body', 'state', 'state_details', 'scheduled_time'], 'datetime_from_date_parsing'],
-      ['a bad transition id', { state: { type: 'PENDING', state_details: { transition_id: 'x' } } }, ['body', 'state', 'state_details', 'transition_id'], 'uuid_parsing'],
+      [
+        'a bad scheduled time',
+        { state: { type: 'SCHEDULED', state_details: { scheduled_time: 'soon' } } },
+        ['body', 'state', 'state_details', 'scheduled_time'],
+        'datetime_from_date_parsing',
+      ],
+      [
+        'a bad transition id',
+        { state: { type: 'PENDING', state_details: { transition_id: 'x' } } },
+        ['body', 'state', 'state_details', 'transition_id'],
+        'uuid_parsing',
+      ],
       ['a non-boolean force', { state: { type: 'PENDING' }, force: 'yes please' }, ['body', 'force'], 'bool_type'],
-      ['a null name of a non-null field', { state: { type: 'PENDING', state_details: { pause_reschedule: null } } }, ['body', 'state', 'state_details', 'pause_reschedule'], 'bool_type'],
+      [
+        'a null name of a non-null field',
+        { state: { type: 'PENDING', state_details: { pause_reschedule: null } } },
+        ['body', 'state', 'state_details', 'pause_reschedule'],
+        'bool_type',
+      ],
     ])('422 for %s, nothing written', async (_case, body, loc, type) => {
       const id = await scheduledRun();
       const response = await gw.post(`/flow_runs/${id}/set_state`, body);
@@ -273,7 +339,12 @@ describe('POST /flow_runs/{id}/set_state', () => {
       expect(malformed).toMatchObject({ status: 404, body: { detail: 'Not Found' } });
 
       const id = await scheduledRun();
-      const badVersion = await gw.request('POST', `/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } }, { 'x-prefect-api-version': '0.8' });
+      const badVersion = await gw.request(
+        'POST',
+        `/flow_runs/${id}/set_state`,
+        { state: { type: 'PENDING' } },
+        { 'x-prefect-api-version': '0.8' },
+      );
       expect(badVersion.status).toBe(400);
       expect(badVersion.body).toEqual({
         detail: "Invalid X-PREFECT-API-VERSION header format.Expected header in format 'x.y.z' but received 0.8",

@@ -15,16 +15,38 @@ describe('task runs API', () => {
   });
   afterAll(() => gw.stop());
 
-  const create = (body: Record<string, unknown>) => gw.post('/task_runs/', { task_key: 'etl.extract', dynamic_key: '0', ...body });
+  const create = (body: Record<string, unknown>) =>
+    gw.post('/task_runs/', { task_key: 'etl.extract', dynamic_key: '0', ...body });
 
   it('creates a task run PENDING (201); the same flow run, task key and dynamic key return it again (200)', async () => {
-    const first = await create({ flow_run_id: flowRunId, name: 'extract-0', tags: ['t'], empirical_policy: { retries: 2, retry_delay: [1, 5] } });
+    const first = await create({
+      flow_run_id: flowRunId,
+      name: 'extract-0',
+      tags: ['t'],
+      empirical_policy: { retries: 2, retry_delay: [1, 5] },
+    });
     expectOperation(first, 'POST', '/task_runs/', 201);
     expect(first.body).toMatchObject({
-      name: 'extract-0', flow_run_id: flowRunId, task_key: 'etl.extract', dynamic_key: '0', tags: ['t'], run_count: 0,
-      state_type: 'PENDING', state_name: 'Pending',
-      state: { type: 'PENDING', name: 'Pending', state_details: { flow_run_id: flowRunId, task_run_id: first.body.id } },
-      empirical_policy: { retries: 2, retry_delay: [1, 5], max_retries: 0, retry_delay_seconds: 0, retry_jitter_factor: null },
+      name: 'extract-0',
+      flow_run_id: flowRunId,
+      task_key: 'etl.extract',
+      dynamic_key: '0',
+      tags: ['t'],
+      run_count: 0,
+      state_type: 'PENDING',
+      state_name: 'Pending',
+      state: {
+        type: 'PENDING',
+        name: 'Pending',
+        state_details: { flow_run_id: flowRunId, task_run_id: first.body.id },
+      },
+      empirical_policy: {
+        retries: 2,
+        retry_delay: [1, 5],
+        max_retries: 0,
+        retry_delay_seconds: 0,
+        retry_jitter_factor: null,
+      },
     });
     expect(first.body.state_id).toBe(first.body.state.id);
 
@@ -37,20 +59,29 @@ describe('task runs API', () => {
     expect(read.body).toEqual({ ...first.body, estimated_start_time_delta: expect.any(Number) });
   });
 
-  it('records RUNNING then COMPLETED through set_state (ACCEPT, 201) with Prefect\'s bookkeeping', async () => {
+  it("records RUNNING then COMPLETED through set_state (ACCEPT, 201) with Prefect's bookkeeping", async () => {
     const task = (await create({ flow_run_id: flowRunId, dynamic_key: '1' })).body;
     const running = await gw.post(`/task_runs/${task.id}/set_state`, { state: { type: 'RUNNING' } });
     expectOperation(running, 'POST', '/task_runs/{id}/set_state', 201);
     expect(running.body).toMatchObject({
-      status: 'ACCEPT', details: { type: 'accept_details' },
+      status: 'ACCEPT',
+      details: { type: 'accept_details' },
       state: { type: 'RUNNING', name: 'Running', state_details: { task_run_id: task.id, flow_run_id: flowRunId } },
     });
-    const completed = await gw.post(`/task_runs/${task.id}/set_state`, { state: { type: 'COMPLETED', data: { type: 'unpersisted' } }, force: false });
+    const completed = await gw.post(`/task_runs/${task.id}/set_state`, {
+      state: { type: 'COMPLETED', data: { type: 'unpersisted' } },
+      force: false,
+    });
     expectOperation(completed, 'POST', '/task_runs/{id}/set_state', 201);
     expect(completed.body).toMatchObject({ status: 'ACCEPT', state: { type: 'COMPLETED', name: 'Completed' } });
 
     const read = (await gw.get(`/task_runs/${task.id}`)).body;
-    expect(read).toMatchObject({ state_type: 'COMPLETED', state_name: 'Completed', run_count: 1, state_id: completed.body.state.id });
+    expect(read).toMatchObject({
+      state_type: 'COMPLETED',
+      state_name: 'Completed',
+      run_count: 1,
+      state_id: completed.body.state.id,
+    });
     expect(read.start_time).toBe(running.body.state.timestamp);
     expect(read.end_time).toBe(completed.body.state.timestamp);
     expect(read.total_run_time).toBeCloseTo((Date.parse(read.end_time) - Date.parse(read.start_time)) / 1000, 3);
@@ -83,13 +114,31 @@ describe('task runs API', () => {
     };
     const ofRun = await filter({ task_runs: { flow_run_id: { any_: [flowRunId] } }, sort: 'NAME_ASC' });
     expect(ofRun.map((task) => task.dynamic_key).sort()).toEqual(['0', '1']);
-    expect((await filter({ task_runs: { state: { type: { any_: ['COMPLETED'] } } } })).map((task) => task.dynamic_key)).toEqual(['1']);
-    expect((await filter({ task_runs: { flow_run_id: { is_null_: true } } })).map((task) => task.dynamic_key)).toEqual(['abc']);
-    expect((await filter({ flow_runs: { id: { any_: [otherFlowRunId] } } })).map((task) => task.flow_run_id)).toEqual([otherFlowRunId]);
-    expect(await filter({ task_runs: { start_time: { is_null_: false } }, limit: 1, offset: 0, sort: 'EXPECTED_START_TIME_DESC' })).toHaveLength(1);
+    expect(
+      (await filter({ task_runs: { state: { type: { any_: ['COMPLETED'] } } } })).map((task) => task.dynamic_key),
+    ).toEqual(['1']);
+    expect((await filter({ task_runs: { flow_run_id: { is_null_: true } } })).map((task) => task.dynamic_key)).toEqual([
+      'abc',
+    ]);
+    expect((await filter({ flow_runs: { id: { any_: [otherFlowRunId] } } })).map((task) => task.flow_run_id)).toEqual([
+      otherFlowRunId,
+    ]);
+    expect(
+      await filter({
+        task_runs: { start_time: { is_null_: false } },
+        limit: 1,
+        offset: 0,
+        sort: 'EXPECTED_START_TIME_DESC',
+      }),
+    ).toHaveLength(1);
     expect(await filter({})).toHaveLength(4);
     const byId = await filter({ sort: 'ID_DESC' });
-    expect(byId.map((task) => task.id)).toEqual(byId.map((task) => task.id).sort().reverse());
+    expect(byId.map((task) => task.id)).toEqual(
+      byId
+        .map((task) => task.id)
+        .sort()
+        .reverse(),
+    );
   });
 
   it('lets flow runs, flows and deployments be filtered through their task runs, and subflows through their parent', async () => {
@@ -100,11 +149,15 @@ describe('task runs API', () => {
     };
     expect(await flowRuns({ task_runs: { state: { type: { any_: ['COMPLETED'] } } } })).toEqual([flowRunId]);
     expect((await flowRuns({ task_runs: {} })).sort()).toEqual([flowRunId, otherFlowRunId].sort());
-    expect(await gw.post('/flows/count', { task_runs: { flow_run_id: { any_: [otherFlowRunId] } } })).toMatchObject({ status: 200, body: 1 });
+    expect(await gw.post('/flows/count', { task_runs: { flow_run_id: { any_: [otherFlowRunId] } } })).toMatchObject({
+      status: 200,
+      body: 1,
+    });
 
     const parentTask = (await create({ flow_run_id: flowRunId, task_key: 'run_deployment', dynamic_key: 'sub' })).body;
     const flow = await gw.post('/flows/', { name: 'tasks-flow' });
-    const subflow = (await gw.post('/flow_runs/', { flow_id: flow.body.id, parent_task_run_id: parentTask.id })).body.id;
+    const subflow = (await gw.post('/flow_runs/', { flow_id: flow.body.id, parent_task_run_id: parentTask.id })).body
+      .id;
     expect(await flowRuns({ flow_runs: { parent_flow_run_id: { any_: [flowRunId] } } })).toEqual([subflow]);
     expect(await flowRuns({ flow_runs: { parent_flow_run_id: { any_: [otherFlowRunId] } } })).toEqual([]);
     const withSubflows = await gw.post('/task_runs/filter', { task_runs: { subflow_runs: { exists_: true } } });
@@ -113,7 +166,10 @@ describe('task runs API', () => {
 
   describe('errors', () => {
     it('404 for a missing task run, as Prefect words it', async () => {
-      expect(await gw.get(`/task_runs/${randomUUID()}`)).toMatchObject({ status: 404, body: { detail: 'Task not found' } });
+      expect(await gw.get(`/task_runs/${randomUUID()}`)).toMatchObject({
+        status: 404,
+        body: { detail: 'Task not found' },
+      });
       const setState = await gw.post(`/task_runs/${randomUUID()}/set_state`, { state: { type: 'RUNNING' } });
       expect(setState).toMatchObject({ status: 404, body: { detail: 'Task run not found' } });
     });

@@ -2,7 +2,16 @@ import { expectOperation } from '../support/openapi';
 import { TestGateway } from '../support/gateway';
 
 // Prefect's own fixture list (tests/server/orchestration/api/test_workers.py).
-const RESERVED_POOL_NAMES = ['Prefect', 'Prefect Pool', 'PrefectPool', 'Prefect-Pool', 'prefect', 'prefect pool', 'prefectpool', 'prefect-pool'];
+const RESERVED_POOL_NAMES = [
+  'Prefect',
+  'Prefect Pool',
+  'PrefectPool',
+  'Prefect-Pool',
+  'prefect',
+  'prefect pool',
+  'prefectpool',
+  'prefect-pool',
+];
 
 const UNDECLARED =
   'The variables specified in the job configuration template must be present as properties in the variables schema. ' +
@@ -34,8 +43,14 @@ describe('work pools API', () => {
   }
 
   async function addRun(workQueueId: string, stateType: string) {
-    const flow = (await gw.db.repos.flows.findByName('slot-flow')) ?? (await gw.db.repos.flows.insert({ name: 'slot-flow' }));
-    await gw.db.repos.flowRuns.insert({ name: `run-${stateType}-${Math.random()}`, flow_id: flow.id, work_queue_id: workQueueId, state_type: stateType as 'RUNNING' });
+    const flow =
+      (await gw.db.repos.flows.findByName('slot-flow')) ?? (await gw.db.repos.flows.insert({ name: 'slot-flow' }));
+    await gw.db.repos.flowRuns.insert({
+      name: `run-${stateType}-${Math.random()}`,
+      flow_id: flow.id,
+      work_queue_id: workQueueId,
+      state_type: stateType as 'RUNNING',
+    });
   }
 
   describe('POST /work_pools/', () => {
@@ -49,13 +64,21 @@ describe('work pools API', () => {
         concurrency_limit: null,
         base_job_template: {},
         status: 'NOT_READY',
-        storage_configuration: { bundle_upload_step: null, bundle_execution_step: null, default_result_storage_block_id: null },
+        storage_configuration: {
+          bundle_upload_step: null,
+          bundle_execution_step: null,
+          default_result_storage_block_id: null,
+        },
         active_slots: null,
       });
       expect(created.created).toMatch(/Z$/);
 
       const queue = await gw.get(`${encoded('Pool 1')}/queues/default`);
-      expect(queue.body).toMatchObject({ id: created.default_queue_id, priority: 1, description: "The work pool's default queue." });
+      expect(queue.body).toMatchObject({
+        id: created.default_queue_id,
+        priority: 1,
+        description: "The work pool's default queue.",
+      });
 
       // Creation sets a status but, as in Prefect, stamps no transition on the row.
       const row = await pool('Pool 1');
@@ -79,7 +102,9 @@ describe('work pools API', () => {
 
     it('accepts a base job template whose placeholders are declared', async () => {
       const baseJobTemplate = template({ command: '{{ command }}' });
-      expect((await createPool({ name: 'templated', type: 'test', base_job_template: baseJobTemplate })).base_job_template).toEqual(baseJobTemplate);
+      expect(
+        (await createPool({ name: 'templated', type: 'test', base_job_template: baseJobTemplate })).base_job_template,
+      ).toEqual(baseJobTemplate);
     });
 
     it('echoes a storage configuration, leaving the block id out for clients up to 3.3.7', async () => {
@@ -88,12 +113,22 @@ describe('work pools API', () => {
         bundle_execution_step: { 'prefect_aws.experimental.bundles.execute': { requires: 'prefect-aws', bucket: 'B' } },
         default_result_storage_block_id: '0d6c2f36-5f70-4b2f-9d6b-0b4c58a0a1f7',
       };
-      expect((await createPool({ name: 'olympic', type: 'kubernetes', storage_configuration: storage })).storage_configuration).toEqual(storage);
+      expect(
+        (await createPool({ name: 'olympic', type: 'kubernetes', storage_configuration: storage }))
+          .storage_configuration,
+      ).toEqual(storage);
 
-      const old = await gw.request('POST', '/work_pools/', { name: 'old-client', type: 'kubernetes' }, { 'user-agent': 'prefect/3.3.7 (API 0.8.4)' });
+      const old = await gw.request(
+        'POST',
+        '/work_pools/',
+        { name: 'old-client', type: 'kubernetes' },
+        { 'user-agent': 'prefect/3.3.7 (API 0.8.4)' },
+      );
       expectOperation(old, 'POST', '/work_pools/', 201);
       expect(old.body.storage_configuration).toEqual({ bundle_upload_step: null, bundle_execution_step: null });
-      const read = await gw.request('GET', '/work_pools/olympic', undefined, { 'user-agent': 'prefect/3.3.7 (API 0.8.4)' });
+      const read = await gw.request('GET', '/work_pools/olympic', undefined, {
+        'user-agent': 'prefect/3.3.7 (API 0.8.4)',
+      });
       expect(read.body.storage_configuration).not.toHaveProperty('default_result_storage_block_id');
     });
 
@@ -107,7 +142,10 @@ describe('work pools API', () => {
 
     it.each(RESERVED_POOL_NAMES)('403 for the reserved name %j, writing nothing', async (name) => {
       const response = await gw.post('/work_pools/', { name });
-      expect(response).toMatchObject({ status: 403, body: { detail: "Work pools starting with 'Prefect' are reserved for internal use." } });
+      expect(response).toMatchObject({
+        status: 403,
+        body: { detail: "Work pools starting with 'Prefect' are reserved for internal use." },
+      });
       expect(await pool(name)).toBeNull();
     });
   });
@@ -140,7 +178,10 @@ describe('work pools API', () => {
       ['top-level', { command: '{{ other_variable }}' }, 'other_variable'],
       ['nested', { config: { command: '{{ missing_variable }}' } }, 'missing_variable'],
     ])('422 naming an undeclared %s placeholder', async (_case, jobConfiguration, name) => {
-      const response = await gw.post('/work_pools/', { name: 'Pool T2', base_job_template: template(jobConfiguration) });
+      const response = await gw.post('/work_pools/', {
+        name: 'Pool T2',
+        base_job_template: template(jobConfiguration),
+      });
       expect(response.status).toBe(422);
       expect(response.body.exception_detail[0].msg).toContain(`${UNDECLARED}${name}.`);
     });
@@ -155,7 +196,11 @@ describe('work pools API', () => {
       ['is_paused null', { name: 'x7', is_paused: null }, 'bool_type'],
       ['storage configuration a list', { name: 'x8', storage_configuration: [] }, 'model_type'],
       ['storage configuration a string', { name: 'x10', storage_configuration: 'none' }, 'model_type'],
-      ['block id not a uuid', { name: 'x9', storage_configuration: { default_result_storage_block_id: 'nope' } }, 'uuid_parsing'],
+      [
+        'block id not a uuid',
+        { name: 'x9', storage_configuration: { default_result_storage_block_id: 'nope' } },
+        'uuid_parsing',
+      ],
       ['missing name', { type: 'process' }, 'missing'],
     ])('422 for %s', async (_case, body, type) => {
       const response = await gw.post('/work_pools/', body);
@@ -164,7 +209,23 @@ describe('work pools API', () => {
     });
 
     it('wrote nothing for any rejected create', async () => {
-      for (const name of ['', 'hi/there', "''", 'Pool T1', 'Pool T2', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8', 'x9', 'x10']) {
+      for (const name of [
+        '',
+        'hi/there',
+        "''",
+        'Pool T1',
+        'Pool T2',
+        'x1',
+        'x2',
+        'x3',
+        'x4',
+        'x5',
+        'x6',
+        'x7',
+        'x8',
+        'x9',
+        'x10',
+      ]) {
         expect(await pool(name)).toBeNull();
       }
     });
@@ -179,7 +240,10 @@ describe('work pools API', () => {
     });
 
     it('404 with Prefect text for an unknown pool', async () => {
-      expect(await gw.get('/work_pools/does-not-exist')).toMatchObject({ status: 404, body: { detail: 'Work pool "does-not-exist" not found.' } });
+      expect(await gw.get('/work_pools/does-not-exist')).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "does-not-exist" not found.' },
+      });
     });
 
     it('counts PENDING and RUNNING runs of its queues as active slots, only when a limit is set', async () => {
@@ -196,10 +260,12 @@ describe('work pools API', () => {
       expect((await gw.get('/work_pools/no-slots')).body.active_slots).toBeNull();
 
       const filtered = await gw.post('/work_pools/filter', { work_pools: { name: { any_: ['slots', 'no-slots'] } } });
-      expect(filtered.body.map((p: { name: string; active_slots: number | null }) => [p.name, p.active_slots])).toEqual([
-        ['no-slots', null],
-        ['slots', 3],
-      ]);
+      expect(filtered.body.map((p: { name: string; active_slots: number | null }) => [p.name, p.active_slots])).toEqual(
+        [
+          ['no-slots', null],
+          ['slots', 3],
+        ],
+      );
     });
   });
 
@@ -207,7 +273,9 @@ describe('work pools API', () => {
     let gwf: TestGateway;
     beforeAll(async () => {
       gwf = await TestGateway.start();
-      for (const name of ['C', 'B', 'A']) await gwf.post('/work_pools/', { name, type: name === 'B' ? 'docker' : 'test' });
+      for (const name of ['C', 'B', 'A']) {
+        await gwf.post('/work_pools/', { name, type: name === 'B' ? 'docker' : 'test' });
+      }
     });
     afterAll(() => gwf.stop());
     const names = (response: { body: { name: string }[] }) => response.body.map((p) => p.name);
@@ -219,18 +287,29 @@ describe('work pools API', () => {
       expect(names(await gwf.post('/work_pools/filter', { limit: 2 }))).toEqual(['A', 'B']);
       expect(names(await gwf.post('/work_pools/filter', { offset: 1 }))).toEqual(['B', 'C']);
       expect(names(await gwf.post('/work_pools/filter', { limit: 0 }))).toEqual([]);
-      expect(names(await gwf.post('/work_pools/filter', { work_pools: null, offset: null, limit: null }))).toEqual(['A', 'B', 'C']);
+      expect(names(await gwf.post('/work_pools/filter', { work_pools: null, offset: null, limit: null }))).toEqual([
+        'A',
+        'B',
+        'C',
+      ]);
     });
 
     it('filters by id, name and type, combined with and_ or or_', async () => {
       const a = (await gwf.get('/work_pools/A')).body;
       expect(names(await gwf.post('/work_pools/filter', { work_pools: { id: { any_: [a.id] } } }))).toEqual(['A']);
-      expect(names(await gwf.post('/work_pools/filter', { work_pools: { name: { any_: ['C', 'nope'] } } }))).toEqual(['C']);
-      expect(names(await gwf.post('/work_pools/filter', { work_pools: { type: { any_: ['docker'] } } }))).toEqual(['B']);
+      expect(names(await gwf.post('/work_pools/filter', { work_pools: { name: { any_: ['C', 'nope'] } } }))).toEqual([
+        'C',
+      ]);
+      expect(names(await gwf.post('/work_pools/filter', { work_pools: { type: { any_: ['docker'] } } }))).toEqual([
+        'B',
+      ]);
       expect(names(await gwf.post('/work_pools/filter', { work_pools: { name: { any_: [] } } }))).toEqual([]);
       const both = { name: { any_: ['A'] }, type: { any_: ['docker'] } };
       expect(names(await gwf.post('/work_pools/filter', { work_pools: both }))).toEqual([]);
-      expect(names(await gwf.post('/work_pools/filter', { work_pools: { ...both, operator: 'or_' } }))).toEqual(['A', 'B']);
+      expect(names(await gwf.post('/work_pools/filter', { work_pools: { ...both, operator: 'or_' } }))).toEqual([
+        'A',
+        'B',
+      ]);
     });
 
     it('counts pools, applying the filter', async () => {
@@ -241,8 +320,14 @@ describe('work pools API', () => {
     });
 
     it('422 for a limit above the default or below zero, and for a negative offset', async () => {
-      expect(await gwf.post('/work_pools/filter', { limit: 201 })).toMatchObject({ status: 422, body: { detail: 'Invalid limit: must be less than or equal to 200.' } });
-      expect(await gwf.post('/work_pools/filter', { limit: -1 })).toMatchObject({ status: 422, body: { detail: 'Invalid limit: must be greater than or equal to 0.' } });
+      expect(await gwf.post('/work_pools/filter', { limit: 201 })).toMatchObject({
+        status: 422,
+        body: { detail: 'Invalid limit: must be less than or equal to 200.' },
+      });
+      expect(await gwf.post('/work_pools/filter', { limit: -1 })).toMatchObject({
+        status: 422,
+        body: { detail: 'Invalid limit: must be greater than or equal to 0.' },
+      });
       const offset = await gwf.post('/work_pools/filter', { offset: -1 });
       expect(offset.status).toBe(422);
       expect(offset.body.exception_detail[0].loc).toEqual(['body', 'offset']);
@@ -325,13 +410,22 @@ describe('work pools API', () => {
     it('validates a new base job template as on create', async () => {
       await createPool({ name: 'tmpl', type: 'process' });
       const valid = template({ command: '{{ command }}' });
-      expectOperation(await gw.patch('/work_pools/tmpl', { base_job_template: valid }), 'PATCH', '/work_pools/{name}', 204);
+      expectOperation(
+        await gw.patch('/work_pools/tmpl', { base_job_template: valid }),
+        'PATCH',
+        '/work_pools/{name}',
+        204,
+      );
       expect((await pool('tmpl'))?.base_job_template).toEqual(valid);
 
       const missing = await gw.patch('/work_pools/tmpl', { base_job_template: { foo: 'bar', x: ['y'] } });
       expect(missing.status).toBe(422);
-      expect(missing.body.exception_detail[0].msg).toContain('The `base_job_template` must contain both a `job_configuration` key and a `variables` key.');
-      const undeclared = await gw.patch('/work_pools/tmpl', { base_job_template: template({ config: { command: '{{ missing_variable }}' } }) });
+      expect(missing.body.exception_detail[0].msg).toContain(
+        'The `base_job_template` must contain both a `job_configuration` key and a `variables` key.',
+      );
+      const undeclared = await gw.patch('/work_pools/tmpl', {
+        base_job_template: template({ config: { command: '{{ missing_variable }}' } }),
+      });
       expect(undeclared.body.exception_detail[0].msg).toContain(`${UNDECLARED}missing_variable.`);
       expect((await pool('tmpl'))?.base_job_template).toEqual(valid);
     });
@@ -341,15 +435,26 @@ describe('work pools API', () => {
       const refused = await gw.patch(encoded(name), { description: name, is_paused: true, concurrency_limit: 5 });
       expect(refused).toMatchObject({
         status: 403,
-        body: { detail: "Work pools starting with 'Prefect' are reserved for internal use and can only be updated to set concurrency limits or pause." },
+        body: {
+          detail:
+            "Work pools starting with 'Prefect' are reserved for internal use and can only be updated to set concurrency limits or pause.",
+        },
       });
       expect(await pool(name)).toMatchObject({ description: null, is_paused: false });
-      expectOperation(await gw.patch(encoded(name), { is_paused: true, concurrency_limit: 5 }), 'PATCH', '/work_pools/{name}', 204);
+      expectOperation(
+        await gw.patch(encoded(name), { is_paused: true, concurrency_limit: 5 }),
+        'PATCH',
+        '/work_pools/{name}',
+        204,
+      );
       expect(await pool(name)).toMatchObject({ is_paused: true, concurrency_limit: 5 });
     });
 
     it('404 for an unknown pool', async () => {
-      expect(await gw.patch('/work_pools/nope', { description: 'x' })).toMatchObject({ status: 404, body: { detail: 'Work pool "nope" not found.' } });
+      expect(await gw.patch('/work_pools/nope', { description: 'x' })).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "nope" not found.' },
+      });
     });
 
     it.each([
@@ -378,7 +483,10 @@ describe('work pools API', () => {
       expect(await pool('doomed')).toBeNull();
       expect(await gw.db.repos.workQueues.findById(created.default_queue_id)).toBeNull();
       expect(await gw.db.repos.workers.find(created.id, null, 0, 10)).toEqual([]);
-      expect(await gw.delete('/work_pools/doomed')).toMatchObject({ status: 404, body: { detail: 'Work pool "doomed" not found.' } });
+      expect(await gw.delete('/work_pools/doomed')).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "doomed" not found.' },
+      });
     });
 
     it.each(RESERVED_POOL_NAMES.slice(4))('403 for the reserved pool %j, which stays', async (name) => {

@@ -26,13 +26,22 @@ describe('work queues API', () => {
 
   const priorities = async (pool: string) =>
     Object.fromEntries(
-      ((await gw.post(`/work_pools/${pool}/queues/filter`)).body as { name: string; priority: number }[]).map((q) => [q.name, q.priority]),
+      ((await gw.post(`/work_pools/${pool}/queues/filter`)).body as { name: string; priority: number }[]).map((q) => [
+        q.name,
+        q.priority,
+      ]),
     );
   const queueRow = (poolId: string, name: string) => gw.db.repos.workQueues.findInPool(poolId, name);
 
   async function addRun(workQueueId: string, stateType: string) {
-    const flow = (await gw.db.repos.flows.findByName('queue-flow')) ?? (await gw.db.repos.flows.insert({ name: 'queue-flow' }));
-    await gw.db.repos.flowRuns.insert({ name: `run-${Math.random()}`, flow_id: flow.id, work_queue_id: workQueueId, state_type: stateType as 'RUNNING' });
+    const flow =
+      (await gw.db.repos.flows.findByName('queue-flow')) ?? (await gw.db.repos.flows.insert({ name: 'queue-flow' }));
+    await gw.db.repos.flowRuns.insert({
+      name: `run-${Math.random()}`,
+      flow_id: flow.id,
+      work_queue_id: workQueueId,
+      state_type: stateType as 'RUNNING',
+    });
   }
 
   describe('POST /work_pools/{work_pool_name}/queues', () => {
@@ -58,12 +67,21 @@ describe('work queues API', () => {
     it('a paused queue is still created NOT_READY; description defaults to ""; a limit reports 0 slots', async () => {
       const pool = await newPool();
       const queue = await createQueue(pool.name, { name: 'paused', is_paused: true, concurrency_limit: 5 });
-      expect(queue).toMatchObject({ is_paused: true, status: 'NOT_READY', description: '', active_slots: 0, concurrency_limit: 5 });
+      expect(queue).toMatchObject({
+        is_paused: true,
+        status: 'NOT_READY',
+        description: '',
+        active_slots: 0,
+        concurrency_limit: 5,
+      });
     });
 
     it('stores the deprecated filter with both keys', async () => {
       const pool = await newPool();
-      expect((await createQueue(pool.name, { name: 'legacy', filter: { tags: ['a'] } })).filter).toEqual({ tags: ['a'], deployment_ids: null });
+      expect((await createQueue(pool.name, { name: 'legacy', filter: { tags: ['a'] } })).filter).toEqual({
+        tags: ['a'],
+        deployment_ids: null,
+      });
     });
 
     it('keeps a requested priority above the others and takes the first free rank next', async () => {
@@ -87,13 +105,19 @@ describe('work queues API', () => {
       const pool = await newPool();
       await createQueue(pool.name, { name: 'twice' });
       const duplicate = await gw.post(`/work_pools/${pool.name}/queues`, { name: 'twice', priority: 1 });
-      expect(duplicate).toMatchObject({ status: 409, body: { detail: 'A work queue with this name already exists in work pool {work_pool_name!r}.' } });
+      expect(duplicate).toMatchObject({
+        status: 409,
+        body: { detail: 'A work queue with this name already exists in work pool {work_pool_name!r}.' },
+      });
       expect(await priorities(pool.name)).toEqual({ default: 1, twice: 2 });
       await createQueue((await newPool()).name, { name: 'twice' });
     });
 
     it('404 with Prefect text for an unknown pool', async () => {
-      expect(await gw.post('/work_pools/nope/queues', { name: 'q' })).toMatchObject({ status: 404, body: { detail: 'Work pool "nope" not found.' } });
+      expect(await gw.post('/work_pools/nope/queues', { name: 'q' })).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "nope" not found.' },
+      });
     });
 
     it.each([
@@ -125,8 +149,14 @@ describe('work queues API', () => {
 
     it('404 with Prefect text for an unknown queue or pool', async () => {
       const pool = await newPool();
-      expect(await gw.get(`/work_pools/${pool.name}/queues/nope`)).toMatchObject({ status: 404, body: { detail: `Work pool queue '${pool.name}/nope' not found.` } });
-      expect(await gw.get('/work_pools/ghost/queues/default')).toMatchObject({ status: 404, body: { detail: "Work pool queue 'ghost/default' not found." } });
+      expect(await gw.get(`/work_pools/${pool.name}/queues/nope`)).toMatchObject({
+        status: 404,
+        body: { detail: `Work pool queue '${pool.name}/nope' not found.` },
+      });
+      expect(await gw.get('/work_pools/ghost/queues/default')).toMatchObject({
+        status: 404,
+        body: { detail: "Work pool queue 'ghost/default' not found." },
+      });
     });
 
     it('counts PENDING and RUNNING runs as active slots when the queue has a limit', async () => {
@@ -136,7 +166,10 @@ describe('work queues API', () => {
       await addRun(pool.default_queue_id, 'RUNNING');
       expect((await gw.get(`/work_pools/${pool.name}/queues/limited`)).body.active_slots).toBe(2);
       expect((await gw.get(`/work_pools/${pool.name}/queues/default`)).body.active_slots).toBeNull();
-      const listed = (await gw.post(`/work_pools/${pool.name}/queues/filter`)).body as { name: string; active_slots: number | null }[];
+      const listed = (await gw.post(`/work_pools/${pool.name}/queues/filter`)).body as {
+        name: string;
+        active_slots: number | null;
+      }[];
       expect(listed.map((q) => [q.name, q.active_slots])).toEqual([
         ['default', null],
         ['limited', 2],
@@ -156,9 +189,16 @@ describe('work queues API', () => {
       const response = await gw.post(`/work_pools/${pool.name}/queues/filter`);
       expectOperation(response, 'POST', '/work_pools/{work_pool_name}/queues/filter', 200);
       expect(names(response)).toEqual(['default', 'marvin', 'Marvin-robot', 'sad-marvin', 'zeta']);
-      expect(names(await gw.post(`/work_pools/${pool.name}/queues/filter`, { offset: 1, limit: 2 }))).toEqual(['marvin', 'Marvin-robot']);
+      expect(names(await gw.post(`/work_pools/${pool.name}/queues/filter`, { offset: 1, limit: 2 }))).toEqual([
+        'marvin',
+        'Marvin-robot',
+      ]);
       // The stock client sends nulls for an unset offset and limit; FastAPI reads them as absent.
-      const nulls = await gw.post(`/work_pools/${pool.name}/queues/filter`, { work_queues: null, offset: null, limit: null });
+      const nulls = await gw.post(`/work_pools/${pool.name}/queues/filter`, {
+        work_queues: null,
+        offset: null,
+        limit: null,
+      });
       expect(names(nulls)).toEqual(names(response));
     });
 
@@ -168,15 +208,27 @@ describe('work queues API', () => {
       expect(names(await filter({ name: { startswith_: ['marvin'] } }))).toEqual(['marvin', 'Marvin-robot']);
       const zeta = (await gw.get(`/work_pools/${pool.name}/queues/zeta`)).body;
       expect(names(await filter({ id: { any_: [zeta.id] } }))).toEqual(['zeta']);
-      expect(names(await filter({ operator: 'or_', id: { any_: [zeta.id] }, name: { any_: ['default'] } }))).toEqual(['default', 'zeta']);
+      expect(names(await filter({ operator: 'or_', id: { any_: [zeta.id] }, name: { any_: ['default'] } }))).toEqual([
+        'default',
+        'zeta',
+      ]);
     });
 
     it('404 for an unknown pool; 422 for a bad limit or filter', async () => {
-      expect(await gw.post('/work_pools/ghost/queues/filter')).toMatchObject({ status: 404, body: { detail: 'Work pool "ghost" not found.' } });
-      expect(await gw.post(`/work_pools/${pool.name}/queues/filter`, { limit: 500 })).toMatchObject({ status: 422, body: { detail: 'Invalid limit: must be less than or equal to 200.' } });
+      expect(await gw.post('/work_pools/ghost/queues/filter')).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "ghost" not found.' },
+      });
+      expect(await gw.post(`/work_pools/${pool.name}/queues/filter`, { limit: 500 })).toMatchObject({
+        status: 422,
+        body: { detail: 'Invalid limit: must be less than or equal to 200.' },
+      });
       const extra = await gw.post(`/work_pools/${pool.name}/queues/filter`, { work_queues: { name: { like_: 'm' } } });
       expect(extra.status).toBe(422);
-      expect(extra.body.exception_detail[0]).toMatchObject({ type: 'extra_forbidden', loc: ['body', 'work_queues', 'name', 'like_'] });
+      expect(extra.body.exception_detail[0]).toMatchObject({
+        type: 'extra_forbidden',
+        loc: ['body', 'work_queues', 'name', 'like_'],
+      });
     });
   });
 
@@ -186,10 +238,19 @@ describe('work queues API', () => {
     it('renames, describes and pauses a queue; pausing sets PAUSED', async () => {
       const pool = await newPool();
       await createQueue(pool.name, { name: 'test-queue', description: 'test queue' });
-      const response = await patch(pool.name, 'test-queue', { name: 'updated-test-queue', description: 'updated test queue', is_paused: true });
+      const response = await patch(pool.name, 'test-queue', {
+        name: 'updated-test-queue',
+        description: 'updated test queue',
+        is_paused: true,
+      });
       expectOperation(response, 'PATCH', '/work_pools/{work_pool_name}/queues/{name}', 204);
       const read = await gw.get(`/work_pools/${pool.name}/queues/updated-test-queue`);
-      expect(read.body).toMatchObject({ name: 'updated-test-queue', description: 'updated test queue', is_paused: true, status: 'PAUSED' });
+      expect(read.body).toMatchObject({
+        name: 'updated-test-queue',
+        description: 'updated test queue',
+        is_paused: true,
+        status: 'PAUSED',
+      });
     });
 
     it('unpausing without a recent poll goes to NOT_READY, with one within 60 s to READY', async () => {
@@ -197,14 +258,22 @@ describe('work queues API', () => {
       await createQueue(pool.name, { name: 'q' });
       await patch(pool.name, 'q', { is_paused: true });
       await patch(pool.name, 'q', { is_paused: false, concurrency_limit: 3 });
-      expect((await gw.get(`/work_pools/${pool.name}/queues/q`)).body).toMatchObject({ is_paused: false, status: 'NOT_READY', concurrency_limit: 3, last_polled: null });
+      expect((await gw.get(`/work_pools/${pool.name}/queues/q`)).body).toMatchObject({
+        is_paused: false,
+        status: 'NOT_READY',
+        concurrency_limit: 3,
+        last_polled: null,
+      });
 
       await patch(pool.name, 'q', { is_paused: true, last_polled: new Date(Date.now() - 120_000).toISOString() });
       await patch(pool.name, 'q', { is_paused: false });
       expect((await gw.get(`/work_pools/${pool.name}/queues/q`)).body.status).toBe('NOT_READY');
 
       const polled = new Date();
-      await patch(pool.name, 'q', { is_paused: true, last_polled: polled.toISOString().replace('T', ' ').replace('Z', '+00:00') });
+      await patch(pool.name, 'q', {
+        is_paused: true,
+        last_polled: polled.toISOString().replace('T', ' ').replace('Z', '+00:00'),
+      });
       const paused = (await gw.get(`/work_pools/${pool.name}/queues/q`)).body;
       expect(paused).toMatchObject({ status: 'PAUSED', last_polled: polled.toISOString() });
       await patch(pool.name, 'q', { is_paused: false });
@@ -235,14 +304,25 @@ describe('work queues API', () => {
 
     it('the default queue can be renamed and stays the default', async () => {
       const pool = await newPool();
-      expectOperation(await patch(pool.name, 'default', { name: 'main' }), 'PATCH', '/work_pools/{work_pool_name}/queues/{name}', 204);
+      expectOperation(
+        await patch(pool.name, 'default', { name: 'main' }),
+        'PATCH',
+        '/work_pools/{work_pool_name}/queues/{name}',
+        204,
+      );
       expect((await gw.get(`/work_pools/${pool.name}/queues/main`)).body.id).toBe(pool.default_queue_id);
     });
 
     it('404 with Prefect text for an unknown pool, then for an unknown queue', async () => {
       const pool = await newPool();
-      expect(await patch('ghost', 'default', { description: 'x' })).toMatchObject({ status: 404, body: { detail: 'Work pool "ghost" not found.' } });
-      expect(await patch(pool.name, 'nope', { description: 'x' })).toMatchObject({ status: 404, body: { detail: `Work pool queue '${pool.name}/nope' not found.` } });
+      expect(await patch('ghost', 'default', { description: 'x' })).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "ghost" not found.' },
+      });
+      expect(await patch(pool.name, 'nope', { description: 'x' })).toMatchObject({
+        status: 404,
+        body: { detail: `Work pool queue '${pool.name}/nope' not found.` },
+      });
     });
 
     it.each([
@@ -279,14 +359,23 @@ describe('work queues API', () => {
     it("refuses to delete the pool's default queue, even renamed", async () => {
       const pool = await newPool();
       await gw.patch(`/work_pools/${pool.name}/queues/default`, { name: 'renamed' });
-      expect(await gw.delete(`/work_pools/${pool.name}/queues/renamed`)).toMatchObject({ status: 409, body: { detail: "Can't delete a pool's default queue." } });
+      expect(await gw.delete(`/work_pools/${pool.name}/queues/renamed`)).toMatchObject({
+        status: 409,
+        body: { detail: "Can't delete a pool's default queue." },
+      });
       expect(await gw.db.repos.workQueues.findById(pool.default_queue_id)).not.toBeNull();
     });
 
     it('404 with Prefect text for an unknown pool or queue', async () => {
       const pool = await newPool();
-      expect(await gw.delete('/work_pools/ghost/queues/default')).toMatchObject({ status: 404, body: { detail: 'Work pool "ghost" not found.' } });
-      expect(await gw.delete(`/work_pools/${pool.name}/queues/nope`)).toMatchObject({ status: 404, body: { detail: `Work pool queue '${pool.name}/nope' not found.` } });
+      expect(await gw.delete('/work_pools/ghost/queues/default')).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "ghost" not found.' },
+      });
+      expect(await gw.delete(`/work_pools/${pool.name}/queues/nope`)).toMatchObject({
+        status: 404,
+        body: { detail: `Work pool queue '${pool.name}/nope' not found.` },
+      });
     });
   });
 });
@@ -319,8 +408,13 @@ describe('queue-by-id routes (used by the prefect work-queue CLI)', () => {
   });
 
   it('404s an unknown id and a malformed one', async () => {
-    expect(await gw.get('/work_queues/00000000-0000-0000-0000-000000000000')).toMatchObject({ status: 404, body: { detail: 'Work queue not found' } });
-    expect((await gw.patch('/work_queues/00000000-0000-0000-0000-000000000000', { concurrency_limit: 1 })).status).toBe(404);
+    expect(await gw.get('/work_queues/00000000-0000-0000-0000-000000000000')).toMatchObject({
+      status: 404,
+      body: { detail: 'Work queue not found' },
+    });
+    expect((await gw.patch('/work_queues/00000000-0000-0000-0000-000000000000', { concurrency_limit: 1 })).status).toBe(
+      404,
+    );
     expect((await gw.get('/work_queues/nope')).status).toBe(404);
   });
 });

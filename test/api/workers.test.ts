@@ -37,7 +37,12 @@ describe('workers API', () => {
       await heartbeat(pool.name, { name: 'test-worker' });
 
       const [worker] = await workers(pool.name);
-      expect(worker).toMatchObject({ name: 'test-worker', status: 'ONLINE', work_pool_id: pool.id, heartbeat_interval_seconds: null });
+      expect(worker).toMatchObject({
+        name: 'test-worker',
+        status: 'ONLINE',
+        work_pool_id: pool.id,
+        heartbeat_interval_seconds: null,
+      });
       expect(new Date(worker.last_heartbeat_time).getTime()).toBeGreaterThanOrEqual(before.getTime());
       const ready = await poolRow(pool.name);
       expect(ready).toMatchObject({ status: 'READY' });
@@ -61,7 +66,9 @@ describe('workers API', () => {
 
     it('upserts on the worker name: t, t, t, a make two workers, the latest first', async () => {
       const pool = await newPool();
-      for (const name of ['test-worker', 'test-worker', 'test-worker', 'another-worker']) await heartbeat(pool.name, { name });
+      for (const name of ['test-worker', 'test-worker', 'test-worker', 'another-worker']) {
+        await heartbeat(pool.name, { name });
+      }
       expect((await workers(pool.name)).map((w) => w.name)).toEqual(['another-worker', 'test-worker']);
       const limited = await workers(pool.name, { limit: 1 });
       expect(limited.map((w) => w.name)).toEqual(['another-worker']);
@@ -74,7 +81,11 @@ describe('workers API', () => {
       await heartbeat(pool.name, { name: 'test-worker' });
       await heartbeat(pool.name, { name: 'test-worker', heartbeat_interval_seconds: null });
       expect((await workers(pool.name))[0].heartbeat_interval_seconds).toBe(60);
-      await gw.request('POST', `/work_pools/${pool.name}/workers/heartbeat`, '{"name": "test-worker", "heartbeat_interval_seconds": 30.0}');
+      await gw.request(
+        'POST',
+        `/work_pools/${pool.name}/workers/heartbeat`,
+        '{"name": "test-worker", "heartbeat_interval_seconds": 30.0}',
+      );
       expect((await workers(pool.name))[0].heartbeat_interval_seconds).toBe(30);
     });
 
@@ -86,7 +97,12 @@ describe('workers API', () => {
 
     it('turns an OFFLINE worker ONLINE again', async () => {
       const pool = await newPool();
-      await gw.db.repos.workers.insert({ work_pool_id: pool.id, name: 'sleepy', status: 'OFFLINE', last_heartbeat_time: new Date(Date.now() - 300_000) });
+      await gw.db.repos.workers.insert({
+        work_pool_id: pool.id,
+        name: 'sleepy',
+        status: 'OFFLINE',
+        last_heartbeat_time: new Date(Date.now() - 300_000),
+      });
       expect((await workers(pool.name))[0]).toMatchObject({ name: 'sleepy', status: 'OFFLINE' });
       await heartbeat(pool.name, { name: 'sleepy' });
       expect((await workers(pool.name))[0]).toMatchObject({ name: 'sleepy', status: 'ONLINE' });
@@ -135,8 +151,18 @@ describe('workers API', () => {
     const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
     beforeAll(async () => {
       pool = await newPool();
-      await gw.db.repos.workers.insert({ work_pool_id: pool.id, name: 'old', status: 'OFFLINE', last_heartbeat_time: minutesAgo(60) });
-      await gw.db.repos.workers.insert({ work_pool_id: pool.id, name: 'older', status: 'OFFLINE', last_heartbeat_time: minutesAgo(120) });
+      await gw.db.repos.workers.insert({
+        work_pool_id: pool.id,
+        name: 'old',
+        status: 'OFFLINE',
+        last_heartbeat_time: minutesAgo(60),
+      });
+      await gw.db.repos.workers.insert({
+        work_pool_id: pool.id,
+        name: 'older',
+        status: 'OFFLINE',
+        last_heartbeat_time: minutesAgo(120),
+      });
       await heartbeat(pool.name, { name: 'online-worker' });
     });
     const names = (list: Record<string, any>[]) => list.map((w) => w.name);
@@ -144,7 +170,11 @@ describe('workers API', () => {
     it('lists the pool workers, latest heartbeat first, with offset and limit', async () => {
       expect(names(await workers(pool.name))).toEqual(['online-worker', 'old', 'older']);
       expect(names(await workers(pool.name, { offset: 1, limit: 1 }))).toEqual(['old']);
-      expect(names(await workers(pool.name, { workers: null, offset: null, limit: null }))).toEqual(['online-worker', 'old', 'older']);
+      expect(names(await workers(pool.name, { workers: null, offset: null, limit: null }))).toEqual([
+        'online-worker',
+        'old',
+        'older',
+      ]);
       expect(await workers((await newPool()).name)).toEqual([]);
     });
 
@@ -159,16 +189,32 @@ describe('workers API', () => {
 
     it('filters on heartbeat time, bounds included, with and_ or or_', async () => {
       const old = (await workers(pool.name)).find((w) => w.name === 'old')!;
-      expect(names(await workers(pool.name, { workers: { last_heartbeat_time: { before_: old.last_heartbeat_time } } }))).toEqual(['old', 'older']);
-      expect(names(await workers(pool.name, { workers: { last_heartbeat_time: { after_: old.last_heartbeat_time } } }))).toEqual(['online-worker', 'old']);
-      const between = { last_heartbeat_time: { after_: minutesAgo(90).toISOString(), before_: minutesAgo(30).toISOString().replace('T', ' ') } };
+      expect(
+        names(await workers(pool.name, { workers: { last_heartbeat_time: { before_: old.last_heartbeat_time } } })),
+      ).toEqual(['old', 'older']);
+      expect(
+        names(await workers(pool.name, { workers: { last_heartbeat_time: { after_: old.last_heartbeat_time } } })),
+      ).toEqual(['online-worker', 'old']);
+      const between = {
+        last_heartbeat_time: {
+          after_: minutesAgo(90).toISOString(),
+          before_: minutesAgo(30).toISOString().replace('T', ' '),
+        },
+      };
       expect(names(await workers(pool.name, { workers: between }))).toEqual(['old']);
-      const either = { operator: 'or_', status: { any_: ['ONLINE'] }, last_heartbeat_time: { before_: minutesAgo(90).toISOString() } };
+      const either = {
+        operator: 'or_',
+        status: { any_: ['ONLINE'] },
+        last_heartbeat_time: { before_: minutesAgo(90).toISOString() },
+      };
       expect(names(await workers(pool.name, { workers: either }))).toEqual(['online-worker', 'older']);
     });
 
     it('404 for an unknown pool; 422 for a bad limit, status or date', async () => {
-      expect(await gw.post('/work_pools/ghost/workers/filter')).toMatchObject({ status: 404, body: { detail: 'Work pool "ghost" not found.' } });
+      expect(await gw.post('/work_pools/ghost/workers/filter')).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "ghost" not found.' },
+      });
       expect(await gw.post(`/work_pools/${pool.name}/workers/filter`, { limit: 201 })).toMatchObject({
         status: 422,
         body: { detail: 'Invalid limit: must be less than or equal to 200.' },
@@ -197,8 +243,14 @@ describe('workers API', () => {
     it('404 with Prefect text for an unknown worker or pool', async () => {
       const pool = await newPool();
       await heartbeat(pool.name, { name: 'worker1' });
-      expect(await gw.delete(`/work_pools/${pool.name}/workers/does-not-exist`)).toMatchObject({ status: 404, body: { detail: 'Worker not found.' } });
-      expect(await gw.delete('/work_pools/ghost/workers/worker1')).toMatchObject({ status: 404, body: { detail: 'Work pool "ghost" not found.' } });
+      expect(await gw.delete(`/work_pools/${pool.name}/workers/does-not-exist`)).toMatchObject({
+        status: 404,
+        body: { detail: 'Worker not found.' },
+      });
+      expect(await gw.delete('/work_pools/ghost/workers/worker1')).toMatchObject({
+        status: 404,
+        body: { detail: 'Work pool "ghost" not found.' },
+      });
       expect((await workers(pool.name)).map((w) => w.name)).toEqual(['worker1']);
     });
   });

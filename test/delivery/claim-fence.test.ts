@@ -24,7 +24,8 @@ describe('I10: claims are fenced', () => {
     fx = await Fixtures.create(gw, 'fence');
     sql = await Sql.connect(gw.config.DATABASE_URL);
     await fx.pool('legit');
-    deploymentId = (await gw.post('/deployments/', { name: 'fenced', flow_id: fx.flowId, work_pool_name: 'legit' })).body.id;
+    deploymentId = (await gw.post('/deployments/', { name: 'fenced', flow_id: fx.flowId, work_pool_name: 'legit' }))
+      .body.id;
   });
   afterAll(async () => {
     await sql.end();
@@ -34,9 +35,14 @@ describe('I10: claims are fenced', () => {
 
   const propose = async (runId: string, type: string, fields: Record<string, unknown> = {}) =>
     (await gw.post(`/flow_runs/${runId}/set_state`, { state: { type, ...fields } })).body;
-  const claim = (runId: string, transitionId: string) => propose(runId, 'PENDING', { state_details: { transition_id: transitionId } });
+  const claim = (runId: string, transitionId: string) =>
+    propose(runId, 'PENDING', { state_details: { transition_id: transitionId } });
   const history = async (runId: string): Promise<string[]> =>
-    (await sql.query<{ type: string }>('SELECT type FROM flow_run_state WHERE flow_run_id = $1 ORDER BY timestamp', [runId])).map((state) => state.type);
+    (
+      await sql.query<{ type: string }>('SELECT type FROM flow_run_state WHERE flow_run_id = $1 ORDER BY timestamp', [
+        runId,
+      ])
+    ).map((state) => state.type);
 
   it("refuses the late claim of a poller whose lease ran out once another poller ran the run (the issue's scenario)", async () => {
     await fx.pool('late');
@@ -67,7 +73,11 @@ describe('I10: claims are fenced', () => {
     expect(late).toMatchObject({
       status: 'ABORT',
       state: { type: 'COMPLETED' },
-      details: { type: 'abort_details', reason: 'This run has already been started and is in a COMPLETED state; it cannot transition to a PENDING state.' },
+      details: {
+        type: 'abort_details',
+        reason:
+          'This run has already been started and is in a COMPLETED state; it cannot transition to a PENDING state.',
+      },
     });
     expect(await history(run.id)).toEqual(['SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED']);
     expect((await gw.get(`/flow_runs/${run.id}`)).body).toMatchObject({ state_type: 'COMPLETED', run_count: 1 });
@@ -86,7 +96,8 @@ describe('I10: claims are fenced', () => {
 
   describe('every legitimate start still starts the run', () => {
     it('a manual retry through AwaitingRetry of a run that finished', async () => {
-      const run = (await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED' } })).body;
+      const run = (await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED' } }))
+        .body;
       await claim(run.id, randomUUID());
       await propose(run.id, 'RUNNING');
       await propose(run.id, 'FAILED');
@@ -95,14 +106,29 @@ describe('I10: claims are fenced', () => {
       expect((await propose(run.id, 'RUNNING')).status).toBe('ACCEPT');
       expect((await propose(run.id, 'COMPLETED')).status).toBe('ACCEPT');
       expect((await claim(run.id, randomUUID())).status).toBe('ABORT');
-      expect(await history(run.id)).toEqual(['SCHEDULED', 'PENDING', 'RUNNING', 'FAILED', 'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED']);
+      expect(await history(run.id)).toEqual([
+        'SCHEDULED',
+        'PENDING',
+        'RUNNING',
+        'FAILED',
+        'SCHEDULED',
+        'PENDING',
+        'RUNNING',
+        'COMPLETED',
+      ]);
     });
 
     it('a suspended run, resumed, then claimed', async () => {
-      const run = (await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED' } })).body;
+      const run = (await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED' } }))
+        .body;
       await claim(run.id, randomUUID());
       await propose(run.id, 'RUNNING');
-      expect(await propose(run.id, 'PAUSED', { name: 'Suspended', state_details: { pause_reschedule: true, pause_key: 'k' } })).toMatchObject({ status: 'ACCEPT' });
+      expect(
+        await propose(run.id, 'PAUSED', {
+          name: 'Suspended',
+          state_details: { pause_reschedule: true, pause_key: 'k' },
+        }),
+      ).toMatchObject({ status: 'ACCEPT' });
       expect(await propose(run.id, 'SCHEDULED', { name: 'Resuming' })).toMatchObject({ status: 'ACCEPT' });
       expect((await claim(run.id, randomUUID())).status).toBe('ACCEPT');
       expect((await propose(run.id, 'RUNNING')).status).toBe('ACCEPT');

@@ -52,7 +52,12 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
 
   beforeAll(async () => {
     // Late marking is off here: a run turned Late while on the bus is its own case (the next describe block).
-    gw = await TestGateway.start({ DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS), DISPATCH_INTERVAL_MS: '200', LOG_LEVEL: 'error', LATE_RUNS_ENABLED: 'false' });
+    gw = await TestGateway.start({
+      DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS),
+      DISPATCH_INTERVAL_MS: '200',
+      LOG_LEVEL: 'error',
+      LATE_RUNS_ENABLED: 'false',
+    });
     scheduler = await TestScheduler.start(gw.config);
     replica = await GatewayProcess.start(gw.config);
     sql = await Sql.connect(gw.config.DATABASE_URL);
@@ -68,13 +73,24 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
   it(`every run delivered and completed once, no double holder, no limit exceeded (${TOTAL} runs)`, async () => {
     const fx = await Fixtures.create(gw);
     const poolId = await fx.pool('shared', { concurrency_limit: POOL_LIMIT });
-    expect((await gw.patch('/work_pools/shared/queues/default', { concurrency_limit: QUEUES[0].limit })).status).toBe(204);
-    const queueIds = new Map<string, string>([['default', (await gw.get('/work_pools/shared/queues/default')).body.id]]);
-    for (const queue of QUEUES.slice(1)) queueIds.set(queue.name, await fx.queue('shared', queue.name, { priority: queue.priority, concurrency_limit: queue.limit }));
+    expect((await gw.patch('/work_pools/shared/queues/default', { concurrency_limit: QUEUES[0].limit })).status).toBe(
+      204,
+    );
+    const queueIds = new Map<string, string>([
+      ['default', (await gw.get('/work_pools/shared/queues/default')).body.id],
+    ]);
+    for (const queue of QUEUES.slice(1)) {
+      queueIds.set(
+        queue.name,
+        await fx.queue('shared', queue.name, { priority: queue.priority, concurrency_limit: queue.limit }),
+      );
+    }
     const limitOf = new Map(QUEUES.map((queue) => [queueIds.get(queue.name)!, queue.limit]));
 
     // Runs due now, round-robin over the queues; most exist before the drain starts, the rest arrive during it.
-    const plan = QUEUES.flatMap((queue) => Array.from({ length: queue.runs }, (_, i) => ({ queue: queue.name, i }))).sort((a, b) => a.i - b.i);
+    const plan = QUEUES.flatMap((queue) =>
+      Array.from({ length: queue.runs }, (_, i) => ({ queue: queue.name, i })),
+    ).sort((a, b) => a.i - b.i);
     const runIds: string[] = [];
     const createRuns = async (count: number) => {
       for (const { queue } of plan.splice(0, count)) runIds.push((await fx.run('shared', queue, -randomInt(0, 60))).id);
@@ -109,13 +125,18 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
 
     const httpPoller = async (api: Api, holder: string) => {
       while (draining) {
-        const response = await api.request('POST', '/work_pools/shared/get_scheduled_flow_runs', { scheduled_before: inSeconds(10), limit: randomInt(1, 5) });
+        const response = await api.request('POST', '/work_pools/shared/get_scheduled_flow_runs', {
+          scheduled_before: inSeconds(10),
+          limit: randomInt(1, 5),
+        });
         if (response.status !== 200) throw new Error(`${holder}: poll answered ${response.status} ${response.text}`);
         for (const offer of response.body as WorkerFlowRunResponse[]) {
           log('receive', offer.flow_run.id, offer.work_queue_id, holder);
           track(
             (async () => {
-              const claim = await api.request('POST', `/flow_runs/${offer.flow_run.id}/set_state`, { state: { type: 'PENDING' } });
+              const claim = await api.request('POST', `/flow_runs/${offer.flow_run.id}/set_state`, {
+                state: { type: 'PENDING' },
+              });
               if (claim.body.status !== 'ACCEPT') {
                 log('abort', offer.flow_run.id, offer.work_queue_id, holder, claim.text);
                 return;
@@ -135,7 +156,11 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
       connections.push(nc);
       const js = jetstream(nc);
       const consumers: Consumer[] = [];
-      for (const queue of QUEUES) consumers.push(await js.consumers.get(names.poolStream(poolId), names.queueConsumer(queueIds.get(queue.name)!)));
+      for (const queue of QUEUES) {
+        consumers.push(
+          await js.consumers.get(names.poolStream(poolId), names.queueConsumer(queueIds.get(queue.name)!)),
+        );
+      }
       while (draining) {
         // Higher-priority queues first, as the example worker does.
         for (const consumer of consumers) {
@@ -145,13 +170,18 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
           const { id: runId } = offer.flow_run;
           log('receive', runId, offer.work_queue_id, holder);
           // As docs/nats-workers.md says: an unanswered claim is resent as it was, with backoff.
-          const request = JSON.stringify({ flow_run_id: runId, publication: message.headers?.get('Nats-Msg-Id'), transition_id: randomUUID() });
+          const request = JSON.stringify({
+            flow_run_id: runId,
+            publication: message.headers?.get('Nats-Msg-Id'),
+            transition_id: randomUUID(),
+          });
           let reply = null;
           for (let wait = 100; !reply && draining; wait = Math.min(wait * 2, 2000)) {
             reply = await nc.request(names.claim(poolId), request, { timeout: 5000 }).catch(() => null);
             if (!reply) await sleep(wait);
           }
-          const result = reply && Number(reply.headers?.get(STATUS_HEADER)) < 400 ? reply.json<OrchestrationResult>() : null;
+          const result =
+            reply && Number(reply.headers?.get(STATUS_HEADER)) < 400 ? reply.json<OrchestrationResult>() : null;
           if (result?.status === 'ACCEPT') {
             message.ack();
             log('accept', runId, offer.work_queue_id, holder);
@@ -190,10 +220,16 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
       ...Array.from({ length: HTTP_POLLERS_PER_GATEWAY }, (_, i) => httpPoller(replica, `http-replica-${i}`)),
       ...Array.from({ length: NATS_WORKERS }, (_, i) => natsWorker(`nats-${i}`)),
     ];
-    const failed = Promise.all(holders).then(() => null, (error: unknown) => error);
+    const failed = Promise.all(holders).then(
+      () => null,
+      (error: unknown) => error,
+    );
     await createRuns(CREATED_DURING_DRAIN);
     const drained = await Promise.race([
-      waitFor('every run completed', () => Promise.resolve(completed.size === TOTAL), DRAIN_DEADLINE_MS, 50).then(() => null, (error: unknown) => error),
+      waitFor('every run completed', () => Promise.resolve(completed.size === TOTAL), DRAIN_DEADLINE_MS, 50).then(
+        () => null,
+        (error: unknown) => error,
+      ),
       failed,
     ]);
     const drainMs = Date.now() - startedAt;
@@ -202,7 +238,9 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
     await Promise.all([...inFlight]);
 
     const byRun = new Map<string, HolderEvent[]>();
-    for (const event of [...events].sort((a, b) => a.at - b.at)) byRun.set(event.runId, [...(byRun.get(event.runId) ?? []), event]);
+    for (const event of [...events].sort((a, b) => a.at - b.at)) {
+      byRun.set(event.runId, [...(byRun.get(event.runId) ?? []), event]);
+    }
 
     // I2/I9: a run is received again only after its previous holder gave it back (never while held or claimed).
     const doubleHolders: string[] = [];
@@ -222,7 +260,10 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
     // received, the lease was committed before; NATS: ACCEPT received) until the moment it asked to complete it.
     // Both ends lie inside the true occupation, so any excess found here is a real one.
     const intervals = [...byRun.values()].flatMap((runEvents) => {
-      const start = runEvents.find((e) => (e.kind === 'receive' && e.holder.startsWith('http')) || (e.kind === 'accept' && e.holder.startsWith('nats')));
+      const start = runEvents.find(
+        (e) =>
+          (e.kind === 'receive' && e.holder.startsWith('http')) || (e.kind === 'accept' && e.holder.startsWith('nats')),
+      );
       const end = runEvents.find((e) => e.kind === 'completing');
       return start && end ? [{ queueId: start.queueId, start: start.at, end: end.at }] : [];
     });
@@ -232,7 +273,9 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
       if (active.length > POOL_LIMIT) logExcess.push(`pool: ${active.length} at ${start - startedAt} ms`);
       for (const [queueId, limit] of limitOf) {
         const inQueue = active.filter((other) => other.queueId === queueId).length;
-        if (limit !== null && inQueue > limit) logExcess.push(`queue ${queueId}: ${inQueue} at ${start - startedAt} ms`);
+        if (limit !== null && inQueue > limit) {
+          logExcess.push(`queue ${queueId}: ${inQueue} at ${start - startedAt} ms`);
+        }
       }
     }
 
@@ -240,16 +283,31 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
       const total = [...busy.values()].reduce((sum, n) => sum + n, 0);
       const excess = total > POOL_LIMIT ? [`pool: ${total} at ${at - startedAt} ms`] : [];
       for (const [queueId, limit] of limitOf) {
-        if (limit !== null && (busy.get(queueId) ?? 0) > limit) excess.push(`queue ${queueId}: ${busy.get(queueId)} at ${at - startedAt} ms`);
+        if (limit !== null && (busy.get(queueId) ?? 0) > limit) {
+          excess.push(`queue ${queueId}: ${busy.get(queueId)} at ${at - startedAt} ms`);
+        }
       }
       return excess;
     });
 
-    const aborts = events.filter((event) => event.kind === 'abort').map((event) => `${event.runId} (${event.holder}): ${event.detail}`);
-    const acceptedBy = (prefix: string) => events.filter((event) => event.kind === 'accept' && event.holder.startsWith(prefix)).length;
+    const aborts = events
+      .filter((event) => event.kind === 'abort')
+      .map((event) => `${event.runId} (${event.holder}): ${event.detail}`);
+    const acceptedBy = (prefix: string) =>
+      events.filter((event) => event.kind === 'accept' && event.holder.startsWith(prefix)).length;
     const waits = events.filter((event) => event.kind === 'release').length;
-    const [states] = await sql.query<{ completed: number }>(`SELECT count(*)::int AS completed FROM flow_run WHERE id = ANY($1) AND state_type = 'COMPLETED'`, [runIds]);
-    const peak = samples.reduce((max, { busy }) => Math.max(max, [...busy.values()].reduce((sum, n) => sum + n, 0)), 0);
+    const [states] = await sql.query<{ completed: number }>(
+      `SELECT count(*)::int AS completed FROM flow_run WHERE id = ANY($1) AND state_type = 'COMPLETED'`,
+      [runIds],
+    );
+    const peak = samples.reduce(
+      (max, { busy }) =>
+        Math.max(
+          max,
+          [...busy.values()].reduce((sum, n) => sum + n, 0),
+        ),
+      0,
+    );
     process.stdout.write(
       `concurrency drain: ${TOTAL} runs in ${drainMs} ms (${((TOTAL * 1000) / drainMs).toFixed(1)} runs/s); claimed over HTTP in-process ${acceptedBy('http-in-process')}, ` +
         `HTTP replica ${acceptedBy('http-replica')}, NATS ${acceptedBy('nats')}; NATS WAITs given back ${waits}; ${samples.length} Postgres samples, peak pool occupancy ${peak}/${POOL_LIMIT}\n`,
@@ -296,13 +354,23 @@ describe('I2/I9: a run marked Late while its message waits on the bus', () => {
     const poolId = await fx.pool('late');
     const run = await fx.run('late', null, -10);
     await waitFor('the run on the bus as Scheduled', () => sql.isDispatched(run.id));
-    await waitFor('the run marked Late and on the bus as Late', async () => (await gw.get(`/flow_runs/${run.id}`)).body.state_name === 'Late' && (await sql.isDispatched(run.id)), 20_000, 100);
+    await waitFor(
+      'the run marked Late and on the bus as Late',
+      async () => (await gw.get(`/flow_runs/${run.id}`)).body.state_name === 'Late' && (await sql.isDispatched(run.id)),
+      20_000,
+      100,
+    );
 
     const names = natsNames(gw.config.NATS_NAMESPACE);
-    const consumer = await jetstream(nc).consumers.get(names.poolStream(poolId), names.queueConsumer(run.work_queue_id));
+    const consumer = await jetstream(nc).consumers.get(
+      names.poolStream(poolId),
+      names.queueConsumer(run.work_queue_id),
+    );
     const first = await consumer.next({ expires: 1000 });
     const second = await consumer.next({ expires: 1000 });
-    const received = [first, second].flatMap((message) => (message ? [message.json<WorkerFlowRunResponse>().flow_run.id] : []));
+    const received = [first, second].flatMap((message) =>
+      message ? [message.json<WorkerFlowRunResponse>().flow_run.id] : [],
+    );
     expect(received).toEqual([run.id]);
   });
 });

@@ -44,7 +44,9 @@ describe('dispatcher', () => {
       // One publication each: epoch 1 everywhere, and exactly 300 messages in the pool's stream.
       expect(new Set(runs.map((run) => run.dispatch_epoch))).toEqual(new Set([1]));
       const nc = await connect({ servers: gw.config.NATS_URL });
-      const info = await (await jetstreamManager(nc)).streams.info(natsNames(gw.config.NATS_NAMESPACE).poolStream(pool.body.id));
+      const info = await (
+        await jetstreamManager(nc)
+      ).streams.info(natsNames(gw.config.NATS_NAMESPACE).poolStream(pool.body.id));
       await nc.close();
       expect(info.state.messages).toBe(300);
     } finally {

@@ -16,7 +16,11 @@ const LEASE_MS = 2000;
 const INTERVAL_MS = 200;
 /** Poll loop cadence plus the dispatcher's and the poll's own work: what "within" may add to the contract. */
 const SLACK_MS = 300;
-const SETTINGS = { DELIVERY_LEASE_SECONDS: String(LEASE_MS / 1000), DISPATCH_INTERVAL_MS: String(INTERVAL_MS), LOG_LEVEL: 'error' };
+const SETTINGS = {
+  DELIVERY_LEASE_SECONDS: String(LEASE_MS / 1000),
+  DISPATCH_INTERVAL_MS: String(INTERVAL_MS),
+  LOG_LEVEL: 'error',
+};
 const NATS = { host: '127.0.0.1', port: 4222 };
 
 jest.setTimeout(60_000);
@@ -148,10 +152,18 @@ describe('I3: a run survives the death of whoever held it', () => {
         () => 'answered',
         () => 'never answered',
       );
-      const leasedUntil = await waitFor('the lease committed', async () => (await sql.deliveryColumns(run.id)).leased_until);
+      const leasedUntil = await waitFor(
+        'the lease committed',
+        async () => (await sql.deliveryColumns(run.id)).leased_until,
+      );
       const leasedAt = Date.now();
       if (ackLost) await waitFor('the victim trying to ack', () => Promise.resolve(acks.dropped > 0));
-      else await waitFor('the ack processed by JetStream', async () => (await new BusProbe(gw.config).consumer(poolId, run.work_queue_id)).num_ack_pending === 0);
+      else {
+        await waitFor(
+          'the ack processed by JetStream',
+          async () => (await new BusProbe(gw.config).consumer(poolId, run.work_queue_id)).num_ack_pending === 0,
+        );
+      }
       await victim.kill();
       expect(await lostPoll).toBe('never answered');
 
@@ -261,9 +273,12 @@ describe('I3: kill -9 of the scheduler between publishing a run and recording it
     cleanups.push(() => replacement.stop());
 
     const receipt = await loop.receipt(runId, 1, LEASE_MS + INTERVAL_MS + 5000).catch(async (error: Error) => {
-      throw new Error(`${error.message}; the run now: ${JSON.stringify(await sql.deliveryColumns(runId))}, messages on its stream: ${await new BusProbe(gw.config).streamMessages((await gw.get('/work_pools/sched-kill-b')).body.id)}`, {
-        cause: error,
-      });
+      throw new Error(
+        `${error.message}; the run now: ${JSON.stringify(await sql.deliveryColumns(runId))}, messages on its stream: ${await new BusProbe(gw.config).streamMessages((await gw.get('/work_pools/sched-kill-b')).body.id)}`,
+        {
+          cause: error,
+        },
+      );
     });
     expect(receipt.at - killedAt).toBeLessThanOrEqual(LEASE_MS + INTERVAL_MS + SLACK_MS + 500);
     expect(await claim(gw, runId)).toBe('ACCEPT');
@@ -282,7 +297,11 @@ describe('I3: NATS restarts', () => {
   beforeEach(async () => {
     nats = await PrivateNatsServer.start();
     // A long lease, so "each run exactly once" is observed entirely inside one lease (I2).
-    gw = await TestGateway.start({ ...SETTINGS, DELIVERY_LEASE_SECONDS: String(LONG_LEASE_MS / 1000), NATS_URL: nats.url });
+    gw = await TestGateway.start({
+      ...SETTINGS,
+      DELIVERY_LEASE_SECONDS: String(LONG_LEASE_MS / 1000),
+      NATS_URL: nats.url,
+    });
     scheduler = await TestScheduler.start(gw.config);
     fx = await Fixtures.create(gw);
     sql = await Sql.connect(gw.config.DATABASE_URL);
@@ -307,16 +326,20 @@ describe('I3: NATS restarts', () => {
   async function expectEachDeliveredOnce(pool: string, runIds: string[], withinMs: number): Promise<void> {
     const loop = new PollLoop(gw, pool, 'poller', () => ({ limit: 3 }));
     try {
-      await waitFor(`all ${runIds.length} runs delivered`, () => Promise.resolve(runIds.every((id) => loop.receiptsOf(id).length > 0)), withinMs).catch(
-        () => undefined,
-      );
+      await waitFor(
+        `all ${runIds.length} runs delivered`,
+        () => Promise.resolve(runIds.every((id) => loop.receiptsOf(id).length > 0)),
+        withinMs,
+      ).catch(() => undefined);
       await sleep(500);
     } finally {
       await loop.stop();
     }
     const undelivered = runIds.filter((id) => loop.receiptsOf(id).length === 0);
     expect({ undelivered: undelivered.length, of: runIds.length }).toEqual({ undelivered: 0, of: runIds.length });
-    const twiceInOneLease = runIds.filter((id) => loop.receiptsOf(id).some((r, i, all) => i > 0 && r.at - all[i - 1].at < LONG_LEASE_MS));
+    const twiceInOneLease = runIds.filter((id) =>
+      loop.receiptsOf(id).some((r, i, all) => i > 0 && r.at - all[i - 1].at < LONG_LEASE_MS),
+    );
     expect(twiceInOneLease).toEqual([]);
     for (const id of runIds) expect(await claim(gw, id)).toBe('ACCEPT');
   }

@@ -1,6 +1,17 @@
 import { DataSource } from 'typeorm';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { BusProbe, Fixtures, GatewayProcess, inSeconds, percentile, PollLoop, runIds, sleep, Sql, waitFor } from '../support/delivery';
+import {
+  BusProbe,
+  Fixtures,
+  GatewayProcess,
+  inSeconds,
+  percentile,
+  PollLoop,
+  runIds,
+  sleep,
+  Sql,
+  waitFor,
+} from '../support/delivery';
 import { FaultProxy, NatsPublishFilter } from '../support/fault-proxy';
 import { TestGateway } from '../support/gateway';
 import { expectOperation } from '../support/openapi';
@@ -14,7 +25,11 @@ const POLL = '/work_pools/{name}/get_scheduled_flow_runs';
 const LEASE_MS = 2000;
 const INTERVAL_MS = 200;
 const SLACK_MS = 300;
-const SHORT = { DELIVERY_LEASE_SECONDS: String(LEASE_MS / 1000), DISPATCH_INTERVAL_MS: String(INTERVAL_MS), LOG_LEVEL: 'error' };
+const SHORT = {
+  DELIVERY_LEASE_SECONDS: String(LEASE_MS / 1000),
+  DISPATCH_INTERVAL_MS: String(INTERVAL_MS),
+  LOG_LEVEL: 'error',
+};
 
 jest.setTimeout(60_000);
 
@@ -49,13 +64,20 @@ const pollPath = (pool: string) => `/work_pools/${pool}/get_scheduled_flow_runs`
 describe('I1 fresh: a message is a hint, the row decides', () => {
   const stack = useStack(SHORT);
 
-  const unsettledMessages = (poolId: string, queueId: string) => new BusProbe(stack().gw.config).unsettled(poolId, queueId);
+  const unsettledMessages = (poolId: string, queueId: string) =>
+    new BusProbe(stack().gw.config).unsettled(poolId, queueId);
 
   it.each([
     ['cancelled', (id: string) => stack().gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'CANCELLED' } })],
     ['deleted', (id: string) => stack().gw.delete(`/flow_runs/${id}`)],
-    ['turned into an in-process retry', (id: string) => stack().gw.patch(`/flow_runs/${id}`, { empirical_policy: { retry_type: 'in_process' } })],
-    ['made PENDING by someone else', (id: string) => stack().gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } })],
+    [
+      'turned into an in-process retry',
+      (id: string) => stack().gw.patch(`/flow_runs/${id}`, { empirical_policy: { retry_type: 'in_process' } }),
+    ],
+    [
+      'made PENDING by someone else',
+      (id: string) => stack().gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } }),
+    ],
   ])('a run %s after it was published is never returned; its message is discarded', async (name, change) => {
     const { fx, sql } = stack();
     const pool = `fresh-${name.replace(/\W+/g, '-')}`;
@@ -68,7 +90,9 @@ describe('I1 fresh: a message is a hint, the row decides', () => {
     const loop = new PollLoop(stack().gw, pool);
     try {
       await loop.receipt(control.id);
-      expect((await stack().gw.post(`/flow_runs/${control.id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+      expect(
+        (await stack().gw.post(`/flow_runs/${control.id}/set_state`, { state: { type: 'PENDING' } })).body.status,
+      ).toBe('ACCEPT');
       await sleep(LEASE_MS + INTERVAL_MS + SLACK_MS);
     } finally {
       await loop.stop();
@@ -85,12 +109,17 @@ describe('I1 fresh: a message is a hint, the row decides', () => {
     const control = await fx.run('fresh-moved', null, -2);
     const target = await fx.run('fresh-moved', null, -1);
     await waitFor('both runs on the bus', () => sql.allDispatched([control.id, target.id]));
-    await sql.query(`UPDATE flow_run SET work_queue_id = $2, work_queue_name = 'other' WHERE id = $1`, [target.id, otherQueueId]);
+    await sql.query(`UPDATE flow_run SET work_queue_id = $2, work_queue_name = 'other' WHERE id = $1`, [
+      target.id,
+      otherQueueId,
+    ]);
 
     const oldQueue = new PollLoop(stack().gw, 'fresh-moved', 'old-queue', () => ({ work_queue_names: ['default'] }));
     try {
       await oldQueue.receipt(control.id);
-      expect((await stack().gw.post(`/flow_runs/${control.id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+      expect(
+        (await stack().gw.post(`/flow_runs/${control.id}/set_state`, { state: { type: 'PENDING' } })).body.status,
+      ).toBe('ACCEPT');
       await sleep(INTERVAL_MS + SLACK_MS);
     } finally {
       await oldQueue.stop();
@@ -109,32 +138,38 @@ describe('I1 fresh: a message is a hint, the row decides', () => {
   });
 
   it.each([
-    ['its queue', (pool: string, paused: boolean) => stack().gw.patch(`/work_pools/${pool}/queues/default`, { is_paused: paused })],
+    [
+      'its queue',
+      (pool: string, paused: boolean) => stack().gw.patch(`/work_pools/${pool}/queues/default`, { is_paused: paused }),
+    ],
     ['its pool', (pool: string, paused: boolean) => stack().gw.patch(`/work_pools/${pool}`, { is_paused: paused })],
-  ])('a run whose queue is paused after publication (%s paused) is not returned, leaves the bus, and comes back once on resume', async (name, pause) => {
-    const { fx, sql } = stack();
-    const pool = `fresh-paused-${name.replace(/\W+/g, '-')}`;
-    const poolId = await fx.pool(pool);
-    const run = await fx.run(pool);
-    await waitFor('the run on the bus', () => sql.isDispatched(run.id));
-    expect((await pause(pool, true)).status).toBe(204);
-    // Purged, so NATS-native workers stop receiving it too.
-    expect(await unsettledMessages(poolId, run.work_queue_id)).toBe(0);
+  ])(
+    'a run whose queue is paused after publication (%s paused) is not returned, leaves the bus, and comes back once on resume',
+    async (name, pause) => {
+      const { fx, sql } = stack();
+      const pool = `fresh-paused-${name.replace(/\W+/g, '-')}`;
+      const poolId = await fx.pool(pool);
+      const run = await fx.run(pool);
+      await waitFor('the run on the bus', () => sql.isDispatched(run.id));
+      expect((await pause(pool, true)).status).toBe(204);
+      // Purged, so NATS-native workers stop receiving it too.
+      expect(await unsettledMessages(poolId, run.work_queue_id)).toBe(0);
 
-    const loop = new PollLoop(stack().gw, pool);
-    try {
-      await sleep(LEASE_MS + INTERVAL_MS + SLACK_MS);
-      expect(loop.receipts).toEqual([]);
-      expect((await pause(pool, false)).status).toBe(204);
-      const resumedAt = Date.now();
-      const receipt = await loop.receipt(run.id, 1, 5000);
-      expect(receipt.at - resumedAt).toBeLessThanOrEqual(INTERVAL_MS + SLACK_MS);
-      await sleep(LEASE_MS / 2);
-    } finally {
-      await loop.stop();
-    }
-    expect(loop.receipts.map((r) => r.runId)).toEqual([run.id]);
-  });
+      const loop = new PollLoop(stack().gw, pool);
+      try {
+        await sleep(LEASE_MS + INTERVAL_MS + SLACK_MS);
+        expect(loop.receipts).toEqual([]);
+        expect((await pause(pool, false)).status).toBe(204);
+        const resumedAt = Date.now();
+        const receipt = await loop.receipt(run.id, 1, 5000);
+        expect(receipt.at - resumedAt).toBeLessThanOrEqual(INTERVAL_MS + SLACK_MS);
+        await sleep(LEASE_MS / 2);
+      } finally {
+        await loop.stop();
+      }
+      expect(loop.receipts.map((r) => r.runId)).toEqual([run.id]);
+    },
+  );
 
   it('a pause whose purge reaches NATS after a resume has republished the run does not lose it', async () => {
     // Pausing commits, then purges the queue's subject. A resume committed in between lets the dispatcher publish
@@ -153,7 +188,11 @@ describe('I1 fresh: a message is a hint, the row decides', () => {
       const pause = pausing.request('PATCH', '/work_pools/fresh-pause-race/queues/default', { is_paused: true });
       await waitFor('the pause committed and its purge on its way', () => Promise.resolve(purges.heldCount > 0));
       expect((await gw.patch('/work_pools/fresh-pause-race/queues/default', { is_paused: false })).status).toBe(204);
-      await waitFor('the run published again after the resume', async () => (await sql.isDispatched(run.id)) && (await sql.deliveryColumns(run.id)).dispatch_epoch > epochBefore);
+      await waitFor(
+        'the run published again after the resume',
+        async () =>
+          (await sql.isDispatched(run.id)) && (await sql.deliveryColumns(run.id)).dispatch_epoch > epochBefore,
+      );
       purges.release();
       expect((await pause).status).toBe(204);
       const purgedAt = Date.now();
@@ -161,7 +200,9 @@ describe('I1 fresh: a message is a hint, the row decides', () => {
       const loop = new PollLoop(gw, 'fresh-pause-race');
       try {
         const receipt = await loop.receipt(run.id, 1, LEASE_MS + INTERVAL_MS + 5000).catch(async (error: Error) => {
-          throw new Error(`${error.message}; the run now: ${JSON.stringify(await sql.deliveryColumns(run.id))}`, { cause: error });
+          throw new Error(`${error.message}; the run now: ${JSON.stringify(await sql.deliveryColumns(run.id))}`, {
+            cause: error,
+          });
         });
         expect(receipt.at - purgedAt).toBeLessThanOrEqual(LEASE_MS + INTERVAL_MS + SLACK_MS);
       } finally {
@@ -186,7 +227,9 @@ describe('I4 order', () => {
     await waitFor('A on the bus', () => sql.isDispatched(a.id));
     const s = await fx.run('order-stale', null, -7);
     await waitFor('S on the bus', () => sql.isDispatched(s.id));
-    expect((await gw.post(`/flow_runs/${s.id}/set_state`, { state: { type: 'CANCELLED' } })).body.status).toBe('ACCEPT');
+    expect((await gw.post(`/flow_runs/${s.id}/set_state`, { state: { type: 'CANCELLED' } })).body.status).toBe(
+      'ACCEPT',
+    );
     const e = await fx.run('order-stale', null, -10);
     await waitFor('E on the bus', () => sql.isDispatched(e.id));
 
@@ -206,7 +249,9 @@ describe('I4 order', () => {
     // The first holder never claims; the next polls take the next runs and claim them.
     for (const next of runs.slice(1, 3)) {
       expect(runIds(await gw.post(pollPath('order-starve'), { limit: 1 }))).toEqual([next.id]);
-      expect((await gw.post(`/flow_runs/${next.id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+      expect((await gw.post(`/flow_runs/${next.id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe(
+        'ACCEPT',
+      );
     }
     const { leased_until: leasedUntil } = await sql.deliveryColumns(runs[0].id);
     await sleep(leasedUntil!.getTime() - Date.now() + INTERVAL_MS + SLACK_MS);
@@ -229,21 +274,24 @@ describe('I6 filters: what a poll leaves out stays available to the next one, on
     ['scheduled_after starts after it', () => ({ scheduled_after: inSeconds(8) })],
     ['it names another queue', () => ({ work_queue_names: ['elsewhere'] })],
     ['limit 0', () => ({ limit: 0 })],
-  ])('a narrow poll on one replica (%s) does not hide a run from the very next wide poll on another', async (name, narrow) => {
-    const { fx, sql, gw } = stack();
-    const pool = `filters-${name.replace(/\W+/g, '-')}`;
-    await fx.pool(pool);
-    await fx.queue(pool, 'elsewhere');
-    const run = await fx.run(pool, null, 5);
-    await waitFor('the run on the bus', () => sql.isDispatched(run.id));
+  ])(
+    'a narrow poll on one replica (%s) does not hide a run from the very next wide poll on another',
+    async (name, narrow) => {
+      const { fx, sql, gw } = stack();
+      const pool = `filters-${name.replace(/\W+/g, '-')}`;
+      await fx.pool(pool);
+      await fx.queue(pool, 'elsewhere');
+      const run = await fx.run(pool, null, 5);
+      await waitFor('the run on the bus', () => sql.isDispatched(run.id));
 
-    const narrowResponse = await replica.request('POST', pollPath(pool), narrow());
-    expect(narrowResponse.status).toBe(200);
-    expect(narrowResponse.body).toEqual([]);
-    const wide = await gw.post(pollPath(pool), { scheduled_before: inSeconds(10) });
-    expectOperation(wide, 'POST', POLL, 200);
-    expect(runIds(wide)).toEqual([run.id]);
-  });
+      const narrowResponse = await replica.request('POST', pollPath(pool), narrow());
+      expect(narrowResponse.status).toBe(200);
+      expect(narrowResponse.body).toEqual([]);
+      const wide = await gw.post(pollPath(pool), { scheduled_before: inSeconds(10) });
+      expectOperation(wide, 'POST', POLL, 200);
+      expect(runIds(wide)).toEqual([run.id]);
+    },
+  );
 });
 
 describe('I7 prompt: a run due now is deliverable at once, without the safety-net timer', () => {
@@ -301,7 +349,12 @@ describe('I7 prompt: a run due now is deliverable at once, without the safety-ne
     await fx.pool('prompt-long');
     const latencies: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const poll = gw.request('POST', pollPath('prompt-long'), { scheduled_before: inSeconds(10) }, { prefer: 'wait=5' });
+      const poll = gw.request(
+        'POST',
+        pollPath('prompt-long'),
+        { scheduled_before: inSeconds(10) },
+        { prefer: 'wait=5' },
+      );
       await sleep(20);
       const run = await fx.run('prompt-long');
       const createdAt = Date.now();
@@ -309,7 +362,9 @@ describe('I7 prompt: a run due now is deliverable at once, without the safety-ne
       latencies.push(Date.now() - createdAt);
       expect(runIds(response)).toEqual([run.id]);
     }
-    process.stdout.write(`I7 long-poll latency (create response → long poll answers), 20 runs: p50 ${percentile(latencies, 50)} ms, max ${Math.max(...latencies)} ms\n`);
+    process.stdout.write(
+      `I7 long-poll latency (create response → long poll answers), 20 runs: p50 ${percentile(latencies, 50)} ms, max ${Math.max(...latencies)} ms\n`,
+    );
     expect(percentile(latencies, 95)).toBeLessThan(500);
   });
 });
@@ -322,8 +377,15 @@ describe('I8 cheap polls', () => {
     const dataSource = stack().gw.app.get(DataSource);
     const queries: { text: string; params: unknown[]; at: number }[] = [];
     const original = PostgresQueryRunner.prototype.query;
-    const spy = jest.spyOn(PostgresQueryRunner.prototype, 'query').mockImplementation(function (this: PostgresQueryRunner, text, params, structured) {
-      if (this.connection === dataSource) queries.push({ text, params: Array.isArray(params) ? params : [], at: Date.now() });
+    const spy = jest.spyOn(PostgresQueryRunner.prototype, 'query').mockImplementation(function (
+      this: PostgresQueryRunner,
+      text,
+      params,
+      structured,
+    ) {
+      if (this.connection === dataSource) {
+        queries.push({ text, params: Array.isArray(params) ? params : [], at: Date.now() });
+      }
       return original.call(this, text, params, structured);
     });
     return { queries, stop: () => spy.mockRestore() };
@@ -333,8 +395,13 @@ describe('I8 cheap polls', () => {
   function timeScans(node: any, found: string[] = []): string[] {
     const indexName: string = node['Index Name'] ?? '';
     const condition = `${node['Index Cond'] ?? ''}`;
-    if (node['Relation Name'] === 'flow_run' && node['Node Type'] === 'Seq Scan') found.push(`Seq Scan on flow_run (filter ${node.Filter ?? 'none'})`);
-    if (indexName.startsWith('ix_flow_run') && (indexName.includes('next_scheduled_start_time') || condition.includes('next_scheduled_start_time'))) {
+    if (node['Relation Name'] === 'flow_run' && node['Node Type'] === 'Seq Scan') {
+      found.push(`Seq Scan on flow_run (filter ${node.Filter ?? 'none'})`);
+    }
+    if (
+      indexName.startsWith('ix_flow_run') &&
+      (indexName.includes('next_scheduled_start_time') || condition.includes('next_scheduled_start_time'))
+    ) {
       found.push(`${node['Node Type']} using ${indexName} (${condition})`);
     }
     for (const child of node.Plans ?? []) timeScans(child, found);
@@ -366,19 +433,27 @@ describe('I8 cheap polls', () => {
     const capture = captureGatewayQueries();
     const received: string[] = [];
     try {
-      for (let i = 0; i < 20; i++) received.push(...runIds(await gw.post(pollPath('cheap'), { work_queue_names: [], scheduled_before: inSeconds(10) })));
+      for (let i = 0; i < 20; i++) {
+        received.push(
+          ...runIds(await gw.post(pollPath('cheap'), { work_queue_names: [], scheduled_before: inSeconds(10) })),
+        );
+      }
     } finally {
       capture.stop();
     }
     expect(received.sort()).toEqual([...due].sort());
 
     const flowRunStatements = new Map<string, unknown[]>();
-    for (const { text, params } of capture.queries) if (/\bflow_run\b/.test(text) && !flowRunStatements.has(text)) flowRunStatements.set(text, params);
+    for (const { text, params } of capture.queries) {
+      if (/\bflow_run\b/.test(text) && !flowRunStatements.has(text)) flowRunStatements.set(text, params);
+    }
     expect(flowRunStatements.size).toBeGreaterThan(0);
     const offenders: string[] = [];
     for (const [text, params] of flowRunStatements) {
       const [{ 'QUERY PLAN': plan }] = await sql.query(`EXPLAIN (FORMAT JSON) ${text}`, params);
-      for (const scan of timeScans(plan[0].Plan)) offenders.push(`${scan}\n  in: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+      for (const scan of timeScans(plan[0].Plan)) {
+        offenders.push(`${scan}\n  in: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+      }
     }
     expect(offenders).toEqual([]);
   });
@@ -392,7 +467,9 @@ describe('I8 cheap polls', () => {
     try {
       // Four bursts of five concurrent polls, 300 ms apart: 20 polls in about a second.
       for (let burst = 0; burst < 4; burst++) {
-        const polls = await Promise.all(Array.from({ length: 5 }, () => gw.post(pollPath('coalesced'), { scheduled_before: inSeconds(10) })));
+        const polls = await Promise.all(
+          Array.from({ length: 5 }, () => gw.post(pollPath('coalesced'), { scheduled_before: inSeconds(10) })),
+        );
         polls.forEach((poll) => expect(poll.status).toBe(200));
         await sleep(300);
       }
@@ -402,14 +479,19 @@ describe('I8 cheap polls', () => {
     }
     const elapsedSeconds = (Date.now() - startedAt) / 1000;
     const writes = capture.queries
-      .filter(({ text, params }) => /UPDATE work_queue\b[\s\S]*last_polled/.test(text) && (params[0] as string[]).includes(queueId))
+      .filter(
+        ({ text, params }) =>
+          /UPDATE work_queue\b[\s\S]*last_polled/.test(text) && (params[0] as string[]).includes(queueId),
+      )
       .map(({ at }) => at);
     expect(writes.length).toBeGreaterThanOrEqual(1);
     expect(writes.length).toBeLessThanOrEqual(Math.ceil(elapsedSeconds) + 1);
     // Flushes start at least a second apart; the statement of one may leave a little late (its transaction waits
     // for a connection behind the polls), so the statements themselves are allowed to come somewhat closer.
     for (let i = 1; i < writes.length; i++) expect(writes[i] - writes[i - 1]).toBeGreaterThanOrEqual(750);
-    const [queue] = await sql.query(`SELECT last_polled, status FROM work_queue WHERE name = 'default' AND work_pool_id = (SELECT id FROM work_pool WHERE name = 'coalesced')`);
+    const [queue] = await sql.query(
+      `SELECT last_polled, status FROM work_queue WHERE name = 'default' AND work_pool_id = (SELECT id FROM work_pool WHERE name = 'coalesced')`,
+    );
     expect(queue.last_polled.getTime()).toBeGreaterThan(startedAt);
     expect(queue.status).toBe('READY');
   });

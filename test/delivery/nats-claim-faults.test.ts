@@ -28,9 +28,13 @@ describe('I10: a lost claim reply never orphans a run', () => {
   let replies = 0;
   let claimRequests = 0;
   /** Drops every other reply a gateway sends (its replies are its only publishes to an inbox; a worker's is `_INBOX_<pool id>`). */
-  const replyDropper = new NatsPublishFilter((subject) => (subject.startsWith('_INBOX') && replies++ % 2 === 0 ? 'drop' : 'pass'));
+  const replyDropper = new NatsPublishFilter((subject) =>
+    subject.startsWith('_INBOX') && replies++ % 2 === 0 ? 'drop' : 'pass',
+  );
   /** Counts the workers' claim requests, resends included. */
-  const claimCounter = new NatsPublishFilter((subject) => (subject.includes('.api.flow-runs.claim.') && claimRequests++, 'pass'));
+  const claimCounter = new NatsPublishFilter(
+    (subject) => (subject.includes('.api.flow-runs.claim.') && claimRequests++, 'pass'),
+  );
 
   beforeAll(async () => {
     gatewayNats = await FaultProxy.start(NATS, replyDropper.filter);
@@ -62,8 +66,18 @@ describe('I10: a lost claim reply never orphans a run', () => {
 
     const workers = ['w1', 'w2'].map((name) =>
       AppProcess.start('nats-worker', {}, [
-        '--pool', 'orphans', '--api', replica.url, '--nats', `nats://127.0.0.1:${workerNats.port}`,
-        '--namespace', gw.config.NATS_NAMESPACE, '--name', name, '--claim-timeout-ms', String(CLAIM_TIMEOUT_MS),
+        '--pool',
+        'orphans',
+        '--api',
+        replica.url,
+        '--nats',
+        `nats://127.0.0.1:${workerNats.port}`,
+        '--namespace',
+        gw.config.NATS_NAMESPACE,
+        '--name',
+        name,
+        '--claim-timeout-ms',
+        String(CLAIM_TIMEOUT_MS),
       ]),
     );
     const starts = () =>
@@ -75,15 +89,27 @@ describe('I10: a lost claim reply never orphans a run', () => {
       );
     try {
       const startedAt = Date.now();
-      await waitFor('every run started', () => Promise.resolve(new Set(starts().map((start) => start.runId)).size >= RUNS), 30_000, 50).catch(() => null);
+      await waitFor(
+        'every run started',
+        () => Promise.resolve(new Set(starts().map((start) => start.runId)).size >= RUNS),
+        30_000,
+        50,
+      ).catch(() => null);
       const drainMs = Date.now() - startedAt;
       // Whatever a worker still does with a message it gave back, it would do within a lease.
       await sleep(LEASE_SECONDS * 1000 + 500);
 
       const started = starts();
-      const rows = await sql.query<{ id: string; state_type: string }>('SELECT id, state_type FROM flow_run WHERE id = ANY($1)', [runIds]);
-      const orphans = rows.filter((row) => row.state_type === 'PENDING' && !started.some((start) => start.runId === row.id));
-      process.stdout.write(`${JSON.stringify({ runs: RUNS, orphans: orphans.length, repliesDropped: replyDropper.dropped, claimRequests, drainMs })}\n`);
+      const rows = await sql.query<{ id: string; state_type: string }>(
+        'SELECT id, state_type FROM flow_run WHERE id = ANY($1)',
+        [runIds],
+      );
+      const orphans = rows.filter(
+        (row) => row.state_type === 'PENDING' && !started.some((start) => start.runId === row.id),
+      );
+      process.stdout.write(
+        `${JSON.stringify({ runs: RUNS, orphans: orphans.length, repliesDropped: replyDropper.dropped, claimRequests, drainMs })}\n`,
+      );
 
       expect(replyDropper.dropped).toBeGreaterThanOrEqual(RUNS / 2);
       expect(orphans).toEqual([]);

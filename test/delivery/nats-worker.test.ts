@@ -37,14 +37,20 @@ describe('NATS-native workers', () => {
     const created = await gw.post('/work_pools/', { name: pool, type: 'process' });
     if (queueLimit !== null) await gw.patch(`/work_pools/${pool}/queues/default`, { concurrency_limit: queueLimit });
     const run = await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: pool, state: { type: 'SCHEDULED' } });
-    return { poolId: created.body.id as string, queueId: run.body.work_queue_id as string, runId: run.body.id as string };
+    return {
+      poolId: created.body.id as string,
+      queueId: run.body.work_queue_id as string,
+      runId: run.body.id as string,
+    };
   }
 
   /** The next message of the queue, pulled as a worker pulls. */
   async function message(poolId: string, queueId: string, timeoutMs = 5000): Promise<JsMsg> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const consumer = await jetstream(nc).consumers.get(names().poolStream(poolId), names().queueConsumer(queueId)).catch(() => null);
+      const consumer = await jetstream(nc)
+        .consumers.get(names().poolStream(poolId), names().queueConsumer(queueId))
+        .catch(() => null);
       const next = consumer && (await consumer.next({ expires: 1000 }));
       if (next) return next;
       await sleep(20);
@@ -65,7 +71,10 @@ describe('NATS-native workers', () => {
 
   /** The run's current publication as the database records it. */
   async function currentPublication(runId: string): Promise<string> {
-    const [row] = await sql.query<{ state_id: string; dispatch_epoch: number }>('SELECT state_id, dispatch_epoch FROM flow_run WHERE id = $1', [runId]);
+    const [row] = await sql.query<{ state_id: string; dispatch_epoch: number }>(
+      'SELECT state_id, dispatch_epoch FROM flow_run WHERE id = $1',
+      [runId],
+    );
     return `${runId}:${row.state_id}:${row.dispatch_epoch}`;
   }
 
@@ -85,7 +94,11 @@ describe('NATS-native workers', () => {
     expect(first.body).toMatchObject({
       status: 'ACCEPT',
       state: { type: 'PENDING', state_details: { transition_id: request.transition_id } },
-      run: { work_pool_id: poolId, work_queue_id: queueId, flow_run: { id: runId, state_type: 'PENDING', state: null } },
+      run: {
+        work_pool_id: poolId,
+        work_queue_id: queueId,
+        flow_run: { id: runId, state_type: 'PENDING', state: null },
+      },
     });
     held.ack();
   });
@@ -114,7 +127,13 @@ describe('NATS-native workers', () => {
   it('answers claims with Prefect error shapes', async () => {
     const { poolId, runId } = await poolWithRun('n0');
     const unknown = '00000000-0000-0000-0000-000000000000';
-    expect(await claim(poolId, { flow_run_id: unknown, publication: `${unknown}:${unknown}:1`, transition_id: randomUUID() })).toEqual({
+    expect(
+      await claim(poolId, {
+        flow_run_id: unknown,
+        publication: `${unknown}:${unknown}:1`,
+        transition_id: randomUUID(),
+      }),
+    ).toEqual({
       status: 404,
       body: { exception_message: `Flow run with id ${unknown} not found` },
     });
@@ -122,7 +141,11 @@ describe('NATS-native workers', () => {
     expect(invalid.status).toBe(422);
     expect(invalid.body.exception_message).toBe('Invalid request received.');
     // A message of one run does not claim another.
-    const mismatched = await claim(poolId, { flow_run_id: runId, publication: `${unknown}:${unknown}:1`, transition_id: randomUUID() });
+    const mismatched = await claim(poolId, {
+      flow_run_id: runId,
+      publication: `${unknown}:${unknown}:1`,
+      transition_id: randomUUID(),
+    });
     expect(mismatched.status).toBe(422);
     expect(mismatched.body.exception_detail).toEqual([expect.objectContaining({ loc: ['body', 'publication'] })]);
   });
@@ -130,13 +153,20 @@ describe('NATS-native workers', () => {
   it('refuses, as if it did not exist, a run of another pool or of none (I10)', async () => {
     const mine = await poolWithRun('n3');
     const theirs = await poolWithRun('n4');
-    const poolless = (await gw.post('/flow_runs/', { flow_id: flowId, state: { type: 'SCHEDULED' } })).body.id as string;
+    const poolless = (await gw.post('/flow_runs/', { flow_id: flowId, state: { type: 'SCHEDULED' } })).body
+      .id as string;
     for (const runId of [theirs.runId, poolless]) {
       const forged = { flow_run_id: runId, publication: await currentPublication(runId), transition_id: randomUUID() };
-      expect(await claim(mine.poolId, forged)).toEqual({ status: 404, body: { exception_message: `Flow run with id ${runId} not found` } });
+      expect(await claim(mine.poolId, forged)).toEqual({
+        status: 404,
+        body: { exception_message: `Flow run with id ${runId} not found` },
+      });
     }
     expect((await gw.get(`/flow_runs/${theirs.runId}`)).body.state_type).toBe('SCHEDULED');
-    expect(await claim(theirs.poolId, claimOf(await message(theirs.poolId, theirs.queueId)))).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
+    expect(await claim(theirs.poolId, claimOf(await message(theirs.poolId, theirs.queueId)))).toMatchObject({
+      status: 201,
+      body: { status: 'ACCEPT' },
+    });
   });
 
   it('refuses a stale message (the run was published again since) and a run an HTTP poller holds', async () => {
@@ -144,16 +174,24 @@ describe('NATS-native workers', () => {
     // A poller takes the run (once the scheduler has published it) and never claims it; while its lease runs, no
     // NATS claim gets the run.
     let polled: unknown[] = [];
-    await waitFor('the run handed to a poller', async () => (polled = (await gw.post('/work_pools/n6/get_scheduled_flow_runs', {})).body).length > 0);
+    await waitFor(
+      'the run handed to a poller',
+      async () => (polled = (await gw.post('/work_pools/n6/get_scheduled_flow_runs', {})).body).length > 0,
+    );
     expect(polled).toHaveLength(1);
     const leased = await currentPublication(runId);
     const refused = await claim(poolId, { flow_run_id: runId, publication: leased, transition_id: randomUUID() });
-    expect(refused).toMatchObject({ status: 200, body: { status: 'ABORT', state: { type: 'SCHEDULED' }, details: { type: 'abort_details' } } });
+    expect(refused).toMatchObject({
+      status: 200,
+      body: { status: 'ABORT', state: { type: 'SCHEDULED' }, details: { type: 'abort_details' } },
+    });
 
     // The lease runs out: the run is published again, in a new epoch; the message of the old one is stale.
     const republished = await message(poolId, queueId, (LEASE_SECONDS + 3) * 1000);
     expect(republished.headers?.get('Nats-Msg-Id')).not.toBe(leased);
-    expect(await claim(poolId, { flow_run_id: runId, publication: leased, transition_id: randomUUID() })).toMatchObject({ body: { status: 'ABORT' } });
+    expect(await claim(poolId, { flow_run_id: runId, publication: leased, transition_id: randomUUID() })).toMatchObject(
+      { body: { status: 'ABORT' } },
+    );
     expect(await claim(poolId, claimOf(republished))).toMatchObject({ status: 201, body: { status: 'ACCEPT' } });
     republished.ack();
   });
@@ -170,7 +208,10 @@ describe('NATS-native workers', () => {
     expect(waited).toBeLessThan(LEASE_SECONDS * 1000 + 1500);
     // ...the same publication, still claimable.
     expect(redelivered.headers?.get('Nats-Msg-Id')).toBe(silent.headers?.get('Nats-Msg-Id'));
-    expect(await claim(poolId, claimOf(redelivered))).toMatchObject({ status: 201, body: { status: 'ACCEPT', run: { flow_run: { id: runId } } } });
+    expect(await claim(poolId, claimOf(redelivered))).toMatchObject({
+      status: 201,
+      body: { status: 'ACCEPT', run: { flow_run: { id: runId } } },
+    });
     redelivered.ack();
   });
 
@@ -180,7 +221,10 @@ describe('NATS-native workers', () => {
     expect(busy.body.state_type).toBe('RUNNING');
     const held = await message(poolId, queueId);
     const waited = await claim(poolId, claimOf(held));
-    expect(waited).toMatchObject({ status: 200, body: { status: 'WAIT', details: { type: 'wait_details', delay_seconds: 1 } } });
+    expect(waited).toMatchObject({
+      status: 200,
+      body: { status: 'WAIT', details: { type: 'wait_details', delay_seconds: 1 } },
+    });
     expect((await gw.get(`/flow_runs/${runId}`)).body.state_type).toBe('SCHEDULED');
 
     await gw.post(`/flow_runs/${busy.body.id}/set_state`, { state: { type: 'COMPLETED' } });

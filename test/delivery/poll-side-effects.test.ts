@@ -19,7 +19,11 @@ const POLL = '/work_pools/{name}/get_scheduled_flow_runs';
 const SETTLE_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 5000): Promise<T> {
+async function eventually<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -44,14 +48,20 @@ class EventLog {
 
   /** Events named `name` about `resourceId`. */
   about(name: string, resourceId: string): PrefectEvent[] {
-    return this.received.filter(({ event }) => event.event === name && event.resource['prefect.resource.id'] === resourceId).map(({ event }) => event);
+    return this.received
+      .filter(({ event }) => event.event === name && event.resource['prefect.resource.id'] === resourceId)
+      .map(({ event }) => event);
   }
 
   /** Poll-made events (queue or deployment turned READY) naming any of these resource ids. */
   readyEventsFor(resourceIds: string[]): PrefectEvent[] {
     return this.received
       .map(({ event }) => event)
-      .filter((event) => ['prefect.work-queue.ready', 'prefect.deployment.ready'].includes(event.event) && resourceIds.includes(event.resource['prefect.resource.id']));
+      .filter(
+        (event) =>
+          ['prefect.work-queue.ready', 'prefect.deployment.ready'].includes(event.event) &&
+          resourceIds.includes(event.resource['prefect.resource.id']),
+      );
   }
 
   close(): void {
@@ -92,7 +102,9 @@ describe('poll side effects', () => {
 
   afterEach(() => {
     // Every event of the run went to `<namespace>.events.<event name>`.
-    for (const { subject, event } of events.received) expect(subject).toBe(`${gw.config.NATS_NAMESPACE}.events.${event.event}`);
+    for (const { subject, event } of events.received) {
+      expect(subject).toBe(`${gw.config.NATS_NAMESPACE}.events.${event.event}`);
+    }
   });
 
   let poolSerial = 0;
@@ -103,7 +115,10 @@ describe('poll side effects', () => {
     const created = await gw.post('/work_pools/', { name, type: 'process' });
     expect(created.status).toBe(201);
     for (const queue of ['AA', 'AB', 'AC']) {
-      const response = await gw.post(`/work_pools/${name}/queues`, { name: queue, ...(options.paused?.includes(queue) && { is_paused: true }) });
+      const response = await gw.post(`/work_pools/${name}/queues`, {
+        name: queue,
+        ...(options.paused?.includes(queue) && { is_paused: true }),
+      });
       expect(response.status).toBe(201);
     }
     const pool = { name, id: created.body.id as string, type: created.body.type as string };
@@ -129,7 +144,13 @@ describe('poll side effects', () => {
 
   /** Prefect's "My Deployment" (tags ["test"]) on a queue; named per pool, as a deployment name is unique per flow. */
   async function deployment(pool: string, queue: string, name = `My Deployment ${pool}`) {
-    const response = await gw.post('/deployments/', { name, flow_id: flow.id, tags: ['test'], work_pool_name: pool, work_queue_name: queue });
+    const response = await gw.post('/deployments/', {
+      name,
+      flow_id: flow.id,
+      tags: ['test'],
+      work_pool_name: pool,
+      work_queue_name: queue,
+    });
     expect(response.status).toBe(201);
     return response.body as { id: string; name: string };
   }
@@ -140,7 +161,8 @@ describe('poll side effects', () => {
     return response.body as { status: string; last_polled: string | null; updated: string };
   }
 
-  const polledSince = (since: Date) => (queue: QueueView) => queue.last_polled !== null && new Date(queue.last_polled) >= since;
+  const polledSince = (since: Date) => (queue: QueueView) =>
+    queue.last_polled !== null && new Date(queue.last_polled) >= since;
 
   it('test_updates_last_polled_on_a_single_work_queue: only AA gets last_polled', async () => {
     const pool = await poolA();
@@ -185,7 +207,9 @@ describe('poll side effects', () => {
     // Prefect's case creates all three as "My Deployment" of one flow, which its upsert folds into one
     // deployment; distinct names keep three.
     const deployments = [];
-    for (const queue of ['AA', 'AB', 'AC']) deployments.push(await deployment(pool.name, queue, `My Deployment ${pool.name} ${queue}`));
+    for (const queue of ['AA', 'AB', 'AC']) {
+      deployments.push(await deployment(pool.name, queue, `My Deployment ${pool.name} ${queue}`));
+    }
     for (const created of deployments) expect((await readDeployment(created.id)).status).toBe('NOT_READY');
 
     await poll(pool.name);
@@ -195,19 +219,33 @@ describe('poll side effects', () => {
     }, 'AA READY');
     expect([statuses.AB.status, statuses.AC.status]).toEqual(['PAUSED', 'READY']);
     for (const created of deployments) {
-      await eventually(async () => (await readDeployment(created.id)).status === 'READY', `deployment ${created.name} READY`);
+      await eventually(
+        async () => (await readDeployment(created.id)).status === 'READY',
+        `deployment ${created.name} READY`,
+      );
     }
 
     await sleep(SETTLE_MS);
-    const resourceIds = [...Object.keys(pool.queueIds).map(pool.queueResource), ...deployments.map((d) => `prefect.deployment.${d.id}`)];
+    const resourceIds = [
+      ...Object.keys(pool.queueIds).map(pool.queueResource),
+      ...deployments.map((d) => `prefect.deployment.${d.id}`),
+    ];
     const made = events.readyEventsFor(resourceIds);
-    expect(made.filter((e) => e.event === 'prefect.work-queue.ready').map((e) => e.resource['prefect.resource.name']).sort()).toEqual(['AA', 'default']);
-    expect(made.filter((e) => e.event === 'prefect.deployment.ready').map((e) => e.resource['prefect.resource.id']).sort()).toEqual(
-      deployments.map((d) => `prefect.deployment.${d.id}`).sort(),
-    );
+    expect(
+      made
+        .filter((e) => e.event === 'prefect.work-queue.ready')
+        .map((e) => e.resource['prefect.resource.name'])
+        .sort(),
+    ).toEqual(['AA', 'default']);
+    expect(
+      made
+        .filter((e) => e.event === 'prefect.deployment.ready')
+        .map((e) => e.resource['prefect.resource.id'])
+        .sort(),
+    ).toEqual(deployments.map((d) => `prefect.deployment.${d.id}`).sort());
   });
 
-  it('test_ensure_deployments_associated_with_work_pool_have_deployment_status_of_ready, with Prefect\'s event and `updated` untouched', async () => {
+  it("test_ensure_deployments_associated_with_work_pool_have_deployment_status_of_ready, with Prefect's event and `updated` untouched", async () => {
     const pool = await poolA();
     const created = await deployment(pool.name, 'AA');
     const before = await readDeployment(created.id);
@@ -231,15 +269,28 @@ describe('poll side effects', () => {
       occurred: after.last_polled,
       resource: { 'prefect.resource.id': `prefect.deployment.${created.id}`, 'prefect.resource.name': created.name },
       related: [
-        { 'prefect.resource.id': `prefect.flow.${flow.id}`, 'prefect.resource.name': flow.name, 'prefect.resource.role': 'flow' },
-        { 'prefect.resource.id': pool.queueResource('AA'), 'prefect.resource.name': 'AA', 'prefect.resource.role': 'work-queue' },
-        { 'prefect.resource.id': `prefect.work-pool.${pool.id}`, 'prefect.resource.name': pool.name, 'prefect.work-pool.type': 'process', 'prefect.resource.role': 'work-pool' },
+        {
+          'prefect.resource.id': `prefect.flow.${flow.id}`,
+          'prefect.resource.name': flow.name,
+          'prefect.resource.role': 'flow',
+        },
+        {
+          'prefect.resource.id': pool.queueResource('AA'),
+          'prefect.resource.name': 'AA',
+          'prefect.resource.role': 'work-queue',
+        },
+        {
+          'prefect.resource.id': `prefect.work-pool.${pool.id}`,
+          'prefect.resource.name': pool.name,
+          'prefect.work-pool.type': 'process',
+          'prefect.resource.role': 'work-pool',
+        },
       ],
     });
     expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
-  it('emits prefect.work-queue.ready with Prefect\'s resource and related pool', async () => {
+  it("emits prefect.work-queue.ready with Prefect's resource and related pool", async () => {
     const pool = await poolA();
     await poll(pool.name, { work_queue_names: ['AB'] });
     const [event] = await eventually(async () => {
@@ -248,8 +299,19 @@ describe('poll side effects', () => {
     }, 'prefect.work-queue.ready');
     expect(event).toMatchObject({
       event: 'prefect.work-queue.ready',
-      resource: { 'prefect.resource.id': pool.queueResource('AB'), 'prefect.resource.name': 'AB', 'prefect.resource.role': 'work-queue' },
-      related: [{ 'prefect.resource.id': `prefect.work-pool.${pool.id}`, 'prefect.resource.name': pool.name, 'prefect.work-pool.type': 'process', 'prefect.resource.role': 'work-pool' }],
+      resource: {
+        'prefect.resource.id': pool.queueResource('AB'),
+        'prefect.resource.name': 'AB',
+        'prefect.resource.role': 'work-queue',
+      },
+      related: [
+        {
+          'prefect.resource.id': `prefect.work-pool.${pool.id}`,
+          'prefect.resource.name': pool.name,
+          'prefect.work-pool.type': 'process',
+          'prefect.resource.role': 'work-pool',
+        },
+      ],
       payload: {},
     });
     expect(Number.isNaN(Date.parse(event.occurred))).toBe(false);
@@ -261,8 +323,16 @@ describe('poll side effects', () => {
     await Promise.all([poll(pool.name, {}), poll(pool.name, {}), poll(pool.name, {})]);
     await eventually(async () => (await readDeployment(created.id)).status === 'READY', 'deployment READY');
     await sleep(SETTLE_MS);
-    const made = events.readyEventsFor([...Object.keys(pool.queueIds).map(pool.queueResource), `prefect.deployment.${created.id}`]);
-    expect(made.filter((e) => e.event === 'prefect.work-queue.ready').map((e) => e.resource['prefect.resource.name']).sort()).toEqual(['AA', 'AB', 'AC', 'default']);
+    const made = events.readyEventsFor([
+      ...Object.keys(pool.queueIds).map(pool.queueResource),
+      `prefect.deployment.${created.id}`,
+    ]);
+    expect(
+      made
+        .filter((e) => e.event === 'prefect.work-queue.ready')
+        .map((e) => e.resource['prefect.resource.name'])
+        .sort(),
+    ).toEqual(['AA', 'AB', 'AC', 'default']);
     expect(made.filter((e) => e.event === 'prefect.deployment.ready')).toHaveLength(1);
   });
 
@@ -286,7 +356,10 @@ describe('poll side effects', () => {
     const created = await deployment(pool.name, 'AA');
     const resourceIds = [...Object.keys(pool.queueIds).map(pool.queueResource), `prefect.deployment.${created.id}`];
     await poll(pool.name);
-    await eventually(async () => events.readyEventsFor(resourceIds).length === 5, 'first transitions (4 queues, 1 deployment)');
+    await eventually(
+      async () => events.readyEventsFor(resourceIds).length === 5,
+      'first transitions (4 queues, 1 deployment)',
+    );
     const first = (await queueMap(pool.name)).AA.last_polled as string;
     await sleep(SETTLE_MS);
     await poll(pool.name);
@@ -326,9 +399,15 @@ describe('poll side effects', () => {
     expectOperation(poolBefore, 'GET', '/work_pools/{name}', 200);
     const requested = new Date();
     expect(await poll(pool.name)).toEqual([]);
-    await eventually(async () => (await queues(pool.name)).every((queue) => polledSince(requested)(queue) && queue.status === 'READY'), 'queues READY');
+    await eventually(
+      async () => (await queues(pool.name)).every((queue) => polledSince(requested)(queue) && queue.status === 'READY'),
+      'queues READY',
+    );
     await eventually(async () => (await readDeployment(created.id)).status === 'READY', 'deployment READY');
-    await eventually(async () => events.about('prefect.work-queue.ready', pool.queueResource('AC')).length === 1, 'AC ready event');
+    await eventually(
+      async () => events.about('prefect.work-queue.ready', pool.queueResource('AC')).length === 1,
+      'AC ready event',
+    );
     expect((await gw.get(`/work_pools/${pool.name}`)).body.status).toBe(poolBefore.body.status);
   });
 
@@ -340,7 +419,11 @@ describe('poll side effects', () => {
     await eventually(async () => (await queueMap(pool.name)).default.status === 'READY', 'default READY');
     await sleep(SETTLE_MS);
     expect((await gw.get(`/work_pools/${pool.name}`)).body.status).toBe(before);
-    expect(events.received.slice(mark).filter(({ event }) => event.resource['prefect.resource.id'] === `prefect.work-pool.${pool.id}`)).toEqual([]);
+    expect(
+      events.received
+        .slice(mark)
+        .filter(({ event }) => event.resource['prefect.resource.id'] === `prefect.work-pool.${pool.id}`),
+    ).toEqual([]);
   });
 
   it.each([
@@ -359,6 +442,11 @@ describe('poll side effects', () => {
       ]),
     );
     expect(await readDeployment(created.id)).toMatchObject({ status: 'NOT_READY', last_polled: null });
-    expect(events.readyEventsFor([...Object.keys(pool.queueIds).map(pool.queueResource), `prefect.deployment.${created.id}`])).toEqual([]);
+    expect(
+      events.readyEventsFor([
+        ...Object.keys(pool.queueIds).map(pool.queueResource),
+        `prefect.deployment.${created.id}`,
+      ]),
+    ).toEqual([]);
   });
 });

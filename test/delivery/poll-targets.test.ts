@@ -39,7 +39,11 @@ describe('the pools polls read from a cache', () => {
   }
 
   async function dueRun(pool: string): Promise<string> {
-    const response = await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: pool, state: { type: 'SCHEDULED' } });
+    const response = await gw.post('/flow_runs/', {
+      flow_id: flowId,
+      work_pool_name: pool,
+      state: { type: 'SCHEDULED' },
+    });
     expect(response.status).toBe(201);
     return response.body.id as string;
   }
@@ -58,7 +62,8 @@ describe('the pools polls read from a cache', () => {
   it('a run on the bus due after the poll window goes back to it without a Postgres read', async () => {
     const pool = await newPool();
     const scheduled = { type: 'SCHEDULED', state_details: { scheduled_time: inSeconds(11) } };
-    const id = (await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: pool, state: scheduled })).body.id as string;
+    const id = (await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: pool, state: scheduled })).body
+      .id as string;
     await waitFor('the run published (within the 12 s dispatch horizon)', () => sql.isDispatched(id));
     const locks = jest.spyOn(DeliveryRepository.prototype, 'lockOfferedRuns');
     try {
@@ -74,7 +79,11 @@ describe('the pools polls read from a cache', () => {
     const pool = await newPool();
     expect((await gw.post(POLL(pool), stock())).body).toEqual([]);
     const id = await dueRun(pool);
-    const seen = await waitFor('the run handed out', async () => runIds(await gw.post(POLL(pool), stock())).includes(id), 5000);
+    const seen = await waitFor(
+      'the run handed out',
+      async () => runIds(await gw.post(POLL(pool), stock())).includes(id),
+      5000,
+    );
     expect(seen).toBe(true);
   });
 
@@ -101,7 +110,11 @@ describe('the pools polls read from a cache', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await gw.post(POLL(pool), stock())).body).toEqual([]);
     expect((await replica.request('PATCH', `/work_pools/${pool}`, { is_paused: false })).status).toBe(204);
-    const seen = await waitFor('the run handed out after the resume', async () => runIds(await gw.post(POLL(pool), stock())).includes(id), 5000);
+    const seen = await waitFor(
+      'the run handed out after the resume',
+      async () => runIds(await gw.post(POLL(pool), stock())).includes(id),
+      5000,
+    );
     expect(seen).toBe(true);
   });
 });

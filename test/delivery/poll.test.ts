@@ -49,7 +49,9 @@ describe('get_scheduled_flow_runs served from the bus', () => {
     expect(first.body[0].flow_run.state).toBeNull();
     expect(first.body[0].work_queue_id).toBe(run.work_queue_id);
 
-    expect((await gw.post('/work_pools/p1/get_scheduled_flow_runs', { scheduled_before: inSeconds(10) })).body).toEqual([]);
+    expect((await gw.post('/work_pools/p1/get_scheduled_flow_runs', { scheduled_before: inSeconds(10) })).body).toEqual(
+      [],
+    );
 
     const claim = await gw.post(`/flow_runs/${run.id}/set_state`, { state: { type: 'PENDING' } });
     expect(claim.body.status).toBe('ACCEPT');
@@ -61,7 +63,11 @@ describe('get_scheduled_flow_runs served from the bus', () => {
     await gw.post('/work_pools/', { name: 'p2', type: 'process' });
     const run = await scheduledRun('p2', null);
     const before = inSeconds(10).replace('T', ' ').replace('Z', '000+00:00');
-    const response = await pollUntil('p2', { work_queue_names: [], scheduled_before: before }, (runs) => runs.length > 0);
+    const response = await pollUntil(
+      'p2',
+      { work_queue_names: [], scheduled_before: before },
+      (runs) => runs.length > 0,
+    );
     expect(response.body.map((r: any) => r.flow_run.id)).toEqual([run.id]);
     const empty = await gw.request('POST', '/work_pools/p2/get_scheduled_flow_runs');
     expect(empty.status).toBe(200);
@@ -83,11 +89,17 @@ describe('the run a poll hands out names its queue', () => {
   it('stores the resolved queue name when a run is put on a pool without naming the queue', async () => {
     const flow = await gw.post('/flows/', { name: 'queue-name' });
     await gw.post('/work_pools/', { name: 'qn', type: 'process' });
-    const run = await gw.post('/flow_runs/', { flow_id: flow.body.id, work_pool_name: 'qn', state: { type: 'SCHEDULED' } });
+    const run = await gw.post('/flow_runs/', {
+      flow_id: flow.body.id,
+      work_pool_name: 'qn',
+      state: { type: 'SCHEDULED' },
+    });
     expect((await gw.db.repos.flowRuns.findById(run.body.id))?.work_queue_name).toBe('default');
     const deadline = Date.now() + 3000;
     let polled: any[] = [];
-    while (polled.length === 0 && Date.now() < deadline) polled = (await gw.post('/work_pools/qn/get_scheduled_flow_runs', {})).body;
+    while (polled.length === 0 && Date.now() < deadline) {
+      polled = (await gw.post('/work_pools/qn/get_scheduled_flow_runs', {})).body;
+    }
     expect(polled[0]?.flow_run.work_queue_name).toBe('default');
   });
 });

@@ -81,7 +81,10 @@ async function waitForDispatch(gw: TestGateway): Promise<void> {
 
 /** Polls and validates a 200 against Prefect's OpenAPI document. */
 async function pollOk(gw: TestGateway, pool: string, body?: unknown): Promise<WorkerFlowRunResponse[]> {
-  const response = await gw.post<WorkerFlowRunResponse[]>(`/work_pools/${encodeURIComponent(pool)}/get_scheduled_flow_runs`, body);
+  const response = await gw.post<WorkerFlowRunResponse[]>(
+    `/work_pools/${encodeURIComponent(pool)}/get_scheduled_flow_runs`,
+    body,
+  );
   expectOperation(response, 'POST', POLL, 200);
   for (const entry of response.body) {
     // Prefect loads the run without its state relationship (reference 1.4 #33).
@@ -136,7 +139,12 @@ class ThreePools {
         expect(queue.status).toBe(201);
         fixture.queues.set(queueName, { id: queue.body.id, pool, priority: queue.body.priority });
         for (const type of ['RUNNING', 'PENDING']) {
-          const active = await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: fixture.name(pool), work_queue_name: queueName, state: { type } });
+          const active = await gw.post('/flow_runs/', {
+            flow_id: flowId,
+            work_pool_name: fixture.name(pool),
+            work_queue_name: queueName,
+            state: { type },
+          });
           expect(active.body.state_type).toBe(type);
           fixture.labels.set(active.body.id, `${queueName} ${type}`);
         }
@@ -207,7 +215,10 @@ class ThreePools {
   async leasedCount(): Promise<number> {
     const [{ leased }] = await this.stack.gw.app
       .get(DataSource)
-      .query<{ leased: number }[]>(`SELECT count(*)::int AS leased FROM flow_run WHERE id = ANY($1) AND leased_until > now()`, [this.runs.map((run) => run.id)]);
+      .query<{ leased: number }[]>(
+        `SELECT count(*)::int AS leased FROM flow_run WHERE id = ANY($1) AND leased_until > now()`,
+        [this.runs.map((run) => run.id)],
+      );
     return leased;
   }
 }
@@ -218,12 +229,19 @@ let poolSerial = 0;
 async function newPool(stack: Stack, queues: string[] = []): Promise<string> {
   const name = `pool-${++poolSerial}`;
   expect((await stack.gw.post('/work_pools/', { name, type: 'process' })).status).toBe(201);
-  for (const queue of queues) expect((await stack.gw.post(`/work_pools/${name}/queues`, { name: queue })).status).toBe(201);
+  for (const queue of queues) {
+    expect((await stack.gw.post(`/work_pools/${name}/queues`, { name: queue })).status).toBe(201);
+  }
   return name;
 }
 
 /** A SCHEDULED run at `at` in the pool (its default queue unless `extra` names one); resolves to its id. */
-async function scheduledRun(stack: Stack, pool: string, at: Date, extra: Record<string, unknown> = {}): Promise<string> {
+async function scheduledRun(
+  stack: Stack,
+  pool: string,
+  at: Date,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const { state, ...rest } = extra as { state?: Record<string, unknown> };
   const response = await stack.gw.post('/flow_runs/', {
     flow_id: stack.flowId,
@@ -255,7 +273,10 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
   const stack = useStack();
   let fx: ThreePools;
   const hours = (from: number, to: number) => (run: FixtureRun) => run.hours >= from && run.hours <= to;
-  const inQueues = (...queues: string[]) => (run: FixtureRun) => queues.includes(run.queue);
+  const inQueues =
+    (...queues: string[]) =>
+    (run: FixtureRun) =>
+      queues.includes(run.queue);
 
   describe('8.1 REST TestGetScheduledRuns (tests/server/orchestration/api/test_workers.py)', () => {
     beforeEach(async () => {
@@ -294,7 +315,9 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
     });
 
     it('test_get_all_runs_wq_ba_wrong_pool: 404, nothing handed out', async () => {
-      const response = await stack().gw.post(`/work_pools/${fx.name('A')}/get_scheduled_flow_runs`, { work_queue_names: ['BA'] });
+      const response = await stack().gw.post(`/work_pools/${fx.name('A')}/get_scheduled_flow_runs`, {
+        work_queue_names: ['BA'],
+      });
       expect(response.status).toBe(404);
       expect(response.body).toEqual({ detail: `Work pool queue '${fx.name('A')}/BA' not found.` });
       expect(await fx.leasedCount()).toBe(0);
@@ -316,7 +339,12 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
 
     it('test_get_all_runs_scheduled_before_and_after: str(now - 1h), str(now) → 0; excluded runs stay available', async () => {
       const now = new Date();
-      expect(await fx.poll('A', { scheduled_before: pythonStr(new Date(now.getTime() - HOUR)), scheduled_after: pythonStr(now) })).toEqual([]);
+      expect(
+        await fx.poll('A', {
+          scheduled_before: pythonStr(new Date(now.getTime() - HOUR)),
+          scheduled_after: pythonStr(now),
+        }),
+      ).toEqual([]);
       // I6: what a window excludes stays available to other polls (here: all of it).
       expect(await fx.poll('A')).toEqual(fx.expected('A'));
     });
@@ -364,7 +392,11 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
         await fx.poll('C', { work_queue_names: ['CB'] }),
       ];
       expect(answers.flat()).toHaveLength(15);
-      expect(answers).toEqual([fx.expected('A', inQueues('AA')), fx.expected('B', inQueues('BA')), fx.expected('C', inQueues('CB'))]);
+      expect(answers).toEqual([
+        fx.expected('A', inQueues('AA')),
+        fx.expected('B', inQueues('BA')),
+        fx.expected('C', inQueues('CB')),
+      ]);
     });
 
     it('test_get_all_runs_wp_a: 15; test_get_all_runs_wp_a_wp_b: 30', async () => {
@@ -380,7 +412,9 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
     });
 
     it('test_get_all_runs_pools_and_queues_incompatible: pool B, queue AA → 404 through the route (0 in the model)', async () => {
-      const response = await stack().gw.post(`/work_pools/${fx.name('B')}/get_scheduled_flow_runs`, { work_queue_names: ['AA'] });
+      const response = await stack().gw.post(`/work_pools/${fx.name('B')}/get_scheduled_flow_runs`, {
+        work_queue_names: ['AA'],
+      });
       expect(response.status).toBe(404);
       expect(response.body).toEqual({ detail: `Work pool queue '${fx.name('B')}/AA' not found.` });
     });
@@ -397,11 +431,14 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       expect(answers).toEqual(POOL_KEYS.map((pool) => fx.expected(pool)));
     });
 
-    it.each([100, 10, 0])('test_get_all_runs_with_limit [%i]: the first min(limit, 15) of the unlimited answer, same order', async (limit) => {
-      // Fresh fixture per parameter; the unlimited answer is Prefect's, computed from the fixture (polling it
-      // first would lease everything).
-      expect(await fx.poll('A', { limit })).toEqual(fx.expected('A').slice(0, Math.min(limit, 15)));
-    });
+    it.each([100, 10, 0])(
+      'test_get_all_runs_with_limit [%i]: the first min(limit, 15) of the unlimited answer, same order',
+      async (limit) => {
+        // Fresh fixture per parameter; the unlimited answer is Prefect's, computed from the fixture (polling it
+        // first would lease everything).
+        expect(await fx.poll('A', { limit })).toEqual(fx.expected('A').slice(0, Math.min(limit, 15)));
+      },
+    );
 
     it('test_get_all_runs_with_limit, swept by leases: limit 6 polls return the unlimited answer in consecutive slices', async () => {
       const all = fx.expected('A');
@@ -420,7 +457,7 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       expect(runs.every((entry) => entry.work_queue_id === fx.queues.get('AA')?.id)).toBe(true);
     });
 
-    it('test_get_wq_aa_runs_when_queue_is_paused: 0; after resuming, Prefect\'s answer again', async () => {
+    it("test_get_wq_aa_runs_when_queue_is_paused: 0; after resuming, Prefect's answer again", async () => {
       await fx.patchQueue('AA', { is_paused: true });
       expect(await fx.poll('A', { work_queue_names: ['AA'] })).toEqual([]);
       await fx.patchQueue('AA', { is_paused: false });
@@ -428,7 +465,7 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       expect(await fx.poll('A', { work_queue_names: ['AA'] })).toEqual(fx.expected('A', inQueues('AA')));
     });
 
-    it('test_get_wq_aa_runs_when_worker_is_paused: pool A paused → 0; after resuming, Prefect\'s answer again', async () => {
+    it("test_get_wq_aa_runs_when_worker_is_paused: pool A paused → 0; after resuming, Prefect's answer again", async () => {
       await fx.patchPool('A', { is_paused: true });
       expect(await fx.poll('A', { work_queue_names: ['AA'] })).toEqual([]);
       await fx.patchPool('A', { is_paused: false });
@@ -455,15 +492,18 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       [10, 4],
       [7, 1],
       [2, 0],
-    ])('test_get_wq_aa_runs_when_worker_has_concurrency [%i → %i]: pool slots counted over all its queues', async (limit, expected) => {
-      await fx.patchPool('A', { concurrency_limit: limit });
-      const first = await fx.poll('A', { work_queue_names: ['AA'] });
-      expect(first).toEqual(fx.expected('A', inQueues('AA')).slice(0, expected));
-      // I5: the pool's 6 active runs and the leased ones hold slots; a whole-pool poll gets only what is left,
-      // highest-priority queue first.
-      const rest = fx.expected('A').filter((label) => !first.includes(label));
-      expect(await fx.poll('A')).toEqual(rest.slice(0, Math.max(0, limit - 6 - expected)));
-    });
+    ])(
+      'test_get_wq_aa_runs_when_worker_has_concurrency [%i → %i]: pool slots counted over all its queues',
+      async (limit, expected) => {
+        await fx.patchPool('A', { concurrency_limit: limit });
+        const first = await fx.poll('A', { work_queue_names: ['AA'] });
+        expect(first).toEqual(fx.expected('A', inQueues('AA')).slice(0, expected));
+        // I5: the pool's 6 active runs and the leased ones hold slots; a whole-pool poll gets only what is left,
+        // highest-priority queue first.
+        const rest = fx.expected('A').filter((label) => !first.includes(label));
+        expect(await fx.poll('A')).toEqual(rest.slice(0, Math.max(0, limit - 6 - expected)));
+      },
+    );
 
     it.each([
       [25, 15],
@@ -521,7 +561,11 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       [-10, 0],
     ])('test_scheduled_before [now + (%i) h → %i]', async (offset, expected) => {
       const before = new Date(Date.now() + offset * HOUR);
-      const answers = [await fx.poll('A', { scheduled_before: isoformat(before) }), await fx.poll('B', { scheduled_before: isoformat(before) }), await fx.poll('C', { scheduled_before: isoformat(before) })];
+      const answers = [
+        await fx.poll('A', { scheduled_before: isoformat(before) }),
+        await fx.poll('B', { scheduled_before: isoformat(before) }),
+        await fx.poll('C', { scheduled_before: isoformat(before) }),
+      ];
       expect(answers.flat()).toHaveLength(expected);
       expect(answers).toEqual(POOL_KEYS.map((pool) => fx.expected(pool, (run) => run.at <= before)));
     });
@@ -534,14 +578,21 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       [10, 0],
     ])('test_scheduled_after [now + (%i) h → %i]', async (offset, expected) => {
       const after = new Date(Date.now() + offset * HOUR);
-      const answers = [await fx.poll('A', { scheduled_after: isoformat(after) }), await fx.poll('B', { scheduled_after: isoformat(after) }), await fx.poll('C', { scheduled_after: isoformat(after) })];
+      const answers = [
+        await fx.poll('A', { scheduled_after: isoformat(after) }),
+        await fx.poll('B', { scheduled_after: isoformat(after) }),
+        await fx.poll('C', { scheduled_after: isoformat(after) }),
+      ];
       expect(answers.flat()).toHaveLength(expected);
       expect(answers).toEqual(POOL_KEYS.map((pool) => fx.expected(pool, (run) => run.at >= after)));
     });
 
     it('test_scheduled_before_and_after: before now - 1h, after now + 1h → 0', async () => {
       const now = Date.now();
-      const window = { scheduled_before: isoformat(new Date(now - HOUR)), scheduled_after: isoformat(new Date(now + HOUR)) };
+      const window = {
+        scheduled_before: isoformat(new Date(now - HOUR)),
+        scheduled_after: isoformat(new Date(now + HOUR)),
+      };
       expect([await fx.poll('A', window), await fx.poll('B', window), await fx.poll('C', window)].flat()).toEqual([]);
     });
   });
@@ -555,11 +606,17 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       const handedOut = await pollOk(gw, fx.name('A'), { work_queue_names: ['AA'] });
       expect(handedOut).toHaveLength(3);
       const claimed = handedOut[0].flow_run.id;
-      expect((await gw.post(`/flow_runs/${claimed}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+      expect((await gw.post(`/flow_runs/${claimed}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe(
+        'ACCEPT',
+      );
       // 2 active + 1 PENDING (claimed) + 2 leased = 5.
       expect(await fx.poll('A', { work_queue_names: ['AA'] })).toEqual([]);
-      expect((await gw.post(`/flow_runs/${claimed}/set_state`, { state: { type: 'RUNNING' } })).body.status).toBe('ACCEPT');
-      expect((await gw.post(`/flow_runs/${claimed}/set_state`, { state: { type: 'COMPLETED' } })).body.status).toBe('ACCEPT');
+      expect((await gw.post(`/flow_runs/${claimed}/set_state`, { state: { type: 'RUNNING' } })).body.status).toBe(
+        'ACCEPT',
+      );
+      expect((await gw.post(`/flow_runs/${claimed}/set_state`, { state: { type: 'COMPLETED' } })).body.status).toBe(
+        'ACCEPT',
+      );
       // One slot free again; the leased h0 and h1 still hold theirs, so the next run in line is h2.
       expect(await fx.poll('A', { work_queue_names: ['AA'] })).toEqual([aa[3]]);
     });
@@ -580,37 +637,61 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
     // Known difference from Prefect: a bus is not sorted, and a poll that already holds enough deliverable runs
     // looks only 16 messages past its allowance for earlier ones. A run that belongs first but reached the bus
     // behind more than that many later ones of its queue goes out after them (never starved: in the next polls).
-    it.failing.each([20])('limit 1 gets the earliest run when %i later run(s) reached the bus before it', async (count) => {
-      const pool = await newPool(stack());
-      const [later, [earliest]] = await publishInGroups(stack(), pool, minuteAgo(count), [ago(HOUR)]);
-      expect(runIds(await pollOk(stack().gw, pool, { limit: 1 }))).toEqual([earliest]);
-      expect(runIds(await pollOk(stack().gw, pool, { limit: 1 }))).toEqual([later[0]]);
-    });
+    it.failing.each([20])(
+      'limit 1 gets the earliest run when %i later run(s) reached the bus before it',
+      async (count) => {
+        const pool = await newPool(stack());
+        const [later, [earliest]] = await publishInGroups(stack(), pool, minuteAgo(count), [ago(HOUR)]);
+        expect(runIds(await pollOk(stack().gw, pool, { limit: 1 }))).toEqual([earliest]);
+        expect(runIds(await pollOk(stack().gw, pool, { limit: 1 }))).toEqual([later[0]]);
+      },
+    );
 
     it('a stock worker window (scheduled_before = now + 10 s, limit 1) is not blocked by a run due just after it', async () => {
       const pool = await newPool(stack());
       // Within the 12 s horizon, so on the bus, but outside the worker's 10 s prefetch window.
       const [, [due]] = await publishInGroups(stack(), pool, [new Date(Date.now() + 11_500)], [ago(5_000)]);
-      expect(runIds(await pollOk(stack().gw, pool, { scheduled_before: isoformat(new Date(Date.now() + 10_000)), limit: 1 }))).toEqual([due]);
+      expect(
+        runIds(
+          await pollOk(stack().gw, pool, { scheduled_before: isoformat(new Date(Date.now() + 10_000)), limit: 1 }),
+        ),
+      ).toEqual([due]);
     });
 
-    it.each([1, 20, 40])('scheduled_before excluding the first %i run(s) on the bus still finds the earlier one (limit 1)', async (count) => {
-      const pool = await newPool(stack());
-      const [, [early]] = await publishInGroups(stack(), pool, minuteAgo(count), [ago(HOUR)]);
-      expect(runIds(await pollOk(stack().gw, pool, { scheduled_before: isoformat(ago(30 * 60_000)), limit: 1 }))).toEqual([early]);
-    });
+    it.each([1, 20, 40])(
+      'scheduled_before excluding the first %i run(s) on the bus still finds the earlier one (limit 1)',
+      async (count) => {
+        const pool = await newPool(stack());
+        const [, [early]] = await publishInGroups(stack(), pool, minuteAgo(count), [ago(HOUR)]);
+        expect(
+          runIds(await pollOk(stack().gw, pool, { scheduled_before: isoformat(ago(30 * 60_000)), limit: 1 })),
+        ).toEqual([early]);
+      },
+    );
 
-    it.each([1, 20, 40])('scheduled_after excluding the first %i run(s) on the bus still finds the later one (limit 1)', async (count) => {
-      const pool = await newPool(stack());
-      const hourAgo = Array.from({ length: count }, (_, i) => ago(HOUR + i * 1000));
-      const [, [late]] = await publishInGroups(stack(), pool, hourAgo, [ago(60_000)]);
-      expect(runIds(await pollOk(stack().gw, pool, { scheduled_after: isoformat(ago(30 * 60_000)), limit: 1 }))).toEqual([late]);
-    });
+    it.each([1, 20, 40])(
+      'scheduled_after excluding the first %i run(s) on the bus still finds the later one (limit 1)',
+      async (count) => {
+        const pool = await newPool(stack());
+        const hourAgo = Array.from({ length: count }, (_, i) => ago(HOUR + i * 1000));
+        const [, [late]] = await publishInGroups(stack(), pool, hourAgo, [ago(60_000)]);
+        expect(
+          runIds(await pollOk(stack().gw, pool, { scheduled_after: isoformat(ago(30 * 60_000)), limit: 1 })),
+        ).toEqual([late]);
+      },
+    );
   });
 
   describe('body, limit and 404s (reference 1.2, 1.5, 1.6, 2.5)', () => {
     const leasedIn = async (ids: string[]) =>
-      (await stack().gw.app.get(DataSource).query<{ n: number }[]>(`SELECT count(*)::int AS n FROM flow_run WHERE id = ANY($1) AND leased_until IS NOT NULL`, [ids]))[0].n;
+      (
+        await stack()
+          .gw.app.get(DataSource)
+          .query<{ n: number }[]>(
+            `SELECT count(*)::int AS n FROM flow_run WHERE id = ANY($1) AND leased_until IS NOT NULL`,
+            [ids],
+          )
+      )[0].n;
 
     it('limit defaults to 200 (PREFECT_SERVER_API_DEFAULT_LIMIT): the earliest 200, then the 201st', async () => {
       const pool = await newPool(stack());
@@ -644,7 +725,7 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       expect(await leasedIn([id])).toBe(0);
     });
 
-    it('an unknown pool → 404 with Prefect\'s text', async () => {
+    it("an unknown pool → 404 with Prefect's text", async () => {
       const response = await stack().gw.post('/work_pools/no-such-pool/get_scheduled_flow_runs', {});
       expect(response.status).toBe(404);
       expect(response.body).toEqual({ detail: 'Work pool "no-such-pool" not found.' });
@@ -654,7 +735,9 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       const pool = await newPool(stack(), ['known']);
       const id = await scheduledRun(stack(), pool, new Date(Date.now() - 1000), { work_queue_name: 'known' });
       await waitForDispatch(stack().gw);
-      const response = await stack().gw.post(`/work_pools/${pool}/get_scheduled_flow_runs`, { work_queue_names: ['known', 'missing', 'also-missing'] });
+      const response = await stack().gw.post(`/work_pools/${pool}/get_scheduled_flow_runs`, {
+        work_queue_names: ['known', 'missing', 'also-missing'],
+      });
       expect(response.status).toBe(404);
       expect(response.body).toEqual({ detail: `Work pool queue '${pool}/missing' not found.` });
       expect(await leasedIn([id])).toBe(0);
@@ -663,7 +746,10 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
     it.each([
       ['no body at all', undefined],
       ['an empty object', {}],
-      ['empty work_queue_names and explicit nulls', { work_queue_names: [], scheduled_before: null, scheduled_after: null, limit: null }],
+      [
+        'empty work_queue_names and explicit nulls',
+        { work_queue_names: [], scheduled_before: null, scheduled_after: null, limit: null },
+      ],
       ['work_queue_names null', { work_queue_names: null }],
     ])('%s means every queue, no window, the default limit', async (_, body) => {
       const pool = await newPool(stack(), ['second']);
@@ -690,7 +776,10 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
         state: { name: 'AwaitingRetry' },
         empirical_policy: { retry_type: 'reschedule' },
       });
-      await scheduledRun(stack(), pool, new Date(Date.now() - 1000), { state: { name: 'AwaitingRetry' }, empirical_policy: { retry_type: 'in_process' } });
+      await scheduledRun(stack(), pool, new Date(Date.now() - 1000), {
+        state: { name: 'AwaitingRetry' },
+        empirical_policy: { retry_type: 'in_process' },
+      });
       await waitForDispatch(stack().gw);
       const runs = await pollOk(stack().gw, pool);
       expect(runIds(runs)).toEqual([scheduled, late, rescheduled]);
@@ -712,13 +801,16 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
       ['a scheduled_before that is not a date-time', { scheduled_before: 'yesterday' }],
       ['work_queue_names not a list', { work_queue_names: 'default' }],
       ['a body that is not an object', [1, 2]],
-    ])('%s → Prefect\'s validation 422, nothing leased', async (_, body) => {
+    ])("%s → Prefect's validation 422, nothing leased", async (_, body) => {
       const pool = await newPool(stack());
       const id = await scheduledRun(stack(), pool, new Date(Date.now() - 1000));
       await waitForDispatch(stack().gw);
       const response = await stack().gw.post(`/work_pools/${pool}/get_scheduled_flow_runs`, body);
       expect(response.status).toBe(422);
-      expect(response.body).toMatchObject({ exception_message: 'Invalid request received.', exception_detail: expect.any(Array) });
+      expect(response.body).toMatchObject({
+        exception_message: 'Invalid request received.',
+        exception_detail: expect.any(Array),
+      });
       expect(response.body.exception_detail.length).toBeGreaterThan(0);
       expect(await leasedIn([id])).toBe(0);
     });
@@ -726,7 +818,7 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
     it.each([
       ['"2"', '2'],
       ['2.0', 2.0],
-    ])('limit %s is read as 2, as pydantic\'s lax mode does', async (_, limit) => {
+    ])("limit %s is read as 2, as pydantic's lax mode does", async (_, limit) => {
       const pool = await newPool(stack());
       for (let i = 3; i > 0; i--) await scheduledRun(stack(), pool, new Date(Date.now() - i * 1000));
       await waitForDispatch(stack().gw);
@@ -735,7 +827,7 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
   });
 });
 
-describe('Prefect\'s answers after leases run out (lease 2 s)', () => {
+describe("Prefect's answers after leases run out (lease 2 s)", () => {
   const stack = useStack({ DELIVERY_LEASE_SECONDS: '2', DISPATCH_INTERVAL_MS: '200' });
 
   const leaseExpiry = async () => {
@@ -743,7 +835,7 @@ describe('Prefect\'s answers after leases run out (lease 2 s)', () => {
     await waitForDispatch(stack().gw);
   };
 
-  it('test_get_all_runs: unclaimed runs come back, in Prefect\'s order, once their lease expires', async () => {
+  it("test_get_all_runs: unclaimed runs come back, in Prefect's order, once their lease expires", async () => {
     const fx = await ThreePools.build(stack());
     expect(await fx.poll('A')).toEqual(fx.expected('A'));
     expect(await fx.poll('A')).toEqual([]);
@@ -772,24 +864,29 @@ describe('Prefect\'s answers after leases run out (lease 2 s)', () => {
   it.each([
     ['no limit', undefined, 3],
     ['limit 1', 1, 1],
-  ])('an expired lease does not let a later run overtake an earlier one beyond the horizon (%s)', async (_, limit, expected) => {
-    const pool = await newPool(stack());
-    const inHours = (h: number) => new Date(Date.now() + h * HOUR);
-    const r2 = await scheduledRun(stack(), pool, inHours(2));
-    const r1 = await scheduledRun(stack(), pool, inHours(1));
-    // A window rather than a limit picks r1, so that this step does not depend on how a limit is applied.
-    expect(runIds(await pollOk(stack().gw, pool, { scheduled_before: isoformat(inHours(1.5)) }))).toEqual([r1]);
-    await leaseExpiry();
-    const r0 = await scheduledRun(stack(), pool, inHours(0.5));
-    await waitForDispatch(stack().gw);
-    expect(runIds(await pollOk(stack().gw, pool, { limit }))).toEqual([r0, r1, r2].slice(0, expected));
-  });
+  ])(
+    'an expired lease does not let a later run overtake an earlier one beyond the horizon (%s)',
+    async (_, limit, expected) => {
+      const pool = await newPool(stack());
+      const inHours = (h: number) => new Date(Date.now() + h * HOUR);
+      const r2 = await scheduledRun(stack(), pool, inHours(2));
+      const r1 = await scheduledRun(stack(), pool, inHours(1));
+      // A window rather than a limit picks r1, so that this step does not depend on how a limit is applied.
+      expect(runIds(await pollOk(stack().gw, pool, { scheduled_before: isoformat(inHours(1.5)) }))).toEqual([r1]);
+      await leaseExpiry();
+      const r0 = await scheduledRun(stack(), pool, inHours(0.5));
+      await waitForDispatch(stack().gw);
+      expect(runIds(await pollOk(stack().gw, pool, { limit }))).toEqual([r0, r1, r2].slice(0, expected));
+    },
+  );
 
   it('a run turned into an in-process retry after it reached the bus is not handed out; turned back, it is again', async () => {
     const pool = await newPool(stack());
     const id = await scheduledRun(stack(), pool, new Date(Date.now() - 1000));
     await waitForDispatch(stack().gw);
-    expect((await stack().gw.patch(`/flow_runs/${id}`, { empirical_policy: { retry_type: 'in_process' } })).status).toBe(204);
+    expect(
+      (await stack().gw.patch(`/flow_runs/${id}`, { empirical_policy: { retry_type: 'in_process' } })).status,
+    ).toBe(204);
     expect(await pollOk(stack().gw, pool)).toEqual([]);
     expect(await pollOk(stack().gw, pool)).toEqual([]);
     expect((await stack().gw.patch(`/flow_runs/${id}`, { empirical_policy: { retry_type: null } })).status).toBe(204);

@@ -56,7 +56,9 @@ describe('I11: Postgres and the bus are reconciled', () => {
     if (all.length > 0) {
       const line = (values: number[]) => `p50 ${percentile(values, 50)} ms, max ${Math.max(...values)} ms`;
       const cases = [...delays].map(([pool, values]) => `  ${pool}: ${line(values)}`);
-      console.log(`I11 time to redelivery (reconcile every ${RECONCILE_MS} ms), ${all.length} runs: ${line(all)}\n${cases.join('\n')}`);
+      console.log(
+        `I11 time to redelivery (reconcile every ${RECONCILE_MS} ms), ${all.length} runs: ${line(all)}\n${cases.join('\n')}`,
+      );
     }
     await admin.nc.close();
     await sql.end();
@@ -76,7 +78,9 @@ describe('I11: Postgres and the bus are reconciled', () => {
     const warm = await fx.run(pool);
     const loop = new PollLoop(gw, pool, 'warm-up');
     await loop.receipt(warm.id).finally(() => loop.stop());
-    expect((await gw.post(`/flow_runs/${warm.id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+    expect((await gw.post(`/flow_runs/${warm.id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe(
+      'ACCEPT',
+    );
     return poolId;
   }
 
@@ -94,12 +98,19 @@ describe('I11: Postgres and the bus are reconciled', () => {
    * Polls (3 runs a poll, as several workers would) until every run arrived or the bound passed, then a little
    * longer; asserts each run arrived within the bound, exactly once, and that nobody else holds it (it claims).
    */
-  async function expectEachDeliveredOnceWithin(pool: string, ids: string[], from: number, boundMs = BOUND_MS): Promise<void> {
+  async function expectEachDeliveredOnceWithin(
+    pool: string,
+    ids: string[],
+    from: number,
+    boundMs = BOUND_MS,
+  ): Promise<void> {
     const loop = new PollLoop(gw, pool, 'poller', () => ({ limit: 3 }));
     try {
-      await waitFor(`all ${ids.length} runs delivered`, () => Promise.resolve(ids.every((id) => loop.receiptsOf(id).length > 0)), boundMs + 3000).catch(
-        () => undefined,
-      );
+      await waitFor(
+        `all ${ids.length} runs delivered`,
+        () => Promise.resolve(ids.every((id) => loop.receiptsOf(id).length > 0)),
+        boundMs + 3000,
+      ).catch(() => undefined);
       await sleep(1500);
     } finally {
       await loop.stop();
@@ -110,11 +121,15 @@ describe('I11: Postgres and the bus are reconciled', () => {
     const runDelays = ids.map((id) => loop.receiptsOf(id)[0].at - from);
     delays.set(pool, runDelays);
     expect(Math.max(...runDelays)).toBeLessThanOrEqual(boundMs);
-    for (const id of ids) expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+    for (const id of ids) {
+      expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+    }
   }
 
   async function epochs(ids: string[]): Promise<number[]> {
-    const rows = await sql.query<{ dispatch_epoch: number }>(`SELECT dispatch_epoch FROM flow_run WHERE id = ANY($1)`, [ids]);
+    const rows = await sql.query<{ dispatch_epoch: number }>(`SELECT dispatch_epoch FROM flow_run WHERE id = ANY($1)`, [
+      ids,
+    ]);
     return [...new Set(rows.map((row) => row.dispatch_epoch))];
   }
 
@@ -162,10 +177,18 @@ describe('I11: Postgres and the bus are reconciled', () => {
     const poolId = await warmPool('masked-loss');
     const { ids } = await runsOnBus('masked-loss', poolId);
     const [lost, cancelled, untouched] = [ids.slice(0, 3), ids.slice(3, 6), ids.slice(6)];
-    const seqs = await sql.query<{ dispatch_seq: string }>(`SELECT dispatch_seq FROM flow_run WHERE id = ANY($1)`, [lost]);
-    for (const { dispatch_seq } of seqs) await admin.jsm.streams.deleteMessage(names().poolStream(poolId), Number(dispatch_seq));
+    const seqs = await sql.query<{ dispatch_seq: string }>(`SELECT dispatch_seq FROM flow_run WHERE id = ANY($1)`, [
+      lost,
+    ]);
+    for (const { dispatch_seq } of seqs) {
+      await admin.jsm.streams.deleteMessage(names().poolStream(poolId), Number(dispatch_seq));
+    }
     // Cancelled while published: their messages stay on the bus, so the consumer still holds as many as Postgres counts.
-    for (const id of cancelled) expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'CANCELLED' } })).body.status).toBe('ACCEPT');
+    for (const id of cancelled) {
+      expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'CANCELLED' } })).body.status).toBe(
+        'ACCEPT',
+      );
+    }
     const faultAt = Date.now();
     await expectEachDeliveredOnceWithin('masked-loss', [...lost, ...untouched], faultAt);
     expect(await epochs(lost)).toEqual([2]);
@@ -178,7 +201,9 @@ describe('I11: Postgres and the bus are reconciled', () => {
     await nats.restart({ keepStore: false });
     // A poll meets the empty server first and re-creates the pool's stream and the queue's consumer.
     const loop = new PollLoop(gw, 'empty-gateway-first', 'early');
-    await waitFor('the gateway re-creating the consumer', () => new BusProbe(gw.config).consumer(poolId, queueId).then(Boolean, () => false));
+    await waitFor('the gateway re-creating the consumer', () =>
+      new BusProbe(gw.config).consumer(poolId, queueId).then(Boolean, () => false),
+    );
     await loop.stop();
     expect(loop.receipts).toEqual([]);
     scheduler = await TestScheduler.start(gw.config);
@@ -191,7 +216,15 @@ describe('I11: Postgres and the bus are reconciled', () => {
     const { ids } = await runsOnBus('empty-scheduler-first', poolId);
     await nats.restart({ keepStore: false });
     const faultAt = Date.now();
-    await waitFor('the runs back on the bus', () => new BusProbe(gw.config).streamMessages(poolId).then((count) => count === RUNS, () => false), BOUND_MS);
+    await waitFor(
+      'the runs back on the bus',
+      () =>
+        new BusProbe(gw.config).streamMessages(poolId).then(
+          (count) => count === RUNS,
+          () => false,
+        ),
+      BOUND_MS,
+    );
     await expectEachDeliveredOnceWithin('empty-scheduler-first', ids, faultAt, BOUND_MS);
   });
 });

@@ -44,7 +44,9 @@ describe('gateway and scheduler processes', () => {
 
     const socket = new WebSocket(`ws://127.0.0.1:${port}/api/events/in`, ['prefect']);
     const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-    const answer = new Promise<unknown>((resolve) => socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))));
+    const answer = new Promise<unknown>((resolve) =>
+      socket.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))),
+    );
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     socket.send(JSON.stringify({ type: 'auth', token: null }));
     expect(await answer).toEqual({ type: 'auth_success' });
@@ -59,7 +61,11 @@ describe('gateway and scheduler processes', () => {
     started.push(gateway);
     const api = `http://127.0.0.1:${port}/api`;
     await waitForHttp(`${api}/health`);
-    await fetch(`${api}/work_pools/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'drain-me' }) });
+    await fetch(`${api}/work_pools/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'drain-me' }),
+    });
     const longPoll = fetch(`${api}/work_pools/drain-me/get_scheduled_flow_runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', prefer: 'wait=20' },

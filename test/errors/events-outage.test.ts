@@ -41,7 +41,9 @@ describe('events during a NATS outage', () => {
     for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
       const message = await stream.getMessage({ seq });
       const event = message?.json<{ event: string; resource: Record<string, string> }>();
-      if (event?.event.startsWith('prefect.flow-run.')) events.push(`${event.resource['prefect.resource.id']} ${event.event}`);
+      if (event?.event.startsWith('prefect.flow-run.')) {
+        events.push(`${event.resource['prefect.resource.id']} ${event.event}`);
+      }
     }
     return events;
   }
@@ -49,13 +51,17 @@ describe('events during a NATS outage', () => {
   it('every state change made while NATS was stopped is published after it restarts, in order, none lost', async () => {
     const flowId = (await gw.post('/flows/', { name: 'flow' })).body.id;
     const runIds: string[] = [];
-    for (let i = 0; i < RUNS; i++) runIds.push((await gw.post('/flow_runs/', { flow_id: flowId, state: { type: 'SCHEDULED' } })).body.id);
+    for (let i = 0; i < RUNS; i++) {
+      runIds.push((await gw.post('/flow_runs/', { flow_id: flowId, state: { type: 'SCHEDULED' } })).body.id);
+    }
     const before = (await recorded()).length;
 
     await nats.stop();
     for (const id of runIds) {
       for (const type of ['PENDING', 'RUNNING', 'COMPLETED']) {
-        expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type } })).body).toMatchObject({ status: 'ACCEPT' });
+        expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type } })).body).toMatchObject({
+          status: 'ACCEPT',
+        });
       }
     }
     // Long enough for the client to try (and fail) to reconnect several times, each of which used to drop its buffer.
@@ -63,15 +69,27 @@ describe('events during a NATS outage', () => {
     await nats.restart({ keepStore: true });
     const restartedAt = Date.now();
 
-    const expected = runIds.flatMap((id) => ['Pending', 'Running', 'Completed'].map((name) => `prefect.flow-run.${id} prefect.flow-run.${name}`));
+    const expected = runIds.flatMap((id) =>
+      ['Pending', 'Running', 'Completed'].map((name) => `prefect.flow-run.${id} prefect.flow-run.${name}`),
+    );
     let events: string[] = [];
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    for (
+      const deadline = Date.now() + 15_000;
+      Date.now() < deadline;
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    ) {
       events = (await recorded().catch(() => [])).slice(before);
       if (events.length >= expected.length) break;
     }
-    console.log(`events after a NATS outage: ${events.length} of ${expected.length} recorded ${Date.now() - restartedAt} ms after NATS was back`);
+    console.log(
+      `events after a NATS outage: ${events.length} of ${expected.length} recorded ${Date.now() - restartedAt} ms after NATS was back`,
+    );
     expect(new Set(events)).toEqual(new Set(expected));
     // Oldest first: each run's events in the order its states were committed.
-    for (const id of runIds) expect(events.filter((e) => e.startsWith(`prefect.flow-run.${id} `))).toEqual(expected.filter((e) => e.startsWith(`prefect.flow-run.${id} `)));
+    for (const id of runIds) {
+      expect(events.filter((e) => e.startsWith(`prefect.flow-run.${id} `))).toEqual(
+        expected.filter((e) => e.startsWith(`prefect.flow-run.${id} `)),
+      );
+    }
   });
 });

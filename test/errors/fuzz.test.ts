@@ -16,13 +16,64 @@ const RUNS_PER_ROUTE = 250;
 type Schema = Record<string, unknown>;
 
 const HOSTILE_STRINGS = [
-  '', ' ', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '\ud83d\ude00', 'NaN', 'Infinity', '-Infinity', '1e308', 'null', 'true',
-  '%00', '../../etc', '<script>', "'; DROP TABLE flow; --", '\u202e', 'not-a-uuid', '00000000-0000-0000-0000-000000000000',
-  '2024-13-45T99:99:99Z', '0000-00-00T00:00:00Z', '9999999-01-01', 'P1D', '*/0 * * * *', 'FREQ=SECONDLY;COUNT=-1', 'x'.repeat(70_000),
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udfffy',
+  '\ud83d\ude00',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e308',
+  'null',
+  'true',
+  '%00',
+  '../../etc',
+  '<script>',
+  "'; DROP TABLE flow; --",
+  '\u202e',
+  'not-a-uuid',
+  '00000000-0000-0000-0000-000000000000',
+  '2024-13-45T99:99:99Z',
+  '0000-00-00T00:00:00Z',
+  '9999999-01-01',
+  'P1D',
+  '*/0 * * * *',
+  'FREQ=SECONDLY;COUNT=-1',
+  'x'.repeat(70_000),
 ];
-const HOSTILE_NUMBERS = [2 ** 31, 2 ** 31 - 1, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 1e308, -1e308, 1e-308, 0, -1, 0.5, -0.0];
+const HOSTILE_NUMBERS = [
+  2 ** 31,
+  2 ** 31 - 1,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  2 ** 53,
+  -(2 ** 53),
+  1e308,
+  -1e308,
+  1e-308,
+  0,
+  -1,
+  0.5,
+  -0.0,
+];
 /** Hostile path segments, already URL-encoded: NUL, an invalid UTF-8 sequence, a lone surrogate's bytes, ... */
-const HOSTILE_SEGMENTS = ['%00', 'a%00b', '%FF', '%ED%A0%80', 'not-a-uuid', '00000000-0000-0000-0000-000000000000', '2024-13-45', '..', '%2F', 'x'.repeat(3000), '%20', 'null'];
+const HOSTILE_SEGMENTS = [
+  '%00',
+  'a%00b',
+  '%FF',
+  '%ED%A0%80',
+  'not-a-uuid',
+  '00000000-0000-0000-0000-000000000000',
+  '2024-13-45',
+  '..',
+  '%2F',
+  'x'.repeat(3000),
+  '%20',
+  'null',
+];
 
 const hostileLeaf: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(...HOSTILE_STRINGS),
@@ -30,7 +81,10 @@ const hostileLeaf: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ unit: 'binary' }),
   fc.constantFrom(null, true, false, [], {}),
 );
-const anyJson: fc.Arbitrary<unknown> = fc.oneof({ weight: 3, arbitrary: fc.jsonValue({ maxDepth: 4 }) }, { weight: 1, arbitrary: hostileLeaf });
+const anyJson: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
+  { weight: 1, arbitrary: hostileLeaf },
+);
 
 function resolve(schema: Schema): Schema {
   const ref = schema.$ref;
@@ -52,7 +106,10 @@ function fromSchema(raw: Schema, depth = 0): fc.Arbitrary<unknown> {
     switch (schema.type) {
       case 'object': {
         const properties = Object.entries((schema.properties ?? {}) as Record<string, Schema>);
-        const record = fc.record(Object.fromEntries(properties.map(([key, value]) => [key, fromSchema(value, depth + 1)])), { requiredKeys: [] });
+        const record = fc.record(
+          Object.fromEntries(properties.map(([key, value]) => [key, fromSchema(value, depth + 1)])),
+          { requiredKeys: [] },
+        );
         shaped = properties.length > 0 ? record : fc.dictionary(fc.string(), anyJson, { maxKeys: 3 });
         break;
       }
@@ -60,7 +117,12 @@ function fromSchema(raw: Schema, depth = 0): fc.Arbitrary<unknown> {
         shaped = fc.array(fromSchema((schema.items ?? {}) as Schema, depth + 1), { maxLength: 3 });
         break;
       case 'string':
-        shaped = schema.format === 'uuid' ? fc.uuid() : schema.format === 'date-time' ? fc.date({ noInvalidDate: true }).map((d) => d.toISOString()) : fc.string();
+        shaped =
+          schema.format === 'uuid'
+            ? fc.uuid()
+            : schema.format === 'date-time'
+              ? fc.date({ noInvalidDate: true }).map((d) => d.toISOString())
+              : fc.string();
         break;
       case 'integer':
         shaped = fc.integer();
@@ -106,17 +168,36 @@ describe('fuzz: no route answers 5xx, whatever it is sent', () => {
     const queueId = (await gw.post('/work_pools/pool/queues/', { name: 'queue' })).body.id;
     await gw.post('/work_pools/pool/workers/heartbeat', { name: 'worker' });
     const flowId = (await gw.post('/flows/', { name: 'flow' })).body.id;
-    const deployment = (await gw.post('/deployments/', { name: 'dep', flow_id: flowId, work_pool_name: 'pool', schedules: [{ schedule: { interval: 3600 } }] })).body;
+    const deployment = (
+      await gw.post('/deployments/', {
+        name: 'dep',
+        flow_id: flowId,
+        work_pool_name: 'pool',
+        schedules: [{ schedule: { interval: 3600 } }],
+      })
+    ).body;
     const runId = (await gw.post(`/deployments/${deployment.id}/create_flow_run`, {})).body.id;
     const taskRunId = (await gw.post('/task_runs/', { flow_run_id: runId, task_key: 'k', dynamic_key: '0' })).body.id;
     valid = {
-      'The flow id': flowId, 'The flow run id': runId, 'The task run id': taskRunId, 'The deployment id': deployment.id,
-      'The schedule id': deployment.schedules[0].id, 'The work queue id': queueId, 'The name of the flow': 'flow',
-      'The name of the deployment': 'dep', 'The work pool name': 'pool', 'The work pool queue name': 'queue', "The work pool's worker name": 'worker',
+      'The flow id': flowId,
+      'The flow run id': runId,
+      'The task run id': taskRunId,
+      'The deployment id': deployment.id,
+      'The schedule id': deployment.schedules[0].id,
+      'The work queue id': queueId,
+      'The name of the flow': 'flow',
+      'The name of the deployment': 'dep',
+      'The work pool name': 'pool',
+      'The work pool queue name': 'queue',
+      "The work pool's worker name": 'worker',
     };
     for (const [path, operations] of Object.entries(spec.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
-        const probe = await gw.request(method.toUpperCase(), concrete(path, operation, () => undefined), {});
+        const probe = await gw.request(
+          method.toUpperCase(),
+          concrete(path, operation, () => undefined),
+          {},
+        );
         const notServed = probe.status === 404 && probe.text === '{"detail":"Not Found"}';
         if (!notServed) served.push({ method: method.toUpperCase(), path, operation });
       }
@@ -135,9 +216,11 @@ describe('fuzz: no route answers 5xx, whatever it is sent', () => {
     });
   }
 
-  it('serves a good share of Prefect\'s routes (so the fuzzing below covers them)', () => {
+  it("serves a good share of Prefect's routes (so the fuzzing below covers them)", () => {
     expect(served.length).toBeGreaterThanOrEqual(55);
-    console.log(`fuzzing ${served.length} routes, ${RUNS_PER_ROUTE} cases each, seed ${SEED}: ${served.map((r) => `${r.method} ${r.path}`).join(", ")}`);
+    console.log(
+      `fuzzing ${served.length} routes, ${RUNS_PER_ROUTE} cases each, seed ${SEED}: ${served.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+    );
   });
 
   it('answers every generated request to every served route below 500', async () => {
@@ -146,7 +229,10 @@ describe('fuzz: no route answers 5xx, whatever it is sent', () => {
     for (const route of served) {
       const schema = route.operation.requestBody?.content?.['application/json']?.schema as Schema | undefined;
       const body = fc.oneof(
-        { weight: 4, arbitrary: (schema ? fromSchema(schema) : anyJson).map((value) => JSON.stringify(value) ?? 'null') },
+        {
+          weight: 4,
+          arbitrary: (schema ? fromSchema(schema) : anyJson).map((value) => JSON.stringify(value) ?? 'null'),
+        },
         { weight: 2, arbitrary: anyJson.map((value) => JSON.stringify(value) ?? 'null') },
         { weight: 1, arbitrary: rawText },
       );
@@ -155,7 +241,9 @@ describe('fuzz: no route answers 5xx, whatever it is sent', () => {
         fc.asyncProperty(body, segment, fc.nat(), async (text, hostile, which) => {
           const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
           const target = names.length > 0 ? names[which % names.length] : undefined;
-          const url = concrete(route.path, route.operation, (name) => (hostile !== null && name === target ? hostile : undefined));
+          const url = concrete(route.path, route.operation, (name) =>
+            hostile !== null && name === target ? hostile : undefined,
+          );
           const response = await gw.request(route.method, url, route.method === 'GET' ? undefined : text);
           if (response.status >= 500) {
             throw new Error(`${route.method} ${url} answered ${response.status}: ${response.text.slice(0, 300)}`);

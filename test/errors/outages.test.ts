@@ -6,7 +6,11 @@ import { FaultProxy } from '../support/fault-proxy';
 import { TestGateway, TestResponse } from '../support/gateway';
 import { PrivateNatsServer } from '../support/nats-server';
 
-const UNAVAILABLE = { status: 503, body: { exception_message: 'Service Unavailable' }, headers: expect.objectContaining({ 'retry-after': '2' }) };
+const UNAVAILABLE = {
+  status: 503,
+  body: { exception_message: 'Service Unavailable' },
+  headers: expect.objectContaining({ 'retry-after': '2' }),
+};
 
 /** Polls `attempt` until it answers `status`; returns how long that took. */
 async function until(attempt: () => Promise<TestResponse>, status: number, timeoutMs = 20_000): Promise<number> {
@@ -14,7 +18,9 @@ async function until(attempt: () => Promise<TestResponse>, status: number, timeo
   for (;;) {
     const response = await attempt();
     if (response.status === status) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`still ${response.status} after ${timeoutMs} ms: ${response.text}`);
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`still ${response.status} after ${timeoutMs} ms: ${response.text}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -35,7 +41,8 @@ describe('outages answer 503 with Retry-After', () => {
       gw = await TestGateway.start({}, { databasePort: proxy.port });
       poolId = (await gw.post('/work_pools/', { name: 'pool', type: 'process' })).body.id;
       const flowId = (await gw.post('/flows/', { name: 'flow' })).body.id;
-      const deploymentId = (await gw.post('/deployments/', { name: 'dep', flow_id: flowId, work_pool_name: 'pool' })).body.id;
+      const deploymentId = (await gw.post('/deployments/', { name: 'dep', flow_id: flowId, work_pool_name: 'pool' }))
+        .body.id;
       runId = (await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED' } })).body.id;
     });
     afterAll(async () => {
@@ -49,7 +56,12 @@ describe('outages answer 503 with Retry-After', () => {
 
     it('a poll and set_state answer 503 with Retry-After while it is cut off, and work again once it is back', async () => {
       proxy.cut();
-      for (const attempt of [poll, claim, () => gw.get(`/flow_runs/${runId}`), () => gw.post('/flows/', { name: 'another' })]) {
+      for (const attempt of [
+        poll,
+        claim,
+        () => gw.get(`/flow_runs/${runId}`),
+        () => gw.post('/flows/', { name: 'another' }),
+      ]) {
         expect(await attempt()).toMatchObject(UNAVAILABLE);
       }
       proxy.restore();
@@ -62,7 +74,11 @@ describe('outages answer 503 with Retry-After', () => {
     it('a NATS claim answers 503 while it is cut off, as over HTTP, and is answered again once it is back', async () => {
       const nc = await connect({ servers: gw.config.NATS_URL });
       // A message this run never had: once Postgres is back, the claim is refused (ABORT), not failed.
-      const request = JSON.stringify({ flow_run_id: runId, publication: `${runId}:${randomUUID()}:1`, transition_id: randomUUID() });
+      const request = JSON.stringify({
+        flow_run_id: runId,
+        publication: `${runId}:${randomUUID()}:1`,
+        transition_id: randomUUID(),
+      });
       const natsClaim = async () => {
         const reply = await nc.request(natsNames(gw.config.NATS_NAMESPACE).claim(poolId), request, { timeout: 10_000 });
         return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<unknown>() };
@@ -95,17 +111,22 @@ describe('outages answer 503 with Retry-After', () => {
 
     const poll = () => gw.request('POST', '/work_pools/pool/get_scheduled_flow_runs', {});
 
-    it.each([true, false])('a poll answers 503 with Retry-After while NATS is stopped, never 500, and [] again once it is back (store kept: %s)', async (keepStore) => {
-      expect(await poll()).toMatchObject({ status: 200, body: [] });
-      await nats.stop();
-      const started = Date.now();
-      expect(await poll()).toMatchObject(UNAVAILABLE);
-      const firstAnswer = Date.now() - started;
-      expect(await poll()).toMatchObject(UNAVAILABLE);
-      await nats.restart({ keepStore });
-      const recovery = await until(poll, 200);
-      expect((await poll()).body).toEqual([]);
-      console.log(`NATS outage (store kept: ${keepStore}): first poll answered 503 in ${firstAnswer} ms; serving again ${recovery} ms after it came back`);
-    });
+    it.each([true, false])(
+      'a poll answers 503 with Retry-After while NATS is stopped, never 500, and [] again once it is back (store kept: %s)',
+      async (keepStore) => {
+        expect(await poll()).toMatchObject({ status: 200, body: [] });
+        await nats.stop();
+        const started = Date.now();
+        expect(await poll()).toMatchObject(UNAVAILABLE);
+        const firstAnswer = Date.now() - started;
+        expect(await poll()).toMatchObject(UNAVAILABLE);
+        await nats.restart({ keepStore });
+        const recovery = await until(poll, 200);
+        expect((await poll()).body).toEqual([]);
+        console.log(
+          `NATS outage (store kept: ${keepStore}): first poll answered 503 in ${firstAnswer} ms; serving again ${recovery} ms after it came back`,
+        );
+      },
+    );
   });
 });

@@ -54,7 +54,10 @@ describe('FlowRunBus (real NATS JetStream)', () => {
     expect(first.duplicate).toBe(false);
     // A duplicate is answered with the sequence of the message it duplicates.
     expect(await bus.publish(poolId, queueId, k, run())).toEqual({ duplicate: true, seq: first.seq });
-    expect(await bus.publish(poolId, queueId, { ...k, epoch: 1 }, run())).toEqual({ duplicate: false, seq: first.seq + 1 });
+    expect(await bus.publish(poolId, queueId, { ...k, epoch: 1 }, run())).toEqual({
+      duplicate: false,
+      seq: first.seq + 1,
+    });
     const messages = await bus.pullNow(poolId, queueId, 10);
     expect(messages.map((m) => m.publication?.epoch)).toEqual([0, 1]);
     messages.forEach((m) => bus.term(m));

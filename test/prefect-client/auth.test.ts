@@ -68,48 +68,79 @@ describe('the real Prefect client against a gateway with API_AUTH_STRING', () =>
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  it('work-pool create, ls and inspect work with PREFECT_API_AUTH_STRING', async () => {
-    expect(await prefect(['work-pool', 'create', POOL, '--type', 'process'])).toContain(`Created work pool '${POOL}'`);
-    expect(await prefect(['work-pool', 'ls'])).toContain(POOL);
-    expect(await prefect(['work-pool', 'inspect', POOL])).toContain(`name='${POOL}'`);
-  }, 3 * CLI_TIMEOUT_MS);
+  it(
+    'work-pool create, ls and inspect work with PREFECT_API_AUTH_STRING',
+    async () => {
+      expect(await prefect(['work-pool', 'create', POOL, '--type', 'process'])).toContain(
+        `Created work pool '${POOL}'`,
+      );
+      expect(await prefect(['work-pool', 'ls'])).toContain(POOL);
+      expect(await prefect(['work-pool', 'inspect', POOL])).toContain(`name='${POOL}'`);
+    },
+    3 * CLI_TIMEOUT_MS,
+  );
 
-  it('a worker with PREFECT_API_AUTH_STRING polls, heartbeats and goes ONLINE', async () => {
-    await prefect(['worker', 'start', '--pool', POOL, '--type', 'process', '--name', 'auth-worker', '--run-once']);
-    const workers = await live.gateway.request('POST', `/work_pools/${POOL}/workers/filter`, {}, authHeader);
-    expect(workers.body).toEqual([expect.objectContaining({ name: 'auth-worker', status: 'ONLINE' })]);
-  }, CLI_TIMEOUT_MS);
+  it(
+    'a worker with PREFECT_API_AUTH_STRING polls, heartbeats and goes ONLINE',
+    async () => {
+      await prefect(['worker', 'start', '--pool', POOL, '--type', 'process', '--name', 'auth-worker', '--run-once']);
+      const workers = await live.gateway.request('POST', `/work_pools/${POOL}/workers/filter`, {}, authHeader);
+      expect(workers.body).toEqual([expect.objectContaining({ name: 'auth-worker', status: 'ONLINE' })]);
+    },
+    CLI_TIMEOUT_MS,
+  );
 
   it.each([
     ['a wrong auth string', 'operator:wrong'],
     ['no auth string', null],
-  ])('the CLI and the worker with %s are refused with 401 and change nothing', async (_case, authString) => {
-    for (const args of [['work-pool', 'ls'], ['work-pool', 'create', 'intruder-pool', '--type', 'process'], ['work-pool', 'delete', POOL], ['work-pool', 'pause', POOL]]) {
-      const { code, output } = await run(venvBin('prefect'), args, authString);
-      expect({ args, code }).toEqual({ args, code: 1 });
-      expect(output).toMatch(/401|Unauthorized/);
-    }
-    const worker = await run(venvBin('prefect'), ['worker', 'start', '--pool', POOL, '--type', 'process', '--run-once'], authString);
-    expect(worker.code).not.toBe(0);
-    expect(worker.output).toMatch(/401|Unauthorized/);
-    const pools = await live.gateway.request('POST', '/work_pools/filter', {}, authHeader);
-    expect(pools.body.map((pool: { name: string; is_paused: boolean }) => `${pool.name}/${pool.is_paused}`)).toEqual([`${POOL}/false`]);
-  }, 6 * CLI_TIMEOUT_MS);
+  ])(
+    'the CLI and the worker with %s are refused with 401 and change nothing',
+    async (_case, authString) => {
+      for (const args of [
+        ['work-pool', 'ls'],
+        ['work-pool', 'create', 'intruder-pool', '--type', 'process'],
+        ['work-pool', 'delete', POOL],
+        ['work-pool', 'pause', POOL],
+      ]) {
+        const { code, output } = await run(venvBin('prefect'), args, authString);
+        expect({ args, code }).toEqual({ args, code: 1 });
+        expect(output).toMatch(/401|Unauthorized/);
+      }
+      const worker = await run(
+        venvBin('prefect'),
+        ['worker', 'start', '--pool', POOL, '--type', 'process', '--run-once'],
+        authString,
+      );
+      expect(worker.code).not.toBe(0);
+      expect(worker.output).toMatch(/401|Unauthorized/);
+      const pools = await live.gateway.request('POST', '/work_pools/filter', {}, authHeader);
+      expect(pools.body.map((pool: { name: string; is_paused: boolean }) => `${pool.name}/${pool.is_paused}`)).toEqual([
+        `${POOL}/false`,
+      ]);
+    },
+    6 * CLI_TIMEOUT_MS,
+  );
 
-  it("Prefect's events client authenticates on the events websocket with the auth string, and is refused with a wrong one", async () => {
-    const accepted = randomUUID();
-    const sent = await run(venvBin('python'), ['-c', EMIT_EVENT, accepted], AUTH_STRING);
-    expect({ code: sent.code, output: sent.code === 0 ? '' : sent.output }).toEqual({ code: 0, output: '' });
-    const deadline = Date.now() + 5000;
-    while (!events.some((event) => event.resource['prefect.resource.id'] === accepted) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(events.map((event) => event.resource['prefect.resource.id'])).toContain(accepted);
+  it(
+    "Prefect's events client authenticates on the events websocket with the auth string, and is refused with a wrong one",
+    async () => {
+      const accepted = randomUUID();
+      const sent = await run(venvBin('python'), ['-c', EMIT_EVENT, accepted], AUTH_STRING);
+      expect({ code: sent.code, output: sent.code === 0 ? '' : sent.output }).toEqual({ code: 0, output: '' });
+      const deadline = Date.now() + 5000;
+      while (!events.some((event) => event.resource['prefect.resource.id'] === accepted) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(events.map((event) => event.resource['prefect.resource.id'])).toContain(accepted);
 
-    const refusedId = randomUUID();
-    const refused = await run(venvBin('python'), ['-c', EMIT_EVENT, refusedId], 'operator:wrong');
-    expect(refused.code).not.toBe(0);
-    // The client checks the server's version over HTTP before it opens the socket: that is where it is refused.
-    expect(refused.output).toContain("401 Unauthorized' for url");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(events.map((event) => event.resource['prefect.resource.id'])).not.toContain(refusedId);
-  }, 2 * CLI_TIMEOUT_MS);
+      const refusedId = randomUUID();
+      const refused = await run(venvBin('python'), ['-c', EMIT_EVENT, refusedId], 'operator:wrong');
+      expect(refused.code).not.toBe(0);
+      // The client checks the server's version over HTTP before it opens the socket: that is where it is refused.
+      expect(refused.output).toContain("401 Unauthorized' for url");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(events.map((event) => event.resource['prefect.resource.id'])).not.toContain(refusedId);
+    },
+    2 * CLI_TIMEOUT_MS,
+  );
 });

@@ -30,7 +30,14 @@ describe('the real Prefect engine under a deployment concurrency limit', () => {
   /** Runs the flow; resolves to its exit code, what it printed (the final state) and its logs. */
   function runFlow(flowRunId: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const env = { PATH: process.env.PATH, HOME: home, PREFECT_HOME: home, PREFECT_API_URL: live.apiUrl, DO_NOT_TRACK: '1', PYTHONUNBUFFERED: '1' };
+      const env = {
+        PATH: process.env.PATH,
+        HOME: home,
+        PREFECT_HOME: home,
+        PREFECT_API_URL: live.apiUrl,
+        DO_NOT_TRACK: '1',
+        PYTHONUNBUFFERED: '1',
+      };
       const child = spawn(venvBin('python'), [path.join(__dirname, 'limited_flow.py'), flowRunId], { cwd: home, env });
       let stdout = '';
       let stderr = '';
@@ -41,34 +48,60 @@ describe('the real Prefect engine under a deployment concurrency limit', () => {
     });
   }
 
-  it('renews the lease, keeps the slot through an in-process retry and frees it on completion', async () => {
-    const gw = live.gateway;
-    const renewals = jest.spyOn(gw.app.get(ConcurrencyLeaseService), 'renew');
-    const flowId = (await gw.post('/flows/', { name: 'limited' })).body.id as string;
-    const deploymentId = (await gw.post('/deployments/', { name: 'limited', flow_id: flowId, concurrency_limit: 1 })).body.id as string;
-    const [runId, nextId] = await Promise.all(
-      [1, 2].map(async () => (await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED' } })).body.id as string),
-    );
-    const claim = await gw.request('POST', `/flow_runs/${runId}/set_state`, { state: { type: 'PENDING' } }, PREFECT_CLIENT);
-    const lease = claim.body.state.state_details.deployment_concurrency_lease_id as string;
-    expect(lease).toEqual(expect.any(String));
+  it(
+    'renews the lease, keeps the slot through an in-process retry and frees it on completion',
+    async () => {
+      const gw = live.gateway;
+      const renewals = jest.spyOn(gw.app.get(ConcurrencyLeaseService), 'renew');
+      const flowId = (await gw.post('/flows/', { name: 'limited' })).body.id as string;
+      const deploymentId = (await gw.post('/deployments/', { name: 'limited', flow_id: flowId, concurrency_limit: 1 }))
+        .body.id as string;
+      const [runId, nextId] = await Promise.all(
+        [1, 2].map(
+          async () =>
+            (await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED' } })).body
+              .id as string,
+        ),
+      );
+      const claim = await gw.request(
+        'POST',
+        `/flow_runs/${runId}/set_state`,
+        { state: { type: 'PENDING' } },
+        PREFECT_CLIENT,
+      );
+      const lease = claim.body.state.state_details.deployment_concurrency_lease_id as string;
+      expect(lease).toEqual(expect.any(String));
 
-    const { code, stdout, stderr } = await runFlow(runId);
-    expect({ code, stderr }).toMatchObject({ code: 0 });
-    expect(JSON.parse(stdout)).toEqual({ type: 'COMPLETED', name: 'Completed', attempts: 2 });
-    expect(stderr).not.toContain('lease renewal failed');
+      const { code, stdout, stderr } = await runFlow(runId);
+      expect({ code, stderr }).toMatchObject({ code: 0 });
+      expect(JSON.parse(stdout)).toEqual({ type: 'COMPLETED', name: 'Completed', attempts: 2 });
+      expect(stderr).not.toContain('lease renewal failed');
 
-    // The engine renewed the lease it got at the claim, before and after the retry, and never lost it.
-    expect(renewals.mock.calls.length).toBeGreaterThanOrEqual(2);
-    for (const [renewed] of renewals.mock.calls) expect(renewed).toBe(lease);
-    await Promise.all(renewals.mock.results.map((result) => expect(result.value).resolves.toBeUndefined()));
-    const history = await gw.db.repos.flowRunStates.historyOf(runId);
-    expect(history.map((state) => `${state.type}/${state.name}`)).toEqual([
-      'SCHEDULED/Scheduled', 'PENDING/Pending', 'RUNNING/Running', 'SCHEDULED/AwaitingRetry', 'RUNNING/Running', 'COMPLETED/Completed',
-    ]);
-    expect(history.slice(1, 5).map((state) => state.state_details.deployment_concurrency_lease_id)).toEqual([lease, lease, lease, lease]);
+      // The engine renewed the lease it got at the claim, before and after the retry, and never lost it.
+      expect(renewals.mock.calls.length).toBeGreaterThanOrEqual(2);
+      for (const [renewed] of renewals.mock.calls) expect(renewed).toBe(lease);
+      await Promise.all(renewals.mock.results.map((result) => expect(result.value).resolves.toBeUndefined()));
+      const history = await gw.db.repos.flowRunStates.historyOf(runId);
+      expect(history.map((state) => `${state.type}/${state.name}`)).toEqual([
+        'SCHEDULED/Scheduled',
+        'PENDING/Pending',
+        'RUNNING/Running',
+        'SCHEDULED/AwaitingRetry',
+        'RUNNING/Running',
+        'COMPLETED/Completed',
+      ]);
+      expect(history.slice(1, 5).map((state) => state.state_details.deployment_concurrency_lease_id)).toEqual([
+        lease,
+        lease,
+        lease,
+        lease,
+      ]);
 
-    expect(await gw.db.repos.deploymentConcurrencyLeases.countLive(deploymentId)).toBe(0);
-    expect((await gw.post(`/flow_runs/${nextId}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
-  }, RUN_TIMEOUT_MS);
+      expect(await gw.db.repos.deploymentConcurrencyLeases.countLive(deploymentId)).toBe(0);
+      expect((await gw.post(`/flow_runs/${nextId}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe(
+        'ACCEPT',
+      );
+    },
+    RUN_TIMEOUT_MS,
+  );
 });

@@ -52,7 +52,14 @@ describe("Prefect's client during a short Postgres outage", () => {
   });
 
   it('retries on 503 and gets its answer once Postgres is back', async () => {
-    const env = { PATH: process.env.PATH, HOME: home, PREFECT_HOME: home, PREFECT_API_URL: apiUrl, DO_NOT_TRACK: '1', PYTHONUNBUFFERED: '1' };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      PREFECT_HOME: home,
+      PREFECT_API_URL: apiUrl,
+      DO_NOT_TRACK: '1',
+      PYTHONUNBUFFERED: '1',
+    };
     const child = spawn(venvBin('python'), ['-c', CLIENT], { cwd: home, env });
     let stdout = '';
     let stderr = '';

@@ -34,7 +34,8 @@ describe('the real Prefect client against the gateway', () => {
   /** The Python client scenario's results by step (filled by the Python client block's setup). */
   let steps: Record<string, StepResult> = {};
 
-  const run = (command: string, args: string[], timeoutMs: number) => runToEnd(command, args, { env: prefectEnv(home, proxy.apiUrl), timeoutMs });
+  const run = (command: string, args: string[], timeoutMs: number) =>
+    runToEnd(command, args, { env: prefectEnv(home, proxy.apiUrl), timeoutMs });
 
   /**
    * Runs one `prefect ...` command and checks its output; a non-zero exit or a failed check fails the test with
@@ -74,7 +75,8 @@ describe('the real Prefect client against the gateway', () => {
     const result = steps[name];
     if (!result) throw new Error(`step ${name} did not run`);
     if (!result.ok) {
-      const detail = result.skipped ?? `${result.error}\n${result.traceback}\n--- exchanges ---\n${proxy.describeStep(name)}`;
+      const detail =
+        result.skipped ?? `${result.error}\n${result.traceback}\n--- exchanges ---\n${proxy.describeStep(name)}`;
       throw new Error(`step ${name} failed: ${detail}`);
     }
     return result.value;
@@ -83,7 +85,11 @@ describe('the real Prefect client against the gateway', () => {
   describe('Python client (prefect.client.orchestration.get_client)', () => {
     beforeAll(async () => {
       const summaryPath = path.join(home, 'client-summary.json');
-      const { code, output } = await run(venvBin('python'), [path.join(__dirname, 'client_scenario.py'), summaryPath], 5 * 60_000);
+      const { code, output } = await run(
+        venvBin('python'),
+        [path.join(__dirname, 'client_scenario.py'), summaryPath],
+        5 * 60_000,
+      );
       if (code !== 0) throw new Error(`client_scenario.py exited ${code}:\n${output.slice(-6000)}`);
       steps = JSON.parse(readFileSync(summaryPath, 'utf8'));
     }, 6 * 60_000);
@@ -115,7 +121,11 @@ describe('the real Prefect client against the gateway', () => {
     });
 
     it('reads work pools by name and by filter; a missing one is ObjectNotFound', () => {
-      expect(value('work_pool_read')).toEqual({ name: 'pc-pool', filtered_names: ['pc-pool'], missing_raises: 'ObjectNotFound' });
+      expect(value('work_pool_read')).toEqual({
+        name: 'pc-pool',
+        filtered_names: ['pc-pool'],
+        missing_raises: 'ObjectNotFound',
+      });
     });
 
     it('updates a work pool', () => {
@@ -123,11 +133,21 @@ describe('the real Prefect client against the gateway', () => {
     });
 
     it('creates a work queue in the pool with priority and limit', () => {
-      expect(value('work_queue_create')).toEqual({ name: 'pc-queue', priority: 2, concurrency_limit: 3, work_pool_name: 'pc-pool', in_pool: true });
+      expect(value('work_queue_create')).toEqual({
+        name: 'pc-queue',
+        priority: 2,
+        concurrency_limit: 3,
+        work_pool_name: 'pc-pool',
+        in_pool: true,
+      });
     });
 
     it('reads work queues by name, all of the pool, and by filter', () => {
-      expect(value('work_queue_read')).toEqual({ same_by_name: true, names: ['default', 'pc-queue'], filtered_names: ['pc-queue'] });
+      expect(value('work_queue_read')).toEqual({
+        same_by_name: true,
+        names: ['default', 'pc-queue'],
+        filtered_names: ['pc-queue'],
+      });
     });
 
     it('creates a deployment with a work pool, queue and interval schedule', () => {
@@ -157,7 +177,11 @@ describe('the real Prefect client against the gateway', () => {
     });
 
     it('adds, deactivates and deletes a deployment schedule', () => {
-      expect(value('deployment_schedules')).toEqual({ created_cron: ['0 6 * * *'], active_after_update: [false, true], count_after_delete: 1 });
+      expect(value('deployment_schedules')).toEqual({
+        created_cron: ['0 6 * * *'],
+        active_after_update: [false, true],
+        count_after_delete: 1,
+      });
     });
 
     it('deploys a flow from source onto the process pool (flow.from_source(...).deploy(...))', () => {
@@ -196,7 +220,12 @@ describe('the real Prefect client against the gateway', () => {
     });
 
     it('creates a flow run for a flow (no deployment), renames it and sets its labels', () => {
-      expect(value('flow_run_direct')).toEqual({ state_type: 'PENDING', name: 'pc-direct-renamed', team_label: 'data', tags: ['direct'] });
+      expect(value('flow_run_direct')).toEqual({
+        state_type: 'PENDING',
+        name: 'pc-direct-renamed',
+        team_label: 'data',
+        tags: ['direct'],
+      });
     });
 
     it('reads flow runs sorted and paged', () => {
@@ -204,11 +233,20 @@ describe('the real Prefect client against the gateway', () => {
     });
 
     it('claims the run with Pending (ACCEPT); a second Pending is ABORT', () => {
-      expect(value('claim')).toMatchObject({ first: 'ACCEPT', first_state_type: 'PENDING', second: 'ABORT', current_state_type: 'PENDING' });
+      expect(value('claim')).toMatchObject({
+        first: 'ACCEPT',
+        first_state_type: 'PENDING',
+        second: 'ABORT',
+        current_state_type: 'PENDING',
+      });
     });
 
     it('runs the claimed run to completion (RUNNING, then COMPLETED, both ACCEPT)', () => {
-      expect(value('run_to_completion')).toEqual({ running: 'ACCEPT', completed: 'ACCEPT', current_state_type: 'COMPLETED' });
+      expect(value('run_to_completion')).toEqual({
+        running: 'ACCEPT',
+        completed: 'ACCEPT',
+        current_state_type: 'COMPLETED',
+      });
     });
 
     it('sends worker heartbeats and lists the worker online; the pool becomes READY', () => {
@@ -225,53 +263,91 @@ describe('the real Prefect client against the gateway', () => {
   });
 
   describe('Prefect CLI', () => {
-    it('work-pool create --type process', async () => {
-      await prefect(['work-pool', 'create', 'cli-pool', '--type', 'process'], async (output) => {
-        expect(output).toContain("Created work pool 'cli-pool'");
-        const pool = await live.gateway.get('/work_pools/cli-pool');
-        expect(pool.body).toMatchObject({ name: 'cli-pool', type: 'process' });
-        expect(Object.keys(pool.body.base_job_template)).toEqual(expect.arrayContaining(['job_configuration', 'variables']));
-      });
-    }, CLI_TIMEOUT_MS);
+    it(
+      'work-pool create --type process',
+      async () => {
+        await prefect(['work-pool', 'create', 'cli-pool', '--type', 'process'], async (output) => {
+          expect(output).toContain("Created work pool 'cli-pool'");
+          const pool = await live.gateway.get('/work_pools/cli-pool');
+          expect(pool.body).toMatchObject({ name: 'cli-pool', type: 'process' });
+          expect(Object.keys(pool.body.base_job_template)).toEqual(
+            expect.arrayContaining(['job_configuration', 'variables']),
+          );
+        });
+      },
+      CLI_TIMEOUT_MS,
+    );
 
-    it('work-pool ls', async () => {
-      await prefect(['work-pool', 'ls'], (output) => expect(output).toContain('cli-pool'));
-    }, CLI_TIMEOUT_MS);
+    it(
+      'work-pool ls',
+      async () => {
+        await prefect(['work-pool', 'ls'], (output) => expect(output).toContain('cli-pool'));
+      },
+      CLI_TIMEOUT_MS,
+    );
 
-    it('work-pool inspect', async () => {
-      await prefect(['work-pool', 'inspect', 'cli-pool'], (output) => {
-        expect(output).toContain("name='cli-pool'");
-        expect(output).toContain("type='process'");
-      });
-    }, CLI_TIMEOUT_MS);
+    it(
+      'work-pool inspect',
+      async () => {
+        await prefect(['work-pool', 'inspect', 'cli-pool'], (output) => {
+          expect(output).toContain("name='cli-pool'");
+          expect(output).toContain("type='process'");
+        });
+      },
+      CLI_TIMEOUT_MS,
+    );
 
-    it('work-pool pause and resume', async () => {
-      await prefect(['work-pool', 'pause', 'cli-pool'], async () => {
-        expect((await live.gateway.get('/work_pools/cli-pool')).body.status).toBe('PAUSED');
-      });
-      await prefect(['work-pool', 'resume', 'cli-pool'], async () => {
-        expect((await live.gateway.get('/work_pools/cli-pool')).body.status).not.toBe('PAUSED');
-      });
-    }, 2 * CLI_TIMEOUT_MS);
+    it(
+      'work-pool pause and resume',
+      async () => {
+        await prefect(['work-pool', 'pause', 'cli-pool'], async () => {
+          expect((await live.gateway.get('/work_pools/cli-pool')).body.status).toBe('PAUSED');
+        });
+        await prefect(['work-pool', 'resume', 'cli-pool'], async () => {
+          expect((await live.gateway.get('/work_pools/cli-pool')).body.status).not.toBe('PAUSED');
+        });
+      },
+      2 * CLI_TIMEOUT_MS,
+    );
 
-    it('work-queue create --pool --priority --limit', async () => {
-      await prefect(['work-queue', 'create', 'cli-queue', '--pool', 'cli-pool', '--priority', '5', '--limit', '7'], async (output) => {
-        expect(output).toContain("name - 'cli-queue'");
-        expect(output).toContain("work pool - 'cli-pool'");
-        expect((await live.gateway.get('/work_pools/cli-pool/queues/cli-queue')).body).toMatchObject({ priority: 5, concurrency_limit: 7 });
-      });
-    }, CLI_TIMEOUT_MS);
+    it(
+      'work-queue create --pool --priority --limit',
+      async () => {
+        await prefect(
+          ['work-queue', 'create', 'cli-queue', '--pool', 'cli-pool', '--priority', '5', '--limit', '7'],
+          async (output) => {
+            expect(output).toContain("name - 'cli-queue'");
+            expect(output).toContain("work pool - 'cli-pool'");
+            expect((await live.gateway.get('/work_pools/cli-pool/queues/cli-queue')).body).toMatchObject({
+              priority: 5,
+              concurrency_limit: 7,
+            });
+          },
+        );
+      },
+      CLI_TIMEOUT_MS,
+    );
 
-    it('work-queue ls --pool', async () => {
-      await prefect(['work-queue', 'ls', '--pool', 'cli-pool'], (output) => {
-        expect(output).toContain('cli-queue');
-        expect(output).toContain('default');
-      });
-    }, CLI_TIMEOUT_MS);
+    it(
+      'work-queue ls --pool',
+      async () => {
+        await prefect(['work-queue', 'ls', '--pool', 'cli-pool'], (output) => {
+          expect(output).toContain('cli-queue');
+          expect(output).toContain('default');
+        });
+      },
+      CLI_TIMEOUT_MS,
+    );
 
-    it('work-queue inspect --pool', async () => {
-      await prefect(['work-queue', 'inspect', 'cli-queue', '--pool', 'cli-pool'], (output) => expect(output).toContain("name='cli-queue'"));
-    }, CLI_TIMEOUT_MS);
+    it(
+      'work-queue inspect --pool',
+      async () => {
+        await prefect(['work-queue', 'inspect', 'cli-queue', '--pool', 'cli-pool'], (output) =>
+          expect(output).toContain("name='cli-queue'"),
+        );
+      },
+      CLI_TIMEOUT_MS,
+    );
 
     describe('with a deployment', () => {
       beforeAll(async () => {
@@ -283,36 +359,72 @@ describe('the real Prefect client against the gateway', () => {
           work_queue_name: 'cli-queue',
           entrypoint: 'flows.py:etl',
         });
-        if (deployment.status !== 201) throw new Error(`could not create the deployment: ${deployment.status} ${deployment.text}`);
+        if (deployment.status !== 201) {
+          throw new Error(`could not create the deployment: ${deployment.status} ${deployment.text}`);
+        }
       });
 
-      it('deployment ls', async () => {
-        await prefect(['deployment', 'ls'], (output) => expect(output).toContain('cli-flow/cli-deployment'));
-      }, CLI_TIMEOUT_MS);
+      it(
+        'deployment ls',
+        async () => {
+          await prefect(['deployment', 'ls'], (output) => expect(output).toContain('cli-flow/cli-deployment'));
+        },
+        CLI_TIMEOUT_MS,
+      );
 
-      it('deployment run creates a scheduled run in the queue', async () => {
-        await prefect(['deployment', 'run', 'cli-flow/cli-deployment'], async (output) => {
-          expect(output).toContain('Created flow run');
-          const runs = await live.gateway.post('/flow_runs/filter', { work_pool_queues: { name: { any_: ['cli-queue'] } } });
-          expect(runs.body).toEqual([expect.objectContaining({ work_queue_name: 'cli-queue', state_type: 'SCHEDULED' })]);
-        });
-      }, CLI_TIMEOUT_MS);
+      it(
+        'deployment run creates a scheduled run in the queue',
+        async () => {
+          await prefect(['deployment', 'run', 'cli-flow/cli-deployment'], async (output) => {
+            expect(output).toContain('Created flow run');
+            const runs = await live.gateway.post('/flow_runs/filter', {
+              work_pool_queues: { name: { any_: ['cli-queue'] } },
+            });
+            expect(runs.body).toEqual([
+              expect.objectContaining({ work_queue_name: 'cli-queue', state_type: 'SCHEDULED' }),
+            ]);
+          });
+        },
+        CLI_TIMEOUT_MS,
+      );
     });
 
-    it('worker start --run-once creates its pool and heartbeats', async () => {
-      const args = ['worker', 'start', '--pool', 'cli-worker-pool', '--type', 'process', '--name', 'cli-worker', '--run-once'];
-      await prefect(args, async () => {
-        expect((await live.gateway.get('/work_pools/cli-worker-pool')).body).toMatchObject({ type: 'process', status: 'READY' });
-        const workers = await live.gateway.post('/work_pools/cli-worker-pool/workers/filter', {});
-        expect(workers.body).toEqual([expect.objectContaining({ name: 'cli-worker', status: 'ONLINE' })]);
-      });
-    }, CLI_TIMEOUT_MS);
+    it(
+      'worker start --run-once creates its pool and heartbeats',
+      async () => {
+        const args = [
+          'worker',
+          'start',
+          '--pool',
+          'cli-worker-pool',
+          '--type',
+          'process',
+          '--name',
+          'cli-worker',
+          '--run-once',
+        ];
+        await prefect(args, async () => {
+          expect((await live.gateway.get('/work_pools/cli-worker-pool')).body).toMatchObject({
+            type: 'process',
+            status: 'READY',
+          });
+          const workers = await live.gateway.post('/work_pools/cli-worker-pool/workers/filter', {});
+          expect(workers.body).toEqual([expect.objectContaining({ name: 'cli-worker', status: 'ONLINE' })]);
+        });
+      },
+      CLI_TIMEOUT_MS,
+    );
   });
 
   // The delivery route, apart so that its state is visible at a glance; it relies on the blocks above.
   describe("the worker's poll (POST /work_pools/{name}/get_scheduled_flow_runs)", () => {
     it('answers the Python client with the due run of the polled queue, and holds it for that poller', () => {
-      expect(value('worker_poll')).toEqual({ contains_run: true, pool_matches: true, queue_matches: true, second_poll_contains_run: false });
+      expect(value('worker_poll')).toEqual({
+        contains_run: true,
+        pool_matches: true,
+        queue_matches: true,
+        second_poll_contains_run: false,
+      });
     });
 
     it('answers a poll that names no queue and no window with the runs of every queue', () => {

@@ -36,9 +36,17 @@ export interface ProcessOutcome {
  * Runs a command to its end, killed after `timeoutMs`. The working directory is the Prefect home, which keeps any
  * prefect.toml or .env of this repository out of play.
  */
-export function runToEnd(command: string, args: string[], options: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ProcessOutcome> {
+export function runToEnd(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<ProcessOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.env.PREFECT_HOME, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.env.PREFECT_HOME,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => ((stdout += chunk.toString()), (output += chunk.toString())));

@@ -17,7 +17,11 @@ function run(command: string, args: string[]): Promise<void> {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output.slice(-4000)}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output.slice(-4000)}`)),
+    );
   });
 }
 
@@ -26,7 +30,8 @@ function run(command: string, args: string[]): Promise<void> {
  * last, so an interrupted install is redone rather than trusted; a different pinned version rebuilds the venv.
  */
 export async function ensurePrefectVenv(): Promise<void> {
-  const ready = existsSync(MARKER) && readFileSync(MARKER, 'utf8').trim() === REQUIREMENT && existsSync(venvBin('prefect'));
+  const ready =
+    existsSync(MARKER) && readFileSync(MARKER, 'utf8').trim() === REQUIREMENT && existsSync(venvBin('prefect'));
   if (ready) return;
   rmSync(VENV_DIR, { recursive: true, force: true });
   await run('python3', ['-m', 'venv', VENV_DIR]);

@@ -54,7 +54,8 @@ describe('stock Prefect process workers running deployed flows end to end', () =
   let deployments: Deployments;
   const workers: WorkerProcess[] = [];
 
-  const run = (command: string, args: string[]) => runToEnd(command, args, { env: prefectEnv(home, live.apiUrl), timeoutMs: 5 * 60_000 });
+  const run = (command: string, args: string[]) =>
+    runToEnd(command, args, { env: prefectEnv(home, live.apiUrl), timeoutMs: 5 * 60_000 });
 
   /** The README's worker command, with short poll and heartbeat intervals to keep the suite fast. */
   function startWorker(name: string): WorkerProcess {
@@ -97,7 +98,9 @@ describe('stock Prefect process workers running deployed flows end to end', () =
     return eventually(
       'every run COMPLETED',
       async () => {
-        const states = await Promise.all(runIds.map(async (id) => (await live.gateway.get(`/flow_runs/${id}`)).body.state_type as string));
+        const states = await Promise.all(
+          runIds.map(async (id) => (await live.gateway.get(`/flow_runs/${id}`)).body.state_type as string),
+        );
         const failed = states.filter((type) => ['FAILED', 'CRASHED', 'CANCELLED'].includes(type));
         if (failed.length > 0) throw new Error(`runs ended ${failed.join(', ')}\n${workerOutput()}`);
         return states.every((type) => type === 'COMPLETED') ? true : undefined;
@@ -110,7 +113,8 @@ describe('stock Prefect process workers running deployed flows end to end', () =
     (await live.gateway.db.repos.flowRunStates.historyOf(runId)).map((state) => `${state.type}/${state.name}`);
 
   /** The pids that executed the run's flow body, one per execution. */
-  const executionsOf = (runId: string): string[] => readFileSync(path.join(markers, runId), 'utf8').split('\n').filter(Boolean);
+  const executionsOf = (runId: string): string[] =>
+    readFileSync(path.join(markers, runId), 'utf8').split('\n').filter(Boolean);
 
   async function logMessages(runId: string): Promise<string[]> {
     const response = await live.gateway.post('/logs/filter', { logs: { flow_run_id: { any_: [runId] } } });
@@ -143,16 +147,23 @@ describe('stock Prefect process workers running deployed flows end to end', () =
   });
 
   it('the pool was created by the CLI as a process pool, and the flows deployed onto it from a local directory', async () => {
-    expect((await live.gateway.get(`/work_pools/${POOL}`)).body).toMatchObject({ type: 'process', status: 'NOT_READY' });
+    expect((await live.gateway.get(`/work_pools/${POOL}`)).body).toMatchObject({
+      type: 'process',
+      status: 'NOT_READY',
+    });
     const greet = (await live.gateway.get(`/deployments/${deployments.greet}`)).body;
     expect(greet).toMatchObject({ work_pool_name: POOL, entrypoint: 'worker_flows.py:greet' });
     expect(greet.pull_steps).toEqual([{ 'prefect.deployments.steps.set_working_directory': { directory: source } }]);
     // `DeploymentResponse.concurrency_limit` is always null in Prefect 3; the stored limit is what the rules read.
-    expect(await live.gateway.db.repos.deployments.findById(deployments.limited)).toMatchObject({ concurrency_limit: 1 });
+    expect(await live.gateway.db.repos.deployments.findById(deployments.limited)).toMatchObject({
+      concurrency_limit: 1,
+    });
   });
 
-  it('two workers on the pool run every run to COMPLETED exactly once, and the flows\' logs are stored', async () => {
-    const runIds = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => createRun(deployments.greet, { n, marker_dir: markers })));
+  it("two workers on the pool run every run to COMPLETED exactly once, and the flows' logs are stored", async () => {
+    const runIds = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((n) => createRun(deployments.greet, { n, marker_dir: markers })),
+    );
     startWorker('worker-a');
     startWorker('worker-b');
     await allCompleted(runIds, 120_000);
@@ -167,21 +178,41 @@ describe('stock Prefect process workers running deployed flows end to end', () =
       expect(run.labels['prefect.worker.name']).toMatch(/^worker-[ab]$/);
       expect(run.run_count).toBe(1);
       // The flow's own log line (get_run_logger), the engine's and the worker's, all sent by Prefect's log handler.
-      const messages = await eventually('the flow run logs', async () => {
-        const found = await logMessages(runId);
-        return found.includes('Finished in state Completed()') ? found : undefined;
-      }, 15_000);
-      expect(messages).toEqual(expect.arrayContaining([`greeting number ${index + 1} from the worker flow`, expect.stringMatching(/^Beginning flow run/)]));
+      const messages = await eventually(
+        'the flow run logs',
+        async () => {
+          const found = await logMessages(runId);
+          return found.includes('Finished in state Completed()') ? found : undefined;
+        },
+        15_000,
+      );
+      expect(messages).toEqual(
+        expect.arrayContaining([
+          `greeting number ${index + 1} from the worker flow`,
+          expect.stringMatching(/^Beginning flow run/),
+        ]),
+      );
       expect(messages.some((message) => message.includes(`submitting flow run '${runId}'`))).toBe(true);
     }
     // The flow's `@task` ran inside Prefect's engine, which reports task runs only as events on /api/events/in.
     for (const runId of runIds) {
-      const tasks = await eventually('the greet flow\'s task run, COMPLETED', async () => {
-        const found = await live.gateway.post('/task_runs/filter', { flow_runs: { id: { any_: [runId] } } });
-        expectOperation(found, 'POST', '/task_runs/filter', 200);
-        return found.body.length === 1 && found.body[0].state_type === 'COMPLETED' ? (found.body as Record<string, unknown>[]) : undefined;
-      }, 15_000);
-      expect(tasks[0]).toMatchObject({ flow_run_id: runId, state_name: 'Completed', run_count: 1, state: { type: 'COMPLETED', state_details: { flow_run_id: runId } } });
+      const tasks = await eventually(
+        "the greet flow's task run, COMPLETED",
+        async () => {
+          const found = await live.gateway.post('/task_runs/filter', { flow_runs: { id: { any_: [runId] } } });
+          expectOperation(found, 'POST', '/task_runs/filter', 200);
+          return found.body.length === 1 && found.body[0].state_type === 'COMPLETED'
+            ? (found.body as Record<string, unknown>[])
+            : undefined;
+        },
+        15_000,
+      );
+      expect(tasks[0]).toMatchObject({
+        flow_run_id: runId,
+        state_name: 'Completed',
+        run_count: 1,
+        state: { type: 'COMPLETED', state_details: { flow_run_id: runId } },
+      });
       expect(tasks[0].name).toMatch(/^double-/);
       const history = await live.gateway.db.repos.taskRunStates.historyOf(tasks[0].id as string);
       expect(history.map((state) => state.type)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
@@ -191,13 +222,17 @@ describe('stock Prefect process workers running deployed flows end to end', () =
     expect(everything).toContain('Beginning flow run');
     expect(everything).not.toContain('event data (including task run data) may be lost');
     const both = await live.gateway.post(`/work_pools/${POOL}/workers/filter`, {});
-    expect(both.body.map((worker: { name: string; status: string }) => `${worker.name}/${worker.status}`).sort()).toEqual(['worker-a/ONLINE', 'worker-b/ONLINE']);
+    expect(
+      both.body.map((worker: { name: string; status: string }) => `${worker.name}/${worker.status}`).sort(),
+    ).toEqual(['worker-a/ONLINE', 'worker-b/ONLINE']);
     expect((await live.gateway.get(`/work_pools/${POOL}`)).body.status).toBe('READY');
     expect(readdirSync(markers).sort()).toEqual([...runIds].sort());
   }, 180_000);
 
   it('a run whose deployment is at its concurrency limit waits as AwaitingConcurrencySlot, then completes after the other', async () => {
-    const [first, second] = await Promise.all([1, 2].map((n) => createRun(deployments.limited, { n, marker_dir: markers, hold_seconds: 2 })));
+    const [first, second] = await Promise.all(
+      [1, 2].map((n) => createRun(deployments.limited, { n, marker_dir: markers, hold_seconds: 2 })),
+    );
     await allCompleted([first, second], 120_000);
 
     const histories = await Promise.all([first, second].map(historyOf));
@@ -226,26 +261,43 @@ describe('stock Prefect process workers running deployed flows end to end', () =
     expect(new Set(executions).size).toBe(1);
     const history = await historyOf(runId);
     expect(history.filter((state) => state === 'PENDING/Pending')).toHaveLength(1);
-    expect(history.slice(-4)).toEqual(['RUNNING/Running', 'SCHEDULED/AwaitingRetry', 'RUNNING/Running', 'COMPLETED/Completed']);
+    expect(history.slice(-4)).toEqual([
+      'RUNNING/Running',
+      'SCHEDULED/AwaitingRetry',
+      'RUNNING/Running',
+      'COMPLETED/Completed',
+    ]);
     expect((await live.gateway.get(`/flow_runs/${runId}`)).body.run_count).toBe(2);
-    const messages = await eventually('the retry logs', async () => {
-      const found = await logMessages(runId);
-      return found.includes('flaky attempt 2') ? found : undefined;
-    }, 15_000);
+    const messages = await eventually(
+      'the retry logs',
+      async () => {
+        const found = await logMessages(runId);
+        return found.includes('flaky attempt 2') ? found : undefined;
+      },
+      15_000,
+    );
     expect(messages).toEqual(expect.arrayContaining(['flaky attempt 1', 'flaky attempt 2']));
   }, 120_000);
 
   it('a flow that starts a deployment run (run_deployment) gets a task run for it, and the subflow completes too', async () => {
     const parentRunId = await createRun(deployments.parent, { marker_dir: markers });
     await allCompleted([parentRunId], 90_000);
-    const children = await live.gateway.post('/flow_runs/filter', { flow_runs: { parent_flow_run_id: { any_: [parentRunId] } } });
-    expect(children.body).toEqual([expect.objectContaining({ deployment_id: deployments.greet, parameters: { n: 100, marker_dir: markers } })]);
+    const children = await live.gateway.post('/flow_runs/filter', {
+      flow_runs: { parent_flow_run_id: { any_: [parentRunId] } },
+    });
+    expect(children.body).toEqual([
+      expect.objectContaining({ deployment_id: deployments.greet, parameters: { n: 100, marker_dir: markers } }),
+    ]);
     const child = children.body[0];
     // The engine created the parent's task run through POST /task_runs/ (Prefect's run_deployment does).
     const task = await live.gateway.get(`/task_runs/${child.parent_task_run_id}`);
     expect(task.body).toMatchObject({ flow_run_id: parentRunId, state_type: 'PENDING' });
     expect(task.body.task_key).toMatch(/run_deployment/);
-    await eventually('the parent run\'s log line', async () => ((await logMessages(parentRunId)).includes(`started child flow run ${child.id}`) ? true : undefined), 15_000);
+    await eventually(
+      "the parent run's log line",
+      async () => ((await logMessages(parentRunId)).includes(`started child flow run ${child.id}`) ? true : undefined),
+      15_000,
+    );
     await allCompleted([child.id], 90_000);
     expect(executionsOf(child.id)).toHaveLength(1);
   }, 150_000);
@@ -263,10 +315,14 @@ describe('stock Prefect process workers running deployed flows end to end', () =
       return { pool, workers: listed.body.map((worker: { status: string }) => worker.status) as string[] };
     };
     expect(await statuses()).toMatchObject({ pool: 'READY' });
-    const final = await eventually('OFFLINE workers and a NOT_READY pool', async () => {
-      const now = await statuses();
-      return now.pool === 'NOT_READY' && now.workers.every((status) => status === 'OFFLINE') ? now : undefined;
-    }, OFFLINE_WINDOW_MS + 5_000);
+    const final = await eventually(
+      'OFFLINE workers and a NOT_READY pool',
+      async () => {
+        const now = await statuses();
+        return now.pool === 'NOT_READY' && now.workers.every((status) => status === 'OFFLINE') ? now : undefined;
+      },
+      OFFLINE_WINDOW_MS + 5_000,
+    );
     expect(final).toEqual({ pool: 'NOT_READY', workers: ['OFFLINE', 'OFFLINE'] });
     // Three heartbeat intervals of silence, then at most one foreman pass (plus our polling) after that.
     expect(Date.now() - stoppedAt).toBeLessThanOrEqual(OFFLINE_WINDOW_MS + 3_000);

@@ -34,7 +34,9 @@ function preview(body: Buffer): string {
 }
 
 function describe(exchanges: Exchange[]): string {
-  return exchanges.map((e) => `${e.method} ${e.url} ${e.requestBody || '-'}\n  → ${e.status} ${e.responseBody}`).join('\n');
+  return exchanges
+    .map((e) => `${e.method} ${e.url} ${e.requestBody || '-'}\n  → ${e.status} ${e.responseBody}`)
+    .join('\n');
 }
 
 /**
@@ -114,12 +116,27 @@ export class RecordingProxy {
   }
 
   private forwardUpgrade(targetPort: number, req: http.IncomingMessage, socket: Socket, head: Buffer): void {
-    const exchange: Exchange = { method: req.method ?? 'GET', url: req.url ?? '/', requestBody: '(websocket upgrade)', status: 0, responseBody: '' };
+    const exchange: Exchange = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      requestBody: '(websocket upgrade)',
+      status: 0,
+      responseBody: '',
+    };
     this.exchanges.push(exchange);
-    const upstream = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers });
+    const upstream = http.request({
+      host: '127.0.0.1',
+      port: targetPort,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+    });
     upstream.on('upgrade', (answer, upstreamSocket, upstreamHead) => {
       exchange.status = answer.statusCode ?? 101;
-      const lines = [`HTTP/1.1 ${exchange.status} ${answer.statusMessage ?? ''}`, ...Object.entries(answer.headers).map(([k, v]) => `${k}: ${String(v)}`)];
+      const lines = [
+        `HTTP/1.1 ${exchange.status} ${answer.statusMessage ?? ''}`,
+        ...Object.entries(answer.headers).map(([k, v]) => `${k}: ${String(v)}`),
+      ];
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (upstreamHead.length > 0) socket.write(upstreamHead);
       if (head.length > 0) upstreamSocket.write(head);
@@ -129,8 +146,15 @@ export class RecordingProxy {
       void readAll(answer).then((body) => {
         exchange.status = answer.statusCode ?? 0;
         exchange.responseBody = preview(body);
-        const headers = { ...endToEndHeaders(answer.headers), 'content-length': String(body.length), connection: 'close' };
-        const lines = [`HTTP/1.1 ${exchange.status} ${answer.statusMessage ?? ''}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${String(v)}`)];
+        const headers = {
+          ...endToEndHeaders(answer.headers),
+          'content-length': String(body.length),
+          connection: 'close',
+        };
+        const lines = [
+          `HTTP/1.1 ${exchange.status} ${answer.statusMessage ?? ''}`,
+          ...Object.entries(headers).map(([k, v]) => `${k}: ${String(v)}`),
+        ];
         socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), body]));
       });
     });

@@ -30,7 +30,9 @@ describe('foreman', () => {
     await gw.stop();
   });
 
-  async function newPool(body: Record<string, unknown> = {}): Promise<{ id: string; name: string; default_queue_id: string }> {
+  async function newPool(
+    body: Record<string, unknown> = {},
+  ): Promise<{ id: string; name: string; default_queue_id: string }> {
     const created = await gw.post('/work_pools/', { name: `pool-${++serial}`, type: 'process', ...body });
     expect(created.status).toBe(201);
     return created.body;
@@ -40,14 +42,30 @@ describe('foreman', () => {
     gw.post(`/work_pools/${pool}/workers/heartbeat`, { name, heartbeat_interval_seconds });
 
   const workers = async (pool: string) =>
-    Object.fromEntries(((await gw.post(`/work_pools/${pool}/workers/filter`, {})).body as { name: string; status: string }[]).map((w) => [w.name, w.status]));
+    Object.fromEntries(
+      ((await gw.post(`/work_pools/${pool}/workers/filter`, {})).body as { name: string; status: string }[]).map(
+        (w) => [w.name, w.status],
+      ),
+    );
 
   const poolRow = async (id: string) =>
-    (await sql<{ status: string; last_status_event_id: string; last_transitioned_status_at: Date; updated: Date }>(gw, 'SELECT * FROM work_pool WHERE id = $1', [id]))[0];
+    (
+      await sql<{ status: string; last_status_event_id: string; last_transitioned_status_at: Date; updated: Date }>(
+        gw,
+        'SELECT * FROM work_pool WHERE id = $1',
+        [id],
+      )
+    )[0];
 
   /** Heartbeat times as the database wrote them (the clock the foreman compares against). */
   const lastHeartbeat = async (pool: string, name: string) =>
-    (await sql<{ t: Date }>(gw, 'SELECT w.last_heartbeat_time AS t FROM worker w JOIN work_pool p ON p.id = w.work_pool_id WHERE p.name = $1 AND w.name = $2', [pool, name]))[0].t.getTime();
+    (
+      await sql<{ t: Date }>(
+        gw,
+        'SELECT w.last_heartbeat_time AS t FROM worker w JOIN work_pool p ON p.id = w.work_pool_id WHERE p.name = $1 AND w.name = $2',
+        [pool, name],
+      )
+    )[0].t.getTime();
 
   const after = (from: number, seconds: number) => new Date(from + seconds * SECOND);
 
@@ -89,7 +107,9 @@ describe('foreman', () => {
     it('a READY pool whose last ONLINE worker went OFFLINE becomes NOT_READY, stamped, its event following READY', async () => {
       const pool = await newPool();
       await heartbeat(pool.name, 'w', 5);
-      const ready = await eventually('READY', async () => ((await poolRow(pool.id)).status === 'READY' ? poolRow(pool.id) : null));
+      const ready = await eventually('READY', async () =>
+        (await poolRow(pool.id)).status === 'READY' ? poolRow(pool.id) : null,
+      );
       const now = after(await lastHeartbeat(pool.name, 'w'), 16);
 
       const pass = await foreman.runOnce(now);
@@ -106,7 +126,11 @@ describe('foreman', () => {
         id: row.last_status_event_id,
         occurred: formatDateTime(now),
         event: 'prefect.work-pool.not-ready',
-        resource: { 'prefect.resource.id': `prefect.work-pool.${pool.id}`, 'prefect.resource.name': pool.name, 'prefect.work-pool.type': 'process' },
+        resource: {
+          'prefect.resource.id': `prefect.work-pool.${pool.id}`,
+          'prefect.resource.name': pool.name,
+          'prefect.work-pool.type': 'process',
+        },
         related: [],
         payload: {},
         follows: ready.last_status_event_id,
@@ -129,15 +153,21 @@ describe('foreman', () => {
 
   describe('deployments', () => {
     /** A READY deployment with the given poll times (seconds ago; null: never), on its queue or none. */
-    async function deploymentPolled(deploymentAgo: number | null, queueAgo: number | null, onQueue = true): Promise<string> {
+    async function deploymentPolled(
+      deploymentAgo: number | null,
+      queueAgo: number | null,
+      onQueue = true,
+    ): Promise<string> {
       const pool = await newPool();
-      const deployment = (await gw.post('/deployments/', { name: `d-${serial}`, flow_id: flowId, work_pool_name: pool.name })).body;
+      const deployment = (
+        await gw.post('/deployments/', { name: `d-${serial}`, flow_id: flowId, work_pool_name: pool.name })
+      ).body;
       const at = (ago: number | null) => (ago === null ? null : new Date(Date.now() - ago * SECOND));
-      await sql(gw, `UPDATE deployment SET status = 'READY', last_polled = $2, work_queue_id = CASE WHEN $3 THEN work_queue_id END WHERE id = $1`, [
-        deployment.id,
-        at(deploymentAgo),
-        onQueue,
-      ]);
+      await sql(
+        gw,
+        `UPDATE deployment SET status = 'READY', last_polled = $2, work_queue_id = CASE WHEN $3 THEN work_queue_id END WHERE id = $1`,
+        [deployment.id, at(deploymentAgo), onQueue],
+      );
       await sql(gw, 'UPDATE work_queue SET last_polled = $2 WHERE id = $1', [deployment.work_queue_id, at(queueAgo)]);
       return deployment.id;
     }
@@ -157,12 +187,14 @@ describe('foreman', () => {
       await foreman.runOnce();
       expect(await statusOf(id)).toBe(expected);
       // `updated` stays as it was, whatever happened (it would wake the scheduler of recent deployments).
-      expect((await sql<{ updated: Date }>(gw, 'SELECT updated FROM deployment WHERE id = $1', [id]))[0].updated).toEqual(updated);
+      expect(
+        (await sql<{ updated: Date }>(gw, 'SELECT updated FROM deployment WHERE id = $1', [id]))[0].updated,
+      ).toEqual(updated);
       await log.settle(gw.app, scheduler.app);
       expect(log.namesAbout(id)).toEqual(expected === 'NOT_READY' ? ['prefect.deployment.not-ready'] : []);
     });
 
-    it("announces NOT_READY with its flow, queue and pool", async () => {
+    it('announces NOT_READY with its flow, queue and pool', async () => {
       const id = await deploymentPolled(61, 61);
       await foreman.runOnce();
       const [event] = await eventually('the event', () => log.about(id).length === 1 && log.about(id));
@@ -171,9 +203,21 @@ describe('foreman', () => {
         event: 'prefect.deployment.not-ready',
         resource: { 'prefect.resource.id': `prefect.deployment.${id}`, 'prefect.resource.name': deployment.name },
         related: [
-          { 'prefect.resource.id': `prefect.flow.${flowId}`, 'prefect.resource.name': 'foreman', 'prefect.resource.role': 'flow' },
-          { 'prefect.resource.id': `prefect.work-queue.${deployment.work_queue_id}`, 'prefect.resource.name': 'default', 'prefect.resource.role': 'work-queue' },
-          { 'prefect.resource.name': deployment.work_pool_name, 'prefect.work-pool.type': 'process', 'prefect.resource.role': 'work-pool' },
+          {
+            'prefect.resource.id': `prefect.flow.${flowId}`,
+            'prefect.resource.name': 'foreman',
+            'prefect.resource.role': 'flow',
+          },
+          {
+            'prefect.resource.id': `prefect.work-queue.${deployment.work_queue_id}`,
+            'prefect.resource.name': 'default',
+            'prefect.resource.role': 'work-queue',
+          },
+          {
+            'prefect.resource.name': deployment.work_pool_name,
+            'prefect.work-pool.type': 'process',
+            'prefect.resource.role': 'work-pool',
+          },
         ],
         payload: {},
       });
@@ -185,7 +229,11 @@ describe('foreman', () => {
     async function queueAt(status: string, ago: number | null): Promise<string> {
       const pool = await newPool();
       const at = ago === null ? null : new Date(Date.now() - ago * SECOND);
-      await sql(gw, 'UPDATE work_queue SET status = $2, last_polled = $3 WHERE id = $1', [pool.default_queue_id, status, at]);
+      await sql(gw, 'UPDATE work_queue SET status = $2, last_polled = $3 WHERE id = $1', [
+        pool.default_queue_id,
+        status,
+        at,
+      ]);
       return pool.default_queue_id;
     }
 
@@ -199,16 +247,30 @@ describe('foreman', () => {
       const paused = await queueAt('PAUSED', 300);
       const pass = await foreman.runOnce();
       expect(pass.workQueuesNotReady).toBeGreaterThanOrEqual(2);
-      expect(await Promise.all([older, old, recent, never, paused].map(statusOf))).toEqual(['NOT_READY', 'NOT_READY', 'READY', 'READY', 'PAUSED']);
+      expect(await Promise.all([older, old, recent, never, paused].map(statusOf))).toEqual([
+        'NOT_READY',
+        'NOT_READY',
+        'READY',
+        'READY',
+        'PAUSED',
+      ]);
 
       await eventually('both events', () => log.about(old).length === 1);
       await log.settle(gw.app, scheduler.app);
-      const order = log.events.filter((e) => e.event === 'prefect.work-queue.not-ready').map((e) => e.resource['prefect.resource.id']);
+      const order = log.events
+        .filter((e) => e.event === 'prefect.work-queue.not-ready')
+        .map((e) => e.resource['prefect.resource.id']);
       expect(order.indexOf(`prefect.work-queue.${older}`)).toBeLessThan(order.indexOf(`prefect.work-queue.${old}`));
       for (const untouched of [recent, never, paused]) expect(log.about(untouched)).toEqual([]);
       expect(log.about(old)[0]).toMatchObject({
-        resource: { 'prefect.resource.id': `prefect.work-queue.${old}`, 'prefect.resource.name': 'default', 'prefect.resource.role': 'work-queue' },
-        related: [expect.objectContaining({ 'prefect.work-pool.type': 'process', 'prefect.resource.role': 'work-pool' })],
+        resource: {
+          'prefect.resource.id': `prefect.work-queue.${old}`,
+          'prefect.resource.name': 'default',
+          'prefect.resource.role': 'work-queue',
+        },
+        related: [
+          expect.objectContaining({ 'prefect.work-pool.type': 'process', 'prefect.resource.role': 'work-pool' }),
+        ],
       });
     });
 
@@ -219,10 +281,9 @@ describe('foreman', () => {
       const { work_pool_name } = (await gw.get(`/work_queues/${id}`)).body;
       await gw.post(`/work_pools/${work_pool_name}/get_scheduled_flow_runs`, {});
       await eventually('READY', async () => (await statusOf(id)) === 'READY');
-      expect((await eventually('the events', () => log.about(id).length === 2 && log.about(id))).map((e) => e.event)).toEqual([
-        'prefect.work-queue.not-ready',
-        'prefect.work-queue.ready',
-      ]);
+      expect(
+        (await eventually('the events', () => log.about(id).length === 2 && log.about(id))).map((e) => e.event),
+      ).toEqual(['prefect.work-queue.not-ready', 'prefect.work-queue.ready']);
     });
   });
 
@@ -233,21 +294,48 @@ describe('foreman', () => {
       for (let i = 0; i < size; i++) {
         const pool = await newPool();
         await heartbeat(pool.name, 'w');
-        const deployment = (await gw.post('/deployments/', { name: `r-${serial}`, flow_id: flowId, work_pool_name: pool.name })).body;
+        const deployment = (
+          await gw.post('/deployments/', { name: `r-${serial}`, flow_id: flowId, work_pool_name: pool.name })
+        ).body;
         world.pools.push(pool.id);
         world.queues.push(pool.default_queue_id);
         world.deployments.push(deployment.id);
       }
-      await sql(gw, `UPDATE worker SET last_heartbeat_time = now() - interval '10 minutes' WHERE work_pool_id = ANY($1)`, [world.pools]);
-      await sql(gw, `UPDATE work_queue SET status = 'READY', last_polled = now() - interval '10 minutes' WHERE id = ANY($1)`, [world.queues]);
-      await sql(gw, `UPDATE deployment SET status = 'READY', last_polled = now() - interval '10 minutes' WHERE id = ANY($1)`, [world.deployments]);
+      await sql(
+        gw,
+        `UPDATE worker SET last_heartbeat_time = now() - interval '10 minutes' WHERE work_pool_id = ANY($1)`,
+        [world.pools],
+      );
+      await sql(
+        gw,
+        `UPDATE work_queue SET status = 'READY', last_polled = now() - interval '10 minutes' WHERE id = ANY($1)`,
+        [world.queues],
+      );
+      await sql(
+        gw,
+        `UPDATE deployment SET status = 'READY', last_polled = now() - interval '10 minutes' WHERE id = ANY($1)`,
+        [world.deployments],
+      );
       return world;
     }
 
-    async function expectEachTransitionOnce(world: { pools: string[]; queues: string[]; deployments: string[] }, ...apps: TestScheduler[]) {
-      await eventually('every event', () => [...world.pools, ...world.queues, ...world.deployments].every((id) => log.about(id).some((e) => /not-ready$/.test(e.event))));
+    async function expectEachTransitionOnce(
+      world: { pools: string[]; queues: string[]; deployments: string[] },
+      ...apps: TestScheduler[]
+    ) {
+      await eventually('every event', () =>
+        [...world.pools, ...world.queues, ...world.deployments].every((id) =>
+          log.about(id).some((e) => /not-ready$/.test(e.event)),
+        ),
+      );
       await log.settle(gw.app, ...apps.map((app) => app.app));
-      for (const id of world.pools) expect(log.namesAbout(id)).toEqual(['prefect.work-pool.not-ready', 'prefect.work-pool.ready', 'prefect.work-pool.not-ready']);
+      for (const id of world.pools) {
+        expect(log.namesAbout(id)).toEqual([
+          'prefect.work-pool.not-ready',
+          'prefect.work-pool.ready',
+          'prefect.work-pool.not-ready',
+        ]);
+      }
       for (const id of world.queues) expect(log.namesAbout(id)).toEqual(['prefect.work-queue.not-ready']);
       for (const id of world.deployments) expect(log.namesAbout(id)).toEqual(['prefect.deployment.not-ready']);
       const [{ online, ready }] = await sql(
@@ -267,8 +355,13 @@ describe('foreman', () => {
       try {
         const other = replica.app.get(ForemanService);
         const passes = await Promise.all([foreman.runOnce(), other.runOnce(), foreman.runOnce(), other.runOnce()]);
-        const total = (key: 'poolsNotReady' | 'workQueuesNotReady' | 'deploymentsNotReady') => passes.reduce((sum, pass) => sum + pass[key], 0);
-        expect({ pools: total('poolsNotReady'), queues: total('workQueuesNotReady'), deployments: total('deploymentsNotReady') }).toEqual({
+        const total = (key: 'poolsNotReady' | 'workQueuesNotReady' | 'deploymentsNotReady') =>
+          passes.reduce((sum, pass) => sum + pass[key], 0);
+        expect({
+          pools: total('poolsNotReady'),
+          queues: total('workQueuesNotReady'),
+          deployments: total('deploymentsNotReady'),
+        }).toEqual({
           pools: 12,
           queues: 12,
           deployments: 12,

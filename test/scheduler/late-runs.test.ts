@@ -83,13 +83,20 @@ describe('late runs', () => {
       state_name: 'Late',
       next_scheduled_start_time: before.next_scheduled_start_time,
       expected_start_time: before.expected_start_time,
-      state: { type: 'SCHEDULED', name: 'Late', message: null, state_details: { scheduled_time: before.state.state_details.scheduled_time, flow_run_id: id } },
+      state: {
+        type: 'SCHEDULED',
+        name: 'Late',
+        message: null,
+        state_details: { scheduled_time: before.state.state_details.scheduled_time, flow_run_id: id },
+      },
     });
     expect(after.state.id).not.toBe(before.state.id);
     expect(new Date(after.state.timestamp).getTime()).toBeGreaterThan(new Date(before.state.timestamp).getTime());
     expect((await history(id)).map((state) => state.name)).toEqual(['Scheduled', 'Late']);
     // The transition is committed like any other, so it is announced like any other.
-    const event = await eventually('the Late event', () => log.about(id).find((e) => e.event === 'prefect.flow-run.Late'));
+    const event = await eventually('the Late event', () =>
+      log.about(id).find((e) => e.event === 'prefect.flow-run.Late'),
+    );
     expect(event.id).toBe(after.state.id);
 
     // Marked once: the next pass finds nothing to do for it.
@@ -110,31 +117,50 @@ describe('late runs', () => {
     const awaitingRetry = await scheduledRun(ago(3600), 'AwaitingRetry');
     const late = await scheduledRun(ago(3600), 'Late');
     const lowercase = await scheduledRun(ago(3600), 'scheduled');
-    const pending = (await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: 'late-pool', state: { type: 'PENDING' } })).body.id;
+    const pending = (
+      await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: 'late-pool', state: { type: 'PENDING' } })
+    ).body.id;
     await lateRuns.runOnce();
-    for (const [id, name] of [[awaitingRetry, 'AwaitingRetry'], [late, 'Late'], [lowercase, 'scheduled'], [pending, 'Pending']]) {
+    for (const [id, name] of [
+      [awaitingRetry, 'AwaitingRetry'],
+      [late, 'Late'],
+      [lowercase, 'scheduled'],
+      [pending, 'Pending'],
+    ]) {
       expect((await history(id)).map((state) => state.name)).toEqual([name]);
     }
   });
 
   /** A new pool with one run due `secondsAgo`, once it is on the bus; resolves to the pool and run, and its delivery columns. */
   async function publishedRun(secondsAgo: number) {
-    const pool = (await gw.post('/work_pools/', { name: `published-${++pools}`, type: 'process' })).body as { id: string; name: string };
+    const pool = (await gw.post('/work_pools/', { name: `published-${++pools}`, type: 'process' })).body as {
+      id: string;
+      name: string;
+    };
     const id = await scheduledRun(ago(secondsAgo), undefined, pool.name);
     const published = await eventually('published', async () => {
-      const [row] = await sql(gw, 'SELECT state_id, dispatched_state_id, dispatch_epoch, leased_until FROM flow_run WHERE id = $1', [id]);
+      const [row] = await sql(
+        gw,
+        'SELECT state_id, dispatched_state_id, dispatch_epoch, leased_until FROM flow_run WHERE id = $1',
+        [id],
+      );
       return row.dispatched_state_id === row.state_id && row;
     });
     return { pool, id, published };
   }
 
   const deliveryOf = async (id: string) =>
-    (await sql(gw, 'SELECT state_id, dispatched_state_id, dispatch_epoch, leased_until FROM flow_run WHERE id = $1', [id]))[0];
+    (
+      await sql(gw, 'SELECT state_id, dispatched_state_id, dispatch_epoch, leased_until FROM flow_run WHERE id = $1', [
+        id,
+      ])
+    )[0];
 
   const messagesOf = async (poolId: string) => {
     const nc = await connect({ servers: gw.config.NATS_URL });
     try {
-      return (await (await jetstreamManager(nc)).streams.info(natsNames(gw.config.NATS_NAMESPACE).poolStream(poolId))).state.messages;
+      return (await (await jetstreamManager(nc)).streams.info(natsNames(gw.config.NATS_NAMESPACE).poolStream(poolId)))
+        .state.messages;
     } finally {
       await nc.close();
     }
@@ -142,24 +168,37 @@ describe('late runs', () => {
 
   it('an overdue run of a full CANCEL_NEW deployment is Cancelled instead of Late; under ENQUEUE it goes Late', async () => {
     const runOf = async (deploymentId: string) => {
-      const response = await gw.post(`/deployments/${deploymentId}/create_flow_run`, { state: { type: 'SCHEDULED', state_details: { scheduled_time: ago(60).toISOString() } } });
+      const response = await gw.post(`/deployments/${deploymentId}/create_flow_run`, {
+        state: { type: 'SCHEDULED', state_details: { scheduled_time: ago(60).toISOString() } },
+      });
       expect(response.status).toBe(201);
       return response.body.id as string;
     };
     const outcomes: Record<string, string[]> = {};
     for (const collision_strategy of ['CANCEL_NEW', 'ENQUEUE']) {
       const deployment = await gw.post('/deployments/', {
-        name: `late-${collision_strategy}`, flow_id: flowId, work_pool_name: 'late-pool', concurrency_limit: 1, concurrency_options: { collision_strategy },
+        name: `late-${collision_strategy}`,
+        flow_id: flowId,
+        work_pool_name: 'late-pool',
+        concurrency_limit: 1,
+        concurrency_options: { collision_strategy },
       });
       expect(deployment.status).toBe(201);
       const holder = await runOf(deployment.body.id);
-      expect((await gw.post(`/flow_runs/${holder}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
+      expect((await gw.post(`/flow_runs/${holder}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe(
+        'ACCEPT',
+      );
       const overdue = await runOf(deployment.body.id);
       await lateRuns.runOnce();
       outcomes[collision_strategy] = (await history(overdue)).map((state) => `${state.type}/${state.name}`);
-      if (collision_strategy === 'CANCEL_NEW') expect((await run(overdue)).state.message).toBe('Deployment concurrency limit reached.');
+      if (collision_strategy === 'CANCEL_NEW') {
+        expect((await run(overdue)).state.message).toBe('Deployment concurrency limit reached.');
+      }
     }
-    expect(outcomes).toEqual({ CANCEL_NEW: ['SCHEDULED/Scheduled', 'CANCELLED/Cancelled'], ENQUEUE: ['SCHEDULED/Scheduled', 'SCHEDULED/Late'] });
+    expect(outcomes).toEqual({
+      CANCEL_NEW: ['SCHEDULED/Scheduled', 'CANCELLED/Cancelled'],
+      ENQUEUE: ['SCHEDULED/Scheduled', 'SCHEDULED/Late'],
+    });
   });
 
   it('a run waiting on the bus keeps its message: marked Late, it is not published again, and that message hands it out', async () => {
@@ -168,15 +207,20 @@ describe('late runs', () => {
     const late = await run(id);
     expect(late.state_name).toBe('Late');
     // The publication carries over to the Late state: same publication (epoch), one message on the bus.
-    expect(await deliveryOf(id)).toEqual({ state_id: late.state.id, dispatched_state_id: late.state.id, dispatch_epoch: published.dispatch_epoch, leased_until: null });
+    expect(await deliveryOf(id)).toEqual({
+      state_id: late.state.id,
+      dispatched_state_id: late.state.id,
+      dispatch_epoch: published.dispatch_epoch,
+      leased_until: null,
+    });
     await scheduler.dispatcher.dispatchDue();
     expect(await messagesOf(pool.id)).toBe(1);
     expect((await deliveryOf(id)).dispatch_epoch).toBe(published.dispatch_epoch);
 
     const polled = await gw.post(`/work_pools/${pool.name}/get_scheduled_flow_runs`, {});
-    expect(polled.body.map((entry: { flow_run: { id: string; state_id: string; state_name: string } }) => entry.flow_run)).toEqual([
-      expect.objectContaining({ id, state_id: late.state.id, state_name: 'Late' }),
-    ]);
+    expect(
+      polled.body.map((entry: { flow_run: { id: string; state_id: string; state_name: string } }) => entry.flow_run),
+    ).toEqual([expect.objectContaining({ id, state_id: late.state.id, state_name: 'Late' })]);
     const claim = await gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } });
     expect(claim.status).toBe(201);
     expect(claim.body.status).toBe('ACCEPT');
@@ -214,14 +258,20 @@ describe('late runs', () => {
       },
       10_000,
     );
-    expect(polled.map((entry: { flow_run: { id: string; state_name: string } }) => entry.flow_run)).toEqual([expect.objectContaining({ id, state_name: 'Late' })]);
+    expect(polled.map((entry: { flow_run: { id: string; state_name: string } }) => entry.flow_run)).toEqual([
+      expect.objectContaining({ id, state_name: 'Late' }),
+    ]);
   });
 
   it('works through more overdue runs than one batch (400)', async () => {
     expect((await gw.post('/work_pools/', { name: 'backlog', type: 'process' })).status).toBe(201);
     const ids = await copiesOf(await scheduledRun(ago(120), undefined, 'backlog'), 420);
     expect(await lateRuns.runOnce()).toBeGreaterThanOrEqual(420);
-    const [{ late }] = await sql(gw, `SELECT count(*)::int AS late FROM flow_run WHERE id = ANY($1) AND state_name = 'Late'`, [ids]);
+    const [{ late }] = await sql(
+      gw,
+      `SELECT count(*)::int AS late FROM flow_run WHERE id = ANY($1) AND state_name = 'Late'`,
+      [ids],
+    );
     expect(late).toBe(420);
   }, 20_000);
 
@@ -231,7 +281,8 @@ describe('late runs', () => {
     const replica = await TestScheduler.start(gw.config);
     try {
       const other = replica.app.get(LateRunsService);
-      const lateStatesInDatabase = async () => (await sql(gw, `SELECT count(*)::int AS n FROM flow_run_state WHERE name = 'Late'`))[0].n as number;
+      const lateStatesInDatabase = async () =>
+        (await sql(gw, `SELECT count(*)::int AS n FROM flow_run_state WHERE name = 'Late'`))[0].n as number;
       const before = await lateStatesInDatabase();
       const marked = await Promise.all([lateRuns.runOnce(), other.runOnce(), lateRuns.runOnce(), other.runOnce()]);
       // What the passes report is what they wrote: no run was counted by two of them.

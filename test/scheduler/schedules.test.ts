@@ -31,13 +31,24 @@ describe('deployment schedules → scheduled runs', () => {
   });
 
   async function deployment(body: Record<string, unknown>): Promise<{ id: string; schedules: { id: string }[] }> {
-    const response = await gw.post('/deployments/', { name: `d-${Math.random()}`, flow_id: flowId, work_pool_name: 'sched-pool', ...body });
+    const response = await gw.post('/deployments/', {
+      name: `d-${Math.random()}`,
+      flow_id: flowId,
+      work_pool_name: 'sched-pool',
+      ...body,
+    });
     expect(response.status).toBe(201);
     return response.body;
   }
 
   const runsOf = (deploymentId: string) =>
-    sql<{ id: string; idempotency_key: string; next_scheduled_start_time: Date; parameters: Record<string, unknown>; auto_scheduled: boolean }>(
+    sql<{
+      id: string;
+      idempotency_key: string;
+      next_scheduled_start_time: Date;
+      parameters: Record<string, unknown>;
+      auto_scheduled: boolean;
+    }>(
       gw,
       `SELECT id, idempotency_key, next_scheduled_start_time, parameters, auto_scheduled FROM flow_run
         WHERE deployment_id = $1 ORDER BY next_scheduled_start_time`,
@@ -47,8 +58,17 @@ describe('deployment schedules → scheduled runs', () => {
   it('creates each run as Prefect does, with its Scheduled state, and a second pass creates nothing', async () => {
     const anchor = new Date(Date.now() + 1000).toISOString();
     const d = await deployment({
-      tags: ['nightly'], parameters: { a: 1, b: 'deployment' }, version: '7', labels: { team: 'data' },
-      schedules: [{ schedule: { interval: 3600, anchor_date: anchor, timezone: 'America/New_York' }, parameters: { b: 'schedule' }, slug: 'hourly' }],
+      tags: ['nightly'],
+      parameters: { a: 1, b: 'deployment' },
+      version: '7',
+      labels: { team: 'data' },
+      schedules: [
+        {
+          schedule: { interval: 3600, anchor_date: anchor, timezone: 'America/New_York' },
+          parameters: { b: 'schedule' },
+          slug: 'hourly',
+        },
+      ],
     });
     const first = await main.runOnce();
     expect(first.inserted).toBeGreaterThanOrEqual(3);
@@ -59,11 +79,17 @@ describe('deployment schedules → scheduled runs', () => {
     expectOperation(read, 'GET', '/flow_runs/{id}', 200);
     const starts = [0, 1, 2].map((k) => new Date(Date.parse(anchor) + k * 3600_000));
     expect(read.body).toMatchObject({
-      flow_id: flowId, deployment_id: d.id, deployment_version: '7', auto_scheduled: true,
-      parameters: { a: 1, b: 'schedule' }, tags: ['auto-scheduled', 'nightly'],
+      flow_id: flowId,
+      deployment_id: d.id,
+      deployment_version: '7',
+      auto_scheduled: true,
+      parameters: { a: 1, b: 'schedule' },
+      tags: ['auto-scheduled', 'nightly'],
       labels: { team: 'data', 'prefect.flow.id': flowId, 'prefect.deployment.id': d.id },
       created_by: { id: scheduleId, type: 'SCHEDULE', display_value: 'hourly' },
-      work_queue_name: 'default', state_type: 'SCHEDULED', state_name: 'Scheduled',
+      work_queue_name: 'default',
+      state_type: 'SCHEDULED',
+      state_name: 'Scheduled',
       state: { type: 'SCHEDULED', name: 'Scheduled', message: 'Flow run scheduled' },
     });
     expect(new Date(read.body.next_scheduled_start_time)).toEqual(starts[0]);
@@ -72,12 +98,19 @@ describe('deployment schedules → scheduled runs', () => {
     expect(new Date(read.body.state.state_details.scheduled_time)).toEqual(starts[0]);
     // The stored details hold only the scheduled time; the API still answers with every one of Prefect's fields.
     expect(read.body.state.state_details).toMatchObject({
-      deferred: false, untrackable_result: false, pause_reschedule: false, cache_key: null, pause_key: null,
-      deployment_concurrency_lease_id: null, transition_id: null,
+      deferred: false,
+      untrackable_result: false,
+      pause_reschedule: false,
+      cache_key: null,
+      pause_key: null,
+      deployment_concurrency_lease_id: null,
+      transition_id: null,
     });
     expect(Object.keys(read.body.state.state_details)).toHaveLength(Object.keys(emptyStateDetails()).length);
     // Python's str() of the date in the schedule's zone (New York is at -04:00 or -05:00).
-    expect(runs[0].idempotency_key).toMatch(new RegExp(`^scheduled ${d.id} ${scheduleId} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}-0[45]:00$`));
+    expect(runs[0].idempotency_key).toMatch(
+      new RegExp(`^scheduled ${d.id} ${scheduleId} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}-0[45]:00$`),
+    );
     const history = await gw.db.repos.flowRunStates.historyOf(runs[0].id);
     expect(history).toHaveLength(1);
 
@@ -104,13 +137,25 @@ describe('deployment schedules → scheduled runs', () => {
   });
 
   it('an update drops the future auto-scheduled runs and the next pass makes them anew with the new values', async () => {
-    const d = await deployment({ parameters: { v: 1 }, schedules: [{ schedule: { cron: '*/10 * * * *', timezone: 'Europe/London' } }] });
+    const d = await deployment({
+      parameters: { v: 1 },
+      schedules: [{ schedule: { cron: '*/10 * * * *', timezone: 'Europe/London' } }],
+    });
     await recent.runOnce();
     const before = await runsOf(d.id);
     expect(before.length).toBeGreaterThanOrEqual(6);
     // An overdue auto-scheduled run and a manual one: an update keeps both.
-    await sql(gw, `UPDATE flow_run SET next_scheduled_start_time = now() - interval '1 hour' WHERE id = $1`, [before[0].id]);
-    const manual = (await gw.post(`/deployments/${d.id}/create_flow_run`, { state: { type: 'SCHEDULED', state_details: { scheduled_time: new Date(Date.now() + 30 * MINUTE).toISOString() } } })).body.id;
+    await sql(gw, `UPDATE flow_run SET next_scheduled_start_time = now() - interval '1 hour' WHERE id = $1`, [
+      before[0].id,
+    ]);
+    const manual = (
+      await gw.post(`/deployments/${d.id}/create_flow_run`, {
+        state: {
+          type: 'SCHEDULED',
+          state_details: { scheduled_time: new Date(Date.now() + 30 * MINUTE).toISOString() },
+        },
+      })
+    ).body.id;
 
     expect((await gw.patch(`/deployments/${d.id}`, { parameters: { v: 2 } })).status).toBe(204);
     const left = await runsOf(d.id);
@@ -134,11 +179,15 @@ describe('deployment schedules → scheduled runs', () => {
   });
 
   it('changing one schedule drops only future auto-scheduled runs; deleting one drops every auto-scheduled run', async () => {
-    const d = await deployment({ schedules: [{ schedule: { interval: 1200 } }, { schedule: { rrule: 'FREQ=MINUTELY;INTERVAL=30' } }] });
+    const d = await deployment({
+      schedules: [{ schedule: { interval: 1200 } }, { schedule: { rrule: 'FREQ=MINUTELY;INTERVAL=30' } }],
+    });
     await main.runOnce();
     const runs = await runsOf(d.id);
     expect(runs.length).toBeGreaterThanOrEqual(6);
-    await sql(gw, `UPDATE flow_run SET next_scheduled_start_time = now() - interval '1 minute' WHERE id = $1`, [runs[0].id]);
+    await sql(gw, `UPDATE flow_run SET next_scheduled_start_time = now() - interval '1 minute' WHERE id = $1`, [
+      runs[0].id,
+    ]);
     expect((await gw.patch(`/deployments/${d.id}/schedules/${d.schedules[0].id}`, { active: true })).status).toBe(204);
     expect((await runsOf(d.id)).map((run) => run.id)).toEqual([runs[0].id]);
     await recent.runOnce(); // a change to a schedule alone is picked up by the fast loop
@@ -163,8 +212,10 @@ describe('deployment schedules → scheduled runs', () => {
       );
       const racedAt = new Date();
       const passes = await Promise.all([
-        main.runOnce(), second.app.get(SchedulerService).runOnce(),
-        recent.runOnce(), second.app.get(RecentDeploymentsSchedulerService).runOnce(),
+        main.runOnce(),
+        second.app.get(SchedulerService).runOnce(),
+        recent.runOnce(),
+        second.app.get(RecentDeploymentsSchedulerService).runOnce(),
       ]);
       const [{ runs, keys, deployments, fewest, most }] = await sql(
         gw,
@@ -181,7 +232,9 @@ describe('deployment schedules → scheduled runs', () => {
       // Every insert the passes counted is a row (they may also have topped up earlier tests' deployments).
       expect(passes.reduce((sum, pass) => sum + pass.inserted, 0)).toBeGreaterThanOrEqual(runs);
       // As of when the passes began, no deployment of the race needs a run any more.
-      const raced = new Set((await sql<{ id: string }>(gw, `SELECT id FROM deployment WHERE name LIKE 'race-%'`)).map((row) => row.id));
+      const raced = new Set(
+        (await sql<{ id: string }>(gw, `SELECT id FROM deployment WHERE name LIKE 'race-%'`)).map((row) => row.id),
+      );
       const missing = await gw.db.repos.scheduler.deploymentsNeedingRuns(racedAt, 3, 3600, null, 10_000);
       expect(missing.filter((id) => raced.has(id))).toEqual([]);
     } finally {
@@ -190,12 +243,16 @@ describe('deployment schedules → scheduled runs', () => {
   });
 
   it('a run the scheduler creates due soon reaches the bus and a worker poll', async () => {
-    const d = await deployment({ schedules: [{ schedule: { interval: 60, anchor_date: new Date(Date.now() + 3000).toISOString() } }] });
+    const d = await deployment({
+      schedules: [{ schedule: { interval: 60, anchor_date: new Date(Date.now() + 3000).toISOString() } }],
+    });
     await recent.runOnce();
     const [first] = await runsOf(d.id);
     expect(first.next_scheduled_start_time.getTime()).toBeLessThan(Date.now() + 5000);
     const polled = await eventually('the scheduled run in a poll', async () => {
-      const response = await gw.post('/work_pools/sched-pool/get_scheduled_flow_runs', { scheduled_before: new Date(Date.now() + 10_000).toISOString() });
+      const response = await gw.post('/work_pools/sched-pool/get_scheduled_flow_runs', {
+        scheduled_before: new Date(Date.now() + 10_000).toISOString(),
+      });
       return (response.body as { flow_run: { id: string } }[]).find((entry) => entry.flow_run.id === first.id);
     });
     expect(polled.flow_run.id).toBe(first.id);

@@ -26,11 +26,13 @@ describe('status events from the API', () => {
   }
 
   const stampOf = async (poolId: string) =>
-    (await sql<{ status: string; last_status_event_id: string | null; last_transitioned_status_at: Date | null }>(
-      gw,
-      'SELECT status, last_status_event_id, last_transitioned_status_at FROM work_pool WHERE id = $1',
-      [poolId],
-    ))[0];
+    (
+      await sql<{ status: string; last_status_event_id: string | null; last_transitioned_status_at: Date | null }>(
+        gw,
+        'SELECT status, last_status_event_id, last_transitioned_status_at FROM work_pool WHERE id = $1',
+        [poolId],
+      )
+    )[0];
 
   /** Waits for the `n`-th event about `id` and returns all of them, after checking nothing more arrived. */
   async function eventsAbout(id: string, n: number) {
@@ -45,7 +47,11 @@ describe('status events from the API', () => {
     const [event] = await eventsAbout(id, 1);
     expect(event).toMatchObject({
       event: 'prefect.work-pool.not-ready',
-      resource: { 'prefect.resource.id': `prefect.work-pool.${id}`, 'prefect.resource.name': 'created', 'prefect.work-pool.type': 'process' },
+      resource: {
+        'prefect.resource.id': `prefect.work-pool.${id}`,
+        'prefect.resource.name': 'created',
+        'prefect.work-pool.type': 'process',
+      },
       related: [],
       payload: {},
       follows: null,
@@ -56,19 +62,27 @@ describe('status events from the API', () => {
 
   it('the first heartbeat makes a NOT_READY pool READY with one stamped event; later heartbeats emit nothing', async () => {
     const { id } = await pool('heartbeats');
-    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((name) => gw.post('/work_pools/heartbeats/workers/heartbeat', { name })));
+    await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((name) => gw.post('/work_pools/heartbeats/workers/heartbeat', { name })),
+    );
     await gw.post('/work_pools/heartbeats/workers/heartbeat', { name: 'a' });
     const events = await eventsAbout(id, 2);
     expect(events.map((event) => event.event)).toEqual(['prefect.work-pool.not-ready', 'prefect.work-pool.ready']);
     const stamp = await stampOf(id);
     expect(stamp.status).toBe('READY');
-    expect(events[1]).toMatchObject({ id: stamp.last_status_event_id, occurred: formatDateTime(stamp.last_transitioned_status_at), follows: null });
+    expect(events[1]).toMatchObject({
+      id: stamp.last_status_event_id,
+      occurred: formatDateTime(stamp.last_transitioned_status_at),
+      follows: null,
+    });
   });
 
   it('pausing and resuming a pool emit a chain of events, each following the one before', async () => {
     const { id } = await pool('chain');
     await gw.post('/work_pools/chain/workers/heartbeat', { name: 'w' });
-    for (const is_paused of [true, true, false]) expect((await gw.patch('/work_pools/chain', { is_paused })).status).toBe(204);
+    for (const is_paused of [true, true, false]) {
+      expect((await gw.patch('/work_pools/chain', { is_paused })).status).toBe(204);
+    }
     expect((await gw.patch('/work_pools/chain', { description: 'no status change' })).status).toBe(204);
     const events = await eventsAbout(id, 5);
     // Prefect writes PAUSED on every pause, so pausing twice is two transitions.
@@ -86,7 +100,9 @@ describe('status events from the API', () => {
   it('a stale previous transition is not followed', async () => {
     const { id } = await pool('stale-stamp');
     await gw.post('/work_pools/stale-stamp/workers/heartbeat', { name: 'w' });
-    await sql(gw, `UPDATE work_pool SET last_transitioned_status_at = now() - interval '11 minutes' WHERE id = $1`, [id]);
+    await sql(gw, `UPDATE work_pool SET last_transitioned_status_at = now() - interval '11 minutes' WHERE id = $1`, [
+      id,
+    ]);
     await gw.patch('/work_pools/stale-stamp', { is_paused: true });
     const events = await eventsAbout(id, 3);
     expect(events[2]).toMatchObject({ event: 'prefect.work-pool.paused', follows: null });
@@ -108,16 +124,32 @@ describe('status events from the API', () => {
       'prefect.work-queue.ready',
     ]);
     expect(events[0]).toMatchObject({
-      resource: { 'prefect.resource.id': `prefect.work-queue.${queue.id}`, 'prefect.resource.name': 'q', 'prefect.resource.role': 'work-queue' },
+      resource: {
+        'prefect.resource.id': `prefect.work-queue.${queue.id}`,
+        'prefect.resource.name': 'q',
+        'prefect.resource.role': 'work-queue',
+      },
       related: [
-        { 'prefect.resource.id': `prefect.work-pool.${owner.id}`, 'prefect.resource.name': 'queues', 'prefect.work-pool.type': 'process', 'prefect.resource.role': 'work-pool' },
+        {
+          'prefect.resource.id': `prefect.work-pool.${owner.id}`,
+          'prefect.resource.name': 'queues',
+          'prefect.work-pool.type': 'process',
+          'prefect.resource.role': 'work-pool',
+        },
       ],
     });
   });
 
   it('a poll that readies a queue and its deployment announces both', async () => {
     const owner = await pool('polled');
-    const deployment = (await gw.post('/deployments/', { name: 'polled', flow_id: flowId, work_pool_name: 'polled', work_queue_name: 'default' })).body;
+    const deployment = (
+      await gw.post('/deployments/', {
+        name: 'polled',
+        flow_id: flowId,
+        work_pool_name: 'polled',
+        work_queue_name: 'default',
+      })
+    ).body;
     expect((await gw.post('/work_pools/polled/get_scheduled_flow_runs', {})).status).toBe(200);
     await eventually('the deployment event', () => log.about(deployment.id).length === 1);
     const [event] = await eventsAbout(deployment.id, 1);
@@ -125,9 +157,22 @@ describe('status events from the API', () => {
       event: 'prefect.deployment.ready',
       resource: { 'prefect.resource.id': `prefect.deployment.${deployment.id}`, 'prefect.resource.name': 'polled' },
       related: [
-        { 'prefect.resource.id': `prefect.flow.${flowId}`, 'prefect.resource.name': 'status-events', 'prefect.resource.role': 'flow' },
-        { 'prefect.resource.id': `prefect.work-queue.${deployment.work_queue_id}`, 'prefect.resource.name': 'default', 'prefect.resource.role': 'work-queue' },
-        { 'prefect.resource.id': `prefect.work-pool.${owner.id}`, 'prefect.resource.name': 'polled', 'prefect.work-pool.type': 'process', 'prefect.resource.role': 'work-pool' },
+        {
+          'prefect.resource.id': `prefect.flow.${flowId}`,
+          'prefect.resource.name': 'status-events',
+          'prefect.resource.role': 'flow',
+        },
+        {
+          'prefect.resource.id': `prefect.work-queue.${deployment.work_queue_id}`,
+          'prefect.resource.name': 'default',
+          'prefect.resource.role': 'work-queue',
+        },
+        {
+          'prefect.resource.id': `prefect.work-pool.${owner.id}`,
+          'prefect.resource.name': 'polled',
+          'prefect.work-pool.type': 'process',
+          'prefect.resource.role': 'work-pool',
+        },
       ],
     });
     expect(log.namesAbout(deployment.work_queue_id)).toEqual(['prefect.work-queue.ready']);

@@ -37,7 +37,11 @@ describe.each([
   it('deliver a due run from the scheduler to a poll of the gateway', async () => {
     const flow = await gw.post('/flows/', { name: 'f' });
     await gw.post('/work_pools/', { name: 'p', type: 'process' });
-    const run = await gw.post('/flow_runs/', { flow_id: flow.body.id, work_pool_name: 'p', state: { type: 'SCHEDULED' } });
+    const run = await gw.post('/flow_runs/', {
+      flow_id: flow.body.id,
+      work_pool_name: 'p',
+      state: { type: 'SCHEDULED' },
+    });
     const deadline = Date.now() + 10_000;
     let polled: { id: string }[] = [];
     while (polled.length === 0 && Date.now() < deadline) {
@@ -50,7 +54,8 @@ describe.each([
   });
 
   it('refuse wrong credentials, and none, at connection', async () => {
-    const attempt = (env: Record<string, string>) => connect({ ...natsConnectionOptions(loadConfig({ NATS_URL: secured.nats.url, ...env })), timeout: 3000 });
+    const attempt = (env: Record<string, string>) =>
+      connect({ ...natsConnectionOptions(loadConfig({ NATS_URL: secured.nats.url, ...env })), timeout: 3000 });
     await expect(attempt(secured.wrongEnv)).rejects.toThrow(secured.refusal);
     await expect(attempt({})).rejects.toThrow();
     expect(secured.nats.log.some((line) => secured.refusal.test(line))).toBe(true);
@@ -70,7 +75,14 @@ interface Secured {
 async function tokenServer(): Promise<Secured> {
   const nats = await PrivateNatsServer.start({ config: 'authorization { token: "t0ken-of-this-installation" }' });
   const env = { NATS_TOKEN: 't0ken-of-this-installation' };
-  return { nats, gatewayEnv: env, schedulerEnv: env, wrongEnv: { NATS_TOKEN: 'guessed' }, refusal: /Authorization Violation|authentication error/i, dispose: () => nats.dispose() };
+  return {
+    nats,
+    gatewayEnv: env,
+    schedulerEnv: env,
+    wrongEnv: { NATS_TOKEN: 'guessed' },
+    refusal: /Authorization Violation|authentication error/i,
+    dispose: () => nats.dispose(),
+  };
 }
 
 async function credsServer(): Promise<Secured> {

@@ -51,7 +51,10 @@ describe('NATS security: credentials and per-pool permissions', () => {
   let scheduler: TestScheduler;
   let api: string;
   let flowId: string;
-  const pools: Record<'A' | 'B', { id: string; queueId: string }> = { A: { id: '', queueId: '' }, B: { id: '', queueId: '' } };
+  const pools: Record<'A' | 'B', { id: string; queueId: string }> = {
+    A: { id: '', queueId: '' },
+    B: { id: '', queueId: '' },
+  };
   const opened: NatsConnection[] = [];
   const started: AppProcess[] = [];
 
@@ -82,7 +85,11 @@ describe('NATS security: credentials and per-pool permissions', () => {
   }
 
   async function createRun(pool: 'A' | 'B'): Promise<string> {
-    const run = await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: `pool-${pool}`, state: { type: 'SCHEDULED' } });
+    const run = await gw.post('/flow_runs/', {
+      flow_id: flowId,
+      work_pool_name: `pool-${pool}`,
+      state: { type: 'SCHEDULED' },
+    });
     expect(run.status).toBe(201);
     return run.body.id as string;
   }
@@ -93,7 +100,15 @@ describe('NATS security: credentials and per-pool permissions', () => {
   }
 
   function startWorker(pool: 'A' | 'B'): AppProcess {
-    const worker = AppProcess.start('nats-worker', envOf(`worker-${pools[pool].id}`), ['--pool', `pool-${pool}`, '--api', api, '--once', '--name', `worker-${pool}`]);
+    const worker = AppProcess.start('nats-worker', envOf(`worker-${pools[pool].id}`), [
+      '--pool',
+      `pool-${pool}`,
+      '--api',
+      api,
+      '--once',
+      '--name',
+      `worker-${pool}`,
+    ]);
     started.push(worker);
     return worker;
   }
@@ -103,7 +118,9 @@ describe('NATS security: credentials and per-pool permissions', () => {
     tls = makeCertificates(dir);
     nats = await PrivateNatsServer.start({ config: serverConfig([]), tls: true });
     gw = await TestGateway.start(envOf('gateway'));
-    scheduler = await TestScheduler.start(Object.assign(new AppConfig(), gw.config, { NATS_USER: 'scheduler', NATS_PASSWORD: 'scheduler-secret' }));
+    scheduler = await TestScheduler.start(
+      Object.assign(new AppConfig(), gw.config, { NATS_USER: 'scheduler', NATS_PASSWORD: 'scheduler-secret' }),
+    );
     await gw.app.listen(0, '127.0.0.1');
     api = `${await gw.app.getUrl()}/api`.replace('[::1]', '127.0.0.1');
     flowId = (await gw.post('/flows/', { name: 'secured' })).body.id;
@@ -127,13 +144,19 @@ describe('NATS security: credentials and per-pool permissions', () => {
 
   it('refuses clients without credentials or without TLS', async () => {
     await expect(connect({ servers: nats.url, tls: { caFile: tls.ca } })).rejects.toThrow(/Authorization Violation/i);
-    await expect(connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_PASSWORD: 'wrong' })))).rejects.toThrow(/Authorization Violation/i);
+    await expect(
+      connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_PASSWORD: 'wrong' }))),
+    ).rejects.toThrow(/Authorization Violation/i);
     // The server's certificate must chain to NATS_TLS_CA; without it, to the system's CAs, which do not know this one.
-    await expect(connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_TLS_CA: '' })))).rejects.toThrow(/certificate/i);
+    await expect(connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_TLS_CA: '' })))).rejects.toThrow(
+      /certificate/i,
+    );
     // A tls:// URL makes TLS required: a server without TLS is refused rather than spoken to in plain text.
     const plain = await PrivateNatsServer.start();
     try {
-      await expect(connect(natsConnectionOptions(loadConfig({ NATS_URL: plain.url.replace('nats://', 'tls://') })))).rejects.toThrow(/tls/i);
+      await expect(
+        connect(natsConnectionOptions(loadConfig({ NATS_URL: plain.url.replace('nats://', 'tls://') }))),
+      ).rejects.toThrow(/tls/i);
     } finally {
       await plain.dispose();
     }
@@ -159,7 +182,10 @@ describe('NATS security: credentials and per-pool permissions', () => {
     beforeAll(async () => {
       runB = await createRun('B');
       scheduler = await connectAs('scheduler');
-      await eventually(async () => (await streamMessages(scheduler, 'B').catch(() => 0)) === 1, "B's run on B's stream");
+      await eventually(
+        async () => (await streamMessages(scheduler, 'B').catch(() => 0)) === 1,
+        "B's run on B's stream",
+      );
       workerA = await connectAs(userA(), `_INBOX_${pools.A.id}`);
     });
 
@@ -171,8 +197,14 @@ describe('NATS security: credentials and per-pool permissions', () => {
       workerA.publish(pull, JSON.stringify({ batch: 10, no_wait: true }), { reply: inbox });
       await expectViolation('Publish', userA(), pull);
 
-      await expect(jetstream(workerA).consumers.get(names.poolStream(pools.B.id), names.queueConsumer(pools.B.queueId))).rejects.toThrow();
-      await expectViolation('Publish', userA(), `$JS.API.CONSUMER.INFO.${names.poolStream(pools.B.id)}.${names.queueConsumer(pools.B.queueId)}`);
+      await expect(
+        jetstream(workerA).consumers.get(names.poolStream(pools.B.id), names.queueConsumer(pools.B.queueId)),
+      ).rejects.toThrow();
+      await expectViolation(
+        'Publish',
+        userA(),
+        `$JS.API.CONSUMER.INFO.${names.poolStream(pools.B.id)}.${names.queueConsumer(pools.B.queueId)}`,
+      );
 
       const get = `$JS.API.STREAM.MSG.GET.${names.poolStream(pools.B.id)}`;
       workerA.publish(get, JSON.stringify({ seq: 1 }), { reply: inbox });
@@ -181,7 +213,13 @@ describe('NATS security: credentials and per-pool permissions', () => {
       workerA.publish(direct, JSON.stringify({ seq: 1 }), { reply: inbox });
       await expectViolation('Publish', userA(), direct);
 
-      for (const subject of [`${NS}.runs.>`, names.poolSubjects(pools.B.id), '_INBOX.>', `_INBOX_${pools.B.id}.>`, '>']) {
+      for (const subject of [
+        `${NS}.runs.>`,
+        names.poolSubjects(pools.B.id),
+        '_INBOX.>',
+        `_INBOX_${pools.B.id}.>`,
+        '>',
+      ]) {
         workerA.subscribe(subject);
         await expectViolation('Subscription', userA(), subject);
       }
@@ -193,7 +231,11 @@ describe('NATS security: credentials and per-pool permissions', () => {
     it("cannot claim B's run: B's claim subject is denied, and B's run on A's claim subject is not found", async () => {
       // A well-formed claim of B's run, as if A had learnt its current publication.
       const stateId = (await gw.get(`/flow_runs/${runB}`)).body.state.id as string;
-      const claim = JSON.stringify({ flow_run_id: runB, publication: `${runB}:${stateId}:0`, transition_id: randomUUID() });
+      const claim = JSON.stringify({
+        flow_run_id: runB,
+        publication: `${runB}:${stateId}:0`,
+        transition_id: randomUUID(),
+      });
       await expect(workerA.request(names.claim(pools.B.id), claim, { timeout: 2000 })).rejects.toThrow();
       await expectViolation('Publish', userA(), names.claim(pools.B.id));
 
@@ -203,13 +245,19 @@ describe('NATS security: credentials and per-pool permissions', () => {
     });
 
     it('cannot forge a run, on any pool, not even through JetStream; nor can a gateway', async () => {
-      const forged = JSON.stringify({ work_pool_id: pools.A.id, work_queue_id: pools.A.queueId, flow_run: { id: runB, job_variables: { command: 'evil' } } });
+      const forged = JSON.stringify({
+        work_pool_id: pools.A.id,
+        work_queue_id: pools.A.queueId,
+        flow_run: { id: runB, job_variables: { command: 'evil' } },
+      });
       for (const pool of ['A', 'B'] as const) {
         const subject = names.queueSubject(pools[pool].id, pools[pool].queueId);
         workerA.publish(subject, forged);
         await expectViolation('Publish', userA(), subject);
       }
-      await expect(jetstream(workerA).publish(names.queueSubject(pools.A.id, pools.A.queueId), forged, { timeout: 2000 })).rejects.toThrow();
+      await expect(
+        jetstream(workerA).publish(names.queueSubject(pools.A.id, pools.A.queueId), forged, { timeout: 2000 }),
+      ).rejects.toThrow();
 
       const gateway = await connectAs('gateway');
       gateway.publish(names.queueSubject(pools.A.id, pools.A.queueId), forged);
@@ -219,7 +267,7 @@ describe('NATS security: credentials and per-pool permissions', () => {
       expect(await streamMessages(scheduler, 'B')).toBe(1);
     });
 
-    it('cannot delete, purge or change streams and consumers, nor settle B\'s messages', async () => {
+    it("cannot delete, purge or change streams and consumers, nor settle B's messages", async () => {
       const stream = names.poolStream(pools.B.id);
       const consumer = names.queueConsumer(pools.B.queueId);
       for (const subject of [
@@ -246,4 +294,3 @@ describe('NATS security: credentials and per-pool permissions', () => {
     }, 40_000);
   });
 });
-

@@ -27,7 +27,17 @@ describe('the example NATS worker behind HTTP basic auth', () => {
   });
 
   function worker(env: Record<string, string>): AppProcess {
-    const args = ['--pool', 'guarded', '--api', guarded.url, '--nats', gw.config.NATS_URL, '--namespace', gw.config.NATS_NAMESPACE, '--once'];
+    const args = [
+      '--pool',
+      'guarded',
+      '--api',
+      guarded.url,
+      '--nats',
+      gw.config.NATS_URL,
+      '--namespace',
+      gw.config.NATS_NAMESPACE,
+      '--once',
+    ];
     return AppProcess.start('nats-worker', env, args);
   }
 

@@ -8,14 +8,24 @@ import { AppProcess, freePort, waitForHttp } from './processes';
 
 /** Anything that answers the HTTP API: the in-process {@link TestGateway} or a {@link GatewayProcess}. */
 export interface Api {
-  request<T = any>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse<T>>;
+  request<T = any>(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<TestResponse<T>>;
 }
 
 export const inSeconds = (seconds: number, from = Date.now()): string => new Date(from + seconds * 1000).toISOString();
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with the probe's first truthy answer; fails naming `what` when `timeoutMs` passes first. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+  intervalMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -64,8 +74,16 @@ export class Sql {
     return row.pending === 0;
   }
 
-  async deliveryColumns(runId: string): Promise<{ state_type: string; dispatch_epoch: number; leased_until: Date | null; dispatched_state_id: string | null }> {
-    const [row] = await this.query(`SELECT state_type, dispatch_epoch, leased_until, dispatched_state_id FROM flow_run WHERE id = $1`, [runId]);
+  async deliveryColumns(runId: string): Promise<{
+    state_type: string;
+    dispatch_epoch: number;
+    leased_until: Date | null;
+    dispatched_state_id: string | null;
+  }> {
+    const [row] = await this.query(
+      `SELECT state_type, dispatch_epoch, leased_until, dispatched_state_id FROM flow_run WHERE id = $1`,
+      [runId],
+    );
     return row;
   }
 
@@ -78,7 +96,9 @@ export class Sql {
 export class BusProbe {
   constructor(private readonly config: AppConfig) {}
 
-  private async withManager<T>(work: (jsm: Awaited<ReturnType<typeof jetstreamManager>>, names: ReturnType<typeof natsNames>) => Promise<T>): Promise<T> {
+  private async withManager<T>(
+    work: (jsm: Awaited<ReturnType<typeof jetstreamManager>>, names: ReturnType<typeof natsNames>) => Promise<T>,
+  ): Promise<T> {
     const nc = await connect({ servers: this.config.NATS_URL });
     try {
       return await work(await jetstreamManager(nc), natsNames(this.config.NATS_NAMESPACE));
@@ -105,7 +125,9 @@ export class BusProbe {
   /** The `Nats-Msg-Id` of the last message stored on a queue's subject, if any. */
   lastMessageId(poolId: string, queueId: string): Promise<string | null> {
     return this.withManager(async (jsm, names) => {
-      const message = await jsm.streams.getMessage(names.poolStream(poolId), { last_by_subj: names.queueSubject(poolId, queueId) }).catch(() => null);
+      const message = await jsm.streams
+        .getMessage(names.poolStream(poolId), { last_by_subj: names.queueSubject(poolId, queueId) })
+        .catch(() => null);
       return message?.header.get('Nats-Msg-Id') ?? null;
     });
   }
@@ -129,14 +151,23 @@ export class Fixtures {
     return response.body.id;
   }
 
-  async queue(pool: string, name: string, settings: { priority?: number; concurrency_limit?: number | null } = {}): Promise<string> {
+  async queue(
+    pool: string,
+    name: string,
+    settings: { priority?: number; concurrency_limit?: number | null } = {},
+  ): Promise<string> {
     const response = await this.api.request('POST', `/work_pools/${pool}/queues/`, { name, ...settings });
     if (response.status !== 201) throw new Error(`queue ${pool}/${name}: ${response.status} ${response.text}`);
     return response.body.id;
   }
 
   /** A SCHEDULED run on the pool (its default queue unless `queue` is named), starting `startsIn` seconds from now. */
-  async run(pool: string, queue: string | null = null, startsIn = 0, extra: Record<string, unknown> = {}): Promise<{ id: string; work_queue_id: string; state_id: string }> {
+  async run(
+    pool: string,
+    queue: string | null = null,
+    startsIn = 0,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ id: string; work_queue_id: string; state_id: string }> {
     const response = await this.api.request('POST', '/flow_runs/', {
       flow_id: this.flowId,
       work_pool_name: pool,
@@ -150,7 +181,8 @@ export class Fixtures {
 }
 
 /** A poll's returned run ids, in response order. */
-export const runIds = (response: TestResponse): string[] => (Array.isArray(response.body) ? response.body.map((offer: any) => offer.flow_run.id) : []);
+export const runIds = (response: TestResponse): string[] =>
+  Array.isArray(response.body) ? response.body.map((offer: any) => offer.flow_run.id) : [];
 
 /** The built gateway as a real process, on the same database and namespace as an in-process gateway. */
 export class GatewayProcess implements Api {
@@ -185,7 +217,12 @@ export class GatewayProcess implements Api {
     return `http://127.0.0.1:${this.port}/api`;
   }
 
-  async request<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse<T>> {
+  async request<T = any>(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<TestResponse<T>> {
     const response = await fetch(`${this.url}${url.replace(/^\/api/, '')}`, {
       method,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -243,11 +280,19 @@ export class PollLoop {
   private async loop(): Promise<void> {
     while (this.running) {
       try {
-        const response = await this.api.request('POST', `/work_pools/${this.pool}/get_scheduled_flow_runs`, this.body());
+        const response = await this.api.request(
+          'POST',
+          `/work_pools/${this.pool}/get_scheduled_flow_runs`,
+          this.body(),
+        );
         const at = Date.now();
         if (response.status !== 200) this.failures++;
-        const offers: { flow_run: { id: string }; work_queue_id: string }[] = Array.isArray(response.body) ? response.body : [];
-        for (const offer of offers) this.receipts.push({ runId: offer.flow_run.id, queueId: offer.work_queue_id, holder: this.holder, at });
+        const offers: { flow_run: { id: string }; work_queue_id: string }[] = Array.isArray(response.body)
+          ? response.body
+          : [];
+        for (const offer of offers) {
+          this.receipts.push({ runId: offer.flow_run.id, queueId: offer.work_queue_id, holder: this.holder, at });
+        }
       } catch {
         this.failures++;
       }
@@ -261,7 +306,12 @@ export class PollLoop {
 
   /** The `count`-th receipt of the run (1-based). */
   receipt(runId: string, count = 1, timeoutMs = 10_000): Promise<Receipt> {
-    return waitFor(`receipt #${count} of run ${runId}`, () => Promise.resolve(this.receiptsOf(runId)[count - 1]), timeoutMs, 5);
+    return waitFor(
+      `receipt #${count} of run ${runId}`,
+      () => Promise.resolve(this.receiptsOf(runId)[count - 1]),
+      timeoutMs,
+      5,
+    );
   }
 
   stop(): Promise<void> {

@@ -22,7 +22,10 @@ export class TestGateway {
   ) {}
 
   /** `databasePort`: reach the test's database through this port (a fault proxy to Postgres). */
-  static async start(overrides: Record<string, string> = {}, { databasePort }: { databasePort?: number } = {}): Promise<TestGateway> {
+  static async start(
+    overrides: Record<string, string> = {},
+    { databasePort }: { databasePort?: number } = {},
+  ): Promise<TestGateway> {
     const database = await createTestDatabase();
     const url = new URL(database.url);
     if (databasePort !== undefined) url.port = String(databasePort);
@@ -37,7 +40,9 @@ export class TestGateway {
       .overrideProvider(AppConfig)
       .useValue(config)
       .compile();
-    const app = await createHttpApp(config, (adapter, options) => Promise.resolve(moduleRef.createNestApplication<NestFastifyApplication>(adapter, options)));
+    const app = await createHttpApp(config, (adapter, options) =>
+      Promise.resolve(moduleRef.createNestApplication<NestFastifyApplication>(adapter, options)),
+    );
     await app.init();
     await app.startAllMicroservices();
     await app.getHttpAdapter().getInstance().ready();
@@ -48,7 +53,12 @@ export class TestGateway {
     return this.app.get(Database);
   }
 
-  async request<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse<T>> {
+  async request<T = any>(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<TestResponse<T>> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const response = await this.app.inject({
       method: method as 'GET',

@@ -16,7 +16,8 @@ export class InMemoryDeploymentConcurrency implements DeploymentConcurrency {
   readonly slotWaitSeconds = 30;
   readonly defaultLeaseSeconds = 300;
   readonly deployments = {
-    findById: (id: string): Promise<DeploymentConcurrencySettings | null> => Promise.resolve(this.settings.get(id) ?? null),
+    findById: (id: string): Promise<DeploymentConcurrencySettings | null> =>
+      Promise.resolve(this.settings.get(id) ?? null),
   };
   readonly leases: DeploymentLeases = {
     acquire: (deploymentId, flowRunId, limit, ttlSeconds) => {
@@ -25,7 +26,8 @@ export class InMemoryDeploymentConcurrency implements DeploymentConcurrency {
       this.held.set(id, { deploymentId, flowRunId, expiresAt: this.now() + ttlSeconds * 1000 });
       return Promise.resolve(id);
     },
-    renew: (leaseId, ttlSeconds) => this.updateLive(leaseId, (lease) => (lease.expiresAt === null ? null : this.now() + ttlSeconds * 1000)),
+    renew: (leaseId, ttlSeconds) =>
+      this.updateLive(leaseId, (lease) => (lease.expiresAt === null ? null : this.now() + ttlSeconds * 1000)),
     holdUntilReleased: (leaseId) => this.updateLive(leaseId, () => null),
     releaseHeldBy: (flowRunId) => {
       for (const [id, lease] of this.held) if (lease.flowRunId === flowRunId) this.held.delete(id);

@@ -8,7 +8,13 @@ const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
 /** A NATS JWT (the claims of an operator, account or user), signed by its issuer's nkey, as `nsc` would write it. */
 function encodeJwt(issuer: KeyPair, subject: string, name: string, nats: Record<string, unknown>): string {
-  const claims = { iat: Math.floor(Date.now() / 1000), iss: issuer.getPublicKey(), name, sub: subject, nats: { ...nats, version: 2 } };
+  const claims = {
+    iat: Math.floor(Date.now() / 1000),
+    iss: issuer.getPublicKey(),
+    name,
+    sub: subject,
+    nats: { ...nats, version: 2 },
+  };
   const jti = createHash('sha256').update(JSON.stringify(claims)).digest('hex').toUpperCase();
   const signed = `${base64url(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' }))}.${base64url(JSON.stringify({ jti, ...claims }))}`;
   return `${signed}.${base64url(issuer.sign(Buffer.from(signed)))}`;
@@ -28,9 +34,15 @@ export class NatsOperator {
   serverConfig(): string {
     const limits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
     const jetStream = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
-    const accountJwt = encodeJwt(this.operator, this.account.getPublicKey(), 'app', { type: 'account', limits: { ...limits, ...jetStream } });
+    const accountJwt = encodeJwt(this.operator, this.account.getPublicKey(), 'app', {
+      type: 'account',
+      limits: { ...limits, ...jetStream },
+    });
     const systemJwt = encodeJwt(this.operator, this.system.getPublicKey(), 'SYS', { type: 'account', limits });
-    const operatorJwt = encodeJwt(this.operator, this.operator.getPublicKey(), 'test-operator', { type: 'operator', system_account: this.system.getPublicKey() });
+    const operatorJwt = encodeJwt(this.operator, this.operator.getPublicKey(), 'test-operator', {
+      type: 'operator',
+      system_account: this.system.getPublicKey(),
+    });
     return [
       `operator: "${operatorJwt}"`,
       `system_account: ${this.system.getPublicKey()}`,
@@ -42,7 +54,14 @@ export class NatsOperator {
   /** A creds file's content for a new user of the account (or of `signer`, an account the server does not know). */
   userCreds(name: string, signer: KeyPair = this.account): string {
     const user = nkeys.createUser();
-    const jwt = encodeJwt(signer, user.getPublicKey(), name, { type: 'user', pub: {}, sub: {}, subs: -1, data: -1, payload: -1 });
+    const jwt = encodeJwt(signer, user.getPublicKey(), name, {
+      type: 'user',
+      pub: {},
+      sub: {},
+      subs: -1,
+      data: -1,
+      payload: -1,
+    });
     return `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${text(user.getSeed())}\n------END USER NKEY SEED------\n`;
   }
 

@@ -48,7 +48,10 @@ export class PrivateNatsServer {
 
   /** Address and JetStream belong in the file, not in flags: a reload applies the file alone, and would stop JetStream. */
   private writeConfig(config: string): void {
-    writeFileSync(this.configFile, `listen: "127.0.0.1:${this.port}"\njetstream { store_dir: "${this.storeDir}" }\n${config}\n`);
+    writeFileSync(
+      this.configFile,
+      `listen: "127.0.0.1:${this.port}"\njetstream { store_dir: "${this.storeDir}" }\n${config}\n`,
+    );
   }
 
   private spawn(): Promise<void> {
@@ -69,13 +72,18 @@ export class PrivateNatsServer {
 
   private onOutput(chunk: Buffer): void {
     this.log.push(...chunk.toString().split('\n').filter(Boolean));
-    this.waiters = this.waiters.filter((waiter) => (this.log.slice(waiter.from).some((line) => line.includes(waiter.text)) ? (waiter.resolve(), false) : true));
+    this.waiters = this.waiters.filter((waiter) =>
+      this.log.slice(waiter.from).some((line) => line.includes(waiter.text)) ? (waiter.resolve(), false) : true,
+    );
   }
 
   /** Resolves once the server logs a line containing `text` (from now on). */
   private waitForLog(text: string, timeoutMs = 10_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nats-server did not log "${text}":\n${this.log.join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`nats-server did not log "${text}":\n${this.log.join('\n')}`)),
+        timeoutMs,
+      );
       this.waiters.push({ text, from: this.log.length, resolve: () => (clearTimeout(timer), resolve()) });
     });
   }

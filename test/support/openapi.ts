@@ -35,7 +35,9 @@ export function expectMatchesOpenApi(method: string, specPath: string, status: n
     if (!operation) throw new Error(`no operation ${method} ${specPath} in the OpenAPI document`);
     // Prefect answers 201 on some creates that its document lists only as 200 (and vice versa): same schema.
     const documented = Object.keys(operation.responses).find((code) => code.startsWith('2'));
-    const response = operation.responses[String(status)] ?? (status >= 200 && status < 300 && documented ? operation.responses[documented] : undefined);
+    const response =
+      operation.responses[String(status)] ??
+      (status >= 200 && status < 300 && documented ? operation.responses[documented] : undefined);
     if (!response) throw new Error(`${method} ${specPath} documents no ${status} response`);
     const schema = response.content?.['application/json']?.schema ?? {};
     const rewritten = JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"openapi#/components/'));
@@ -43,14 +45,23 @@ export function expectMatchesOpenApi(method: string, specPath: string, status: n
     compiled.set(key, validate);
   }
   if (!validate(body)) {
-    throw new Error(`${key} response does not match the OpenAPI schema:\n${ajv.errorsText(validate.errors, { separator: '\n' })}\nbody: ${JSON.stringify(body).slice(0, 2000)}`);
+    throw new Error(
+      `${key} response does not match the OpenAPI schema:\n${ajv.errorsText(validate.errors, { separator: '\n' })}\nbody: ${JSON.stringify(body).slice(0, 2000)}`,
+    );
   }
 }
 
 /** Asserts a response's status and validates its body against the document. */
-export function expectOperation(response: { status: number; body: unknown }, method: string, specPath: string, status: number): void {
+export function expectOperation(
+  response: { status: number; body: unknown },
+  method: string,
+  specPath: string,
+  status: number,
+): void {
   if (response.status !== status) {
-    throw new Error(`expected ${status} from ${method} ${specPath}, got ${response.status}: ${JSON.stringify(response.body)}`);
+    throw new Error(
+      `expected ${status} from ${method} ${specPath}, got ${response.status}: ${JSON.stringify(response.body)}`,
+    );
   }
   if (status !== 204) expectMatchesOpenApi(method, specPath, status, response.body);
 }

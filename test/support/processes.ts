@@ -53,7 +53,10 @@ export class AppProcess {
     const seen = this.lines.find((line) => pattern.test(line));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${this.lines.join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${this.lines.join('\n')}`)),
+        timeoutMs,
+      );
       this.waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
     });
   }

@@ -18,6 +18,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', message: 'gateway failed to start', error: String(error) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', message: 'gateway failed to start', error: String(error) })}\n`,
+  );
   process.exit(1);
 });

@@ -37,7 +37,9 @@ const { values: args } = parseArgs({
 });
 
 const log = (message: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), worker: args.name, message, ...fields })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ time: new Date().toISOString(), worker: args.name, message, ...fields })}\n`,
+  );
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -64,12 +66,19 @@ type Answer = { status: number; result: ClaimFlowRunReply | null; text: string }
  * message back then would leave the run PENDING with nobody to run it, so the same claim (same transition id) is
  * resent, with backoff, and the gateway recognises it if it won.
  */
-async function claimUntilAnswered(nc: NatsConnection, subject: string, request: string, runId: string): Promise<Answer> {
+async function claimUntilAnswered(
+  nc: NatsConnection,
+  subject: string,
+  request: string,
+  runId: string,
+): Promise<Answer> {
   for (let wait = FIRST_RESEND_MS; ; wait = Math.min(wait * 2, MAX_RESEND_MS)) {
     try {
       const reply = await nc.request(subject, request, { timeout: Number(args['claim-timeout-ms']) });
       const status = Number(reply.headers?.get(STATUS_HEADER) ?? 0);
-      if (status > 0 && status < 500) return { status, result: status < 400 ? reply.json<ClaimFlowRunReply>() : null, text: reply.string() };
+      if (status > 0 && status < 500) {
+        return { status, result: status < 400 ? reply.json<ClaimFlowRunReply>() : null, text: reply.string() };
+      }
       log('claim failed on the server; resending it', { flow_run_id: runId, status, retry_in_ms: wait });
     } catch (error) {
       log('claim unanswered; resending it', { flow_run_id: runId, error: String(error), retry_in_ms: wait });
@@ -94,7 +103,13 @@ async function handle(nc: NatsConnection, claimSubject: string, message: JsMsg):
   if (result.run) {
     message.ack();
     const { flow_run: run, work_queue_id: queueId } = result.run;
-    log('claimed flow run; a real worker would start it now', { flow_run_id: run.id, name: run.name, queue: queueId, transition_id: transitionId, answer: result.status });
+    log('claimed flow run; a real worker would start it now', {
+      flow_run_id: run.id,
+      name: run.name,
+      queue: queueId,
+      transition_id: transitionId,
+      answer: result.status,
+    });
     return true;
   }
   if (result.status === 'WAIT') {
@@ -109,10 +124,16 @@ async function handle(nc: NatsConnection, claimSubject: string, message: JsMsg):
 
 async function main(): Promise<void> {
   if (!args.pool) throw new Error('--pool NAME is required');
-  const config = loadConfig({ ...process.env, ...(args.nats && { NATS_URL: args.nats }), ...(args.namespace && { NATS_NAMESPACE: args.namespace }) });
+  const config = loadConfig({
+    ...process.env,
+    ...(args.nats && { NATS_URL: args.nats }),
+    ...(args.namespace && { NATS_NAMESPACE: args.namespace }),
+  });
   const names = natsNames(config.NATS_NAMESPACE);
   const pool = await api<{ id: string }>(`/work_pools/${encodeURIComponent(args.pool)}`);
-  const queues = (await api<Queue[]>(`/work_pools/${encodeURIComponent(args.pool)}/queues/filter`, {})).sort((a, b) => a.priority - b.priority);
+  const queues = (await api<Queue[]>(`/work_pools/${encodeURIComponent(args.pool)}/queues/filter`, {})).sort(
+    (a, b) => a.priority - b.priority,
+  );
   // Replies come to an inbox of the pool's own, the only one a pool's worker may subscribe to (docs/nats-workers.md).
   const nc = await connect({ ...natsConnectionOptions(config), name: args.name, inboxPrefix: `_INBOX_${pool.id}` });
   const js = jetstream(nc);
@@ -127,7 +148,9 @@ async function main(): Promise<void> {
     let claimedAny = false;
     // Higher-priority queues first, as a poll would drain them.
     for (const queue of queues) {
-      const consumer = await js.consumers.get(names.poolStream(pool.id), names.queueConsumer(queue.id)).catch(() => null);
+      const consumer = await js.consumers
+        .get(names.poolStream(pool.id), names.queueConsumer(queue.id))
+        .catch(() => null);
       if (!consumer) continue; // nothing was ever published to this queue yet
       const message = await consumer.next({ expires: 1000 }).catch(() => null);
       if (message) claimedAny = (await handle(nc, names.claim(pool.id), message)) || claimedAny;

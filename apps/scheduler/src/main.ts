@@ -15,6 +15,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', message: 'scheduler failed to start', error: String(error) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', message: 'scheduler failed to start', error: String(error) })}\n`,
+  );
   process.exit(1);
 });

@@ -14,6 +14,14 @@ import { SchedulerService } from './schedules/scheduler.service';
 /** Background services: dispatch of due runs and its reconciliation with the bus, the foreman, late runs and the deployment schedules. */
 @Module({
   imports: [ConfigModule, PersistenceModule, MessagingModule.forRoot('scheduler'), OrchestrationModule],
-  providers: [DispatcherService, ReconcilerService, ForemanService, LateRunsService, DeploymentScheduler, SchedulerService, RecentDeploymentsSchedulerService],
+  providers: [
+    DispatcherService,
+    ReconcilerService,
+    ForemanService,
+    LateRunsService,
+    DeploymentScheduler,
+    SchedulerService,
+    RecentDeploymentsSchedulerService,
+  ],
 })
 export class SchedulerModule {}

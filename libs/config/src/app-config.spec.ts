@@ -52,14 +52,26 @@ describe('loadConfig', () => {
   });
 
   it('reads fractional loop intervals and switches', () => {
-    const config = loadConfig({ FOREMAN_LOOP_SECONDS: '0.25', LATE_RUNS_LOOP_SECONDS: '.5', FOREMAN_ENABLED: 'false', LATE_RUNS_ENABLED: 'TRUE' });
-    expect(config).toMatchObject({ FOREMAN_LOOP_SECONDS: 0.25, LATE_RUNS_LOOP_SECONDS: 0.5, FOREMAN_ENABLED: false, LATE_RUNS_ENABLED: true });
+    const config = loadConfig({
+      FOREMAN_LOOP_SECONDS: '0.25',
+      LATE_RUNS_LOOP_SECONDS: '.5',
+      FOREMAN_ENABLED: 'false',
+      LATE_RUNS_ENABLED: 'TRUE',
+    });
+    expect(config).toMatchObject({
+      FOREMAN_LOOP_SECONDS: 0.25,
+      LATE_RUNS_LOOP_SECONDS: 0.5,
+      FOREMAN_ENABLED: false,
+      LATE_RUNS_ENABLED: true,
+    });
   });
 
   it("reads the auth string under Prefect's name too, ours first", () => {
     expect(loadConfig({}).API_AUTH_STRING).toBeNull();
     expect(loadConfig({ PREFECT_SERVER_API_AUTH_STRING: 'admin:pass' }).API_AUTH_STRING).toBe('admin:pass');
-    expect(loadConfig({ API_AUTH_STRING: 'ours:1', PREFECT_SERVER_API_AUTH_STRING: 'theirs:2' }).API_AUTH_STRING).toBe('ours:1');
+    expect(loadConfig({ API_AUTH_STRING: 'ours:1', PREFECT_SERVER_API_AUTH_STRING: 'theirs:2' }).API_AUTH_STRING).toBe(
+      'ours:1',
+    );
   });
 
   it("has Prefect's CORS defaults and protective HTTP limits", () => {
@@ -84,7 +96,9 @@ describe('loadConfig', () => {
   });
 
   it('rejects a headers timeout longer than the request timeout, naming both', () => {
-    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '40' })).toThrow(/HTTP_HEADERS_TIMEOUT_SECONDS.*HTTP_REQUEST_TIMEOUT_SECONDS/);
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_SECONDS: '40' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_SECONDS.*HTTP_REQUEST_TIMEOUT_SECONDS/,
+    );
   });
 });
 
@@ -112,7 +126,8 @@ describe('loadConfig: NATS credentials and TLS', () => {
     });
   });
 
-  const withFile = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === '<file>' ? file : value]));
+  const withFile = (env: Record<string, string>) =>
+    Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === '<file>' ? file : value]));
   const errorOf = (env: Record<string, string>): Error | undefined => {
     try {
       loadConfig(env);
@@ -127,8 +142,14 @@ describe('loadConfig: NATS credentials and TLS', () => {
     ['a token', { NATS_TOKEN: 's3cret' }],
     ['a user and password', { NATS_USER: 'u', NATS_PASSWORD: 'p' }],
     ['tls:// alone (the system CAs)', { NATS_URL: tls }],
-    ['several tls:// servers, a CA and a user', { NATS_URL: `${tls},tls://127.0.0.2:4222`, NATS_TLS_CA: '<file>', NATS_USER: 'u', NATS_PASSWORD: 'p' }],
-    ['mutual TLS with a creds file', { NATS_URL: tls, NATS_TLS_CA: '<file>', NATS_TLS_CERT: '<file>', NATS_TLS_KEY: '<file>', NATS_CREDS: '<file>' }],
+    [
+      'several tls:// servers, a CA and a user',
+      { NATS_URL: `${tls},tls://127.0.0.2:4222`, NATS_TLS_CA: '<file>', NATS_USER: 'u', NATS_PASSWORD: 'p' },
+    ],
+    [
+      'mutual TLS with a creds file',
+      { NATS_URL: tls, NATS_TLS_CA: '<file>', NATS_TLS_CERT: '<file>', NATS_TLS_KEY: '<file>', NATS_CREDS: '<file>' },
+    ],
   ])('accepts %s', (_case, given) => {
     expect(loadConfig(withFile(given))).toMatchObject(withFile(given));
   });
@@ -140,10 +161,26 @@ describe('loadConfig: NATS credentials and TLS', () => {
     ['a password without a user', { NATS_PASSWORD: 'p' }, ['NATS_PASSWORD', 'NATS_USER']],
     ['a token and a user', { NATS_TOKEN: 't', NATS_USER: 'u', NATS_PASSWORD: 'p' }, ['NATS_TOKEN', 'NATS_USER']],
     ['a TLS CA without tls:// URLs', { NATS_TLS_CA: '<file>' }, ['NATS_TLS_CA', 'tls://']],
-    ['a TLS CA file that does not exist', { NATS_URL: 'tls://127.0.0.1:4222', NATS_TLS_CA: '/nonexistent/ca.pem' }, ['NATS_TLS_CA']],
-    ['a client certificate without its key', { NATS_URL: 'tls://127.0.0.1:4222', NATS_TLS_CERT: '<file>' }, ['NATS_TLS_CERT', 'NATS_TLS_KEY']],
-    ['a client key without its certificate', { NATS_URL: 'tls://127.0.0.1:4222', NATS_TLS_KEY: '<file>' }, ['NATS_TLS_KEY', 'NATS_TLS_CERT']],
-    ['tls:// and nats:// URLs mixed', { NATS_URL: 'tls://127.0.0.1:4222,nats://127.0.0.1:4223' }, ['NATS_URL', 'tls://']],
+    [
+      'a TLS CA file that does not exist',
+      { NATS_URL: 'tls://127.0.0.1:4222', NATS_TLS_CA: '/nonexistent/ca.pem' },
+      ['NATS_TLS_CA'],
+    ],
+    [
+      'a client certificate without its key',
+      { NATS_URL: 'tls://127.0.0.1:4222', NATS_TLS_CERT: '<file>' },
+      ['NATS_TLS_CERT', 'NATS_TLS_KEY'],
+    ],
+    [
+      'a client key without its certificate',
+      { NATS_URL: 'tls://127.0.0.1:4222', NATS_TLS_KEY: '<file>' },
+      ['NATS_TLS_KEY', 'NATS_TLS_CERT'],
+    ],
+    [
+      'tls:// and nats:// URLs mixed',
+      { NATS_URL: 'tls://127.0.0.1:4222,nats://127.0.0.1:4223' },
+      ['NATS_URL', 'tls://'],
+    ],
   ])('rejects %s, naming the variables', (_case, given, named) => {
     const error = errorOf(withFile(given));
     expect(error).toBeInstanceOf(ConfigError);

@@ -93,7 +93,9 @@ class NeedsTlsUrl implements ValidatorConstraintInterface {
 @ValidatorConstraint({ name: 'oneTlsMode' })
 class OneTlsMode implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
-    const tls = String(value).split(',').map((url) => url.startsWith('tls://'));
+    const tls = String(value)
+      .split(',')
+      .map((url) => url.startsWith('tls://'));
     return tls.every((each) => each === tls[0]);
   }
 
@@ -418,7 +420,9 @@ export class ConfigError extends Error {}
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const valueOf = (key: string): string | undefined =>
-    [env[key], key in FALLBACK_NAMES ? env[FALLBACK_NAMES[key]] : undefined].find((value) => value !== undefined && value !== '');
+    [env[key], key in FALLBACK_NAMES ? env[FALLBACK_NAMES[key]] : undefined].find(
+      (value) => value !== undefined && value !== '',
+    );
   const provided = Object.fromEntries(
     known.filter((key) => valueOf(key) !== undefined).map((key) => [key, valueOf(key)]),
   );

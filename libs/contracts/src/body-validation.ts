@@ -40,7 +40,12 @@ function checkExtraKeys(value: unknown, loc: (string | number)[], raw: unknown, 
     if (known.has(key)) {
       checkExtraKeys(record[key], [...loc, key], rawRecord[key], errors);
     } else if (forbid) {
-      errors.push({ type: 'extra_forbidden', loc: [...loc, key], msg: 'Extra inputs are not permitted', input: rawRecord[key] });
+      errors.push({
+        type: 'extra_forbidden',
+        loc: [...loc, key],
+        msg: 'Extra inputs are not permitted',
+        input: rawRecord[key],
+      });
     } else {
       delete record[key];
     }
@@ -59,7 +64,14 @@ export function validateModel<T extends object>(
   if (typeof input !== 'object' || Array.isArray(input)) {
     return {
       ok: false,
-      errors: [{ type: 'model_attributes_type', loc, msg: 'Input should be a valid dictionary or object to extract fields from', input: raw ?? null }],
+      errors: [
+        {
+          type: 'model_attributes_type',
+          loc,
+          msg: 'Input should be a valid dictionary or object to extract fields from',
+          input: raw ?? null,
+        },
+      ],
     };
   }
   const instance = plainToInstance(cls, input, { exposeDefaultValues: true });

@@ -25,12 +25,15 @@ describe('parseDateTime', () => {
 
   it('round-trips every instant through Python str() and isoformat() forms', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date('1970-01-01'), max: new Date('2200-01-01'), noInvalidDate: true }), (date) => {
-        const iso = formatDateTime(date)!;
-        const pythonStr = iso.replace('T', ' ').replace('Z', '000+00:00');
-        expect(parseDateTime(iso)?.getTime()).toBe(date.getTime());
-        expect(parseDateTime(pythonStr)?.getTime()).toBe(date.getTime());
-      }),
+      fc.property(
+        fc.date({ min: new Date('1970-01-01'), max: new Date('2200-01-01'), noInvalidDate: true }),
+        (date) => {
+          const iso = formatDateTime(date)!;
+          const pythonStr = iso.replace('T', ' ').replace('Z', '000+00:00');
+          expect(parseDateTime(iso)?.getTime()).toBe(date.getTime());
+          expect(parseDateTime(pythonStr)?.getTime()).toBe(date.getTime());
+        },
+      ),
     );
   });
 });

@@ -25,10 +25,12 @@ describe('unstorableStrings', () => {
 
   it('lets every JSON value of well-formed strings without NUL through', () => {
     const text = fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\u0000'));
-    fc.assert(fc.property(fc.jsonValue({ stringUnit: 'grapheme' }), (value) => {
-      fc.pre(JSON.stringify(value).includes('\\u0000') === false);
-      expect(unstorableStrings(value)).toEqual([]);
-    }));
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: 'grapheme' }), (value) => {
+        fc.pre(JSON.stringify(value).includes('\\u0000') === false);
+        expect(unstorableStrings(value)).toEqual([]);
+      }),
+    );
     fc.assert(fc.property(text, (value) => unstorableStrings(value).length === 0));
   });
 });

@@ -35,7 +35,9 @@ export function unstorableStrings(value: unknown, loc: (string | number)[] = ['b
   const errors: PydanticErrorDetail[] = [];
   const check = (text: string, at: (string | number)[]) => {
     if (text.includes('\u0000')) errors.push({ type: 'value_error', loc: at, msg: NUL_MESSAGE, input: text });
-    else if (LONE_SURROGATE.test(text)) errors.push({ type: 'string_unicode', loc: at, msg: UNICODE_MESSAGE, input: text });
+    else if (LONE_SURROGATE.test(text)) {
+      errors.push({ type: 'string_unicode', loc: at, msg: UNICODE_MESSAGE, input: text });
+    }
   };
   const visit = (node: unknown, at: (string | number)[]): void => {
     if (typeof node === 'string') check(node, at);

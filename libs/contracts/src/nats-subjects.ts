@@ -31,7 +31,8 @@ export function natsNames(namespace: string) {
     /** All queue subjects of one pool (the stream's subject filter). */
     poolSubjects: (poolId: string) => `${namespace}.runs.${poolId}.*`,
     /** Due runs of one queue (JetStream). */
-    queueSubject: (poolId: string, queueId: string) => subject<WorkerFlowRunResponse>(`${namespace}.runs.${poolId}.${queueId}`),
+    queueSubject: (poolId: string, queueId: string) =>
+      subject<WorkerFlowRunResponse>(`${namespace}.runs.${poolId}.${queueId}`),
     /** Durable pull consumer of one queue, shared by gateway replicas and NATS-native workers. */
     queueConsumer: (queueId: string) => `${namespace}_queue_${queueId}`,
     /** Core NATS: "something changed, look for due runs now". */

@@ -59,7 +59,11 @@ describe('toPydanticErrors', () => {
 
     it("names Prefect's model, without our Dto suffix", () => {
       expect(errorsOf(WorkQueueCreateDto, { name: 'q', filter: [] })).toEqual([
-        expect.objectContaining({ type: 'model_type', loc: ['body', 'filter'], msg: 'Input should be a valid dictionary or instance of QueueFilter' }),
+        expect.objectContaining({
+          type: 'model_type',
+          loc: ['body', 'filter'],
+          msg: 'Input should be a valid dictionary or instance of QueueFilter',
+        }),
       ]);
     });
 
@@ -73,10 +77,20 @@ describe('toPydanticErrors', () => {
   describe('bounds', () => {
     it('states an inclusive lower bound (ge)', () => {
       expect(errorsOf(FlowFilterRequestDto, { offset: -1 })).toEqual([
-        { type: 'greater_than_equal', loc: ['body', 'offset'], msg: 'Input should be greater than or equal to 0', input: -1, ctx: { ge: 0 } },
+        {
+          type: 'greater_than_equal',
+          loc: ['body', 'offset'],
+          msg: 'Input should be greater than or equal to 0',
+          input: -1,
+          ctx: { ge: 0 },
+        },
       ]);
       expect(errorsOf(ConcurrencyOptionsDto, { collision_strategy: 'ENQUEUE', grace_period_seconds: 59 })).toEqual([
-        expect.objectContaining({ type: 'greater_than_equal', msg: 'Input should be greater than or equal to 60', ctx: { ge: 60 } }),
+        expect.objectContaining({
+          type: 'greater_than_equal',
+          msg: 'Input should be greater than or equal to 60',
+          ctx: { ge: 60 },
+        }),
       ]);
     });
 
@@ -94,7 +108,13 @@ describe('toPydanticErrors', () => {
 
     it("reports Prefect's PositiveInteger (gt=0, e.g. a queue priority) as greater_than", () => {
       expect(errorsOf(WorkQueueCreateDto, { name: 'q', priority: 0 })).toEqual([
-        { type: 'greater_than', loc: ['body', 'priority'], msg: 'Input should be greater than 0', input: 0, ctx: { gt: 0 } },
+        {
+          type: 'greater_than',
+          loc: ['body', 'priority'],
+          msg: 'Input should be greater than 0',
+          input: 0,
+          ctx: { gt: 0 },
+        },
       ]);
       expect(validateModel(WorkQueueCreateDto, { name: 'q', priority: 1 }).ok).toBe(true);
     });
@@ -118,7 +138,12 @@ describe('toPydanticErrors', () => {
           }
           expect(result).toEqual({
             ok: false,
-            errors: bad.map((index) => ({ type: 'string_type', loc: ['body', 'tags', index], msg: 'Input should be a valid string', input: tags[index] })),
+            errors: bad.map((index) => ({
+              type: 'string_type',
+              loc: ['body', 'tags', index],
+              msg: 'Input should be a valid string',
+              input: tags[index],
+            })),
           });
         }),
       );
@@ -129,8 +154,16 @@ describe('toPydanticErrors', () => {
         { type: 'uuid_parsing', loc: ['body', 'any_', 1], msg: 'Input should be a valid UUID', input: 'nope' },
       ]);
       expect(errorsOf(FlowRunFilterStateType, { any_: ['DONE', 'RUNNING', 'LATE'] })).toEqual(
-        [[0, 'DONE'], [2, 'LATE']].map(([index, input]) =>
-          expect.objectContaining({ type: 'enum', loc: ['body', 'any_', index], input, msg: expect.stringMatching(/^Input should be 'SCHEDULED', /) }),
+        [
+          [0, 'DONE'],
+          [2, 'LATE'],
+        ].map(([index, input]) =>
+          expect.objectContaining({
+            type: 'enum',
+            loc: ['body', 'any_', index],
+            input,
+            msg: expect.stringMatching(/^Input should be 'SCHEDULED', /),
+          }),
         ),
       );
     });
@@ -140,7 +173,13 @@ describe('toPydanticErrors', () => {
     it.each([
       ['a string for a UUID list', FlowFilterId, { any_: 'abc' }, ['body', 'any_'], 'abc'],
       ['a number for a string list', FlowCreateDto, { name: 'f', tags: 7 }, ['body', 'tags'], 7],
-      ['null for a list that may only be left out', FlowRunCreateDto, { flow_id: FLOW_ID, tags: null }, ['body', 'tags'], null],
+      [
+        'null for a list that may only be left out',
+        FlowRunCreateDto,
+        { flow_id: FLOW_ID, tags: null },
+        ['body', 'tags'],
+        null,
+      ],
       ['a string for a state type list', FlowRunFilterStateType, { any_: 'DONE' }, ['body', 'any_'], 'DONE'],
     ])('reports %s only as list_type', (_case, model, body, loc, input) => {
       expect(errorsOf(model, body)).toEqual([{ type: 'list_type', loc, msg: 'Input should be a valid list', input }]);

@@ -26,12 +26,28 @@ const CONSTRAINTS: Record<string, (constraint: FailedConstraint) => PydanticErro
   whitelistValidation: fixed('extra_forbidden', 'Extra inputs are not permitted'),
   isString: fixed('string_type', 'Input should be a valid string'),
   isNotEmpty: fixed('string_too_short', 'String should have at least 1 character'),
-  maxLength: ({ args: [max] }) => ({ type: 'string_too_long', msg: `String should have at most ${String(max)} characters`, ctx: { max_length: max } }),
+  maxLength: ({ args: [max] }) => ({
+    type: 'string_too_long',
+    msg: `String should have at most ${String(max)} characters`,
+    ctx: { max_length: max },
+  }),
   isInt: fixed('int_type', 'Input should be a valid integer'),
   isNumber: fixed('float_type', 'Input should be a valid number'),
-  min: ({ args: [ge] }) => ({ type: 'greater_than_equal', msg: `Input should be greater than or equal to ${String(ge)}`, ctx: { ge } }),
-  max: ({ args: [le] }) => ({ type: 'less_than_equal', msg: `Input should be less than or equal to ${String(le)}`, ctx: { le } }),
-  isGreaterThan: ({ args: [gt] }) => ({ type: 'greater_than', msg: `Input should be greater than ${String(gt)}`, ctx: { gt } }),
+  min: ({ args: [ge] }) => ({
+    type: 'greater_than_equal',
+    msg: `Input should be greater than or equal to ${String(ge)}`,
+    ctx: { ge },
+  }),
+  max: ({ args: [le] }) => ({
+    type: 'less_than_equal',
+    msg: `Input should be less than or equal to ${String(le)}`,
+    ctx: { le },
+  }),
+  isGreaterThan: ({ args: [gt] }) => ({
+    type: 'greater_than',
+    msg: `Input should be greater than ${String(gt)}`,
+    ctx: { gt },
+  }),
   isBoolean: fixed('bool_type', 'Input should be a valid boolean'),
   isUuid: fixed('uuid_parsing', 'Input should be a valid UUID'),
   isObject: fixed('dict_type', 'Input should be a valid dictionary'),
@@ -39,7 +55,11 @@ const CONSTRAINTS: Record<string, (constraint: FailedConstraint) => PydanticErro
   isDateTime: fixed('datetime_from_date_parsing', 'Input should be a valid datetime'),
   isNestedModel: ({ args: [prefectName] }) => {
     const className = (prefectName as () => string)();
-    return { type: 'model_type', msg: `Input should be a valid dictionary or instance of ${className}`, ctx: { class_name: className } };
+    return {
+      type: 'model_type',
+      msg: `Input should be a valid dictionary or instance of ${className}`,
+      ctx: { class_name: className },
+    };
   },
   // class-validator's own check on a nested value that is no object, where IsNestedModel is not used.
   nestedValidation: fixed('model_type', 'Input should be a valid dictionary or instance of the model'),
@@ -87,7 +107,10 @@ function reportedConstraints(error: ValidationError, constraints: Record<string,
 }
 
 /** Flattens class-validator errors into pydantic's list shape, `loc` rooted at `root` ("body", "path", ...). */
-export function toPydanticErrors(errors: ValidationError[], root: (string | number)[] = ['body']): PydanticErrorDetail[] {
+export function toPydanticErrors(
+  errors: ValidationError[],
+  root: (string | number)[] = ['body'],
+): PydanticErrorDetail[] {
   const details: PydanticErrorDetail[] = [];
   const visit = (error: ValidationError, path: (string | number)[]): void => {
     const key = /^\d+$/.test(error.property) ? Number(error.property) : error.property;
@@ -97,7 +120,13 @@ export function toPydanticErrors(errors: ValidationError[], root: (string | numb
       const metadata = declaration(error, name);
       const failed: FailedConstraint = { args: metadata?.constraints ?? [], message: constraints[name] };
       const { type, msg, ctx } = CONSTRAINTS[name]?.(failed) ?? { type: 'value_error', msg: constraints[name] };
-      const detail = (itemLoc: (string | number)[], input: unknown): PydanticErrorDetail => ({ type, loc: itemLoc, msg, input, ...(ctx && { ctx }) });
+      const detail = (itemLoc: (string | number)[], input: unknown): PydanticErrorDetail => ({
+        type,
+        loc: itemLoc,
+        msg,
+        input,
+        ...(ctx && { ctx }),
+      });
       const items = failingItems(error, metadata);
       if (items && items.length > 0) {
         for (const index of items) details.push(detail([...loc, index], (error.value as unknown[])[index]));

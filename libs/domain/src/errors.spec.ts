@@ -1,4 +1,12 @@
-import { badRequest, DomainError, domainErrorResponse, integrityConflict, objectNotFound, serviceUnavailable, validationFailed } from './errors';
+import {
+  badRequest,
+  DomainError,
+  domainErrorResponse,
+  integrityConflict,
+  objectNotFound,
+  serviceUnavailable,
+  validationFailed,
+} from './errors';
 
 describe('domain errors', () => {
   it('badRequest carries its own code and the message', () => {
@@ -10,14 +18,19 @@ describe('domain errors', () => {
   it("integrityConflict is a conflict with Prefect's IntegrityError text", () => {
     expect(integrityConflict()).toMatchObject({
       code: 'conflict',
-      message: 'Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.',
+      message:
+        'Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.',
     });
   });
 
   describe('domainErrorResponse', () => {
     it.each([
       ['FastAPI detail', badRequest('no'), { status: 400, body: { detail: 'no' } }],
-      ["Prefect's ObjectNotFoundError handler", objectNotFound('gone'), { status: 404, body: { exception_message: 'gone' } }],
+      [
+        "Prefect's ObjectNotFoundError handler",
+        objectNotFound('gone'),
+        { status: 404, body: { exception_message: 'gone' } },
+      ],
       ['a retryable outage', serviceUnavailable(), { status: 503, body: { exception_message: 'Service Unavailable' } }],
     ])('answers with %s', (_case, error, expected) => {
       expect(domainErrorResponse(error)).toEqual(expected);
@@ -29,7 +42,9 @@ describe('domain errors', () => {
         status: 422,
         body: { exception_message: 'Invalid request received.', exception_detail: [detail], request_body: { a: 1 } },
       });
-      expect(domainErrorResponse(validationFailed([detail], '{bad'), { a: 1 }).body).toMatchObject({ request_body: '{bad' });
+      expect(domainErrorResponse(validationFailed([detail], '{bad'), { a: 1 }).body).toMatchObject({
+        request_body: '{bad',
+      });
       expect(domainErrorResponse(validationFailed([detail])).body).toMatchObject({ request_body: null });
     });
   });

@@ -14,7 +14,10 @@ describe('resolveLimit', () => {
         if (limit >= 0 && limit <= max) {
           expect(resolveLimit(limit, max)).toBe(limit);
         } else {
-          const message = limit < 0 ? 'Invalid limit: must be greater than or equal to 0.' : `Invalid limit: must be less than or equal to ${max}.`;
+          const message =
+            limit < 0
+              ? 'Invalid limit: must be greater than or equal to 0.'
+              : `Invalid limit: must be less than or equal to ${max}.`;
           expect(() => resolveLimit(limit, max)).toThrow(new DomainError('invalid', message));
         }
       }),

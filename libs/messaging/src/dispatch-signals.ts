@@ -38,7 +38,10 @@ export class DispatchSignals {
     this.subscribeByPool(this.nats.names.poolChanged, handler);
   }
 
-  private subscribeByPool<Payload>(subject: (poolId: string) => Subject<Payload>, handler: (workPoolId: string) => void): void {
+  private subscribeByPool<Payload>(
+    subject: (poolId: string) => Subject<Payload>,
+    handler: (workPoolId: string) => void,
+  ): void {
     const prefix = subject('');
     this.nats.subscribe(subject('*'), (_payload, received) => handler(received.slice(prefix.length)));
   }

@@ -6,7 +6,12 @@ import { NatsClient } from './nats-connection';
 
 /** A NATS client that is down until `reconnect()`, recording what reached the server (confirmed by a flush). */
 function fakeNats() {
-  const state = { connected: false, buffered: [] as string[], received: [] as string[], reconnect: () => undefined as void };
+  const state = {
+    connected: false,
+    buffered: [] as string[],
+    received: [] as string[],
+    reconnect: () => undefined as void,
+  };
   const client = {
     names: { event: (name: string) => `ns.events.${name}` },
     get isConnected() {

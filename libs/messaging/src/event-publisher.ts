@@ -35,7 +35,9 @@ export class EventPublisher implements BeforeApplicationShutdown {
     const excess = this.pending.length - MAX_PENDING_EVENTS;
     if (excess > 0) {
       this.pending = this.pending.slice(excess);
-      this.logger.warn(`NATS unavailable: dropped the ${excess} oldest of the events waiting to be published (at most ${MAX_PENDING_EVENTS} are kept)`);
+      this.logger.warn(
+        `NATS unavailable: dropped the ${excess} oldest of the events waiting to be published (at most ${MAX_PENDING_EVENTS} are kept)`,
+      );
     }
     void this.send();
   }
@@ -54,7 +56,9 @@ export class EventPublisher implements BeforeApplicationShutdown {
         this.pending = this.pending.filter((event) => !sent.has(event));
       }
     } catch (error) {
-      this.logger.warn(`publishing events failed, ${this.pending.length} kept for a retry: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `publishing events failed, ${this.pending.length} kept for a retry: ${error instanceof Error ? error.message : String(error)}`,
+      );
     } finally {
       this.sending = false;
     }
@@ -69,6 +73,8 @@ export class EventPublisher implements BeforeApplicationShutdown {
     clearTimeout(this.retry);
     await this.send();
     clearTimeout(this.retry);
-    if (this.pending.length > 0) this.logger.error(`shutting down with ${this.pending.length} events NATS did not take`);
+    if (this.pending.length > 0) {
+      this.logger.error(`shutting down with ${this.pending.length} events NATS did not take`);
+    }
   }
 }

@@ -168,7 +168,13 @@ export class FlowRunBus {
    * Publishes one run onto its queue's subject and waits for JetStream to store it. The message id makes a
    * re-publish of the same (run, state, epoch) a no-op inside the duplicate window.
    */
-  async publish(poolId: string, queueId: string, publication: RunPublication, run: WorkerFlowRunResponse, scheduledTime: Date | null = null): Promise<Publication> {
+  async publish(
+    poolId: string,
+    queueId: string,
+    publication: RunPublication,
+    run: WorkerFlowRunResponse,
+    scheduledTime: Date | null = null,
+  ): Promise<Publication> {
     const { subject, body } = outgoing(this.names.queueSubject(poolId, queueId), run);
     const messageHeaders = headers();
     if (scheduledTime) messageHeaders.set(SCHEDULED_TIME_HEADER, scheduledTime.toISOString());
@@ -208,7 +214,11 @@ export class FlowRunBus {
     return (await this.pullOnce(poolId, queueId, batch)).messages;
   }
 
-  private async pullOnce(poolId: string, queueId: string, batch: number): Promise<{ messages: PulledRun[]; answered: boolean }> {
+  private async pullOnce(
+    poolId: string,
+    queueId: string,
+    batch: number,
+  ): Promise<{ messages: PulledRun[]; answered: boolean }> {
     await this.ensureQueueConsumer(poolId, queueId);
     // Pulled messages arrive under their own subject, so each pull gets its own inbox subscription.
     const inbox = `${this.inboxPrefix}.${nuid.next()}`;
@@ -246,7 +256,9 @@ export class FlowRunBus {
       });
       const timer = setTimeout(() => {
         // Unanswered because the connection was lost meanwhile: the pull was dropped, not answered "none".
-        if (!this.nats.isConnected) return finish(new NatsUnavailableError(`NATS disconnected during a pull on queue ${queueId}`));
+        if (!this.nats.isConnected) {
+          return finish(new NatsUnavailableError(`NATS disconnected during a pull on queue ${queueId}`));
+        }
         this.logger.warn(`pull on queue ${queueId} got no reply within ${PULL_REPLY_TIMEOUT_MS} ms`);
         finish();
       }, PULL_REPLY_TIMEOUT_MS);
@@ -265,7 +277,10 @@ export class FlowRunBus {
 
   /** Make the message available again, at once or after `delayMs`. */
   nak(message: PulledRun, delayMs = 0): void {
-    this.nats.connection.publish(message.ackSubject, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: delayMs * NANOS_PER_MS })}` : '-NAK');
+    this.nats.connection.publish(
+      message.ackSubject,
+      delayMs > 0 ? `-NAK ${JSON.stringify({ delay: delayMs * NANOS_PER_MS })}` : '-NAK',
+    );
   }
 
   /** The message is stale (the run changed, left the queue or was deleted): never redeliver it. */
@@ -276,7 +291,9 @@ export class FlowRunBus {
   /** Removes every message of one queue (paused queue, deleted queue). */
   async purgeQueue(poolId: string, queueId: string): Promise<void> {
     const jsm = await this.manager();
-    await jsm.streams.purge(this.names.poolStream(poolId), { filter: this.names.queueSubject(poolId, queueId) }).catch(ignoreMissing);
+    await jsm.streams
+      .purge(this.names.poolStream(poolId), { filter: this.names.queueSubject(poolId, queueId) })
+      .catch(ignoreMissing);
   }
 
   /** Removes every message of a pool (paused pool). */
@@ -323,7 +340,6 @@ export class FlowRunBus {
     this.ensuredStreams.delete(poolId);
     await jsm.streams.delete(this.names.poolStream(poolId)).catch(ignoreMissing);
   }
-
 }
 
 /** JetStream maps a request nobody answered (no stream on the subject) to this error. */
@@ -340,4 +356,3 @@ function ignoreMissing(error: unknown): void {
   if (error instanceof JetStreamApiError && error.status === 404) return;
   throw error;
 }
-

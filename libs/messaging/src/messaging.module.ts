@@ -13,7 +13,11 @@ export class MessagingModule {
     return {
       module: MessagingModule,
       providers: [
-        { provide: NatsClient, inject: [AppConfig], useFactory: (config: AppConfig) => NatsClient.connect(config, clientName) },
+        {
+          provide: NatsClient,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => NatsClient.connect(config, clientName),
+        },
         FlowRunBus,
         DispatchSignals,
         EventPublisher,

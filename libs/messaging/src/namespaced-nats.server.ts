@@ -34,7 +34,10 @@ export class NamespacedNatsServer extends ServerNats {
       },
       serializer: {
         serialize: (packet: { response?: RpcReply; err?: unknown }) => {
-          const reply: RpcReply = packet.response ?? { status: 500, body: { exception_message: 'Internal Server Error' } };
+          const reply: RpcReply = packet.response ?? {
+            status: 500,
+            body: { exception_message: 'Internal Server Error' },
+          };
           const replyHeaders = headers();
           replyHeaders.set(STATUS_HEADER, String(reply.status));
           return { data: JSON.stringify(reply.body), headers: replyHeaders };
@@ -48,7 +51,10 @@ export class NamespacedNatsServer extends ServerNats {
   override bindEvents(client: NatsConnection): void {
     for (const channel of this.messageHandlers.keys()) {
       const handle = this.getMessageHandler(channel) as (error: Error | null, message: Msg) => Promise<unknown>;
-      client.subscribe(`${this.namespace}.${channel}`, { queue: this.queue, callback: (error, message) => void handle.call(this, error, message) });
+      client.subscribe(`${this.namespace}.${channel}`, {
+        queue: this.queue,
+        callback: (error, message) => void handle.call(this, error, message),
+      });
     }
   }
 }

@@ -8,7 +8,14 @@ import { decodeBody, outgoing, OutgoingMessage } from './message-body';
 /** The NATS settings of an {@link AppConfig}: what every connection needs, whoever opens it. */
 export type NatsSettings = Pick<
   AppConfig,
-  'NATS_URL' | 'NATS_CREDS' | 'NATS_TOKEN' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TLS_CA' | 'NATS_TLS_CERT' | 'NATS_TLS_KEY'
+  | 'NATS_URL'
+  | 'NATS_CREDS'
+  | 'NATS_TOKEN'
+  | 'NATS_USER'
+  | 'NATS_PASSWORD'
+  | 'NATS_TLS_CA'
+  | 'NATS_TLS_CERT'
+  | 'NATS_TLS_KEY'
 >;
 
 /**
@@ -27,7 +34,10 @@ export function natsConnectionOptions(settings: NatsSettings): ConnectionOptions
     ...(natsRequiresTls(settings.NATS_URL) && {
       tls: {
         ...(settings.NATS_TLS_CA !== undefined && { caFile: settings.NATS_TLS_CA }),
-        ...(settings.NATS_TLS_CERT !== undefined && { certFile: settings.NATS_TLS_CERT, keyFile: settings.NATS_TLS_KEY }),
+        ...(settings.NATS_TLS_CERT !== undefined && {
+          certFile: settings.NATS_TLS_CERT,
+          keyFile: settings.NATS_TLS_KEY,
+        }),
       },
     }),
   };

@@ -1,12 +1,27 @@
 import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
-import { ClosedConnectionError, ConnectionError, DrainingConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
+import {
+  ClosedConnectionError,
+  ConnectionError,
+  DrainingConnectionError,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+} from '@nats-io/transport-node';
 
 /** NATS cannot serve a request now, as this process sees it (disconnected, or JetStream not answering). */
 export class NatsUnavailableError extends Error {
   override name = 'NatsUnavailableError';
 }
 
-const UNAVAILABLE = [NatsUnavailableError, ClosedConnectionError, ConnectionError, DrainingConnectionError, NoRespondersError, RequestError, TimeoutError];
+const UNAVAILABLE = [
+  NatsUnavailableError,
+  ClosedConnectionError,
+  ConnectionError,
+  DrainingConnectionError,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+];
 
 /**
  * Whether an error says NATS (or its JetStream) cannot serve now: disconnected or reconnecting, a request that

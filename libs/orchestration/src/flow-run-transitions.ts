@@ -44,19 +44,29 @@ export class FlowRunTransitions {
    * Orchestrates `proposal` for `run` (locked by the caller, or created in this transaction) and records
    * the outcome.
    */
-  async transition(tx: Transaction, run: FlowRunEntity, proposal: StateCreateDto, options: TransitionOptions): Promise<OrchestrationOutcome> {
+  async transition(
+    tx: Transaction,
+    run: FlowRunEntity,
+    proposal: StateCreateDto,
+    options: TransitionOptions,
+  ): Promise<OrchestrationOutcome> {
     const now = new Date();
     const current = run.state_id ? await tx.flowRunStates.findById(run.state_id) : null;
     const history = await tx.flowRunStates.marksOf(run.id);
     const before = orchestratedRun(run);
-    const context = new OrchestrationContext(orchestratedRun(run), current && stateFromRow(current), proposedState(proposal, now), {
-      now,
-      clientVersion: options.client.clientVersion,
-      apiVersion: options.client.apiVersion,
-      takenStateTimestamps: new Set(history.map((mark) => mark.timestamp.getTime())),
-      startedSinceScheduled: startedSinceScheduled(history),
-      deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config),
-    });
+    const context = new OrchestrationContext(
+      orchestratedRun(run),
+      current && stateFromRow(current),
+      proposedState(proposal, now),
+      {
+        now,
+        clientVersion: options.client.clientVersion,
+        apiVersion: options.client.apiVersion,
+        takenStateTimestamps: new Set(history.map((mark) => mark.timestamp.getTime())),
+        startedSinceScheduled: startedSinceScheduled(history),
+        deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config),
+      },
+    );
     const outcome = await options.orchestrate(context);
     await this.commit(tx, run, before, outcome);
     return outcome;
@@ -67,7 +77,12 @@ export class FlowRunTransitions {
    * becomes current, and the run takes the bookkeeping the rules did. Whatever must follow a committed
    * state hangs off here, through `tx.afterCommit`.
    */
-  private async commit(tx: Transaction, run: FlowRunEntity, before: OrchestratedRun, outcome: OrchestrationOutcome): Promise<void> {
+  private async commit(
+    tx: Transaction,
+    run: FlowRunEntity,
+    before: OrchestratedRun,
+    outcome: OrchestrationOutcome,
+  ): Promise<void> {
     const changes = runChanges(before, outcome.run);
     if (outcome.written && outcome.state) {
       await tx.flowRunStates.insert(stateRow(outcome.state, before.id));

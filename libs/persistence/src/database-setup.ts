@@ -32,7 +32,12 @@ export async function ensureDatabase(url: string): Promise<void> {
 export async function prepareDatabase(url: string): Promise<void> {
   await ensureDatabase(url);
   // Migrations need no entities: keeping them out lets tools run this before path aliases exist (Jest setup).
-  const dataSource = new DataSource({ type: 'postgres', url, migrations: MIGRATIONS, migrationsTableName: MIGRATIONS_TABLE });
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    migrations: MIGRATIONS,
+    migrationsTableName: MIGRATIONS_TABLE,
+  });
   await dataSource.initialize();
   try {
     const runner = dataSource.createQueryRunner();

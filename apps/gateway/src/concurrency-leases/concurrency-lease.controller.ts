@@ -8,7 +8,9 @@ import { ConcurrencyLeaseService } from './concurrency-lease.service';
 class LeaseIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
     if (isUUID(value, 'all')) return value.toLowerCase();
-    throw validationFailed([{ type: 'uuid_parsing', loc: ['path', 'lease_id'], msg: 'Input should be a valid UUID', input: value }]);
+    throw validationFailed([
+      { type: 'uuid_parsing', loc: ['path', 'lease_id'], msg: 'Input should be a valid UUID', input: value },
+    ]);
   }
 }
 

@@ -11,7 +11,9 @@ export class ConcurrencyLeaseService {
    * runs. A lease that expired has given its slot up, so like one released or never made it is gone (410).
    */
   async renew(leaseId: string, leaseDurationSeconds: number): Promise<void> {
-    const renewed = await this.db.transaction((tx) => tx.deploymentConcurrencyLeases.renew(leaseId, leaseDurationSeconds));
+    const renewed = await this.db.transaction((tx) =>
+      tx.deploymentConcurrencyLeases.renew(leaseId, leaseDurationSeconds),
+    );
     // The domain errors have no 410; the exception filter renders this one as Prefect's {"detail": ...}.
     if (!renewed) throw new GoneException('Lease not found - it may have expired or been revoked');
   }

@@ -18,7 +18,10 @@ export class DeploymentScheduleService {
     const now = new Date();
     const created = await this.db.transaction(async (tx) => {
       await this.requireDeployment(tx, deploymentId);
-      const rows = await tx.deploymentSchedules.insertMany(deploymentId, schedules.map((schedule) => newScheduleValues(schedule, now)));
+      const rows = await tx.deploymentSchedules.insertMany(
+        deploymentId,
+        schedules.map((schedule) => newScheduleValues(schedule, now)),
+      );
       if (rows.length !== schedules.length) throw conflict('Schedule slugs must be unique within a deployment.');
       return rows;
     });
@@ -43,7 +46,9 @@ export class DeploymentScheduleService {
   async delete(deploymentId: string, scheduleId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       await this.requireDeployment(tx, deploymentId);
-      if (!(await tx.deploymentSchedules.deleteForDeploymentById(deploymentId, scheduleId))) throw notFound('Schedule not found.');
+      if (!(await tx.deploymentSchedules.deleteForDeploymentById(deploymentId, scheduleId))) {
+        throw notFound('Schedule not found.');
+      }
       await tx.deployments.deleteScheduledRuns(deploymentId, { autoScheduledOnly: true, futureOnly: false });
     });
   }

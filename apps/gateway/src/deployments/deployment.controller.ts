@@ -20,7 +20,10 @@ export class DeploymentController {
   constructor(private readonly deployments: DeploymentService) {}
 
   @Post()
-  async create(@Body() body: DeploymentCreateDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<DeploymentResponse> {
+  async create(
+    @Body() body: DeploymentCreateDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DeploymentResponse> {
     const { deployment, created } = await this.deployments.create(body);
     void reply.status(created ? 201 : 200);
     return deployment;
@@ -39,7 +42,10 @@ export class DeploymentController {
   }
 
   @Get('name/:flow_name/:deployment_name')
-  readByName(@Param('flow_name') flowName: string, @Param('deployment_name') name: string): Promise<DeploymentResponse> {
+  readByName(
+    @Param('flow_name') flowName: string,
+    @Param('deployment_name') name: string,
+  ): Promise<DeploymentResponse> {
     return this.deployments.readByName(flowName, name);
   }
 

@@ -20,22 +20,52 @@ const DEFAULT_AGENT_WORK_POOL_NAME = 'default-agent-pool';
 
 /** Deployment columns a create or update body sets one-to-one when it sends them. */
 const CREATE_COLUMNS = [
-  'name', 'flow_id', 'paused', 'concurrency_limit', 'concurrency_options', 'enforce_parameter_schema',
-  'parameter_openapi_schema', 'parameters', 'tags', 'pull_steps', 'work_queue_name', 'storage_document_id',
-  'infrastructure_document_id', 'description', 'path', 'version', 'entrypoint', 'job_variables',
+  'name',
+  'flow_id',
+  'paused',
+  'concurrency_limit',
+  'concurrency_options',
+  'enforce_parameter_schema',
+  'parameter_openapi_schema',
+  'parameters',
+  'tags',
+  'pull_steps',
+  'work_queue_name',
+  'storage_document_id',
+  'infrastructure_document_id',
+  'description',
+  'path',
+  'version',
+  'entrypoint',
+  'job_variables',
 ] as const satisfies readonly (keyof DeploymentCreateDto & keyof DeploymentEntity)[];
 
 const UPDATE_COLUMNS = [
-  'version', 'description', 'paused', 'concurrency_limit', 'concurrency_options', 'parameters', 'parameter_openapi_schema',
-  'tags', 'work_queue_name', 'path', 'job_variables', 'pull_steps', 'entrypoint', 'storage_document_id',
-  'infrastructure_document_id', 'enforce_parameter_schema',
+  'version',
+  'description',
+  'paused',
+  'concurrency_limit',
+  'concurrency_options',
+  'parameters',
+  'parameter_openapi_schema',
+  'tags',
+  'work_queue_name',
+  'path',
+  'job_variables',
+  'pull_steps',
+  'entrypoint',
+  'storage_document_id',
+  'infrastructure_document_id',
+  'enforce_parameter_schema',
 ] as const satisfies readonly (keyof DeploymentUpdateDto & keyof DeploymentEntity)[];
 
 type Columns = Partial<DeploymentEntity>;
 
 /** The listed fields the body actually sent (Prefect's `exclude_unset`), null included. */
 function sentColumns<T extends object>(body: T, columns: readonly (keyof T & keyof DeploymentEntity)[]): Columns {
-  return Object.fromEntries(columns.filter((column) => body[column] !== undefined).map((column) => [column, body[column]]));
+  return Object.fromEntries(
+    columns.filter((column) => body[column] !== undefined).map((column) => [column, body[column]]),
+  );
 }
 
 @Injectable()
@@ -66,10 +96,10 @@ export class DeploymentService {
         labels: { ...(flow.labels ?? {}), 'prefect.flow.id': flow.id, ...(body.labels ?? {}) },
         updated: now,
       };
-      const row = await tx.deployments.upsert(
-        { pull_steps: [], parameter_openapi_schema: {}, ...sent, ...always },
-        [...Object.keys(sent), ...Object.keys(always)] as (keyof DeploymentEntity)[],
-      );
+      const row = await tx.deployments.upsert({ pull_steps: [], parameter_openapi_schema: {}, ...sent, ...always }, [
+        ...Object.keys(sent),
+        ...Object.keys(always),
+      ] as (keyof DeploymentEntity)[]);
       await tx.deployments.deleteScheduledRuns(row.id, { autoScheduledOnly: true, futureOnly: true });
       await tx.deploymentSchedules.deleteForDeployment(row.id);
       await this.createSchedules(tx, row.id, body.schedules ?? [], now);
@@ -92,7 +122,9 @@ export class DeploymentService {
 
   async filter(body: DeploymentFilterRequestDto): Promise<DeploymentResponse[]> {
     const rows = await this.db.repos.queries.deployments(body, resolveLimit(body.limit, this.config.DEFAULT_LIMIT));
-    const detailed = new Map((await this.db.repos.deployments.findDetailedByIds(rows.map((row) => row.id))).map((d) => [d.id, d]));
+    const detailed = new Map(
+      (await this.db.repos.deployments.findDetailedByIds(rows.map((row) => row.id))).map((d) => [d.id, d]),
+    );
     return rows.flatMap((row) => {
       const deployment = detailed.get(row.id);
       return deployment ? [presentDeployment(deployment)] : [];
@@ -109,11 +141,15 @@ export class DeploymentService {
     await this.db.transaction(async (tx) => {
       const existing = await tx.deployments.findDetailed(id);
       if (!existing) throw notFound('Deployment not found.');
-      const plan = planScheduleUpdate((existing.schedules ?? []).map((schedule) => schedule.slug), body.schedules);
+      const plan = planScheduleUpdate(
+        (existing.schedules ?? []).map((schedule) => schedule.slug),
+        body.schedules,
+      );
       const pool = body.work_pool_name ? await requireWorkPool(tx.workPools, body.work_pool_name) : null;
-      const schema = body.parameter_openapi_schema && Object.keys(body.parameter_openapi_schema).length > 0
-        ? body.parameter_openapi_schema
-        : existing.parameter_openapi_schema;
+      const schema =
+        body.parameter_openapi_schema && Object.keys(body.parameter_openapi_schema).length > 0
+          ? body.parameter_openapi_schema
+          : existing.parameter_openapi_schema;
       requireEnforceableParameterSchema(body.enforce_parameter_schema ?? existing.enforce_parameter_schema, schema);
       if (body.global_concurrency_limit_id) throw notFound('Concurrency limit not found');
       // These columns are NOT NULL in Prefect too, where writing null fails on the constraint.
@@ -153,7 +189,9 @@ export class DeploymentService {
   /** Pausing drops every auto-scheduled run still waiting, past ones included. */
   async pause(id: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      if (!(await tx.deployments.updateColumns(id, { paused: true, updated: new Date() }))) throw notFound('Deployment not found');
+      if (!(await tx.deployments.updateColumns(id, { paused: true, updated: new Date() }))) {
+        throw notFound('Deployment not found');
+      }
       await tx.deployments.deleteScheduledRuns(id, { autoScheduledOnly: true, futureOnly: false });
     });
   }
@@ -178,7 +216,9 @@ export class DeploymentService {
     if (pool) return pool.default_queue_id;
     if (!queueName) return undefined;
     const agentPool = await tx.workPools.findByName(DEFAULT_AGENT_WORK_POOL_NAME);
-    const queue = agentPool ? await tx.workQueues.findInPool(agentPool.id, queueName) : await tx.deployments.findAnyWorkQueueNamed(queueName);
+    const queue = agentPool
+      ? await tx.workQueues.findInPool(agentPool.id, queueName)
+      : await tx.deployments.findAnyWorkQueueNamed(queueName);
     return queue?.id ?? null;
   }
 
@@ -193,13 +233,26 @@ export class DeploymentService {
     if (body.storage_document_id) throw missing('storage', body.storage_document_id);
   }
 
-  private async createSchedules(tx: Transaction, deploymentId: string, schedules: NewSchedule[], now: Date): Promise<void> {
-    const created = await tx.deploymentSchedules.insertMany(deploymentId, schedules.map((schedule) => newScheduleValues(schedule, now)));
+  private async createSchedules(
+    tx: Transaction,
+    deploymentId: string,
+    schedules: NewSchedule[],
+    now: Date,
+  ): Promise<void> {
+    const created = await tx.deploymentSchedules.insertMany(
+      deploymentId,
+      schedules.map((schedule) => newScheduleValues(schedule, now)),
+    );
     if (created.length !== schedules.length) throw integrityConflict();
   }
 
   /** Renamed schedules first lose their old slug, so that renames cannot collide with each other. */
-  private async patchSchedulesBySlug(tx: Transaction, deploymentId: string, patches: DeploymentScheduleUpdateDto[], now: Date): Promise<void> {
+  private async patchSchedulesBySlug(
+    tx: Transaction,
+    deploymentId: string,
+    patches: DeploymentScheduleUpdateDto[],
+    now: Date,
+  ): Promise<void> {
     const renamedIds = new Map<string, string>();
     for (const { replaces } of patches) {
       if (!replaces) continue;

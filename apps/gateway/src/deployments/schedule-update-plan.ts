@@ -10,7 +10,9 @@ export type ScheduleUpdatePlan =
   /** Update the schedules matched by slug (or by the old slug they `replace`) and create the others. */
   | { kind: 'targeted'; patch: DeploymentScheduleUpdateDto[]; create: NewSchedule[] };
 
-const withConfiguration = (schedule: DeploymentScheduleUpdateDto): schedule is DeploymentScheduleUpdateDto & NewSchedule =>
+const withConfiguration = (
+  schedule: DeploymentScheduleUpdateDto,
+): schedule is DeploymentScheduleUpdateDto & NewSchedule =>
   schedule.schedule !== null && schedule.schedule !== undefined;
 
 const NO_CONFIGURATION = 'Unable to create new deployment schedules without a schedule configuration.';
@@ -21,7 +23,10 @@ const NO_CONFIGURATION = 'Unable to create new deployment schedules without a sc
  * when the existing ones all have slugs but a provided one does not, the request is refused; otherwise the
  * provided list replaces the existing schedules (dropping entries without a configuration).
  */
-export function planScheduleUpdate(existingSlugs: (string | null)[], provided: DeploymentScheduleUpdateDto[] | undefined): ScheduleUpdatePlan {
+export function planScheduleUpdate(
+  existingSlugs: (string | null)[],
+  provided: DeploymentScheduleUpdateDto[] | undefined,
+): ScheduleUpdatePlan {
   if (provided === undefined) return { kind: 'unchanged' };
   const allProvidedHaveSlugs = provided.every((schedule) => schedule.slug !== null && schedule.slug !== undefined);
   const allExistingHaveSlugs = existingSlugs.length > 0 && existingSlugs.every((slug) => slug !== null);
@@ -40,7 +45,9 @@ export function planScheduleUpdate(existingSlugs: (string | null)[], provided: D
   }
   for (const { slug, replaces } of provided) {
     if (slug && replaces && existingSlugs.includes(slug) && !replaced.has(slug)) {
-      throw invalid(`Cannot rename schedule from '${replaces}' to '${slug}': a schedule with slug '${slug}' already exists.`);
+      throw invalid(
+        `Cannot rename schedule from '${replaces}' to '${slug}': a schedule with slug '${slug}' already exists.`,
+      );
     }
   }
   const patch: DeploymentScheduleUpdateDto[] = [];

@@ -15,7 +15,11 @@ import { anchorRRule } from './rrule-anchor';
  */
 export function storedSchedule(schedule: ScheduleDto, now: Date): Schedule {
   if (schedule instanceof IntervalScheduleDto) {
-    return { interval: schedule.interval, anchor_date: (schedule.anchor_date ?? now).toISOString(), timezone: schedule.timezone ?? 'UTC' };
+    return {
+      interval: schedule.interval,
+      anchor_date: (schedule.anchor_date ?? now).toISOString(),
+      timezone: schedule.timezone ?? 'UTC',
+    };
   }
   if (schedule instanceof CronScheduleDto) {
     return { cron: schedule.cron, timezone: schedule.timezone ?? null, day_or: schedule.day_or ?? true };
@@ -25,7 +29,9 @@ export function storedSchedule(schedule: ScheduleDto, now: Date): Schedule {
 }
 
 /** A schedule to create: a create body, or an update body that carries a schedule configuration. */
-export type NewSchedule = Omit<DeploymentScheduleCreateDto | DeploymentScheduleUpdateDto, 'schedule'> & { schedule: ScheduleDto };
+export type NewSchedule = Omit<DeploymentScheduleCreateDto | DeploymentScheduleUpdateDto, 'schedule'> & {
+  schedule: ScheduleDto;
+};
 
 /** A new schedule row (`DeploymentScheduleCreate` with its defaults). */
 export function newScheduleValues(schedule: NewSchedule, now: Date): DeploymentScheduleValues {
@@ -46,7 +52,8 @@ export function scheduleChanges(update: DeploymentScheduleUpdateDto, now: Date):
   return {
     ...(update.active !== null && update.active !== undefined && { active: update.active }),
     ...(update.schedule && { schedule: storedSchedule(update.schedule, now) }),
-    ...(update.max_scheduled_runs !== null && update.max_scheduled_runs !== undefined && { max_scheduled_runs: update.max_scheduled_runs }),
+    ...(update.max_scheduled_runs !== null &&
+      update.max_scheduled_runs !== undefined && { max_scheduled_runs: update.max_scheduled_runs }),
     parameters: update.parameters ?? {},
     ...(update.slug !== null && update.slug !== undefined && { slug: update.slug }),
   };

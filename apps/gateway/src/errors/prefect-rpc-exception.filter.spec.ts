@@ -18,11 +18,18 @@ describe('PrefectRpcExceptionFilter', () => {
   afterAll(() => jest.restoreAllMocks());
 
   it('answers a domain error as the HTTP filter does, echoing the payload in a validation error', async () => {
-    expect(await reply(objectNotFound('Flow run with id x not found'))).toEqual({ status: 404, body: { exception_message: 'Flow run with id x not found' } });
+    expect(await reply(objectNotFound('Flow run with id x not found'))).toEqual({
+      status: 404,
+      body: { exception_message: 'Flow run with id x not found' },
+    });
     const detail = { type: 'missing', loc: ['body', 'flow_run_id'], msg: 'Field required', input: {} };
     expect(await reply(validationFailed([detail]), { publication: 'p' })).toEqual({
       status: 422,
-      body: { exception_message: 'Invalid request received.', exception_detail: [detail], request_body: { publication: 'p' } },
+      body: {
+        exception_message: 'Invalid request received.',
+        exception_detail: [detail],
+        request_body: { publication: 'p' },
+      },
     });
   });
 
@@ -34,6 +41,9 @@ describe('PrefectRpcExceptionFilter', () => {
   });
 
   it('answers any other error 500', async () => {
-    expect(await reply(new Error('boom'))).toEqual({ status: 500, body: { exception_message: 'Internal Server Error' } });
+    expect(await reply(new Error('boom'))).toEqual({
+      status: 500,
+      body: { exception_message: 'Internal Server Error' },
+    });
   });
 });

@@ -24,7 +24,10 @@ export class PrefectRpcExceptionFilter implements RpcExceptionFilter {
       }
       return of(domainErrorResponse(domainError, request));
     }
-    this.logger.error({ message: 'unhandled error in a NATS handler', error: exception instanceof Error ? exception.stack : String(exception) });
+    this.logger.error({
+      message: 'unhandled error in a NATS handler',
+      error: exception instanceof Error ? exception.stack : String(exception),
+    });
     return of({ status: 500, body: { exception_message: 'Internal Server Error' } });
   }
 }

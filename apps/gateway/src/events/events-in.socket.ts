@@ -14,7 +14,8 @@ export const EVENTS_IN_PATH = '/api/events/in';
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const WS_1008_POLICY_VIOLATION = 1008;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** What every connection shares: where events go, the API's credentials (null: auth off), the connection cap. */
 interface EventsInContext {
@@ -66,13 +67,16 @@ class EventsInConnection {
     if (this.ended) return;
     try {
       if (isBinary) throw new InvalidEventError('Expected a text message');
-      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+      const text = (
+        Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+      ).toString('utf8');
       if (this.authenticated) await this.context.events.receive(text);
       else this.authenticate(text);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      if (error instanceof InvalidEventError || error instanceof SyntaxError) this.context.logger.warn({ message: 'events/in: not an event, connection dropped', reason });
-      else this.context.logger.error({ message: 'events/in: event not taken in, connection dropped', reason });
+      if (error instanceof InvalidEventError || error instanceof SyntaxError) {
+        this.context.logger.warn({ message: 'events/in: not an event, connection dropped', reason });
+      } else this.context.logger.error({ message: 'events/in: event not taken in, connection dropped', reason });
       this.ended = true;
       this.socket.terminate();
     }
@@ -118,7 +122,11 @@ const offersPrefectProtocol = (header: string | string[] | undefined): boolean =
  * request to any other path — the worker channel `/work_pools/{name}/workers/connect`, `/events/out` — is
  * answered like a plain GET, 404, and the Prefect client falls back to REST or polling.
  */
-export async function serveEventsIn(app: NestFastifyApplication, auth: ApiAuth | null, connections: ConnectionCap): Promise<void> {
+export async function serveEventsIn(
+  app: NestFastifyApplication,
+  auth: ApiAuth | null,
+  connections: ConnectionCap,
+): Promise<void> {
   const logger = new Logger('events-in');
   const context: EventsInContext = { events: app.get(EventsInService), auth, connections, logger };
   await app.register(async (scope: FastifyInstance) => {
@@ -135,7 +143,9 @@ export async function serveEventsIn(app: NestFastifyApplication, auth: ApiAuth |
         // Prefect refuses the handshake (uvicorn answers 403) of a client that cannot do the auth handshake.
         preValidation: (request, reply, done) => {
           if (auth !== null && !offersPrefectProtocol(request.headers['sec-websocket-protocol'])) {
-            logger.warn({ message: "events/in connection refused: 'prefect' subprotocol required when auth is configured" });
+            logger.warn({
+              message: "events/in connection refused: 'prefect' subprotocol required when auth is configured",
+            });
             void reply.code(403).send();
             return;
           }

@@ -20,7 +20,12 @@ export class ClaimRequestPipe implements PipeTransform<unknown, ValidClaim> {
     const { flow_run_id: id, publication } = parsed.value;
     const offer = parseMessageId(publication);
     if (offer?.runId !== id) {
-      const detail = { type: 'value_error', loc: ['body', 'publication'], msg: 'Value error, not the Nats-Msg-Id of a message of this flow run', input: publication };
+      const detail = {
+        type: 'value_error',
+        loc: ['body', 'publication'],
+        msg: 'Value error, not the Nats-Msg-Id of a message of this flow run',
+        input: publication,
+      };
       throw validationFailed([detail]);
     }
     return { request: parsed.value, offer };

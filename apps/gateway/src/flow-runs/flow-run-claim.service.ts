@@ -64,11 +64,18 @@ export class FlowRunClaimService {
           return unwritten(state, 'ABORT', { type: 'abort_details', reason });
         }
         if (!(await this.hasFreeSlot(tx, queue.id))) {
-          return unwritten(state, 'WAIT', { type: 'wait_details', delay_seconds: NO_SLOT_RETRY_SECONDS, reason: 'No free slot in the work queue or work pool.' });
+          return unwritten(state, 'WAIT', {
+            type: 'wait_details',
+            delay_seconds: NO_SLOT_RETRY_SECONDS,
+            reason: 'No free slot in the work queue or work pool.',
+          });
         }
       }
       const proposal = { type: 'PENDING' as const, state_details: { transition_id: transitionId } };
-      const outcome = await this.states.transition(tx, run, proposal, { force: false, client: { clientVersion: null, apiVersion: null } });
+      const outcome = await this.states.transition(tx, run, proposal, {
+        force: false,
+        client: { clientVersion: null, apiVersion: null },
+      });
       const body: ClaimFlowRunReply = presentOrchestrationResult(outcome);
       if (won(outcome, transitionId)) {
         const claimed = (await tx.flowRuns.findById(id)) as FlowRunEntity & { work_queue_id: string };
@@ -84,7 +91,10 @@ export class FlowRunClaimService {
     const pool = queue && (await tx.workPools.findById(queue.work_pool_id));
     if (!queue || !pool || !slotsLimited(pool, [queue])) return true;
     const active = (await tx.delivery.queuesOfPool(pool.id)).filter((q) => !q.is_paused);
-    const held = await tx.delivery.busySlots(active.map((q) => q.id), new Date());
+    const held = await tx.delivery.busySlots(
+      active.map((q) => q.id),
+      new Date(),
+    );
     return slotBudget(1, pool, held).queueAllowance(queue) > 0;
   }
 }
@@ -98,5 +108,9 @@ function unwritten(state: RunState | null, status: 'ABORT' | 'WAIT', details: Cl
 /** The claim is the claimer's: accepted now, or accepted before and recognised by its transition id. */
 function won(outcome: OrchestrationOutcome, transitionId: string): boolean {
   if (outcome.status === 'ACCEPT') return true;
-  return outcome.status === 'REJECT' && outcome.state?.type === 'PENDING' && outcome.state.state_details.transition_id === transitionId;
+  return (
+    outcome.status === 'REJECT' &&
+    outcome.state?.type === 'PENDING' &&
+    outcome.state.state_details.transition_id === transitionId
+  );
 }

@@ -18,7 +18,11 @@ export class FlowRunStateService {
    * proposals for one run are orchestrated one after the other: of two workers claiming a SCHEDULED run,
    * the second sees PENDING and is told to abort. `created` says whether a new state was written.
    */
-  async setState(id: string, body: SetFlowRunStateDto, client: OrchestrationClient): Promise<{ result: OrchestrationResult; created: boolean }> {
+  async setState(
+    id: string,
+    body: SetFlowRunStateDto,
+    client: OrchestrationClient,
+  ): Promise<{ result: OrchestrationResult; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const run = await tx.flowRuns.findByIdForUpdate(id);
       if (!run) throw objectNotFound(`Flow run with id ${id} not found`);

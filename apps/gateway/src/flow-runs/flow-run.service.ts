@@ -28,9 +28,22 @@ import type { OrchestrationClient } from './orchestration-client.decorator';
 
 type NewFlowRun = Pick<
   FlowRunEntity,
-  | 'name' | 'flow_id' | 'flow_version' | 'deployment_id' | 'deployment_version' | 'parameters' | 'context'
-  | 'empirical_policy' | 'tags' | 'labels' | 'idempotency_key' | 'parent_task_run_id' | 'infrastructure_document_id'
-  | 'work_queue_id' | 'work_queue_name' | 'job_variables'
+  | 'name'
+  | 'flow_id'
+  | 'flow_version'
+  | 'deployment_id'
+  | 'deployment_version'
+  | 'parameters'
+  | 'context'
+  | 'empirical_policy'
+  | 'tags'
+  | 'labels'
+  | 'idempotency_key'
+  | 'parent_task_run_id'
+  | 'infrastructure_document_id'
+  | 'work_queue_id'
+  | 'work_queue_name'
+  | 'job_variables'
 >;
 
 const flowRunNotFound = () => notFound('Flow run not found');
@@ -48,9 +61,14 @@ export class FlowRunService {
    * `POST /flow_runs/`. A run whose `(flow_id, idempotency_key)` exists already is returned unchanged
    * (`created: false`); a new one enters its proposed state (PENDING by default) as a forced transition.
    */
-  async create(body: FlowRunCreateDto, client: OrchestrationClient): Promise<{ run: FlowRunResponse; created: boolean }> {
+  async create(
+    body: FlowRunCreateDto,
+    client: OrchestrationClient,
+  ): Promise<{ run: FlowRunResponse; created: boolean }> {
     return this.db.transaction(async (tx) => {
-      const workQueue = body.work_pool_name ? await this.queueByNames(tx, body.work_pool_name, body.work_queue_name) : null;
+      const workQueue = body.work_pool_name
+        ? await this.queueByNames(tx, body.work_pool_name, body.work_queue_name)
+        : null;
       const workQueueId = workQueue?.id ?? null;
       const flow = await tx.flows.findById(body.flow_id);
       if (!flow) throw integrityConflict();
@@ -73,7 +91,10 @@ export class FlowRunService {
         work_queue_name: workQueue?.name ?? body.work_queue_name ?? null,
         job_variables: body.job_variables ?? null,
       };
-      return this.insert(tx, run, body.state ?? { type: 'PENDING' }, { apiVersion: client.apiVersion, clientVersion: null });
+      return this.insert(tx, run, body.state ?? { type: 'PENDING' }, {
+        apiVersion: client.apiVersion,
+        clientVersion: null,
+      });
     });
   }
 
@@ -82,11 +103,17 @@ export class FlowRunService {
    * tag lists, the deployment's queue (or the named queue of its pool, created if missing), SCHEDULED now
    * unless another state is given.
    */
-  async createFromDeployment(deploymentId: string, body: DeploymentFlowRunCreateDto): Promise<{ run: FlowRunResponse; created: boolean }> {
+  async createFromDeployment(
+    deploymentId: string,
+    body: DeploymentFlowRunCreateDto,
+  ): Promise<{ run: FlowRunResponse; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const deployment = await tx.deployments.findDetailed(deploymentId);
       if (!deployment) throw notFound('Deployment not found');
-      requireEnforceableParameterSchema(body.enforce_parameter_schema ?? deployment.enforce_parameter_schema, deployment.parameter_openapi_schema);
+      requireEnforceableParameterSchema(
+        body.enforce_parameter_schema ?? deployment.enforce_parameter_schema,
+        deployment.parameter_openapi_schema,
+      );
       let workQueueId = deployment.work_queue_id;
       let workQueueName = deployment.work_queue?.name ?? deployment.work_queue_name;
       if (body.work_queue_name) {
@@ -145,7 +172,9 @@ export class FlowRunService {
    */
   async update(id: string, body: FlowRunUpdateDto): Promise<void> {
     await this.db.transaction(async (tx) => {
-      if (body.job_variables !== undefined && body.job_variables !== null) await this.checkJobVariablesUpdatable(tx, id);
+      if (body.job_variables !== undefined && body.job_variables !== null) {
+        await this.checkJobVariablesUpdatable(tx, id);
+      }
       const changes = {
         ...(body.name !== undefined && { name: body.name || generateRunName() }),
         ...(body.flow_version !== undefined && { flow_version: body.flow_version }),
@@ -162,7 +191,9 @@ export class FlowRunService {
 
   /** `PATCH /flow_runs/{id}/labels`: the given labels are merged over the run's. */
   async updateLabels(id: string, labels: Record<string, unknown>): Promise<void> {
-    if (!(await this.db.repos.flowRuns.mergeLabels(id, labels))) throw objectNotFound(`Flow run with id ${id} not found`);
+    if (!(await this.db.repos.flowRuns.mergeLabels(id, labels))) {
+      throw objectNotFound(`Flow run with id ${id} not found`);
+    }
   }
 
   async delete(id: string): Promise<void> {
@@ -173,7 +204,9 @@ export class FlowRunService {
     const run = await tx.flowRuns.findDetailedById(id);
     if (!run) throw flowRunNotFound();
     if (!run.state) throw badRequest('Flow run state is required to update job variables but none exists');
-    if (run.state.type !== 'SCHEDULED') throw badRequest(`Job variables for a flow run in state ${run.state.type} cannot be updated`);
+    if (run.state.type !== 'SCHEDULED') {
+      throw badRequest(`Job variables for a flow run in state ${run.state.type} cannot be updated`);
+    }
     const deployment = run.deployment_id ? await tx.deployments.findById(run.deployment_id) : null;
     if (!deployment) throw badRequest('A deployment for the flow run could not be found');
   }
@@ -195,7 +228,11 @@ export class FlowRunService {
   }
 
   /** Prefect's lookup for `work_pool_name` (+ `work_queue_name`): the named queue, else the pool's default. */
-  private async queueByNames(tx: Transaction, poolName: string, queueName: string | null | undefined): Promise<WorkQueueEntity | null> {
+  private async queueByNames(
+    tx: Transaction,
+    poolName: string,
+    queueName: string | null | undefined,
+  ): Promise<WorkQueueEntity | null> {
     if (queueName) {
       const queue = await tx.workQueues.findByNames(poolName, queueName);
       if (!queue) throw workQueueNotFound(poolName, queueName);

@@ -14,5 +14,8 @@ export interface OrchestrationClient {
 /** The orchestration client of a request. */
 export const RequestClient = createParamDecorator((_data: unknown, context: ExecutionContext): OrchestrationClient => {
   const request = context.switchToHttp().getRequest<FastifyRequest>();
-  return { clientVersion: prefectClientVersion(requestHeader(request, 'user-agent') ?? undefined), apiVersion: requestApiVersion(request) };
+  return {
+    clientVersion: prefectClientVersion(requestHeader(request, 'user-agent') ?? undefined),
+    apiVersion: requestApiVersion(request),
+  };
 });

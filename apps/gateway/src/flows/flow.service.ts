@@ -13,7 +13,11 @@ export class FlowService {
 
   /** Prefect's create is an upsert by name: an existing flow is returned unchanged (`created: false`). */
   async create(body: FlowCreateDto): Promise<{ flow: FlowResponse; created: boolean }> {
-    const inserted = await this.db.repos.flows.insertIfAbsent({ name: body.name, tags: body.tags, labels: body.labels ?? {} });
+    const inserted = await this.db.repos.flows.insertIfAbsent({
+      name: body.name,
+      tags: body.tags,
+      labels: body.labels ?? {},
+    });
     const flow = inserted ?? (await this.db.repos.flows.findByName(body.name));
     if (!flow) throw notFound('Flow not found');
     return { flow: presentFlow(flow), created: inserted !== null };
@@ -37,7 +41,10 @@ export class FlowService {
   }
 
   async update(id: string, body: FlowUpdateDto): Promise<void> {
-    const updated = await this.db.repos.flows.updateById(id, body.tags === undefined ? { updated: new Date() } : { tags: body.tags });
+    const updated = await this.db.repos.flows.updateById(
+      id,
+      body.tags === undefined ? { updated: new Date() } : { tags: body.tags },
+    );
     if (!updated) throw notFound('Flow not found');
   }
 

@@ -15,7 +15,8 @@ export function requestHeader(request: FastifyRequest, name: string): string | n
 }
 
 /** The `X-PREFECT-API-VERSION` a request announces, if any. */
-export const requestApiVersion = (request: FastifyRequest): string | null => requestHeader(request, 'x-prefect-api-version');
+export const requestApiVersion = (request: FastifyRequest): string | null =>
+  requestHeader(request, 'x-prefect-api-version');
 
 /**
  * Checks `X-PREFECT-API-VERSION` on every API route, as Prefect's routers do: absent is fine, otherwise it
@@ -32,10 +33,14 @@ export class ApiVersionGuard implements CanActivate {
     if (version === null) return true;
     if (!isApiVersion(version)) {
       // Prefect's text, missing space included.
-      throw badRequest(`Invalid X-PREFECT-API-VERSION header format.Expected header in format 'x.y.z' but received ${version}`);
+      throw badRequest(
+        `Invalid X-PREFECT-API-VERSION header format.Expected header in format 'x.y.z' but received ${version}`,
+      );
     }
     if (!versionAtLeast(version, MINIMUM_API_VERSION)) {
-      throw badRequest(`The request specified API version ${version} but this server requires version ${MINIMUM_API_VERSION} or higher.`);
+      throw badRequest(
+        `The request specified API version ${version} but this server requires version ${MINIMUM_API_VERSION} or higher.`,
+      );
     }
     return true;
   }

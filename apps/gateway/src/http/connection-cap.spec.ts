@@ -63,7 +63,11 @@ describe('ConnectionCap', () => {
   });
 
   it('never evicts a connection being answered or idle between requests: the new one is closed instead', async () => {
-    const busy = [open('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n'), open('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n'), open(FULL_REQUEST)];
+    const busy = [
+      open('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n'),
+      open('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n'),
+      open(FULL_REQUEST),
+    ];
     await sleep(200);
     expect(busy[2].received).toMatch(/^HTTP\/1.1 200/);
     const refused = open(FULL_REQUEST);

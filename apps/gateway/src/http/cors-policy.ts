@@ -2,7 +2,8 @@
 const ALL_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUERY'];
 /** Starlette's `SAFELISTED_HEADERS`, always allowed. */
 const SAFELISTED_HEADERS = ['Accept', 'Accept-Language', 'Content-Language', 'Content-Type'];
-const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network';
+const PREFLIGHT_VARY =
+  'Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network';
 /** Starlette's default `max_age`: browsers cache a preflight this long (seconds). */
 const MAX_AGE_SECONDS = 600;
 
@@ -13,7 +14,11 @@ export interface PreflightAnswer {
   body: string;
 }
 
-const list = (setting: string): string[] => setting.split(',').map((item) => item.trim()).filter((item) => item !== '');
+const list = (setting: string): string[] =>
+  setting
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 
 /**
  * CORS as a Prefect server does it: Starlette's `CORSMiddleware` with Prefect's `allow_origins`, `allow_methods`
@@ -48,7 +53,9 @@ export class CorsPolicy {
   }
 
   static isPreflight(method: string, headers: Record<string, string | string[] | undefined>): boolean {
-    return method === 'OPTIONS' && headers.origin !== undefined && headers['access-control-request-method'] !== undefined;
+    return (
+      method === 'OPTIONS' && headers.origin !== undefined && headers['access-control-request-method'] !== undefined
+    );
   }
 
   preflight(headers: Record<string, string | string[] | undefined>): PreflightAnswer {
@@ -65,7 +72,13 @@ export class CorsPolicy {
     if (!this.methods.has(method)) failures.push('method');
     if (requestedHeaders !== undefined) {
       if (this.allHeaders) answer['access-control-allow-headers'] = String(requestedHeaders);
-      else if (String(requestedHeaders).split(',').some((header) => !this.headers.has(header.trim().toLowerCase()))) failures.push('headers');
+      else if (
+        String(requestedHeaders)
+          .split(',')
+          .some((header) => !this.headers.has(header.trim().toLowerCase()))
+      ) {
+        failures.push('headers');
+      }
     }
     if (headers['access-control-request-private-network'] !== undefined) failures.push('private-network');
     return failures.length > 0

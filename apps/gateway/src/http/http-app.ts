@@ -28,7 +28,10 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
     requestTimeout: config.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
-    http: { headersTimeout: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
+    http: {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+    },
     logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -38,23 +41,33 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   const fastify = adapter.getInstance();
   const connections = new ConnectionCap(fastify.server, config.HTTP_MAX_CONNECTIONS);
   const auth = guardHttpEdge(fastify, config);
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.HTTP_BODY_LIMIT_BYTES }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      const position = Number(/position (\d+)/.exec(String(error))?.[1] ?? 0);
-      const detail = { type: 'json_invalid', loc: ['body', position], msg: 'JSON decode error', input: {}, ctx: { error: (error as Error).message } };
-      done(validationFailed([detail], text), undefined);
-      return;
-    }
-    if (isTooDeep(parsed)) return done(badRequest(BODY_PARSE_ERROR), undefined);
-    // Checked here, once for every route: such a string would otherwise reach Postgres and fail there.
-    const unstorable = unstorableStrings(parsed);
-    done(unstorable.length > 0 ? validationFailed(unstorable, parsed) : null, parsed);
-  });
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: config.HTTP_BODY_LIMIT_BYTES },
+    (_req, body, done) => {
+      const text = (body as string).trim();
+      if (text === '') return done(null, undefined);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        const position = Number(/position (\d+)/.exec(String(error))?.[1] ?? 0);
+        const detail = {
+          type: 'json_invalid',
+          loc: ['body', position],
+          msg: 'JSON decode error',
+          input: {},
+          ctx: { error: (error as Error).message },
+        };
+        done(validationFailed([detail], text), undefined);
+        return;
+      }
+      if (isTooDeep(parsed)) return done(badRequest(BODY_PARSE_ERROR), undefined);
+      // Checked here, once for every route: such a string would otherwise reach Postgres and fail there.
+      const unstorable = unstorableStrings(parsed);
+      done(unstorable.length > 0 ? validationFailed(unstorable, parsed) : null, parsed);
+    },
+  );
   // A connection busy when the server starts closing would be kept alive after its response and hold the
   // close open forever; once closing, every response ends its connection.
   let closing = false;
@@ -80,14 +93,12 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   app.setGlobalPrefix('api');
   await serveEventsIn(app, auth, connections);
   // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
-  app.connectMicroservice(
-    {
-      strategy: new NamespacedNatsServer(config.NATS_NAMESPACE, {
-        ...natsConnectionOptions(config),
-        name: 'gateway-rpc',
-        queue: `${config.NATS_NAMESPACE}-gateway`,
-      }),
-    },
-  );
+  app.connectMicroservice({
+    strategy: new NamespacedNatsServer(config.NATS_NAMESPACE, {
+      ...natsConnectionOptions(config),
+      name: 'gateway-rpc',
+      queue: `${config.NATS_NAMESPACE}-gateway`,
+    }),
+  });
   return app;
 }

@@ -24,7 +24,8 @@ const pathOf = (url: string): string => {
 /** The events websocket authenticates by its `auth` message, as Prefect's does, not by the upgrade request. */
 const isEventsInUpgrade = (request: FastifyRequest): boolean =>
   // Node marks a request it handed to the `upgrade` listener (`IncomingMessage.upgrade`, untyped).
-  (request.raw as IncomingMessage & { upgrade?: boolean }).upgrade === true && request.routeOptions.url === EVENTS_IN_PATH;
+  (request.raw as IncomingMessage & { upgrade?: boolean }).upgrade === true &&
+  request.routeOptions.url === EVENTS_IN_PATH;
 
 /**
  * What every request meets before any route, the 404 included: a CORS preflight is answered at once, as
@@ -33,7 +34,11 @@ const isEventsInUpgrade = (request: FastifyRequest): boolean =>
  * Returns the auth check, for the events websocket's `auth` message (null when auth is off).
  */
 export function guardHttpEdge(fastify: FastifyInstance, config: AppConfig): ApiAuth | null {
-  const cors = new CorsPolicy({ origins: config.CORS_ALLOWED_ORIGINS, methods: config.CORS_ALLOWED_METHODS, headers: config.CORS_ALLOWED_HEADERS });
+  const cors = new CorsPolicy({
+    origins: config.CORS_ALLOWED_ORIGINS,
+    methods: config.CORS_ALLOWED_METHODS,
+    headers: config.CORS_ALLOWED_HEADERS,
+  });
   const auth = config.API_AUTH_STRING === null ? null : new ApiAuth(config.API_AUTH_STRING);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (CorsPolicy.isPreflight(request.method, request.headers)) {
@@ -55,7 +60,9 @@ export function guardHttpEdge(fastify: FastifyInstance, config: AppConfig): ApiA
   fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.headers(SECURITY_HEADERS);
     const allowOrigin = cors.allowOrigin(request.headers.origin);
-    if (allowOrigin !== undefined && !reply.hasHeader('access-control-allow-origin')) void reply.header('access-control-allow-origin', allowOrigin);
+    if (allowOrigin !== undefined && !reply.hasHeader('access-control-allow-origin')) {
+      void reply.header('access-control-allow-origin', allowOrigin);
+    }
     const vary = reply.getHeader('vary');
     if (vary === undefined) void reply.header('vary', 'Origin');
     else if (!String(vary).includes('Origin')) void reply.header('vary', `${String(vary)}, Origin`);

@@ -24,7 +24,10 @@ function render(exception: unknown): { status: number; body: unknown; headers: R
       return reply;
     },
   };
-  const host = { getType: () => 'http', switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ id: 'req-1', body: {} }) }) };
+  const host = {
+    getType: () => 'http',
+    switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ id: 'req-1', body: {} }) }),
+  };
   new PrefectExceptionFilter().catch(exception, host as unknown as ArgumentsHost);
   return sent;
 }
@@ -56,7 +59,11 @@ describe('PrefectExceptionFilter', () => {
     ['a failed query without a code', new QueryFailedError('SELECT 1', [], new Error('boom'))],
     ['any other error', new Error('boom')],
   ])('keeps %s a 500', (_case, exception) => {
-    expect(render(exception)).toEqual({ status: 500, body: { exception_message: 'Internal Server Error' }, headers: {} });
+    expect(render(exception)).toEqual({
+      status: 500,
+      body: { exception_message: 'Internal Server Error' },
+      headers: {},
+    });
   });
 
   it.each([
@@ -65,7 +72,11 @@ describe('PrefectExceptionFilter', () => {
     ['an invalid text representation', '22P02'],
     ['a statement too complex', '54001'],
   ])('answers a value Postgres refused (%s) 422, the request being at fault', (_case, code) => {
-    expect(render(queryFailed(code))).toEqual({ status: 422, body: { detail: 'Invalid request: a value cannot be stored.' }, headers: {} });
+    expect(render(queryFailed(code))).toEqual({
+      status: 422,
+      body: { detail: 'Invalid request: a value cannot be stored.' },
+      headers: {},
+    });
   });
 
   const connectionError = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
@@ -81,10 +92,17 @@ describe('PrefectExceptionFilter', () => {
     ['a NATS request that timed out', new TimeoutError()],
     ['a NATS request cut by a disconnect', new RequestError('connection disconnected')],
   ])('answers %s 503 with Retry-After, so that Prefect clients retry', (_case, exception) => {
-    expect(render(exception)).toEqual({ status: 503, body: { exception_message: 'Service Unavailable' }, headers: { 'retry-after': '2' } });
+    expect(render(exception)).toEqual({
+      status: 503,
+      body: { exception_message: 'Service Unavailable' },
+      headers: { 'retry-after': '2' },
+    });
   });
 
   it('answers badRequest() with 400 {"detail"}', () => {
-    expect(render(badRequest('Flow run state is required'))).toMatchObject({ status: 400, body: { detail: 'Flow run state is required' } });
+    expect(render(badRequest('Flow run state is required'))).toMatchObject({
+      status: 400,
+      body: { detail: 'Flow run state is required' },
+    });
   });
 });

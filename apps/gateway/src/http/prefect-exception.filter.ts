@@ -35,7 +35,11 @@ export class PrefectExceptionFilter implements ExceptionFilter {
       if (domainError !== exception) {
         // Expected in operation (an outage, a client's bad value): one line, no stack.
         const message = domainError.code === 'unavailable' ? 'service unavailable' : 'request refused by the database';
-        this.logger.warn({ message, reqId: request.id, error: exception instanceof Error ? exception.message : String(exception) });
+        this.logger.warn({
+          message,
+          reqId: request.id,
+          error: exception instanceof Error ? exception.message : String(exception),
+        });
       }
       if (domainError.code === 'unavailable') void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       void reply.status(status).send(body);
@@ -46,7 +50,7 @@ export class PrefectExceptionFilter implements ExceptionFilter {
       const response = exception.getResponse();
       const detail =
         typeof response === 'object' && response !== null && 'message' in response && status !== 404
-          ? (response).message
+          ? response.message
           : httpReason(status);
       void reply.status(status).send({ detail });
       return;
@@ -69,14 +73,22 @@ export class PrefectExceptionFilter implements ExceptionFilter {
   }
 
   private logError(message: string, request: FastifyRequest, exception: unknown): void {
-    this.logger.error({ message, reqId: request.id, error: exception instanceof Error ? exception.stack : String(exception) });
+    this.logger.error({
+      message,
+      reqId: request.id,
+      error: exception instanceof Error ? exception.stack : String(exception),
+    });
   }
 }
 
 export function httpReason(status: number): string {
   const reasons: Record<number, string> = {
-    400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Request Entity Too Large',
-    415: 'Unsupported Media Type', 422: 'Unprocessable Entity',
+    400: 'Bad Request',
+    404: 'Not Found',
+    405: 'Method Not Allowed',
+    413: 'Request Entity Too Large',
+    415: 'Unsupported Media Type',
+    422: 'Unprocessable Entity',
   };
   return reasons[status] ?? 'Error';
 }

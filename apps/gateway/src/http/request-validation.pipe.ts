@@ -16,7 +16,9 @@ export class RequestValidationPipe implements PipeTransform {
     const { metatype } = metadata;
     if (metatype === Object) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw validationFailed([{ type: 'dict_type', loc: ['body'], msg: 'Input should be a valid dictionary', input: value ?? null }]);
+        throw validationFailed([
+          { type: 'dict_type', loc: ['body'], msg: 'Input should be a valid dictionary', input: value ?? null },
+        ]);
       }
       return value;
     }
@@ -33,7 +35,9 @@ export class ArrayBodyPipe<T extends object> implements PipeTransform {
 
   transform(value: unknown): T[] {
     if (!Array.isArray(value)) {
-      throw validationFailed([{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list', input: value ?? null }]);
+      throw validationFailed([
+        { type: 'list_type', loc: ['body'], msg: 'Input should be a valid list', input: value ?? null },
+      ]);
     }
     const items: T[] = [];
     const errors = value.flatMap((item, index) => {

@@ -81,7 +81,10 @@ export class PollSession {
     const { poolName, queueNames, limit, waitSeconds } = this.command;
     const deadline = Date.now() + waitSeconds * 1000;
     let target = await this.deps.targets.resolve(poolName, queueNames);
-    this.deps.sideEffects.record(target.pool, target.polled.map((queue) => queue.id));
+    this.deps.sideEffects.record(
+      target.pool,
+      target.polled.map((queue) => queue.id),
+    );
     let runs = await this.look(target);
     while (runs.length === 0 && limit > 0 && Date.now() < deadline && !this.deps.arrivals.closing) {
       await this.deps.arrivals.next(target.pool.id, Math.min(deadline - Date.now(), LONG_POLL_RECHECK_MS));
@@ -101,7 +104,9 @@ export class PollSession {
       const pulled = await this.pullAhead(cached);
       const nothingPulled = [...pulled.values()].every((messages) => messages.length === 0);
       if (nothingPulled && !this.reachesPastHorizon(new Date())) return [];
-      const target = cached.fresh ? cached : await this.deps.targets.resolve(this.command.poolName, this.command.queueNames, true);
+      const target = cached.fresh
+        ? cached
+        : await this.deps.targets.resolve(this.command.poolName, this.command.queueNames, true);
       const runs = await this.lease(target, pulled);
       this.settle();
       return runs.map((run) => presentWorkerFlowRun(run as FlowRunEntity & { work_queue_id: string }, target.pool.id));
@@ -181,17 +186,32 @@ export class PollSession {
    * The slots this poll may fill. Where slots are limited, polls of one pool take turns (until the transaction
    * ends) so that two cannot hand out the same free slot.
    */
-  private async freeSlots(tx: Transaction, pool: PollPool, poolQueues: PollQueue[], queues: PollQueue[], now: Date): Promise<SlotBudget> {
+  private async freeSlots(
+    tx: Transaction,
+    pool: PollPool,
+    poolQueues: PollQueue[],
+    queues: PollQueue[],
+    now: Date,
+  ): Promise<SlotBudget> {
     if (!slotsLimited(pool, queues)) return slotBudget(this.command.limit, pool, new Map());
     await tx.delivery.lockPoolSlots(pool.id);
     const active = poolQueues.filter((queue) => !queue.is_paused);
-    return slotBudget(this.command.limit, pool, await tx.delivery.busySlots(active.map((queue) => queue.id), now));
+    return slotBudget(
+      this.command.limit,
+      pool,
+      await tx.delivery.busySlots(
+        active.map((queue) => queue.id),
+        now,
+      ),
+    );
   }
 
   /** The polled queues this poll may take runs from, deduplicated, in priority order. */
   private drainable({ pool, polled }: ResolvedTarget): PollQueue[] {
     if (this.command.limit === 0 || pool.is_paused) return [];
-    return polled.filter((queue, i) => !queue.is_paused && polled.findIndex((q) => q.id === queue.id) === i).sort((a, b) => a.priority - b.priority);
+    return polled
+      .filter((queue, i) => !queue.is_paused && polled.findIndex((q) => q.id === queue.id) === i)
+      .sort((a, b) => a.priority - b.priority);
   }
 
   /** `firstPull`, if any, was pulled ahead of the transaction for this queue (see pullAhead); other rounds pull here. */
@@ -212,7 +232,10 @@ export class PollSession {
       // goes first; the surplus goes straight back.
       const messages = (round === 0 ? firstPull : undefined) ?? (await this.pull(pool.id, queue.id, wanted + OVERPULL));
       if (messages.length === 0) break;
-      const { runs, queueActive } = await tx.delivery.lockOfferedRuns(messages.flatMap((m) => (m.publication ? [m.publication.runId] : [])), queue.id);
+      const { runs, queueActive } = await tx.delivery.lockOfferedRuns(
+        messages.flatMap((m) => (m.publication ? [m.publication.runId] : [])),
+        queue.id,
+      );
       const rows = new Map(runs.map((run) => [run.id, run]));
       const deliverable: { message: PulledRun; run: FlowRunEntity; publication: RunPublication }[] = [];
       const forgotten: string[] = [];
@@ -220,14 +243,25 @@ export class PollSession {
         const { publication } = message;
         const run = publication ? (rows.get(publication.runId) ?? null) : null;
         // A paused queue's messages stay valid for its resumption (pausing purges them anyway).
-        const verdict = !publication ? 'stale' : queueActive ? judgeOffer(run, publication, queue.id, window, now) : 'elsewhere';
+        const verdict = !publication
+          ? 'stale'
+          : queueActive
+            ? judgeOffer(run, publication, queue.id, window, now)
+            : 'elsewhere';
         const duplicate = deliverable.findIndex((offer) => offer.run.id === run?.id);
         if (verdict === 'deliver' && run && publication && duplicate === -1) {
           deliverable.push({ message, run, publication });
         } else if (verdict === 'deliver' && run && publication) {
           // Two publications of one run in one pull: hand out the newest, drop the other.
-          const [older, newer] = deliverable[duplicate].publication.epoch < publication.epoch ? [deliverable[duplicate].message, message] : [message, deliverable[duplicate].message];
-          deliverable[duplicate] = { ...deliverable[duplicate], message: newer, publication: newer.publication ?? publication };
+          const [older, newer] =
+            deliverable[duplicate].publication.epoch < publication.epoch
+              ? [deliverable[duplicate].message, message]
+              : [message, deliverable[duplicate].message];
+          deliverable[duplicate] = {
+            ...deliverable[duplicate],
+            message: newer,
+            publication: newer.publication ?? publication,
+          };
           this.settleLater(older, 'term');
         } else if (verdict === 'elsewhere') {
           this.settleLater(message, 'nak');
@@ -256,7 +290,9 @@ export class PollSession {
     }
     if (leased.length < allowance && this.reachesPastHorizon(now)) {
       const remaining = allowance - leased.length;
-      leased.push(...(await tx.delivery.leaseBeyondHorizon(queue.id, this.horizonEnd(now), window, remaining, leaseUntil, now)));
+      leased.push(
+        ...(await tx.delivery.leaseBeyondHorizon(queue.id, this.horizonEnd(now), window, remaining, leaseUntil, now)),
+      );
     }
     leased.sort((a, b) => startTime(a) - startTime(b));
     return leased;

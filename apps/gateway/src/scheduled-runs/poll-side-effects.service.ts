@@ -52,7 +52,12 @@ export class PollSideEffects implements OnModuleDestroy {
           this.events.publish([
             ...readiedQueues.map((queue) => workQueueStatusEvent('READY', queue, polled.get(queue.id)!, polledAt)),
             ...readiedDeployments.map((deployment) =>
-              deploymentStatusEvent('READY', deployment, deployment.work_queue_id ? (polled.get(deployment.work_queue_id) ?? null) : null, polledAt),
+              deploymentStatusEvent(
+                'READY',
+                deployment,
+                deployment.work_queue_id ? (polled.get(deployment.work_queue_id) ?? null) : null,
+                polledAt,
+              ),
             ),
           ]),
         );

@@ -50,7 +50,11 @@ export class PollTargets implements OnApplicationBootstrap {
       return this.resolve(poolName, queueNames, true);
     }
     if (!found) throw notFound(`Work pool "${poolName}" not found.`);
-    if (!target) throw notFound(`Work pool queue '${poolName}/${queueNames.find((name) => !found.queues.some((queue) => queue.name === name))}' not found.`);
+    if (!target) {
+      throw notFound(
+        `Work pool queue '${poolName}/${queueNames.find((name) => !found.queues.some((queue) => queue.name === name))}' not found.`,
+      );
+    }
     return target;
   }
 
@@ -76,5 +80,10 @@ function select(found: PollTarget & { fresh: boolean }, queueNames: string[]): R
     if (!queue) return null;
     polled.push(queue);
   }
-  return { pool: found.pool, poolQueues: found.queues, polled: queueNames.length > 0 ? polled : found.queues, fresh: found.fresh };
+  return {
+    pool: found.pool,
+    poolQueues: found.queues,
+    polled: queueNames.length > 0 ? polled : found.queues,
+    fresh: found.fresh,
+  };
 }

@@ -13,7 +13,11 @@ export class ScheduledRunsService {
   ) {}
 
   /** `waitSeconds` > 0 holds an empty answer open until runs arrive or the wait ends (`Prefer: wait`). */
-  getScheduledFlowRuns(poolName: string, body: GetScheduledFlowRunsDto, waitSeconds = 0): Promise<WorkerFlowRunResponse[]> {
+  getScheduledFlowRuns(
+    poolName: string,
+    body: GetScheduledFlowRunsDto,
+    waitSeconds = 0,
+  ): Promise<WorkerFlowRunResponse[]> {
     return this.sessions
       .open({
         poolName,

@@ -1,5 +1,13 @@
 import { PrefectEvent } from '@app/contracts';
-import { generateRunName, planTaskRunRecording, stateRowFor, TaskRunFromEvent, taskRunFromEvent, TaskRunRecording, UnrecordableTaskRunEventError } from '@app/domain';
+import {
+  generateRunName,
+  planTaskRunRecording,
+  stateRowFor,
+  TaskRunFromEvent,
+  taskRunFromEvent,
+  TaskRunRecording,
+  UnrecordableTaskRunEventError,
+} from '@app/domain';
 import { Database } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
 import { isIntegrityViolation } from '../http/prefect-exception.filter';
@@ -28,16 +36,29 @@ export class TaskRunRecorder {
       recorded = taskRunFromEvent(event, new Date(), generateRunName);
     } catch (error) {
       if (!(error instanceof UnrecordableTaskRunEventError)) throw error;
-      this.logger.warn({ message: 'task-run event not recorded', event_id: event.id, event: event.event, reason: error.message });
+      this.logger.warn({
+        message: 'task-run event not recorded',
+        event_id: event.id,
+        event: event.event,
+        reason: error.message,
+      });
       return null;
     }
     try {
       return await this.db.transaction(async (tx) => {
         const { columns } = recorded;
         for (let attempt = 1; ; attempt++) {
-          const stored = await tx.taskRuns.lockVersions(columns.id, columns.flow_run_id, columns.task_key, columns.dynamic_key);
+          const stored = await tx.taskRuns.lockVersions(
+            columns.id,
+            columns.flow_run_id,
+            columns.task_key,
+            columns.dynamic_key,
+          );
           const plan = planTaskRunRecording(columns, stored);
-          if (plan.write === 'insert' && !(await tx.taskRuns.insertFromEvent({ ...columns, name: recorded.nameIfNew }))) {
+          if (
+            plan.write === 'insert' &&
+            !(await tx.taskRuns.insertFromEvent({ ...columns, name: recorded.nameIfNew }))
+          ) {
             if (attempt < MAX_INSERT_RACES) continue;
             throw new Error(`task run ${columns.id}: inserted concurrently, yet not found`);
           }
@@ -48,7 +69,11 @@ export class TaskRunRecorder {
       });
     } catch (error) {
       if (!isIntegrityViolation(error)) throw error;
-      this.logger.warn({ message: 'task-run event conflicts with stored data, discarded', event_id: event.id, error: String(error) });
+      this.logger.warn({
+        message: 'task-run event conflicts with stored data, discarded',
+        event_id: event.id,
+        error: String(error),
+      });
       return null;
     }
   }

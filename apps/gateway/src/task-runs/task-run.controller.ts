@@ -1,4 +1,10 @@
-import { OrchestrationResult, SetTaskRunStateDto, TaskRunCreateDto, TaskRunFilterRequestDto, TaskRunResponse } from '@app/contracts';
+import {
+  OrchestrationResult,
+  SetTaskRunStateDto,
+  TaskRunCreateDto,
+  TaskRunFilterRequestDto,
+  TaskRunResponse,
+} from '@app/contracts';
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { OrchestrationClient, RequestClient } from '../flow-runs/orchestration-client.decorator';

@@ -1,6 +1,20 @@
 import { AppConfig } from '@app/config';
-import { OrchestrationResult, SetTaskRunStateDto, TaskRunCreateDto, TaskRunFilterRequestDto, TaskRunResponse } from '@app/contracts';
-import { generateRunName, integrityConflict, notFound, presentOrchestrationResult, presentTaskRun, resolveLimit, taskRunPolicy } from '@app/domain';
+import {
+  OrchestrationResult,
+  SetTaskRunStateDto,
+  TaskRunCreateDto,
+  TaskRunFilterRequestDto,
+  TaskRunResponse,
+} from '@app/contracts';
+import {
+  generateRunName,
+  integrityConflict,
+  notFound,
+  presentOrchestrationResult,
+  presentTaskRun,
+  resolveLimit,
+  taskRunPolicy,
+} from '@app/domain';
 import { TaskRunTransitions } from '@app/orchestration';
 import { Database, TaskRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
@@ -18,7 +32,10 @@ export class TaskRunService {
    * `POST /task_runs/`: idempotent on (flow run, task key, dynamic key) — the existing task run is returned as it
    * is (`created: false`). A new one enters the given state, or PENDING.
    */
-  async create(body: TaskRunCreateDto, client: OrchestrationClient): Promise<{ task: TaskRunResponse; created: boolean }> {
+  async create(
+    body: TaskRunCreateDto,
+    client: OrchestrationClient,
+  ): Promise<{ task: TaskRunResponse; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const flowRunId = body.flow_run_id ?? null;
       if (flowRunId && !(await tx.flowRuns.findById(flowRunId))) throw integrityConflict();
@@ -59,7 +76,11 @@ export class TaskRunService {
    * `POST /task_runs/{id}/set_state`: the task run stays locked from the read to the commit, so proposals for one
    * task run are recorded one after the other. `created` says whether a new state was written.
    */
-  async setState(id: string, body: SetTaskRunStateDto, client: OrchestrationClient): Promise<{ result: OrchestrationResult; created: boolean }> {
+  async setState(
+    id: string,
+    body: SetTaskRunStateDto,
+    client: OrchestrationClient,
+  ): Promise<{ result: OrchestrationResult; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const task = await tx.taskRuns.findByIdForUpdate(id);
       if (!task) throw notFound('Task run not found');
@@ -70,7 +91,9 @@ export class TaskRunService {
 
   async filter(body: TaskRunFilterRequestDto): Promise<TaskRunResponse[]> {
     const tasks = await this.db.repos.taskRuns.filter(body, resolveLimit(body.limit, this.config.DEFAULT_LIMIT));
-    const states = await this.db.repos.taskRunStates.findByIds(tasks.flatMap((task) => (task.state_id ? [task.state_id] : [])));
+    const states = await this.db.repos.taskRunStates.findByIds(
+      tasks.flatMap((task) => (task.state_id ? [task.state_id] : [])),
+    );
     const now = new Date();
     return tasks.map((task) => presentTaskRun(task, task.state_id ? (states.get(task.state_id) ?? null) : null, now));
   }

@@ -36,7 +36,10 @@ export class WorkPoolDelivery {
       await tx.delivery.forgetDispatches(queues.map((queue) => queue.id));
       tx.afterCommit(async () => {
         await this.bus.purgePool(workPoolId);
-        await this.republishIfResumed(workPoolId, queues.map((queue) => queue.id));
+        await this.republishIfResumed(
+          workPoolId,
+          queues.map((queue) => queue.id),
+        );
       });
     } else {
       tx.afterCommit(() => this.signals.requestDispatch(workPoolId));

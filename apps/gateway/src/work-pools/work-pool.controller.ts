@@ -1,4 +1,10 @@
-import { WorkPoolCountRequestDto, WorkPoolCreateDto, WorkPoolFilterRequestDto, WorkPoolResponse, WorkPoolUpdateDto } from '@app/contracts';
+import {
+  WorkPoolCountRequestDto,
+  WorkPoolCreateDto,
+  WorkPoolFilterRequestDto,
+  WorkPoolResponse,
+  WorkPoolUpdateDto,
+} from '@app/contracts';
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { WorkPoolService } from './work-pool.service';
 
@@ -14,7 +20,10 @@ export class WorkPoolController {
 
   @Post('filter')
   @HttpCode(200)
-  filter(@Body() body: WorkPoolFilterRequestDto, @Headers('user-agent') userAgent?: string): Promise<WorkPoolResponse[]> {
+  filter(
+    @Body() body: WorkPoolFilterRequestDto,
+    @Headers('user-agent') userAgent?: string,
+  ): Promise<WorkPoolResponse[]> {
     return this.pools.filter(body, userAgent);
   }
 

@@ -3,7 +3,8 @@ import type { Transaction, WorkPoolEntity, WorkPoolRepository, WorkQueueEntity }
 
 const workPoolNotFound = (name: string) => notFound(`Work pool "${name}" not found.`);
 
-export const workQueueNotFound = (workPoolName: string, name: string) => notFound(`Work pool queue '${workPoolName}/${name}' not found.`);
+export const workQueueNotFound = (workPoolName: string, name: string) =>
+  notFound(`Work pool queue '${workPoolName}/${name}' not found.`);
 
 /** The pool named `name`, locked until the transaction ends when `lock` is set; 404 with Prefect's text otherwise. */
 export async function requireWorkPool(pools: WorkPoolRepository, name: string, lock = false): Promise<WorkPoolEntity> {

@@ -41,7 +41,13 @@ function assertValidBaseJobTemplate(template: Record<string, unknown> | null | u
   const error = template ? baseJobTemplateError(template) : null;
   if (error) {
     throw validationFailed([
-      { type: 'value_error', loc: ['body', 'base_job_template'], msg: `Value error, ${error}`, input: template, ctx: { error: {} } },
+      {
+        type: 'value_error',
+        loc: ['body', 'base_job_template'],
+        msg: `Value error, ${error}`,
+        input: template,
+        ctx: { error: {} },
+      },
     ]);
   }
 }
@@ -67,7 +73,9 @@ export class WorkPoolService {
   /** A new pool announces its status. As in Prefect, that event is not stamped on the row, so the next follows nothing. */
   async create(body: WorkPoolCreateDto, userAgent: string | undefined): Promise<WorkPoolResponse> {
     assertValidBaseJobTemplate(body.base_job_template);
-    if (isReservedWorkPoolName(body.name)) throw forbidden("Work pools starting with 'Prefect' are reserved for internal use.");
+    if (isReservedWorkPoolName(body.name)) {
+      throw forbidden("Work pools starting with 'Prefect' are reserved for internal use.");
+    }
     const pool = await this.db.transaction(async (tx) => {
       const inserted = await tx.workPools.insertIfAbsent({
         name: body.name,
@@ -80,7 +88,11 @@ export class WorkPoolService {
         storage_configuration: storageConfiguration(body.storage_configuration),
       });
       if (!inserted) throw conflict('A work pool with this name already exists.');
-      const queue = await tx.workQueues.insert({ ...DEFAULT_QUEUE, work_pool_id: inserted.id, priority: firstFreePriority([]) });
+      const queue = await tx.workQueues.insert({
+        ...DEFAULT_QUEUE,
+        work_pool_id: inserted.id,
+        priority: firstFreePriority([]),
+      });
       await tx.workPools.updateById(inserted.id, { default_queue_id: queue.id });
       const event = workPoolStatusEvent({ ...inserted, ...statusTransitionStamp(new Date()) }, null);
       tx.afterCommit(() => this.events.publish([event]));
@@ -130,7 +142,9 @@ export class WorkPoolService {
         ...(body.is_paused != null && { is_paused: body.is_paused }),
         ...(body.base_job_template != null && { base_job_template: body.base_job_template }),
         ...(body.concurrency_limit !== undefined && { concurrency_limit: body.concurrency_limit }),
-        ...(body.storage_configuration != null && { storage_configuration: storageConfiguration(body.storage_configuration) }),
+        ...(body.storage_configuration != null && {
+          storage_configuration: storageConfiguration(body.storage_configuration),
+        }),
         ...transition,
         updated: new Date(),
       });
@@ -138,7 +152,9 @@ export class WorkPoolService {
         const event = workPoolStatusEvent({ ...pool, ...transition }, pool);
         tx.afterCommit(() => this.events.publish([event]));
       }
-      if (body.is_paused != null && body.is_paused !== pool.is_paused) await this.delivery.poolPauseChanged(tx, pool.id, body.is_paused);
+      if (body.is_paused != null && body.is_paused !== pool.is_paused) {
+        await this.delivery.poolPauseChanged(tx, pool.id, body.is_paused);
+      }
     });
   }
 
@@ -153,7 +169,11 @@ export class WorkPoolService {
     });
   }
 
-  private present(pool: WorkPoolEntity, slots: ReadonlyMap<string, number>, userAgent: string | undefined): WorkPoolResponse {
+  private present(
+    pool: WorkPoolEntity,
+    slots: ReadonlyMap<string, number>,
+    userAgent: string | undefined,
+  ): WorkPoolResponse {
     return presentWorkPool(pool, {
       activeSlots: slots.get(pool.id) ?? 0,
       omitDefaultResultStorageBlockId: omitsDefaultResultStorageBlockId(prefectClientVersion(userAgent)),

@@ -14,7 +14,10 @@ export class WorkQueueController {
 
   @Post('filter')
   @HttpCode(200)
-  filter(@Param('work_pool_name') workPoolName: string, @Body() body: WorkQueueFilterRequestDto): Promise<WorkQueueResponse[]> {
+  filter(
+    @Param('work_pool_name') workPoolName: string,
+    @Body() body: WorkQueueFilterRequestDto,
+  ): Promise<WorkQueueResponse[]> {
     return this.queues.filter(workPoolName, body);
   }
 
@@ -25,7 +28,11 @@ export class WorkQueueController {
 
   @Patch(':name')
   @HttpCode(204)
-  update(@Param('work_pool_name') workPoolName: string, @Param('name') name: string, @Body() body: WorkQueueUpdateDto): Promise<void> {
+  update(
+    @Param('work_pool_name') workPoolName: string,
+    @Param('name') name: string,
+    @Body() body: WorkQueueUpdateDto,
+  ): Promise<void> {
     return this.queues.update(workPoolName, name, body);
   }
 

@@ -63,7 +63,9 @@ export class WorkQueueService {
       });
       // Prefect's text is not an f-string, so the placeholder is sent as is.
       if (!queue) throw conflict('A work queue with this name already exists in work pool {work_pool_name!r}.');
-      if (body.priority) await this.rebalance(tx, [...siblings, { id: queue.id, priority }], { id: queue.id, priority });
+      if (body.priority) {
+        await this.rebalance(tx, [...siblings, { id: queue.id, priority }], { id: queue.id, priority });
+      }
       return presentWorkQueue(queue, pool.name, 0);
     });
   }
@@ -71,14 +73,18 @@ export class WorkQueueService {
   async read(workPoolName: string, name: string): Promise<WorkQueueResponse> {
     const queue = await this.db.repos.workQueues.findByNames(workPoolName, name);
     if (!queue) throw workQueueNotFound(workPoolName, name);
-    const slots = await countHeldSlots([queue], (ids, states) => this.db.repos.workQueues.countRunsInStates(ids, states));
+    const slots = await countHeldSlots([queue], (ids, states) =>
+      this.db.repos.workQueues.countRunsInStates(ids, states),
+    );
     return presentWorkQueue(queue, workPoolName, slots.get(queue.id) ?? 0);
   }
 
   /** `GET /work_queues/{id}` (the CLI reads queues by id). */
   async readById(id: string): Promise<WorkQueueResponse> {
     const { queue, poolName } = await this.requireQueueById(id);
-    const slots = await countHeldSlots([queue], (ids, states) => this.db.repos.workQueues.countRunsInStates(ids, states));
+    const slots = await countHeldSlots([queue], (ids, states) =>
+      this.db.repos.workQueues.countRunsInStates(ids, states),
+    );
     return presentWorkQueue(queue, poolName, slots.get(queue.id) ?? 0);
   }
 
@@ -106,7 +112,9 @@ export class WorkQueueService {
     const limit = resolveLimit(body.limit, this.config.DEFAULT_LIMIT);
     const pool = await requireWorkPool(this.db.repos.workPools, workPoolName);
     const queues = await this.db.repos.workQueues.find(pool.id, body.work_queues, body.offset, limit);
-    const slots = await countHeldSlots(queues, (ids, states) => this.db.repos.workQueues.countRunsInStates(ids, states));
+    const slots = await countHeldSlots(queues, (ids, states) =>
+      this.db.repos.workQueues.countRunsInStates(ids, states),
+    );
     return queues.map((queue) => presentWorkQueue(queue, pool.name, slots.get(queue.id) ?? 0));
   }
 
@@ -140,7 +148,10 @@ export class WorkQueueService {
         tx.afterCommit(() => this.events.publish([event]));
       }
       if (body.priority != null) {
-        await this.rebalance(tx, await tx.workQueues.priorities(queue.work_pool_id), { id: queue.id, priority: body.priority });
+        await this.rebalance(tx, await tx.workQueues.priorities(queue.work_pool_id), {
+          id: queue.id,
+          priority: body.priority,
+        });
       }
       if (body.is_paused != null && body.is_paused !== queue.is_paused) {
         await this.delivery.queuePauseChanged(tx, queue.work_pool_id, queue.id, body.is_paused);
@@ -160,7 +171,11 @@ export class WorkQueueService {
   }
 
   /** The pool (locked) and its queue, with Prefect's 404 for whichever is missing. */
-  private async requireQueue(tx: Transaction, workPoolName: string, name: string): Promise<{ pool: WorkPoolEntity; queue: WorkQueueEntity }> {
+  private async requireQueue(
+    tx: Transaction,
+    workPoolName: string,
+    name: string,
+  ): Promise<{ pool: WorkPoolEntity; queue: WorkQueueEntity }> {
     const pool = await requireWorkPool(tx.workPools, workPoolName, true);
     const queue = await tx.workQueues.findInPool(pool.id, name);
     if (!queue) throw workQueueNotFound(workPoolName, name);

@@ -14,7 +14,10 @@ export class WorkerController {
 
   @Post('filter')
   @HttpCode(200)
-  filter(@Param('work_pool_name') workPoolName: string, @Body() body: WorkerFilterRequestDto): Promise<WorkerResponse[]> {
+  filter(
+    @Param('work_pool_name') workPoolName: string,
+    @Body() body: WorkerFilterRequestDto,
+  ): Promise<WorkerResponse[]> {
     return this.workers.filter(workPoolName, body);
   }
 

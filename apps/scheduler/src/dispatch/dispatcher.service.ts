@@ -47,8 +47,12 @@ export class DispatcherService extends LoopService {
     const now = new Date();
     const horizonMs = this.config.DISPATCH_HORIZON_SECONDS * 1000;
     const horizonEnd = new Date(now.getTime() + horizonMs);
-    while ((await this.dispatchBatch((tx) => tx.delivery.lockUndispatched(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE);
-    while ((await this.dispatchBatch((tx) => tx.delivery.lockExpiredLeases(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE);
+    while (
+      (await this.dispatchBatch((tx) => tx.delivery.lockUndispatched(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE
+    );
+    while (
+      (await this.dispatchBatch((tx) => tx.delivery.lockExpiredLeases(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE
+    );
     const [nextRun, nextLeaseExpiry] = await Promise.all([
       this.db.repos.delivery.nextUndispatchedAfter(horizonEnd),
       this.db.repos.delivery.nextLeaseExpiry(now),
@@ -81,7 +85,9 @@ export class DispatcherService extends LoopService {
       for (const { run, work_pool_id } of candidates) {
         queuesByPool.set(work_pool_id, (queuesByPool.get(work_pool_id) ?? new Set()).add(run.work_queue_id));
       }
-      tx.afterCommit(() => queuesByPool.forEach((queues, poolId) => this.signals.announceDispatched(poolId, [...queues])));
+      tx.afterCommit(() =>
+        queuesByPool.forEach((queues, poolId) => this.signals.announceDispatched(poolId, [...queues])),
+      );
       return candidates.length;
     });
   }
@@ -89,7 +95,13 @@ export class DispatcherService extends LoopService {
   private async publish({ run, work_pool_id }: DispatchCandidate): Promise<StoredPublication> {
     const publication = { runId: run.id, stateId: run.state_id, epoch: run.dispatch_epoch + 1 };
     const body = presentWorkerFlowRun(run, work_pool_id);
-    const { seq } = await this.bus.publish(work_pool_id, run.work_queue_id, publication, body, run.next_scheduled_start_time);
+    const { seq } = await this.bus.publish(
+      work_pool_id,
+      run.work_queue_id,
+      publication,
+      body,
+      run.next_scheduled_start_time,
+    );
     return { publication, work_queue_id: run.work_queue_id, seq };
   }
 }

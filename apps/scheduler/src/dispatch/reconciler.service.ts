@@ -35,7 +35,9 @@ export class ReconcilerService extends LoopService {
     for (const queue of await this.db.repos.delivery.publishedPerQueue()) {
       if (!(await this.fallsShort(queue))) continue;
       const count = await this.republishLost(queue);
-      if (count > 0) this.logger.warn(`queue ${queue.work_queue_id}: ${count} runs were missing from the bus; published again`);
+      if (count > 0) {
+        this.logger.warn(`queue ${queue.work_queue_id}: ${count} runs were missing from the bus; published again`);
+      }
       republished += count;
     }
     return republished;

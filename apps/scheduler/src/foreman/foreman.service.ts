@@ -41,14 +41,28 @@ export class ForemanService extends LoopService {
     const pools = await foreman.markPoolsWithoutOnlineWorkersNotReady(now);
     this.events.publish(pools.map((pool) => workPoolStatusEvent(pool, pool.previous)));
 
-    const deployments = await foreman.markStaleDeploymentsNotReady(this.secondsBefore(now, this.config.FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS));
-    this.events.publish(deployments.map((deployment) => deploymentStatusEvent('NOT_READY', deployment, deployment.pool, now)));
+    const deployments = await foreman.markStaleDeploymentsNotReady(
+      this.secondsBefore(now, this.config.FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS),
+    );
+    this.events.publish(
+      deployments.map((deployment) => deploymentStatusEvent('NOT_READY', deployment, deployment.pool, now)),
+    );
 
-    const queues = await foreman.markStaleWorkQueuesNotReady(this.secondsBefore(now, this.config.FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS), now);
+    const queues = await foreman.markStaleWorkQueuesNotReady(
+      this.secondsBefore(now, this.config.FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS),
+      now,
+    );
     this.events.publish(queues.map((queue) => workQueueStatusEvent('NOT_READY', queue, queue.pool, now)));
 
-    const pass = { workersOffline, poolsNotReady: pools.length, deploymentsNotReady: deployments.length, workQueuesNotReady: queues.length };
-    if (Object.values(pass).some((count) => count > 0)) this.logger.log({ message: 'foreman marked statuses', ...pass });
+    const pass = {
+      workersOffline,
+      poolsNotReady: pools.length,
+      deploymentsNotReady: deployments.length,
+      workQueuesNotReady: queues.length,
+    };
+    if (Object.values(pass).some((count) => count > 0)) {
+      this.logger.log({ message: 'foreman marked statuses', ...pass });
+    }
     return pass;
   }
 

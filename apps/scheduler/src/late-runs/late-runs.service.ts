@@ -62,7 +62,10 @@ export class LateRunsService extends LoopService {
     return this.db.transaction(async (tx) => {
       const run = await tx.lateRuns.lockIfOverdue(id, startedBefore);
       if (!run) return false;
-      const outcome = await this.transitions.transition(tx, run, lateState(run.next_scheduled_start_time), { client: SERVER, orchestrate: orchestrateLateRun });
+      const outcome = await this.transitions.transition(tx, run, lateState(run.next_scheduled_start_time), {
+        client: SERVER,
+        orchestrate: orchestrateLateRun,
+      });
       return outcome.written;
     });
   }

@@ -60,7 +60,7 @@ export class DeploymentScheduler {
       }
     };
     try {
-      for (let afterId: string | null = null; ; ) {
+      for (let afterId: string | null = null; ;) {
         const ids = await nextPage(afterId, batchSize);
         if (ids.length > 0) {
           const page: Promise<void> = settle(this.schedulePage(ids)).finally(() => inFlight.delete(page));
@@ -84,7 +84,11 @@ export class DeploymentScheduler {
       const schedules = await tx.scheduler.lockActiveSchedules(deployments.map((deployment) => deployment.id));
       const now = new Date();
       const { templates, runs } = scheduledRuns(deployments, schedules, now, this.window, (deploymentId, error) =>
-        this.logger.error({ message: 'error scheduling deployment', deployment_id: deploymentId, error: String(error) }),
+        this.logger.error({
+          message: 'error scheduling deployment',
+          deployment_id: deploymentId,
+          error: String(error),
+        }),
       );
       const state = {
         ...SCHEDULED_RUN_STATE,

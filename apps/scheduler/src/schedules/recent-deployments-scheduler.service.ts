@@ -25,8 +25,16 @@ export class RecentDeploymentsSchedulerService extends LoopService {
 
   async runOnce(now = new Date()): Promise<SchedulingPass> {
     const since = new Date(now.getTime() - (this.config.SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS + 1) * 1000);
-    const pass = await this.scheduler.scheduleAll((afterId, limit) => this.db.repos.scheduler.recentlyChangedDeployments(since, afterId, limit));
-    if (pass.inserted > 0) this.logger.log({ message: 'scheduled runs of recent deployments', runs: pass.inserted, deployments: pass.deployments });
+    const pass = await this.scheduler.scheduleAll((afterId, limit) =>
+      this.db.repos.scheduler.recentlyChangedDeployments(since, afterId, limit),
+    );
+    if (pass.inserted > 0) {
+      this.logger.log({
+        message: 'scheduled runs of recent deployments',
+        runs: pass.inserted,
+        deployments: pass.deployments,
+      });
+    }
     return pass;
   }
 }

@@ -23,10 +23,16 @@ export class SchedulerService extends LoopService {
   async runOnce(now = new Date()): Promise<SchedulingPass> {
     const pass = await this.scheduler.scheduleAll((afterId, limit) =>
       this.db.repos.scheduler.deploymentsNeedingRuns(
-        now, this.config.SCHEDULER_MIN_RUNS, this.config.SCHEDULER_MIN_SCHEDULED_TIME_SECONDS, afterId, limit,
+        now,
+        this.config.SCHEDULER_MIN_RUNS,
+        this.config.SCHEDULER_MIN_SCHEDULED_TIME_SECONDS,
+        afterId,
+        limit,
       ),
     );
-    if (pass.inserted > 0) this.logger.log({ message: 'scheduled runs', runs: pass.inserted, deployments: pass.deployments });
+    if (pass.inserted > 0) {
+      this.logger.log({ message: 'scheduled runs', runs: pass.inserted, deployments: pass.deployments });
+    }
     return pass;
   }
 }

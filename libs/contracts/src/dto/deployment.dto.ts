@@ -1,5 +1,17 @@
 import { Transform, Type, TypeHelpOptions } from 'class-transformer';
-import { IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsOptional, IsString, Max, Min, ValidateNested, ValidationArguments } from 'class-validator';
+import {
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  ValidateNested,
+  ValidationArguments,
+} from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { cronError } from '../schedules/cron-strings';
 import { parseIntervalSeconds } from '../schedules/durations';
@@ -33,7 +45,11 @@ const timezoneMessage = ({ value }: ValidationArguments): string =>
 
 /** Interval and cron schedules: an empty string passes, as in Prefect's `default_timezone`. */
 const IsScheduleTimezone = (): PropertyDecorator =>
-  compose(IsOptional(), IsString(), rule('isTimezone', (value) => value === '' || isKnownTimeZone(value as string), { message: timezoneMessage }));
+  compose(
+    IsOptional(),
+    IsString(),
+    rule('isTimezone', (value) => value === '' || isKnownTimeZone(value as string), { message: timezoneMessage }),
+  );
 
 // ------------------------------------------------------------------------------------------ intervals
 
@@ -41,7 +57,8 @@ const IsPositiveInterval = (): PropertyDecorator =>
   compose(
     Transform(({ value }: { value: unknown }) => parseIntervalSeconds(value) ?? value),
     rule('isPositiveInterval', (value) => typeof value === 'number' && value > 0, {
-      message: ({ value }) => (typeof value === 'number' ? 'Value error, interval must be positive' : 'Input should be a valid timedelta'),
+      message: ({ value }) =>
+        typeof value === 'number' ? 'Value error, interval must be positive' : 'Input should be a valid timedelta',
     }),
   );
 
@@ -135,9 +152,13 @@ const MaxScheduledRuns = (): PropertyDecorator =>
   compose(
     IsOptional(),
     IsPositiveInteger(),
-    rule('isWithinScheduledRunsLimit', (value) => typeof value === 'number' && value <= MAX_SCHEDULED_RUNS_PER_SCHEDULE, {
-      message: `Value error, \`max_scheduled_runs\` must be less than or equal to ${MAX_SCHEDULED_RUNS_PER_SCHEDULE}.`,
-    }),
+    rule(
+      'isWithinScheduledRunsLimit',
+      (value) => typeof value === 'number' && value <= MAX_SCHEDULED_RUNS_PER_SCHEDULE,
+      {
+        message: `Value error, \`max_scheduled_runs\` must be less than or equal to ${MAX_SCHEDULED_RUNS_PER_SCHEDULE}.`,
+      },
+    ),
   );
 
 /** The fields Prefect's schedule create and update models declare alike. */
@@ -229,12 +250,15 @@ const SentStringList = (): PropertyDecorator => compose(WhenSent(), IsArray(), I
 const SentBoolean = (): PropertyDecorator => compose(WhenSent(), IsBoolean());
 const OptionalPositiveInteger = (): PropertyDecorator => compose(IsOptional(), IsPositiveInteger());
 const PullSteps = (): PropertyDecorator => compose(IsOptional(), IsArray(), IsJsonObject({ each: true }));
-const OptionalNested = (model: () => new () => object): PropertyDecorator => compose(IsOptional(), IsNestedModel(model));
+const OptionalNested = (model: () => new () => object): PropertyDecorator =>
+  compose(IsOptional(), IsNestedModel(model));
 /** Keys older clients still send; Prefect's `remove_old_deployment_fields` drops them before validation. */
 const LegacyKey = (): PropertyDecorator => IsOptional();
 
-const bothConcurrencyLimits = (dto: { concurrency_limit?: number | null; global_concurrency_limit_id?: string | null }): boolean =>
-  Boolean(dto.concurrency_limit) && Boolean(dto.global_concurrency_limit_id);
+const bothConcurrencyLimits = (dto: {
+  concurrency_limit?: number | null;
+  global_concurrency_limit_id?: string | null;
+}): boolean => Boolean(dto.concurrency_limit) && Boolean(dto.global_concurrency_limit_id);
 
 /** Prefect's model validator, reported on the whole body as pydantic does. */
 const OneConcurrencyLimit = (): PropertyDecorator =>

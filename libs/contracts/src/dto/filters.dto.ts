@@ -1,7 +1,16 @@
 import { IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { STATE_TYPES, StateType } from './state.dto';
-import { compose, enumMessage, IsDateTime, IsInt32, IsNestedModel, Limit, NullMeansDefault, Offset } from './validators';
+import {
+  compose,
+  enumMessage,
+  IsDateTime,
+  IsInt32,
+  IsNestedModel,
+  Limit,
+  NullMeansDefault,
+  Offset,
+} from './validators';
 
 /*
  * Prefect's filter schemas (`prefect.server.schemas.filters`). Every filter model forbids unknown keys
@@ -19,8 +28,15 @@ export const DEPLOYMENT_SORTS = ['CREATED_DESC', 'UPDATED_DESC', 'NAME_ASC', 'NA
 export type DeploymentSort = (typeof DEPLOYMENT_SORTS)[number];
 
 export const FLOW_RUN_SORTS = [
-  'ID_DESC', 'START_TIME_ASC', 'START_TIME_DESC', 'EXPECTED_START_TIME_ASC', 'EXPECTED_START_TIME_DESC',
-  'NAME_ASC', 'NAME_DESC', 'NEXT_SCHEDULED_START_TIME_ASC', 'END_TIME_DESC',
+  'ID_DESC',
+  'START_TIME_ASC',
+  'START_TIME_DESC',
+  'EXPECTED_START_TIME_ASC',
+  'EXPECTED_START_TIME_DESC',
+  'NAME_ASC',
+  'NAME_DESC',
+  'NEXT_SCHEDULED_START_TIME_ASC',
+  'END_TIME_DESC',
 ] as const;
 export type FlowRunSort = (typeof FLOW_RUN_SORTS)[number];
 
@@ -391,7 +407,9 @@ export class DeploymentCountRequestDto {
 }
 
 export class DeploymentFilterRequestDto extends DeploymentCountRequestDto {
-  @NullMeansDefault('NAME_ASC') @IsIn(DEPLOYMENT_SORTS, { message: enumMessage(DEPLOYMENT_SORTS) }) sort: DeploymentSort = 'NAME_ASC';
+  @NullMeansDefault('NAME_ASC')
+  @IsIn(DEPLOYMENT_SORTS, { message: enumMessage(DEPLOYMENT_SORTS) })
+  sort: DeploymentSort = 'NAME_ASC';
   @Offset() offset = 0;
   @Limit() limit?: number | null;
 }
@@ -399,7 +417,8 @@ export class DeploymentFilterRequestDto extends DeploymentCountRequestDto {
 export class FlowRunCountRequestDto extends DeploymentCountRequestDto {}
 
 export class FlowRunFilterRequestDto extends FlowRunCountRequestDto {
-  @NullMeansDefault('ID_DESC') @IsIn(FLOW_RUN_SORTS, { message: enumMessage(FLOW_RUN_SORTS) }) sort: FlowRunSort = 'ID_DESC';
+  @NullMeansDefault('ID_DESC') @IsIn(FLOW_RUN_SORTS, { message: enumMessage(FLOW_RUN_SORTS) }) sort: FlowRunSort =
+    'ID_DESC';
   @Offset() offset = 0;
   @Limit() limit?: number | null;
 }

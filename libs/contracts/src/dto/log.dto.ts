@@ -1,7 +1,16 @@
 import { IsArray, IsBoolean, IsDefined, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { FILTER_OPERATORS, FilterOperator } from './filters.dto';
-import { compose, enumMessage, IsDateTime, IsInt32, IsNestedModel, Limit, NullMeansDefault, Offset } from './validators';
+import {
+  compose,
+  enumMessage,
+  IsDateTime,
+  IsInt32,
+  IsNestedModel,
+  Limit,
+  NullMeansDefault,
+  Offset,
+} from './validators';
 
 /** Prefect's `LogCreate`: one line of a run's log, as the client's `APILogHandler` sends it. */
 @ForbidExtra()
@@ -63,7 +72,8 @@ export class LogFilter {
 /** The body of `POST /logs/filter`. */
 export class LogFilterRequestDto {
   @NestedFilter(() => LogFilter) logs?: LogFilter | null;
-  @NullMeansDefault('TIMESTAMP_ASC') @IsIn(LOG_SORTS, { message: enumMessage(LOG_SORTS) }) sort: LogSort = 'TIMESTAMP_ASC';
+  @NullMeansDefault('TIMESTAMP_ASC') @IsIn(LOG_SORTS, { message: enumMessage(LOG_SORTS) }) sort: LogSort =
+    'TIMESTAMP_ASC';
   @Offset() offset = 0;
   @Limit() limit?: number | null;
 }

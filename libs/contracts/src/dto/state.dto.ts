@@ -4,7 +4,15 @@ import { enumMessage, IsDateTime, IsNestedModel, rule, WhenSent } from './valida
 
 /** Prefect's `StateType` enum, in its declaration order. */
 export const STATE_TYPES = [
-  'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED', 'CANCELLING',
+  'SCHEDULED',
+  'PENDING',
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'CRASHED',
+  'PAUSED',
+  'CANCELLING',
 ] as const;
 export type StateType = (typeof STATE_TYPES)[number];
 
@@ -12,7 +20,11 @@ export type StateType = (typeof STATE_TYPES)[number];
 const IsStringRecord = (): PropertyDecorator =>
   rule(
     'isObject',
-    (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.values(value).every((v) => typeof v === 'string'),
     { message: 'Input should be a valid dictionary of strings' },
   );
 

@@ -3,13 +3,30 @@ import { ForbidExtra } from '../body-validation';
 import { FlowFilter, FlowRunFilter, DeploymentFilter, TaskRunFilter } from './filters.dto';
 import type { KeyValueLabels } from './flow-run.dto';
 import { SetFlowRunStateDto, StateCreateDto } from './state.dto';
-import { compose, enumMessage, IsDateTime, IsInt32, IsJsonObject, IsLabels, IsNestedModel, Limit, NullMeansDefault, Offset, rule, WhenSent } from './validators';
+import {
+  compose,
+  enumMessage,
+  IsDateTime,
+  IsInt32,
+  IsJsonObject,
+  IsLabels,
+  IsNestedModel,
+  Limit,
+  NullMeansDefault,
+  Offset,
+  rule,
+  WhenSent,
+} from './validators';
 
 /** Prefect's `retry_delay` of a task: seconds, or one delay per retry. */
 const IsRetryDelay = (): PropertyDecorator =>
-  rule('isRetryDelay', (value) => typeof value === 'number' || (Array.isArray(value) && value.every((item) => typeof item === 'number')), {
-    message: 'Input should be a valid number or a list of numbers',
-  });
+  rule(
+    'isRetryDelay',
+    (value) => typeof value === 'number' || (Array.isArray(value) && value.every((item) => typeof item === 'number')),
+    {
+      message: 'Input should be a valid number or a list of numbers',
+    },
+  );
 
 /** `TaskRunPolicy`: a plain model, so unknown keys are dropped. */
 export class TaskRunPolicyDto {
@@ -43,7 +60,13 @@ export class TaskRunCreateDto {
 export class SetTaskRunStateDto extends SetFlowRunStateDto {}
 
 export const TASK_RUN_SORTS = [
-  'ID_DESC', 'EXPECTED_START_TIME_ASC', 'EXPECTED_START_TIME_DESC', 'NAME_ASC', 'NAME_DESC', 'NEXT_SCHEDULED_START_TIME_ASC', 'END_TIME_DESC',
+  'ID_DESC',
+  'EXPECTED_START_TIME_ASC',
+  'EXPECTED_START_TIME_DESC',
+  'NAME_ASC',
+  'NAME_DESC',
+  'NEXT_SCHEDULED_START_TIME_ASC',
+  'END_TIME_DESC',
 ] as const;
 export type TaskRunSort = (typeof TASK_RUN_SORTS)[number];
 
@@ -55,7 +78,8 @@ export class TaskRunFilterRequestDto {
   @NestedFilter(() => FlowRunFilter) flow_runs?: FlowRunFilter | null;
   @NestedFilter(() => TaskRunFilter) task_runs?: TaskRunFilter | null;
   @NestedFilter(() => DeploymentFilter) deployments?: DeploymentFilter | null;
-  @NullMeansDefault('ID_DESC') @IsIn(TASK_RUN_SORTS, { message: enumMessage(TASK_RUN_SORTS) }) sort: TaskRunSort = 'ID_DESC';
+  @NullMeansDefault('ID_DESC') @IsIn(TASK_RUN_SORTS, { message: enumMessage(TASK_RUN_SORTS) }) sort: TaskRunSort =
+    'ID_DESC';
   @Offset() offset = 0;
   @Limit() limit?: number | null;
 }

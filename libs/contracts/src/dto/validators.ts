@@ -25,7 +25,14 @@ export function rule(
   { constraints, ...options }: ValidationOptions & { constraints?: unknown[] } = {},
 ): PropertyDecorator {
   return (target, propertyKey) =>
-    registerDecorator({ name, target: target.constructor, propertyName: propertyKey as string, constraints, options, validator: { validate } });
+    registerDecorator({
+      name,
+      target: target.constructor,
+      propertyName: propertyKey as string,
+      constraints,
+      options,
+      validator: { validate },
+    });
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -51,16 +58,22 @@ export const BANNED_NAME_CHARACTERS = ['/', '%', '&', '>', '<'];
 
 /** A Prefect `Name`: a string without the banned characters. */
 export function IsPrefectName(options?: ValidationOptions): PropertyDecorator {
-  return rule('isPrefectName', (value) => typeof value === 'string' && !BANNED_NAME_CHARACTERS.some((c) => value.includes(c)), {
-    message: `Name contains an invalid character ${JSON.stringify(BANNED_NAME_CHARACTERS)}.`,
-    ...options,
-  });
+  return rule(
+    'isPrefectName',
+    (value) => typeof value === 'string' && !BANNED_NAME_CHARACTERS.some((c) => value.includes(c)),
+    {
+      message: `Name contains an invalid character ${JSON.stringify(BANNED_NAME_CHARACTERS)}.`,
+      ...options,
+    },
+  );
 }
 
 /** A date-time in any form Prefect accepts; the property holds a `Date` after transformation. */
 export function IsDateTime(options?: ValidationOptions): PropertyDecorator {
   return compose(
-    Transform(({ value }: { value: unknown }) => (value === null || value === undefined ? value : (parseDateTime(value) ?? value))),
+    Transform(({ value }: { value: unknown }) =>
+      value === null || value === undefined ? value : (parseDateTime(value) ?? value),
+    ),
     rule('isDateTime', (value) => value instanceof Date, { message: 'Input should be a valid datetime', ...options }),
   );
 }
@@ -74,7 +87,8 @@ export function IsJsonObject(options?: ValidationOptions): PropertyDecorator {
 export function IsLabels(options?: ValidationOptions): PropertyDecorator {
   return rule(
     'isLabels',
-    (value) => isPlainObject(value) && Object.values(value).every((v) => ['boolean', 'number', 'string'].includes(typeof v)),
+    (value) =>
+      isPlainObject(value) && Object.values(value).every((v) => ['boolean', 'number', 'string'].includes(typeof v)),
     { message: 'Labels must be an object of boolean, number or string values', ...options },
   );
 }
@@ -86,10 +100,14 @@ export const MAX_PARAMETER_BYTES = 524_288;
 export function IsSizedParameters(): PropertyDecorator {
   const size = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
   // Only sizes objects: a non-object is reported once, by `IsJsonObject`.
-  return rule('parameterSize', (value) => typeof value !== 'object' || value === null || size(value) <= MAX_PARAMETER_BYTES, {
-    message: ({ value }: ValidationArguments) =>
-      `Value error, Flow run parameters must be less than ${MAX_PARAMETER_BYTES.toLocaleString('en-US')} bytes when serialized (got ${size(value).toLocaleString('en-US')} bytes).`,
-  });
+  return rule(
+    'parameterSize',
+    (value) => typeof value !== 'object' || value === null || size(value) <= MAX_PARAMETER_BYTES,
+    {
+      message: ({ value }: ValidationArguments) =>
+        `Value error, Flow run parameters must be less than ${MAX_PARAMETER_BYTES.toLocaleString('en-US')} bytes when serialized (got ${size(value).toLocaleString('en-US')} bytes).`,
+    },
+  );
 }
 
 /** pydantic's exclusive lower bound (`gt=`). */
@@ -102,14 +120,17 @@ export const INT32_MIN = -2_147_483_648;
 export const INT32_MAX = 2_147_483_647;
 
 // Bounds check numbers only, so that a value of the wrong type is reported once (as pydantic does).
-const AtLeast = (min: number) => rule('min', (value) => typeof value !== 'number' || value >= min, { constraints: [min] });
-const AtMost = (max: number) => rule('max', (value) => typeof value !== 'number' || value <= max, { constraints: [max] });
+const AtLeast = (min: number) =>
+  rule('min', (value) => typeof value !== 'number' || value >= min, { constraints: [min] });
+const AtMost = (max: number) =>
+  rule('max', (value) => typeof value !== 'number' || value <= max, { constraints: [max] });
 
 /**
  * An integer of a request: pydantic's `int`, bounded to what the column it goes to holds (Prefect's own server
  * fails in the database on a larger one).
  */
-export const IsInt32 = ({ min = INT32_MIN }: { min?: number } = {}): PropertyDecorator => compose(IsInt(), AtLeast(min), AtMost(INT32_MAX));
+export const IsInt32 = ({ min = INT32_MIN }: { min?: number } = {}): PropertyDecorator =>
+  compose(IsInt(), AtLeast(min), AtMost(INT32_MAX));
 
 /** Prefect's `NonNegativeInteger` (`ge=0`). */
 export const IsNonNegativeInteger = (): PropertyDecorator => IsInt32({ min: 0 });
@@ -143,7 +164,8 @@ export function NullMeansDefault(defaultValue: unknown): PropertyDecorator {
  * absent field, and stock clients do send `"offset": null`. SQL's OFFSET takes a bigint; past JavaScript's safe
  * integers a number is not even exact, so larger ones (`1e308`) are refused.
  */
-export const Offset = (): PropertyDecorator => compose(NullMeansDefault(0), IsInt(), AtLeast(0), AtMost(Number.MAX_SAFE_INTEGER));
+export const Offset = (): PropertyDecorator =>
+  compose(NullMeansDefault(0), IsInt(), AtLeast(0), AtMost(Number.MAX_SAFE_INTEGER));
 
 /**
  * The `limit` of a filter body: optional here, resolved against the configured default by the service, which
@@ -153,5 +175,7 @@ export const Limit = (): PropertyDecorator => compose(IsOptional(), IsInt());
 
 /** pydantic's lax mode for integers: a string of digits counts as the integer it spells (`"2"` → 2). */
 export function LaxInt(): PropertyDecorator {
-  return Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value));
+  return Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value,
+  );
 }

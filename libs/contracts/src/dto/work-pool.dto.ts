@@ -1,7 +1,15 @@
 import { IsBoolean, IsDefined, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { WorkPoolFilter } from './filters.dto';
-import { BANNED_NAME_CHARACTERS, IsJsonObject, IsNestedModel, IsNonNegativeInteger, Limit, Offset, rule } from './validators';
+import {
+  BANNED_NAME_CHARACTERS,
+  IsJsonObject,
+  IsNestedModel,
+  IsNonNegativeInteger,
+  Limit,
+  Offset,
+  rule,
+} from './validators';
 
 const NAME_PATTERN = `^[^${BANNED_NAME_CHARACTERS.join('')}]+$`;
 const NAME = new RegExp(NAME_PATTERN);
@@ -15,7 +23,9 @@ export function IsObjectName({ nonEmptyish }: { nonEmptyish: boolean }): Propert
   // Non-strings are IsString's to report, as pydantic reports only the type.
   return rule('isObjectName', (value) => typeof value !== 'string' || (!emptyish(value) && NAME.test(value)), {
     message: ({ value }) =>
-      emptyish(value as string) ? 'Value error, name cannot be an empty string' : `String should match pattern '${NAME_PATTERN}'`,
+      emptyish(value as string)
+        ? 'Value error, name cannot be an empty string'
+        : `String should match pattern '${NAME_PATTERN}'`,
   });
 }
 

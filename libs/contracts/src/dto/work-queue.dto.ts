@@ -1,7 +1,15 @@
 import { IsArray, IsBoolean, IsDefined, IsOptional, IsString, IsUUID } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
 import { WorkQueueFilter } from './filters.dto';
-import { IsDateTime, IsNestedModel, IsNonNegativeInteger, IsPositiveInteger, Limit, Offset, WhenSent } from './validators';
+import {
+  IsDateTime,
+  IsNestedModel,
+  IsNonNegativeInteger,
+  IsPositiveInteger,
+  Limit,
+  Offset,
+  WhenSent,
+} from './validators';
 import { IsObjectName } from './work-pool.dto';
 
 /** The deprecated `QueueFilter` some clients still send; stored and returned as given. */

@@ -1,10 +1,23 @@
 /** croniter's `@` shorthands. */
 export const CRON_ALIASES: Record<string, string> = {
-  '@midnight': '0 0 * * *', '@hourly': '0 * * * *', '@daily': '0 0 * * *', '@weekly': '0 0 * * 0',
-  '@monthly': '0 0 1 * *', '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+  '@daily': '0 0 * * *',
+  '@weekly': '0 0 * * 0',
+  '@monthly': '0 0 1 * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
 };
 // minute, hour, day of month, month, day of week, second, year: croniter's field order.
-const CRON_RANGES = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 6], [0, 59], [1970, 2099]] as const;
+const CRON_RANGES = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 6],
+  [0, 59],
+  [1970, 2099],
+] as const;
 const [DAY_FIELD, MONTH_FIELD, DOW_FIELD] = [2, 3, 4];
 const MONTH_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
@@ -32,7 +45,13 @@ function aliasValue(value: number, field: number, fields: number): number {
 }
 
 /** Expands one comma-separated part; returns the literal day-of-week values it names, for the nth-day check. */
-function checkCronPart(part: string, field: number, fields: number, nthDays: Set<number>, plainDays: Set<number>): void {
+function checkCronPart(
+  part: string,
+  field: number,
+  fields: number,
+  nthDays: Set<number>,
+  plainDays: Set<number>,
+): void {
   const [min, max] = CRON_RANGES[field];
   let expression = part;
   let nth = false;
@@ -71,7 +90,9 @@ function checkCronPart(part: string, field: number, fields: number, nthDays: Set
   }
   if (normalized.startsWith('-')) throw new InvalidCron();
   if (normalized === '*') return;
-  const value = /^\d+$/.test(normalized) ? aliasValue(Number(normalized), field, fields) : alphaValue(field, normalized);
+  const value = /^\d+$/.test(normalized)
+    ? aliasValue(Number(normalized), field, fields)
+    : alphaValue(field, normalized);
   if (value !== 'l' && (value < min || value > max)) throw new InvalidCron();
   if (field === DOW_FIELD && typeof value === 'number') days.add(value);
 }

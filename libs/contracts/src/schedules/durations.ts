@@ -17,8 +17,13 @@ export function parseIntervalSeconds(value: unknown): number | null {
   if (iso && /\d/.test(value)) {
     const [, sign, y, mo, w, d, h, mi, s] = iso;
     const seconds =
-      number(y) * DURATION_UNIT_SECONDS.Y + number(mo) * DURATION_UNIT_SECONDS.M + number(w) * DURATION_UNIT_SECONDS.W +
-      number(d) * DURATION_UNIT_SECONDS.D + number(h) * 3600 + number(mi) * 60 + number(s);
+      number(y) * DURATION_UNIT_SECONDS.Y +
+      number(mo) * DURATION_UNIT_SECONDS.M +
+      number(w) * DURATION_UNIT_SECONDS.W +
+      number(d) * DURATION_UNIT_SECONDS.D +
+      number(h) * 3600 +
+      number(mi) * 60 +
+      number(s);
     return sign === '-' ? -seconds : seconds;
   }
   const clock = CLOCK_DURATION.exec(value.trim());

@@ -8,20 +8,35 @@ import { MAX_RRULE_LENGTH, parseRRule, RRULE_FREQUENCIES, rruleError } from './r
  * dateutil's lenient date parser reads.
  */
 const PREFECT_ACCEPTS = [
-  'FREQ=DAILY', 'FREQ=WEEKLY;BYDAY=MO,WE,FR', 'FREQ=MONTHLY;BYDAY=-1FR', 'FREQ=YEARLY;BYMONTH=1,7;BYMONTHDAY=1',
-  'RRULE:FREQ=HOURLY;INTERVAL=4', 'DTSTART:20240101T090000\nRRULE:FREQ=DAILY;COUNT=5',
+  'FREQ=DAILY',
+  'FREQ=WEEKLY;BYDAY=MO,WE,FR',
+  'FREQ=MONTHLY;BYDAY=-1FR',
+  'FREQ=YEARLY;BYMONTH=1,7;BYMONTHDAY=1',
+  'RRULE:FREQ=HOURLY;INTERVAL=4',
+  'DTSTART:20240101T090000\nRRULE:FREQ=DAILY;COUNT=5',
   'DTSTART;TZID=America/New_York:20240101T090000\nRRULE:FREQ=WEEKLY;UNTIL=20250101T000000Z',
-  'FREQ=DAILY;UNTIL=20300101T000000', 'FREQ=DAILY;BYSETPOS=-1;BYHOUR=1,2',
+  'FREQ=DAILY;UNTIL=20300101T000000',
+  'FREQ=DAILY;BYSETPOS=-1;BYHOUR=1,2',
   'DTSTART:20240101T090000\nRRULE:FREQ=DAILY\nRDATE:20240105T090000\nEXDATE:20240102T090000',
-  'freq=daily;byday=mo', 'FREQ=MINUTELY;BYWEEKDAY=TU',
-  'FREQ=DAILY;BYHOUR=1;BYMINUTE=0;BYSECOND=0', 'FREQ=DAILY;BYEASTER=0',
+  'freq=daily;byday=mo',
+  'FREQ=MINUTELY;BYWEEKDAY=TU',
+  'FREQ=DAILY;BYHOUR=1;BYMINUTE=0;BYSECOND=0',
+  'FREQ=DAILY;BYEASTER=0',
   'DTSTART:20240101\nRRULE:FREQ=DAILY\nEXRULE:FREQ=WEEKLY',
 ];
 const PREFECT_REFUSES = [
-  'DTSTART:20240101T090000Z\nRRULE:FREQ=DAILY;UNTIL=20250101T000000', 'FREQ=SOMETIMES', 'FREQ=DAILY;BYSETPOS=0',
-  'FREQ=DAILY;BYSETPOS=367', 'FREQ=WEEKLY;WKST=XX', 'FREQ=WEEKLY;BYDAY=MX', 'FREQ=DAILY;COLOR=red',
-  'FREQ=DAILY;INTERVAL', 'DTSTART:20240101T090000,20240102T090000\nRRULE:FREQ=DAILY', 'RRULE;X=1:FREQ=DAILY',
-  'DTSTART:20240101T090000\nFOO:BAR', ' ',
+  'DTSTART:20240101T090000Z\nRRULE:FREQ=DAILY;UNTIL=20250101T000000',
+  'FREQ=SOMETIMES',
+  'FREQ=DAILY;BYSETPOS=0',
+  'FREQ=DAILY;BYSETPOS=367',
+  'FREQ=WEEKLY;WKST=XX',
+  'FREQ=WEEKLY;BYDAY=MX',
+  'FREQ=DAILY;COLOR=red',
+  'FREQ=DAILY;INTERVAL',
+  'DTSTART:20240101T090000,20240102T090000\nRRULE:FREQ=DAILY',
+  'RRULE;X=1:FREQ=DAILY',
+  'DTSTART:20240101T090000\nFOO:BAR',
+  ' ',
 ];
 
 const DAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
@@ -40,7 +55,9 @@ const ruleParts = fc.record(
   { requiredKeys: ['FREQ'] },
 );
 const ruleText = (parts: Record<string, string | undefined>): string =>
-  Object.entries(parts).map(([name, value]) => `${name}=${String(value)}`).join(';');
+  Object.entries(parts)
+    .map(([name, value]) => `${name}=${String(value)}`)
+    .join(';');
 
 describe('RRULE strings (Prefect 3.9.1 vectors)', () => {
   it.each(PREFECT_ACCEPTS)('accepts %p', (rrule) => {
@@ -51,7 +68,7 @@ describe('RRULE strings (Prefect 3.9.1 vectors)', () => {
     expect(rruleError(rrule)).toMatch(/^Invalid RRule string "/);
   });
 
-  it('gives dateutil\'s reasons that Prefect passes on', () => {
+  it("gives dateutil's reasons that Prefect passes on", () => {
     expect(rruleError('FREQ=DAILY;COLOR=red')).toBe(
       'Invalid RRule string "FREQ=DAILY;COLOR=red": unknown parameter \'COLOR\'',
     );
@@ -99,7 +116,7 @@ describe('RRULE strings (properties)', () => {
     );
   });
 
-  it('refuses a valid rule longer than Prefect\'s limit, naming the limit and the length', () => {
+  it("refuses a valid rule longer than Prefect's limit, naming the limit and the length", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 500 }), (extra) => {
         const head = 'FREQ=DAILY;BYHOUR=';

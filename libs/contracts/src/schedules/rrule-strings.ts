@@ -2,7 +2,19 @@
 export const MAX_RRULE_LENGTH = 6500;
 export const RRULE_FREQUENCIES = ['YEARLY', 'MONTHLY', 'WEEKLY', 'DAILY', 'HOURLY', 'MINUTELY', 'SECONDLY'] as const;
 const RRULE_WEEKDAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
-const RRULE_INTEGER_LISTS = ['INTERVAL', 'COUNT', 'BYSETPOS', 'BYMONTH', 'BYMONTHDAY', 'BYYEARDAY', 'BYEASTER', 'BYWEEKNO', 'BYHOUR', 'BYMINUTE', 'BYSECOND'];
+const RRULE_INTEGER_LISTS = [
+  'INTERVAL',
+  'COUNT',
+  'BYSETPOS',
+  'BYMONTH',
+  'BYMONTHDAY',
+  'BYYEARDAY',
+  'BYEASTER',
+  'BYWEEKNO',
+  'BYHOUR',
+  'BYMINUTE',
+  'BYSECOND',
+];
 const RRULE_DATE = /^(\d{8})(?:T(\d{6})(Z?))?$/;
 
 /** One parsed RRULE line: its parameters by name, upper-cased. */
@@ -31,11 +43,16 @@ function parseRuleParts(text: string): RRuleParts {
     if (value === undefined || rest.length > 0) throw new InvalidRRule(`invalid parameter: '${pair}'`);
     const key = name === 'BYWEEKDAY' ? 'BYDAY' : name;
     const valid =
-      key === 'FREQ' ? (RRULE_FREQUENCIES as readonly string[]).includes(value)
-        : key === 'WKST' ? RRULE_WEEKDAYS.includes(value)
-          : key === 'UNTIL' ? RRULE_DATE.test(value)
-            : key === 'BYDAY' ? value.split(',').every((day) => /^(?:[+-]?\d{1,2})?(?:MO|TU|WE|TH|FR|SA|SU)$/.test(day))
-              : RRULE_INTEGER_LISTS.includes(key) ? value.split(',').every((n) => /^[+-]?\d+$/.test(n))
+      key === 'FREQ'
+        ? (RRULE_FREQUENCIES as readonly string[]).includes(value)
+        : key === 'WKST'
+          ? RRULE_WEEKDAYS.includes(value)
+          : key === 'UNTIL'
+            ? RRULE_DATE.test(value)
+            : key === 'BYDAY'
+              ? value.split(',').every((day) => /^(?:[+-]?\d{1,2})?(?:MO|TU|WE|TH|FR|SA|SU)$/.test(day))
+              : RRULE_INTEGER_LISTS.includes(key)
+                ? value.split(',').every((n) => /^[+-]?\d+$/.test(n))
                 : undefined;
     if (valid === undefined) throw new InvalidRRule(`unknown parameter '${name}'`);
     if (!valid) throw new InvalidRRule(`invalid '${name}': '${value}'`);

@@ -3,10 +3,34 @@ import { isKnownTimeZone } from './time-zones';
 
 /** Names in Python's `zoneinfo.available_timezones()`: a seeded sample (the cached venv) and common aliases. */
 const PYTHON_ZONES = [
-  'UTC', 'GMT', 'EST', 'MST', 'America/New_York', 'US/Eastern', 'Europe/London', 'Etc/GMT+5', 'Etc/GMT-5', 'Etc/GMT+9',
-  'Asia/Kolkata', 'Asia/Calcutta', 'Europe/Kyiv', 'Europe/Oslo', 'Pacific/Yap', 'Europe/Nicosia', 'America/Rio_Branco',
-  'America/Rainy_River', 'Mexico/General', 'America/Coral_Harbour', 'America/Argentina/La_Rioja', 'Africa/Asmara',
-  'America/Kralendijk', 'Pacific/Galapagos', 'Asia/Anadyr', 'Indian/Mayotte', 'Pacific/Rarotonga', 'Europe/Rome',
+  'UTC',
+  'GMT',
+  'EST',
+  'MST',
+  'America/New_York',
+  'US/Eastern',
+  'Europe/London',
+  'Etc/GMT+5',
+  'Etc/GMT-5',
+  'Etc/GMT+9',
+  'Asia/Kolkata',
+  'Asia/Calcutta',
+  'Europe/Kyiv',
+  'Europe/Oslo',
+  'Pacific/Yap',
+  'Europe/Nicosia',
+  'America/Rio_Branco',
+  'America/Rainy_River',
+  'Mexico/General',
+  'America/Coral_Harbour',
+  'America/Argentina/La_Rioja',
+  'Africa/Asmara',
+  'America/Kralendijk',
+  'Pacific/Galapagos',
+  'Asia/Anadyr',
+  'Indian/Mayotte',
+  'Pacific/Rarotonga',
+  'Europe/Rome',
 ];
 /** Names Python refuses: other spellings of known zones, offsets, and zones that do not exist. */
 const NOT_PYTHON_ZONES = ['utc', 'europe/london', 'europe/oslo', 'Mars/Olympus', '+01:00', '-05:00', 'Local', ''];

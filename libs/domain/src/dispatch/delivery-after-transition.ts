@@ -15,8 +15,14 @@ export type DeliveryChanges = { leased_until: null } | { dispatched_state_id: st
  * state the run is delivered in, due at the same time — `Late`: whoever holds the run keeps its lease, and the
  * message already on the bus stays its publication, so the run never reaches a second holder.
  */
-export function deliveryAfterTransition(run: DeliveredRun, newState: { id: string; type: string }, nextScheduledStartTime: Date | null): DeliveryChanges {
+export function deliveryAfterTransition(
+  run: DeliveredRun,
+  newState: { id: string; type: string },
+  nextScheduledStartTime: Date | null,
+): DeliveryChanges {
   const sameTime = run.next_scheduled_start_time?.getTime() === nextScheduledStartTime?.getTime();
   if (run.state_type !== 'SCHEDULED' || newState.type !== 'SCHEDULED' || !sameTime) return { leased_until: null };
-  return run.dispatched_state_id !== null && run.dispatched_state_id === run.state_id ? { dispatched_state_id: newState.id } : {};
+  return run.dispatched_state_id !== null && run.dispatched_state_id === run.state_id
+    ? { dispatched_state_id: newState.id }
+    : {};
 }

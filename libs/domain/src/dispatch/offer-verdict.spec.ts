@@ -46,11 +46,22 @@ describe('judgeOffer', () => {
 
   it('leaves runs outside the window for other pollers, window ends inclusive', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -100, max: 100 }), fc.integer({ min: -100, max: 100 }), fc.integer({ min: -100, max: 100 }), (t, a, b) => {
-        const at = (s: number) => new Date(NOW.getTime() + s * 1000);
-        const verdict = judgeOffer(row({ next_scheduled_start_time: at(t) }), offer, QUEUE, { after: at(a), before: at(b) }, NOW);
-        expect(verdict).toBe(t >= a && t <= b ? 'deliver' : 'elsewhere');
-      }),
+      fc.property(
+        fc.integer({ min: -100, max: 100 }),
+        fc.integer({ min: -100, max: 100 }),
+        fc.integer({ min: -100, max: 100 }),
+        (t, a, b) => {
+          const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+          const verdict = judgeOffer(
+            row({ next_scheduled_start_time: at(t) }),
+            offer,
+            QUEUE,
+            { after: at(a), before: at(b) },
+            NOW,
+          );
+          expect(verdict).toBe(t >= a && t <= b ? 'deliver' : 'elsewhere');
+        },
+      ),
     );
   });
 });
@@ -71,7 +82,8 @@ describe('mayClaimOffer', () => {
             leased_until: leaseSeconds === null ? null : new Date(NOW.getTime() + leaseSeconds * 1000),
             next_scheduled_start_time: new Date(NOW.getTime() + startsIn * 1000),
           });
-          const mayClaim = stateType === 'SCHEDULED' && offerEpoch >= rowEpoch && (leaseSeconds === null || leaseSeconds <= 0);
+          const mayClaim =
+            stateType === 'SCHEDULED' && offerEpoch >= rowEpoch && (leaseSeconds === null || leaseSeconds <= 0);
           expect(mayClaimOffer(candidate, { ...offer, epoch: offerEpoch }, NOW)).toBe(mayClaim);
         },
       ),

@@ -24,7 +24,13 @@ export type OfferVerdict = 'deliver' | 'elsewhere' | 'stale';
  * must be its current publication — the recorded one, or a newer one of its current state whose recording was
  * lost (a dispatcher that died between publishing and recording).
  */
-export function judgeOffer(row: OfferedRow | null, offer: RunPublication, queueId: string, window: TimeWindow, now: Date): OfferVerdict {
+export function judgeOffer(
+  row: OfferedRow | null,
+  offer: RunPublication,
+  queueId: string,
+  window: TimeWindow,
+  now: Date,
+): OfferVerdict {
   if (!row || !scheduledIn(row, queueId)) return 'stale';
   if (row.empirical_policy?.retry_type === 'in_process') return 'stale';
   const unrecorded = offer.epoch > row.dispatch_epoch && offer.stateId === row.state_id;
@@ -55,5 +61,8 @@ function isRecorded(row: OfferedRow, offer: RunPublication): boolean {
  * was published again since) or a run leased over HTTP is someone else's.
  */
 export function mayClaimOffer(row: OfferedRow, offer: RunPublication, now: Date): boolean {
-  return row.work_queue_id !== null && judgeOffer(row, offer, row.work_queue_id, { after: null, before: null }, now) === 'deliver';
+  return (
+    row.work_queue_id !== null &&
+    judgeOffer(row, offer, row.work_queue_id, { after: null, before: null }, now) === 'deliver'
+  );
 }

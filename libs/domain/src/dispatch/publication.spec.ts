@@ -6,10 +6,15 @@ describe('inTimeWindow', () => {
 
   it('holds a time within both ends, ends inclusive, an open end holding anything', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -50, max: 50 }), fc.option(fc.integer({ min: -50, max: 50 })), fc.option(fc.integer({ min: -50, max: 50 })), (t, a, b) => {
-        const window = { after: a === null ? null : at(a), before: b === null ? null : at(b) };
-        expect(inTimeWindow(at(t), window)).toBe((a === null || t >= a) && (b === null || t <= b));
-      }),
+      fc.property(
+        fc.integer({ min: -50, max: 50 }),
+        fc.option(fc.integer({ min: -50, max: 50 })),
+        fc.option(fc.integer({ min: -50, max: 50 })),
+        (t, a, b) => {
+          const window = { after: a === null ? null : at(a), before: b === null ? null : at(b) };
+          expect(inTimeWindow(at(t), window)).toBe((a === null || t >= a) && (b === null || t <= b));
+        },
+      ),
     );
   });
 

@@ -19,7 +19,10 @@ function prefectSelection(queues: QueueCase[], poolLimit: number | null, limit: 
       .slice(0, Math.min(1000, freeSlots(q.limit, q.active))),
   );
   candidates.sort((a, b) => a.priority - b.priority || a.time - b.time);
-  return candidates.slice(0, Math.min(1000, freeSlots(poolLimit, poolActive))).slice(0, limit).map((c) => c.id);
+  return candidates
+    .slice(0, Math.min(1000, freeSlots(poolLimit, poolActive)))
+    .slice(0, limit)
+    .map((c) => c.id);
 }
 
 /** Our incremental drain: queue by queue in priority order, each taking what the budget allows. */
@@ -30,7 +33,10 @@ function incrementalSelection(queues: QueueCase[], poolLimit: number | null, lim
   for (const q of [...queues].sort((a, b) => a.priority - b.priority)) {
     if (budget.exhausted) break;
     const allowance = budget.allowance(freeSlots(q.limit, q.active));
-    const runs = [...q.runs].map((time, i) => ({ id: `${q.priority}:${i}`, time })).sort((a, b) => a.time - b.time).slice(0, allowance);
+    const runs = [...q.runs]
+      .map((time, i) => ({ id: `${q.priority}:${i}`, time }))
+      .sort((a, b) => a.time - b.time)
+      .slice(0, allowance);
     budget.take(runs.length);
     taken.push(...runs.map((r) => r.id));
   }
@@ -65,17 +71,22 @@ describe('SlotBudget', () => {
 
   it('never exceeds the pool, the queue or the request limit', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 50 }), fc.array(fc.integer({ min: 0, max: 50 })), (limit, poolFree, queueFrees) => {
-        const budget = new SlotBudget(limit, poolFree);
-        let total = 0;
-        for (const queueFree of queueFrees) {
-          const allowance = budget.allowance(queueFree);
-          expect(allowance).toBeLessThanOrEqual(queueFree);
-          budget.take(allowance);
-          total += allowance;
-        }
-        expect(total).toBeLessThanOrEqual(Math.min(limit, poolFree));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 50 }),
+        fc.integer({ min: 0, max: 50 }),
+        fc.array(fc.integer({ min: 0, max: 50 })),
+        (limit, poolFree, queueFrees) => {
+          const budget = new SlotBudget(limit, poolFree);
+          let total = 0;
+          for (const queueFree of queueFrees) {
+            const allowance = budget.allowance(queueFree);
+            expect(allowance).toBeLessThanOrEqual(queueFree);
+            budget.take(allowance);
+            total += allowance;
+          }
+          expect(total).toBeLessThanOrEqual(Math.min(limit, poolFree));
+        },
+      ),
     );
   });
 

@@ -59,7 +59,12 @@ function statePayload(state: RunState | null): Record<string, string> | null {
 function relatedResources(subject: FlowRunEventSubject): Record<string, string>[] {
   const related: Record<string, string>[] = [];
   const add = (kind: string, resource: { id: string; name: string }, extra: Record<string, string> = {}) =>
-    related.push({ 'prefect.resource.id': `prefect.${kind}.${resource.id}`, 'prefect.resource.role': kind, 'prefect.resource.name': resource.name, ...extra });
+    related.push({
+      'prefect.resource.id': `prefect.${kind}.${resource.id}`,
+      'prefect.resource.role': kind,
+      'prefect.resource.name': resource.name,
+      ...extra,
+    });
   if (subject.flow) add('flow', subject.flow);
   if (subject.deployment) add('deployment', subject.deployment);
   if (subject.workQueue) add('work-queue', subject.workQueue);
@@ -68,10 +73,13 @@ function relatedResources(subject: FlowRunEventSubject): Record<string, string>[
   const tags = new Set([...subject.run.tags, ...(subject.flow?.tags ?? []), ...(subject.deployment?.tags ?? [])]);
   // One place is kept free for the creator.
   const room = Math.max(0, MAXIMUM_RELATED_RESOURCES - related.length - 1);
-  for (const tag of [...tags].sort().slice(0, room)) related.push({ 'prefect.resource.id': `prefect.tag.${tag}`, 'prefect.resource.role': 'tag' });
+  for (const tag of [...tags].sort().slice(0, room)) {
+    related.push({ 'prefect.resource.id': `prefect.tag.${tag}`, 'prefect.resource.role': 'tag' });
+  }
 
   const creator = subject.run.created_by;
-  const creatorKind = creator?.type === 'DEPLOYMENT' ? 'deployment' : creator?.type === 'AUTOMATION' ? 'automation' : null;
+  const creatorKind =
+    creator?.type === 'DEPLOYMENT' ? 'deployment' : creator?.type === 'AUTOMATION' ? 'automation' : null;
   if (creator && creatorKind) {
     related.push({
       'prefect.resource.id': `prefect.${creatorKind}.${creator.id}`,
@@ -87,9 +95,14 @@ function relatedResources(subject: FlowRunEventSubject): Record<string, string>[
  * takes. Its id is the new state's, so consumers can order a run's events, and it follows the previous state's
  * event when the two came close together.
  */
-export function flowRunStateEvent(subject: FlowRunEventSubject, initial: RunState | null, validated: RunState): PrefectEvent {
+export function flowRunStateEvent(
+  subject: FlowRunEventSubject,
+  initial: RunState | null,
+  validated: RunState,
+): PrefectEvent {
   const { run } = subject;
-  const tight = initial !== null && Math.abs(validated.timestamp.getTime() - initial.timestamp.getTime()) < TIGHT_TIMING_MS;
+  const tight =
+    initial !== null && Math.abs(validated.timestamp.getTime() - initial.timestamp.getTime()) < TIGHT_TIMING_MS;
   return {
     id: validated.id,
     occurred: formatDateTime(validated.timestamp) as string,

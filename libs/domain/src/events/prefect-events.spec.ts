@@ -16,14 +16,23 @@ describe('kebabStatus', () => {
 });
 
 describe('workPoolStatusEvent', () => {
-  const stamped = { ...POOL, status: 'NOT_READY' as const, last_status_event_id: 'e2', last_transitioned_status_at: AT };
+  const stamped = {
+    ...POOL,
+    status: 'NOT_READY' as const,
+    last_status_event_id: 'e2',
+    last_transitioned_status_at: AT,
+  };
 
   it('is the transition: its id and time are the new stamp, the pool is the resource (no role), nothing related', () => {
     expect(workPoolStatusEvent(stamped, null)).toEqual({
       id: 'e2',
       occurred: '2026-08-21T12:00:00.000Z',
       event: 'prefect.work-pool.not-ready',
-      resource: { 'prefect.resource.id': `prefect.work-pool.${POOL.id}`, 'prefect.resource.name': 'pool', 'prefect.work-pool.type': 'process' },
+      resource: {
+        'prefect.resource.id': `prefect.work-pool.${POOL.id}`,
+        'prefect.resource.name': 'pool',
+        'prefect.work-pool.type': 'process',
+      },
       related: [],
       payload: {},
       follows: null,
@@ -40,7 +49,9 @@ describe('workPoolStatusEvent', () => {
   });
 
   it('follows nothing when the pool had no stamped transition before', () => {
-    expect(workPoolStatusEvent(stamped, { last_status_event_id: null, last_transitioned_status_at: null }).follows).toBeNull();
+    expect(
+      workPoolStatusEvent(stamped, { last_status_event_id: null, last_transitioned_status_at: null }).follows,
+    ).toBeNull();
   });
 
   it.each([
@@ -57,9 +68,18 @@ describe('workQueueStatusEvent', () => {
     expect(event).toMatchObject({
       occurred: '2026-08-21T12:00:00.000Z',
       event: 'prefect.work-queue.not-ready',
-      resource: { 'prefect.resource.id': `prefect.work-queue.${QUEUE.id}`, 'prefect.resource.name': 'queue', 'prefect.resource.role': 'work-queue' },
+      resource: {
+        'prefect.resource.id': `prefect.work-queue.${QUEUE.id}`,
+        'prefect.resource.name': 'queue',
+        'prefect.resource.role': 'work-queue',
+      },
       related: [
-        { 'prefect.resource.id': `prefect.work-pool.${POOL.id}`, 'prefect.resource.name': 'pool', 'prefect.work-pool.type': 'process', 'prefect.resource.role': 'work-pool' },
+        {
+          'prefect.resource.id': `prefect.work-pool.${POOL.id}`,
+          'prefect.resource.name': 'pool',
+          'prefect.work-pool.type': 'process',
+          'prefect.resource.role': 'work-pool',
+        },
       ],
       payload: {},
       follows: null,
@@ -68,24 +88,53 @@ describe('workQueueStatusEvent', () => {
   });
 
   it('gives every event its own id', () => {
-    expect(workQueueStatusEvent('READY', QUEUE, POOL, AT).id).not.toBe(workQueueStatusEvent('READY', QUEUE, POOL, AT).id);
+    expect(workQueueStatusEvent('READY', QUEUE, POOL, AT).id).not.toBe(
+      workQueueStatusEvent('READY', QUEUE, POOL, AT).id,
+    );
   });
 });
 
 describe('deploymentStatusEvent', () => {
-  const deployment = { id: 'd1', name: 'deploy', flow_id: 'f1', flow_name: 'flow', work_queue_id: QUEUE.id, work_queue_name: QUEUE.name };
-  const flow = { 'prefect.resource.id': 'prefect.flow.f1', 'prefect.resource.name': 'flow', 'prefect.resource.role': 'flow' };
-  const queue = { 'prefect.resource.id': `prefect.work-queue.${QUEUE.id}`, 'prefect.resource.name': 'queue', 'prefect.resource.role': 'work-queue' };
+  const deployment = {
+    id: 'd1',
+    name: 'deploy',
+    flow_id: 'f1',
+    flow_name: 'flow',
+    work_queue_id: QUEUE.id,
+    work_queue_name: QUEUE.name,
+  };
+  const flow = {
+    'prefect.resource.id': 'prefect.flow.f1',
+    'prefect.resource.name': 'flow',
+    'prefect.resource.role': 'flow',
+  };
+  const queue = {
+    'prefect.resource.id': `prefect.work-queue.${QUEUE.id}`,
+    'prefect.resource.name': 'queue',
+    'prefect.resource.role': 'work-queue',
+  };
 
   it('relates the flow, the queue and its pool, in that order', () => {
     const event = deploymentStatusEvent('NOT_READY', deployment, POOL, AT);
     expect(event.event).toBe('prefect.deployment.not-ready');
-    expect(event.resource).toEqual({ 'prefect.resource.id': 'prefect.deployment.d1', 'prefect.resource.name': 'deploy' });
-    expect(event.related).toEqual([flow, queue, expect.objectContaining({ 'prefect.resource.id': `prefect.work-pool.${POOL.id}` })]);
+    expect(event.resource).toEqual({
+      'prefect.resource.id': 'prefect.deployment.d1',
+      'prefect.resource.name': 'deploy',
+    });
+    expect(event.related).toEqual([
+      flow,
+      queue,
+      expect.objectContaining({ 'prefect.resource.id': `prefect.work-pool.${POOL.id}` }),
+    ]);
   });
 
   it('relates only the flow when the deployment has no queue', () => {
-    const event = deploymentStatusEvent('READY', { ...deployment, work_queue_id: null, work_queue_name: null }, null, AT);
+    const event = deploymentStatusEvent(
+      'READY',
+      { ...deployment, work_queue_id: null, work_queue_name: null },
+      null,
+      AT,
+    );
     expect(event.event).toBe('prefect.deployment.ready');
     expect(event.related).toEqual([flow]);
   });

@@ -47,7 +47,15 @@ function event(
   related: Record<string, string>[],
   identity: { id: string; follows: string | null } = { id: randomUUID(), follows: null },
 ): PrefectEvent {
-  return { id: identity.id, occurred: formatDateTime(occurred) as string, event: name, resource, related, payload: {}, follows: identity.follows };
+  return {
+    id: identity.id,
+    occurred: formatDateTime(occurred) as string,
+    event: name,
+    resource,
+    related,
+    payload: {},
+    follows: identity.follows,
+  };
 }
 
 /** `prefect.work-queue.<status>`, with its pool as the related resource (reference 3.1). */
@@ -59,9 +67,22 @@ export function workQueueStatusEvent(status: WorkQueueStatus, queue: Named, pool
  * `prefect.deployment.<status>` (reference 3.2): related are its flow, then its queue and the queue's pool when
  * it has one.
  */
-export function deploymentStatusEvent(status: DeploymentStatus, deployment: DeploymentWithNames, pool: Pool | null, occurred: Date): PrefectEvent {
-  const related = [{ 'prefect.resource.id': `prefect.flow.${deployment.flow_id}`, 'prefect.resource.name': deployment.flow_name, 'prefect.resource.role': 'flow' }];
-  if (deployment.work_queue_id) related.push(queueResource({ id: deployment.work_queue_id, name: deployment.work_queue_name ?? '' }));
+export function deploymentStatusEvent(
+  status: DeploymentStatus,
+  deployment: DeploymentWithNames,
+  pool: Pool | null,
+  occurred: Date,
+): PrefectEvent {
+  const related = [
+    {
+      'prefect.resource.id': `prefect.flow.${deployment.flow_id}`,
+      'prefect.resource.name': deployment.flow_name,
+      'prefect.resource.role': 'flow',
+    },
+  ];
+  if (deployment.work_queue_id) {
+    related.push(queueResource({ id: deployment.work_queue_id, name: deployment.work_queue_name ?? '' }));
+  }
   if (deployment.work_queue_id && pool) related.push(poolResource(pool));
   return event(
     `prefect.deployment.${kebabStatus(status)}`,
@@ -86,7 +107,11 @@ export function workPoolStatusEvent(
   return event(
     `prefect.work-pool.${kebabStatus(pool.status)}`,
     at,
-    { 'prefect.resource.id': `prefect.work-pool.${pool.id}`, 'prefect.resource.name': pool.name, 'prefect.work-pool.type': pool.type },
+    {
+      'prefect.resource.id': `prefect.work-pool.${pool.id}`,
+      'prefect.resource.name': pool.name,
+      'prefect.work-pool.type': pool.type,
+    },
     [],
     { id: pool.last_status_event_id, follows: recent ? (previous?.last_status_event_id ?? null) : null },
   );

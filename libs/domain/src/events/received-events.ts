@@ -17,7 +17,8 @@ export class InvalidEventError extends Error {
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A UUID in any form Python's `UUID()` reads here, canonical and lowercase; null when it is not one. */
 export function canonicalUuid(value: unknown): string | null {
@@ -34,9 +35,13 @@ function resource(value: unknown, where: string, requireRole: boolean): Record<s
     if (typeof text !== 'string') throw new InvalidEventError(`${where}.${label}: Input should be a valid string`);
   }
   if (labels.length > MAXIMUM_LABELS_PER_RESOURCE) {
-    throw new InvalidEventError(`${where}: The maximum number of labels per resource is ${MAXIMUM_LABELS_PER_RESOURCE}`);
+    throw new InvalidEventError(
+      `${where}: The maximum number of labels per resource is ${MAXIMUM_LABELS_PER_RESOURCE}`,
+    );
   }
-  if (!value['prefect.resource.id']) throw new InvalidEventError(`${where}: Resources must include a non-empty prefect.resource.id label`);
+  if (!value['prefect.resource.id']) {
+    throw new InvalidEventError(`${where}: Resources must include a non-empty prefect.resource.id label`);
+  }
   if (requireRole && !value['prefect.resource.role']) {
     throw new InvalidEventError(`${where}: Related Resources must include a non-empty prefect.resource.role label`);
   }

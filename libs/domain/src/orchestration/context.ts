@@ -59,7 +59,8 @@ export interface StateMark {
  * finished after its start may not.
  */
 export function startedSinceScheduled(history: readonly StateMark[]): boolean {
-  const newest = (types: StateType[]) => Math.max(-Infinity, ...history.filter((mark) => types.includes(mark.type)).map((mark) => mark.timestamp.getTime()));
+  const newest = (types: StateType[]) =>
+    Math.max(-Infinity, ...history.filter((mark) => types.includes(mark.type)).map((mark) => mark.timestamp.getTime()));
   return newest(['PENDING', 'RUNNING']) > newest(['SCHEDULED']);
 }
 

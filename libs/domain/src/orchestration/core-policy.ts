@@ -13,7 +13,12 @@ const states = (...types: (StateType | null)[]): ReadonlySet<StateType | null> =
 
 /** Prefect's `_has_persisted_result`: result metadata (an object) that was not marked unpersisted. */
 function hasPersistedResult(data: unknown): boolean {
-  return typeof data === 'object' && data !== null && !Array.isArray(data) && (data as { type?: unknown }).type !== 'unpersisted';
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    !Array.isArray(data) &&
+    (data as { type?: unknown }).type !== 'unpersisted'
+  );
 }
 
 /** Python truthiness of state data: `None`, `{}`, `[]`, `""`, `0` and `false` are empty. */
@@ -60,7 +65,9 @@ export class PreventRestartingFinishedRuns extends OrchestrationRule {
 
   protected override async beforeTransition(initial: RunState | null, proposed: RunState | null): Promise<void> {
     if (!initial || !proposed || !this.context.environment.startedSinceScheduled) return;
-    this.abort(`This run has already been started and is in a ${initial.type} state; it cannot transition to a PENDING state.`);
+    this.abort(
+      `This run has already been started and is in a ${initial.type} state; it cannot transition to a PENDING state.`,
+    );
   }
 }
 
@@ -81,12 +88,16 @@ export class HandleFlowTerminalStateTransitions extends OrchestrationRule {
     if (proposed.type === 'CANCELLING' || proposed.type === 'PAUSED' || proposed.type === 'CRASHED') {
       return this.abort(`Run is already in terminal state ${initial.type}.`);
     }
-    const completedWithResult = initial.type === 'COMPLETED' && hasData(initial.data) && hasPersistedResult(initial.data);
+    const completedWithResult =
+      initial.type === 'COMPLETED' && hasData(initial.data) && hasPersistedResult(initial.data);
     if (completedWithResult && !isFinal(proposed)) {
       return this.reject(null, 'Run is already COMPLETED.');
     }
     if (completedWithResult && proposed.type === 'COMPLETED' && !hasPersistedResult(proposed.data)) {
-      return this.reject(null, 'Cannot overwrite a COMPLETED state that carries persisted result data with one that does not.');
+      return this.reject(
+        null,
+        'Cannot overwrite a COMPLETED state that carries persisted result data with one that does not.',
+      );
     }
     if (proposed.type === 'SCHEDULED' && !this.context.run.deployment_id) {
       return this.abort('Cannot reschedule a run without an associated deployment.');
@@ -114,10 +125,16 @@ export class PreventResultDataLoss extends OrchestrationRule {
   protected override async beforeTransition(initial: RunState | null, proposed: RunState | null): Promise<void> {
     if (!initial || !proposed) return;
     if (
-      initial.type === 'COMPLETED' && proposed.type === 'COMPLETED' &&
-      hasData(initial.data) && hasPersistedResult(initial.data) && !hasPersistedResult(proposed.data)
+      initial.type === 'COMPLETED' &&
+      proposed.type === 'COMPLETED' &&
+      hasData(initial.data) &&
+      hasPersistedResult(initial.data) &&
+      !hasPersistedResult(proposed.data)
     ) {
-      this.reject(null, 'Cannot overwrite a COMPLETED state that carries persisted result data with one that does not.');
+      this.reject(
+        null,
+        'Cannot overwrite a COMPLETED state that carries persisted result data with one that does not.',
+      );
     }
   }
 }
@@ -240,7 +257,10 @@ export class RetryFailedFlows extends OrchestrationRule {
       name: 'AwaitingRetry',
       message: proposed.message,
       data: proposed.data,
-      state_details: { scheduled_time: scheduledTime, deployment_concurrency_lease_id: initial.state_details.deployment_concurrency_lease_id },
+      state_details: {
+        scheduled_time: scheduledTime,
+        deployment_concurrency_lease_id: initial.state_details.deployment_concurrency_lease_id,
+      },
     });
     this.reject(retry, 'Retrying');
   }

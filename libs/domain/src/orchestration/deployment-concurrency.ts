@@ -67,7 +67,9 @@ export class SecureFlowConcurrencySlots extends OrchestrationRule {
     if (!deployment) return this.abort('Deployment not found.');
     const limit = deployment.concurrency_limit;
     if (limit === null) return;
-    if (limit === 0) return this.abort('The deployment concurrency limit is 0. The flow will deadlock if submitted again.');
+    if (limit === 0) {
+      return this.abort('The deployment concurrency limit is 0. The flow will deadlock if submitted again.');
+    }
 
     const leaseId = await leases.acquire(run.deployment_id, run.id, limit, leaseSeconds(deployment, environment));
     if (leaseId) {
@@ -77,7 +79,13 @@ export class SecureFlowConcurrencySlots extends OrchestrationRule {
       this.reject(newState('CANCELLED', environment.now, { message: LIMIT_REACHED }), LIMIT_REACHED);
     } else {
       const scheduledTime = new Date(environment.now.getTime() + slotWaitSeconds * 1000);
-      this.reject(newState('SCHEDULED', environment.now, { name: 'AwaitingConcurrencySlot', state_details: { scheduled_time: scheduledTime } }), LIMIT_REACHED);
+      this.reject(
+        newState('SCHEDULED', environment.now, {
+          name: 'AwaitingConcurrencySlot',
+          state_details: { scheduled_time: scheduledTime },
+        }),
+        LIMIT_REACHED,
+      );
     }
   }
 
@@ -137,7 +145,10 @@ export class ValidateDeploymentConcurrencyAtRunning extends OrchestrationRule {
  */
 export class RemoveDeploymentConcurrencyLeaseForOldClientVersions extends OrchestrationRule {
   static override readonly fromStates: ReadonlySet<StateType | null> = new Set<StateType | null>(['PENDING']);
-  static override readonly toStates: ReadonlySet<StateType | null> = new Set<StateType | null>(['RUNNING', 'CANCELLING']);
+  static override readonly toStates: ReadonlySet<StateType | null> = new Set<StateType | null>([
+    'RUNNING',
+    'CANCELLING',
+  ]);
 
   protected override async afterTransition(initial: RunState | null): Promise<void> {
     const leaseId = initial?.state_details.deployment_concurrency_lease_id;
@@ -163,7 +174,10 @@ export class EnforceDeploymentConcurrencyOnLate extends OrchestrationRule {
     const limit = deployment?.concurrency_limit ?? null;
     if (limit === null || deployment?.concurrency_options?.collision_strategy !== 'CANCEL_NEW') return;
     if ((await leases.countLive(run.deployment_id)) >= limit) {
-      this.reject(newState('CANCELLED', environment.now, { message: LIMIT_REACHED }), 'Deployment concurrency limit is full and uses the CANCEL_NEW strategy.');
+      this.reject(
+        newState('CANCELLED', environment.now, { message: LIMIT_REACHED }),
+        'Deployment concurrency limit is full and uses the CANCEL_NEW strategy.',
+      );
     }
   }
 }

@@ -22,7 +22,10 @@ export interface OrchestrationOutcome {
  * previous one as in Prefect: all enter in order, the proposed state is validated, all exit in reverse.
  * The caller stores the outcome.
  */
-export async function orchestrate(context: OrchestrationContext, policies: readonly Policy[]): Promise<OrchestrationOutcome> {
+export async function orchestrate(
+  context: OrchestrationContext,
+  policies: readonly Policy[],
+): Promise<OrchestrationOutcome> {
   const from = context.initialStateType;
   const to = context.proposedStateType;
   const entered: Transition[] = [];

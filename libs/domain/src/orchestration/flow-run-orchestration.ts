@@ -7,6 +7,9 @@ import { GLOBAL_FLOW_POLICY } from './global-policy';
  * Orchestrates a flow run transition as Prefect's `set_flow_run_state` does: the core rules, or only the
  * minimal ones when the client forces the state, then the global bookkeeping.
  */
-export function orchestrateFlowRun(context: OrchestrationContext, options: { force: boolean }): Promise<OrchestrationOutcome> {
+export function orchestrateFlowRun(
+  context: OrchestrationContext,
+  options: { force: boolean },
+): Promise<OrchestrationOutcome> {
   return orchestrate(context, [options.force ? MINIMAL_FLOW_POLICY : CORE_FLOW_POLICY, GLOBAL_FLOW_POLICY]);
 }

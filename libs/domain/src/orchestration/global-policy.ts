@@ -75,7 +75,9 @@ export const IncrementFlowRunCount = bookkeeping((proposed, { run, environment }
 
 export const RemoveResumingIndicator = bookkeeping((proposed, { run, environment }) => {
   if (!speaksCurrentApi(environment) || !run.empirical_policy.resuming) return;
-  if (proposed.type === 'RUNNING' || isFinal(proposed)) run.empirical_policy = { ...run.empirical_policy, resuming: false };
+  if (proposed.type === 'RUNNING' || isFinal(proposed)) {
+    run.empirical_policy = { ...run.empirical_policy, resuming: false };
+  }
 });
 
 /**

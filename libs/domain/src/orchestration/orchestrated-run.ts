@@ -5,7 +5,13 @@ import type { StateType } from './states';
 /** `FlowRunPolicy` with Prefect's defaults for every key a stored policy lacks. */
 export function flowRunPolicy(stored: Partial<FlowRunPolicy> | null | undefined): FlowRunPolicy {
   const policy: FlowRunPolicy = {
-    max_retries: 0, retry_delay_seconds: 0, retries: null, retry_delay: null, pause_keys: [], resuming: false, retry_type: null,
+    max_retries: 0,
+    retry_delay_seconds: 0,
+    retries: null,
+    retry_delay: null,
+    pause_keys: [],
+    resuming: false,
+    retry_type: null,
     ...stored,
   };
   // Prefect's `populate_deprecated_fields`: the deprecated names still set the new ones.

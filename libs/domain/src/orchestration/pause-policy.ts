@@ -22,7 +22,9 @@ export class HandlePausingFlows extends OrchestrationRule {
 
     const key = proposed.state_details.pause_key ?? randomUUID();
     const { run } = this.context;
-    if ((run.empirical_policy.pause_keys ?? []).includes(key)) return this.reject(null, `This ${verb} has already fired.`);
+    if ((run.empirical_policy.pause_keys ?? []).includes(key)) {
+      return this.reject(null, `This ${verb} has already fired.`);
+    }
     if (proposed.state_details.pause_reschedule) {
       if (run.parent_task_run_id) return this.abort(`Cannot ${verb} subflows.`);
       if (!run.deployment_id) return this.abort(`Cannot ${verb} flows without a deployment.`);
@@ -32,7 +34,10 @@ export class HandlePausingFlows extends OrchestrationRule {
 
   protected override async afterTransition(): Promise<void> {
     const policy = this.context.run.empirical_policy;
-    this.context.run.empirical_policy = { ...policy, pause_keys: [...new Set([...(policy.pause_keys ?? []), this.key])] };
+    this.context.run.empirical_policy = {
+      ...policy,
+      pause_keys: [...new Set([...(policy.pause_keys ?? []), this.key])],
+    };
   }
 }
 
@@ -48,7 +53,10 @@ export class HandleResumingPausedFlows extends OrchestrationRule {
     if (!initial || !proposed) return;
     if (!['RUNNING', 'SCHEDULED', 'CANCELLING'].includes(proposed.type) && !isFinal(proposed)) {
       // Prefect formats the state type enums here, which print with their class name.
-      return this.reject(null, `This run cannot transition to the StateType.${proposed.type} state from the StateType.${initial.type} state.`);
+      return this.reject(
+        null,
+        `This run cannot transition to the StateType.${proposed.type} state from the StateType.${initial.type} state.`,
+      );
     }
     const verb = pauseVerb(proposed);
     const displayName = (proposed.name || proposed.type).toLowerCase();
@@ -71,7 +79,8 @@ export class HandleResumingPausedFlows extends OrchestrationRule {
    */
   protected override async afterTransition(initial: RunState | null, validated: RunState | null): Promise<void> {
     const { run, environment } = this.context;
-    const startsOver = !initial?.state_details.pause_reschedule && validated?.type === 'SCHEDULED' && speaksCurrentApi(environment);
+    const startsOver =
+      !initial?.state_details.pause_reschedule && validated?.type === 'SCHEDULED' && speaksCurrentApi(environment);
     run.empirical_policy = startsOver
       ? { ...run.empirical_policy, resuming: false, pause_keys: [], retry_type: 'reschedule' }
       : { ...run.empirical_policy, resuming: true };

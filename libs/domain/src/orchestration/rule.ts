@@ -59,7 +59,9 @@ export abstract class OrchestrationRule implements Transition {
   /** Replaces the proposed state; `null` keeps the run in its current state. */
   protected reject(state: RunState | null, reason: string): void {
     if (state === null && this.fromStateType === null) {
-      throw new Error('The current run has no state; this transition cannot be rejected without providing a new state.');
+      throw new Error(
+        'The current run has no state; this transition cannot be rejected without providing a new state.',
+      );
     }
     this.toStateType = state?.type ?? null;
     this.context.proposedState = state;

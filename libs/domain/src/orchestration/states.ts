@@ -12,10 +12,18 @@ import { randomUUID } from 'node:crypto';
 export type { StateType };
 
 /** Prefect's `TERMINAL_STATES`. */
-export const TERMINAL_STATE_TYPES: ReadonlySet<StateType> = new Set<StateType>(['COMPLETED', 'CANCELLED', 'FAILED', 'CRASHED']);
+export const TERMINAL_STATE_TYPES: ReadonlySet<StateType> = new Set<StateType>([
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'CRASHED',
+]);
 
 /** Every state type, plus `null` for "the run has no state yet" (Prefect's `ALL_ORCHESTRATION_STATES`). */
-export const ALL_ORCHESTRATION_STATES: ReadonlySet<StateType | null> = new Set<StateType | null>([...STATE_TYPES, null]);
+export const ALL_ORCHESTRATION_STATES: ReadonlySet<StateType | null> = new Set<StateType | null>([
+  ...STATE_TYPES,
+  null,
+]);
 
 const DATE_KEYS = ['scheduled_time', 'cache_expiration', 'pause_timeout'] as const;
 type DateKey = (typeof DATE_KEYS)[number];
@@ -46,10 +54,24 @@ export function defaultStateName(type: StateType): string {
 
 export function emptyStateDetails(): StateDetails {
   return {
-    flow_run_id: null, task_run_id: null, child_flow_run_id: null, scheduled_time: null, cache_key: null,
-    cache_expiration: null, deferred: false, untrackable_result: false, pause_timeout: null, pause_reschedule: false,
-    pause_key: null, run_input_keyset: null, refresh_cache: null, retriable: null, transition_id: null,
-    task_parameters_id: null, traceparent: null, deployment_concurrency_lease_id: null,
+    flow_run_id: null,
+    task_run_id: null,
+    child_flow_run_id: null,
+    scheduled_time: null,
+    cache_key: null,
+    cache_expiration: null,
+    deferred: false,
+    untrackable_result: false,
+    pause_timeout: null,
+    pause_reschedule: false,
+    pause_key: null,
+    run_input_keyset: null,
+    refresh_cache: null,
+    retriable: null,
+    transition_id: null,
+    task_parameters_id: null,
+    traceparent: null,
+    deployment_concurrency_lease_id: null,
   };
 }
 
@@ -104,7 +126,9 @@ export function stateDetailsFromJson(json: Partial<StateDetailsJson>): StateDeta
 }
 
 /** A stored state of a flow run or a task run. */
-export function stateFromRow(row: Pick<RunStateColumns, 'id' | 'type' | 'name' | 'timestamp' | 'message' | 'data' | 'state_details'>): RunState {
+export function stateFromRow(
+  row: Pick<RunStateColumns, 'id' | 'type' | 'name' | 'timestamp' | 'message' | 'data' | 'state_details'>,
+): RunState {
   return {
     id: row.id,
     type: row.type,
@@ -126,7 +150,10 @@ export function persistedStateData(data: unknown): unknown {
 }
 
 /** The row that records `state` in a run's history. */
-export function stateRow(state: RunState, flowRunId: string): Pick<
+export function stateRow(
+  state: RunState,
+  flowRunId: string,
+): Pick<
   FlowRunStateEntity,
   'id' | 'flow_run_id' | 'type' | 'name' | 'timestamp' | 'message' | 'data' | 'state_details'
 > {

@@ -5,7 +5,14 @@ import { presentState } from './flow-run.presenter';
 
 /** `TaskRunPolicy` with Prefect's defaults for every key a stored policy lacks. */
 export function taskRunPolicy(stored: TaskRunPolicyJson | null | undefined): TaskRunPolicy {
-  return { max_retries: 0, retry_delay_seconds: 0, retries: null, retry_delay: null, retry_jitter_factor: null, ...stored };
+  return {
+    max_retries: 0,
+    retry_delay_seconds: 0,
+    retries: null,
+    retry_delay: null,
+    retry_jitter_factor: null,
+    ...stored,
+  };
 }
 
 function estimatedRunTime(task: TaskRunEntity, now: Date): number {
@@ -22,7 +29,11 @@ function estimatedStartTimeDelta(task: TaskRunEntity, now: Date): number {
 }
 
 /** Prefect's `TaskRun`, with its current state when the caller loaded it. */
-export function presentTaskRun(task: TaskRunEntity, state: TaskRunStateEntity | null, now: Date = new Date()): TaskRunResponse {
+export function presentTaskRun(
+  task: TaskRunEntity,
+  state: TaskRunStateEntity | null,
+  now: Date = new Date(),
+): TaskRunResponse {
   return {
     id: task.id,
     created: formatDateTime(task.created),

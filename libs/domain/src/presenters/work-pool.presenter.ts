@@ -16,16 +16,25 @@ export interface WorkPoolPresentation {
   omitDefaultResultStorageBlockId: boolean;
 }
 
-function presentStorageConfiguration(stored: Record<string, unknown>, omitBlockId: boolean): WorkPoolStorageConfiguration {
+function presentStorageConfiguration(
+  stored: Record<string, unknown>,
+  omitBlockId: boolean,
+): WorkPoolStorageConfiguration {
   const configuration: WorkPoolStorageConfiguration = {
     bundle_upload_step: (stored.bundle_upload_step as Record<string, unknown> | undefined) ?? null,
     bundle_execution_step: (stored.bundle_execution_step as Record<string, unknown> | undefined) ?? null,
   };
-  if (!omitBlockId) configuration.default_result_storage_block_id = (stored.default_result_storage_block_id as string | undefined) ?? null;
+  if (!omitBlockId) {
+    configuration.default_result_storage_block_id =
+      (stored.default_result_storage_block_id as string | undefined) ?? null;
+  }
   return configuration;
 }
 
-export function presentWorkPool(pool: WorkPoolEntity, { activeSlots, omitDefaultResultStorageBlockId }: WorkPoolPresentation): WorkPoolResponse {
+export function presentWorkPool(
+  pool: WorkPoolEntity,
+  { activeSlots, omitDefaultResultStorageBlockId }: WorkPoolPresentation,
+): WorkPoolResponse {
   return {
     id: pool.id,
     created: formatDateTime(pool.created),

@@ -24,7 +24,7 @@ function cronerPattern(expression: string): { pattern: string; mode: NonNullable
 function* wallTimes(schedule: CronSchedule, after: number): Generator<number> {
   const { pattern, mode } = cronerPattern(schedule.cron);
   const cron = new Cron(pattern, { utcOffset: 0, mode, domAndDow: !schedule.day_or, sloppyRanges: true });
-  for (let previous = new Date(after); ; ) {
+  for (let previous = new Date(after); ;) {
     const next = cron.nextRun(previous);
     // croniter raises when an expression has no further match (a past year): Prefect schedules nothing then.
     if (!next) throw new RangeError(`cron expression "${schedule.cron}" has no date after ${previous.toISOString()}`);

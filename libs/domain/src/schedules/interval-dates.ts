@@ -26,9 +26,13 @@ export function* intervalDates(schedule: IntervalSchedule, query: DateQuery): Ge
 
   // pendulum's `add(days=, seconds=)`: with days, everything is added to the wall clock; without, to the instant.
   const add = (instant: number, addDays: number, addSeconds: number): number =>
-    addDays !== 0 ? clock.instant(clock.wallClock(instant) + addDays * DAY_MS + addSeconds * 1000, 'later-forward') : instant + addSeconds * 1000;
+    addDays !== 0
+      ? clock.instant(clock.wallClock(instant) + addDays * DAY_MS + addSeconds * 1000, 'later-forward')
+      : instant + addSeconds * 1000;
   const jump = (intervals: number): number =>
-    days === 0 || seconds === 0 ? add(anchor, days * intervals, seconds * intervals) : add(anchor, 0, totalSeconds * intervals);
+    days === 0 || seconds === 0
+      ? add(anchor, days * intervals, seconds * intervals)
+      : add(anchor, 0, totalSeconds * intervals);
 
   let offset = 0;
   let next: number;

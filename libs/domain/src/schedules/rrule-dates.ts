@@ -36,8 +36,12 @@ function* wallTimes(set: RRuleSet, from: number, until: number): Generator<numbe
   for (let span = DAY_MS; low <= until; span *= 2) {
     const high = Math.min(low + span, until);
     const window = new Set<number>(rdates.filter((time) => time >= low && time < high));
-    for (const rule of set.rrules()) for (const date of rule.between(new Date(low), new Date(high), true)) window.add(date.getTime());
-    for (const rule of set.exrules()) for (const date of rule.between(new Date(low), new Date(high), true)) excluded.add(date.getTime());
+    for (const rule of set.rrules()) {
+      for (const date of rule.between(new Date(low), new Date(high), true)) window.add(date.getTime());
+    }
+    for (const rule of set.exrules()) {
+      for (const date of rule.between(new Date(low), new Date(high), true)) excluded.add(date.getTime());
+    }
     yield* [...window].filter((time) => time < high && !excluded.has(time)).sort((a, b) => a - b);
     low = high;
     if (high === until) return;

@@ -1,4 +1,9 @@
-import type { ScheduledRunRow, ScheduledRunTemplateRow, SchedulerDeployment, SchedulerSchedule } from '@app/persistence';
+import type {
+  ScheduledRunRow,
+  ScheduledRunTemplateRow,
+  SchedulerDeployment,
+  SchedulerSchedule,
+} from '@app/persistence';
 import { flowRunPolicy } from '../orchestration/orchestrated-run';
 import { generateRunName } from '../orchestration/run-names';
 import { datesToSchedule, SchedulingWindow } from './schedule-dates';
@@ -18,7 +23,10 @@ export const SCHEDULED_RUN_STATE = { type: 'SCHEDULED', name: 'Scheduled', messa
 export const DEFAULT_RUN_POLICY = flowRunPolicy(undefined);
 
 /** What Prefect's `_generate_scheduled_flow_runs` gives every run of this deployment schedule. */
-export function scheduledRunTemplate(deployment: SchedulerDeployment, schedule: SchedulerSchedule): ScheduledRunTemplateRow {
+export function scheduledRunTemplate(
+  deployment: SchedulerDeployment,
+  schedule: SchedulerSchedule,
+): ScheduledRunTemplateRow {
   return {
     flow_id: deployment.flow_id,
     deployment_id: deployment.id,
@@ -29,7 +37,11 @@ export function scheduledRunTemplate(deployment: SchedulerDeployment, schedule: 
     infrastructure_document_id: deployment.infrastructure_document_id,
     tags: ['auto-scheduled', ...deployment.tags],
     labels: { ...deployment.labels, 'prefect.flow.id': deployment.flow_id, 'prefect.deployment.id': deployment.id },
-    created_by: { id: schedule.id, display_value: schedule.slug || scheduleClassName(schedule.schedule), type: 'SCHEDULE' },
+    created_by: {
+      id: schedule.id,
+      display_value: schedule.slug || scheduleClassName(schedule.schedule),
+      type: 'SCHEDULE',
+    },
   };
 }
 

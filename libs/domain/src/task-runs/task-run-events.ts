@@ -1,4 +1,10 @@
-import { parsePreciseDateTime, PrefectEvent, STATE_TYPES, StateDetails as StateDetailsJson, StateType } from '@app/contracts';
+import {
+  parsePreciseDateTime,
+  PrefectEvent,
+  STATE_TYPES,
+  StateDetails as StateDetailsJson,
+  StateType,
+} from '@app/contracts';
 import type { TaskRunEventColumns, TaskRunStateEventRow, TaskRunVersion } from '@app/persistence';
 import { canonicalUuid } from '../events/received-events';
 import { defaultStateName, emptyStateDetails, stateDetailsFromJson, stateDetailsToJson } from '../orchestration/states';
@@ -37,7 +43,8 @@ export function isRecordableTaskRunEvent(event: PrefectEvent): boolean {
   return event.event.startsWith('prefect.task-run') && event.resource['prefect.orchestration'] === 'client';
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function fail(message: string): never {
   throw new UnrecordableTaskRunEventError(message);
@@ -55,15 +62,27 @@ const nullable =
   (read: FieldReader): FieldReader =>
   (value, key) =>
     value === null ? null : read(value, key);
-const text: FieldReader = (value, key) => (typeof value === 'string' ? value : fail(`task_run.${key}: Input should be a valid string`));
-const instant: FieldReader = (value, key) => parsePreciseDateTime(value) ?? fail(`task_run.${key}: Input should be a valid datetime`);
-const count: FieldReader = (value, key) => (Number.isInteger(value) ? value : fail(`task_run.${key}: Input should be a valid integer`));
-const seconds: FieldReader = (value, key) => (typeof value === 'number' && Number.isFinite(value) ? value : fail(`task_run.${key}: Input should be a valid timedelta`));
-const object: FieldReader = (value, key) => (isObject(value) ? value : fail(`task_run.${key}: Input should be a valid dictionary`));
+const text: FieldReader = (value, key) =>
+  typeof value === 'string' ? value : fail(`task_run.${key}: Input should be a valid string`);
+const instant: FieldReader = (value, key) =>
+  parsePreciseDateTime(value) ?? fail(`task_run.${key}: Input should be a valid datetime`);
+const count: FieldReader = (value, key) =>
+  Number.isInteger(value) ? value : fail(`task_run.${key}: Input should be a valid integer`);
+const seconds: FieldReader = (value, key) =>
+  typeof value === 'number' && Number.isFinite(value)
+    ? value
+    : fail(`task_run.${key}: Input should be a valid timedelta`);
+const object: FieldReader = (value, key) =>
+  isObject(value) ? value : fail(`task_run.${key}: Input should be a valid dictionary`);
 const texts: FieldReader = (value, key) =>
-  Array.isArray(value) && value.every((tag) => typeof tag === 'string') ? value : fail(`task_run.${key}: Input should be a valid list of strings`);
+  Array.isArray(value) && value.every((tag) => typeof tag === 'string')
+    ? value
+    : fail(`task_run.${key}: Input should be a valid list of strings`);
 const policy: FieldReader = (value, key) => {
-  const { max_retries, retry_delay_seconds, retries, retry_delay, retry_jitter_factor } = object(value, key) as Record<string, never>;
+  const { max_retries, retry_delay_seconds, retries, retry_delay, retry_jitter_factor } = object(value, key) as Record<
+    string,
+    never
+  >;
   const known = { max_retries, retry_delay_seconds, retries, retry_delay, retry_jitter_factor };
   return taskRunPolicy(Object.fromEntries(Object.entries(known).filter(([, given]) => given !== undefined)));
 };
@@ -111,7 +130,9 @@ export function taskRunFromEvent(event: PrefectEvent, now: Date, generateName: (
 
   const validated = event.payload.validated_state;
   if (!isObject(validated)) fail('validated_state: Field required');
-  if (!STATE_TYPES.includes(validated.type as StateType)) fail(`validated_state.type: Input should be one of ${STATE_TYPES.join(', ')}`);
+  if (!STATE_TYPES.includes(validated.type as StateType)) {
+    fail(`validated_state.type: Input should be one of ${STATE_TYPES.join(', ')}`);
+  }
   const type = validated.type as StateType;
   const name = validated.name == null ? defaultStateName(type) : text(validated.name, 'validated_state.name');
   const message = validated.message == null ? null : text(validated.message, 'validated_state.message');
@@ -122,8 +143,12 @@ export function taskRunFromEvent(event: PrefectEvent, now: Date, generateName: (
 
   const payload = event.payload.task_run;
   if (!isObject(payload)) fail('task_run: Field required');
-  const taskKey = payload.task_key === undefined ? fail('task_run.task_key: Field required') : text(payload.task_key, 'task_key');
-  const dynamicKey = payload.dynamic_key === undefined ? fail('task_run.dynamic_key: Field required') : text(payload.dynamic_key, 'dynamic_key');
+  const taskKey =
+    payload.task_key === undefined ? fail('task_run.task_key: Field required') : text(payload.task_key, 'task_key');
+  const dynamicKey =
+    payload.dynamic_key === undefined
+      ? fail('task_run.dynamic_key: Field required')
+      : text(payload.dynamic_key, 'dynamic_key');
   const columns: TaskRunEventColumns = {
     id,
     flow_run_id: flowRunId,
@@ -135,7 +160,10 @@ export function taskRunFromEvent(event: PrefectEvent, now: Date, generateName: (
     state_timestamp: event.occurred,
   };
   // Prefect's `get_or_create_run_name` names a run whose client sent an empty name.
-  if (payload.name !== undefined) columns.name = payload.name === null || payload.name === '' ? generateName() : (text(payload.name, 'name') as string);
+  if (payload.name !== undefined) {
+    columns.name =
+      payload.name === null || payload.name === '' ? generateName() : (text(payload.name, 'name') as string);
+  }
   for (const [key, read] of Object.entries(TASK_RUN_FIELDS)) {
     if (payload[key] !== undefined) Object.assign(columns, { [key]: read(payload[key], key) });
   }
@@ -166,7 +194,10 @@ export function planTaskRunRecording(incoming: TaskRunEventColumns, stored: Task
     incoming.flow_run_id === null
       ? undefined
       : stored.find(
-          (run) => run.flow_run_id === incoming.flow_run_id && run.task_key === incoming.task_key && run.dynamic_key === incoming.dynamic_key,
+          (run) =>
+            run.flow_run_id === incoming.flow_run_id &&
+            run.task_key === incoming.task_key &&
+            run.dynamic_key === incoming.dynamic_key,
         );
   const target = byKey ?? stored.find((run) => run.id === incoming.id);
   if (!target) return { write: 'insert', taskRunId: incoming.id };
@@ -176,5 +207,9 @@ export function planTaskRunRecording(incoming: TaskRunEventColumns, stored: Task
 
 /** The event's state row, in the history of the stored task run the event turned out to be about. */
 export function stateRowFor(recorded: TaskRunFromEvent, taskRunId: string): TaskRunStateEventRow {
-  return { ...recorded.state, task_run_id: taskRunId, state_details: { ...recorded.state.state_details, task_run_id: taskRunId } };
+  return {
+    ...recorded.state,
+    task_run_id: taskRunId,
+    state_details: { ...recorded.state.state_details, task_run_id: taskRunId },
+  };
 }

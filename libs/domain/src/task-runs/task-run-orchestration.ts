@@ -74,6 +74,9 @@ export function globalTaskPolicy(task: Pick<TaskRunEntity, 'id' | 'flow_run_id'>
  * because Prefect 3's engine orchestrates task runs on the client and reports them as events, so this route
  * only records what a client decided (`run_deployment`'s parent task, background tasks).
  */
-export function orchestrateTaskRun(context: OrchestrationContext, task: Pick<TaskRunEntity, 'id' | 'flow_run_id'>): Promise<OrchestrationOutcome> {
+export function orchestrateTaskRun(
+  context: OrchestrationContext,
+  task: Pick<TaskRunEntity, 'id' | 'flow_run_id'>,
+): Promise<OrchestrationOutcome> {
   return orchestrate(context, [globalTaskPolicy(task)]);
 }

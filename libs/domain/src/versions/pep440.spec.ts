@@ -3,7 +3,17 @@ import { comparePep440 } from './pep440';
 
 describe('comparePep440', () => {
   it('orders pre-, dev-, post-releases and local builds around their release', () => {
-    const ascending = ['2.99.0', '3.4', '3.4.11.dev3', '3.4.11rc1', '3.4.11', '3.4.11+local', '3.4.11.post1', '3.4.12', '4.0.0rc1'];
+    const ascending = [
+      '2.99.0',
+      '3.4',
+      '3.4.11.dev3',
+      '3.4.11rc1',
+      '3.4.11',
+      '3.4.11+local',
+      '3.4.11.post1',
+      '3.4.12',
+      '4.0.0rc1',
+    ];
     for (let i = 0; i + 1 < ascending.length; i++) {
       expect(comparePep440(ascending[i], ascending[i + 1])).toBeLessThan(0);
       expect(comparePep440(ascending[i + 1], ascending[i])).toBeGreaterThan(0);
@@ -17,7 +27,9 @@ describe('comparePep440', () => {
   });
 
   it('answers null for anything that is not a PEP 440 version', () => {
-    for (const version of ['not-a-version', '', '3.3.7 beta', '1..2']) expect(comparePep440(version, '3.3.7')).toBeNull();
+    for (const version of ['not-a-version', '', '3.3.7 beta', '1..2']) {
+      expect(comparePep440(version, '3.3.7')).toBeNull();
+    }
     expect(comparePep440('3.3.7', 'nope')).toBeNull();
   });
 

@@ -28,16 +28,24 @@ describe('baseJobTemplateError', () => {
 
   it('names undeclared placeholders, nested ones included, in order of first use', () => {
     expect(baseJobTemplateError(template({ command: '{{ other_variable }}' }))).toBe(undeclared('other_variable'));
-    expect(baseJobTemplateError(template({ config: { command: '{{ missing_variable }}' } }))).toBe(undeclared('missing_variable'));
-    expect(baseJobTemplateError(template({ a: '{{ b }} {{ a }}', c: ['{{b}}', '{{ command }}'] }))).toBe(undeclared('b ,a'));
+    expect(baseJobTemplateError(template({ config: { command: '{{ missing_variable }}' } }))).toBe(
+      undeclared('missing_variable'),
+    );
+    expect(baseJobTemplateError(template({ a: '{{ b }} {{ a }}', c: ['{{b}}', '{{ command }}'] }))).toBe(
+      undeclared('b ,a'),
+    );
   });
 
   it('reads placeholder names as Prefect does (dots, dashes, brackets, $; keys are not scanned)', () => {
-    expect(baseJobTemplateError(template({ x: '{{ prefect.variables.x }}', y: '{{ $HOME }}' }))).toBe(undeclared('prefect.variables.x ,$HOME'));
+    expect(baseJobTemplateError(template({ x: '{{ prefect.variables.x }}', y: '{{ $HOME }}' }))).toBe(
+      undeclared('prefect.variables.x ,$HOME'),
+    );
     expect(baseJobTemplateError(template({ '{{ key }}': 'literal', z: '{{ not closed }' }))).toBeNull();
   });
 
   it('treats a non-object properties schema as declaring nothing', () => {
-    expect(baseJobTemplateError(template({ c: '{{ command }}' }, ['command'] as unknown as Record<string, unknown>))).toBe(undeclared('command'));
+    expect(
+      baseJobTemplateError(template({ c: '{{ command }}' }, ['command'] as unknown as Record<string, unknown>)),
+    ).toBe(undeclared('command'));
   });
 });

@@ -10,7 +10,8 @@ const PLACEHOLDER = /\{\{\s*([\w.\-[\]$]+)\s*\}\}/g;
 
 type JsonObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Python truthiness of a JSON value (`{}`, `[]`, `""`, `0`, `false` and null are falsy). */
 function truthy(value: unknown): boolean {

@@ -28,21 +28,42 @@ describe('rebalancePriorities', () => {
   });
 
   it('a new queue created at priority 1 pushes the default queue to 2', () => {
-    const queues = [{ id: 'default', priority: 1 }, { id: 'new', priority: 1 }];
+    const queues = [
+      { id: 'default', priority: 1 },
+      { id: 'new', priority: 1 },
+    ];
     expect(rebalancePriorities(queues, { id: 'new', priority: 1 })).toEqual(new Map([['default', 2]]));
   });
 
   it('a queue moved above every other one keeps the gap and moves nothing else', () => {
-    const queues = [{ id: 'default', priority: 1 }, { id: 'C', priority: 2 }, { id: 'A', priority: 100 }, { id: 'B', priority: 4 }];
+    const queues = [
+      { id: 'default', priority: 1 },
+      { id: 'C', priority: 2 },
+      { id: 'A', priority: 100 },
+      { id: 'B', priority: 4 },
+    ];
     expect(rebalancePriorities(queues, { id: 'A', priority: 100 })).toEqual(new Map());
   });
 
   it('keeps gaps when nothing collides (as after deleting a queue)', () => {
-    expect(rebalancePriorities([{ id: 'a', priority: 1 }, { id: 'b', priority: 2 }, { id: 'c', priority: 4 }])).toEqual(new Map());
+    expect(
+      rebalancePriorities([
+        { id: 'a', priority: 1 },
+        { id: 'b', priority: 2 },
+        { id: 'c', priority: 4 },
+      ]),
+    ).toEqual(new Map());
   });
 
   it('repairs duplicates by bumping the later one', () => {
-    expect(rebalancePriorities([{ id: 'a', priority: 1 }, { id: 'b', priority: 2 }, { id: 'c', priority: 2 }, { id: 'd', priority: 3 }]).size).toBe(2);
+    expect(
+      rebalancePriorities([
+        { id: 'a', priority: 1 },
+        { id: 'b', priority: 2 },
+        { id: 'c', priority: 2 },
+        { id: 'd', priority: 3 },
+      ]).size,
+    ).toBe(2);
   });
 
   it('ignores a target that is not in the pool', () => {
@@ -60,7 +81,9 @@ describe('rebalancePriorities', () => {
         const final = apply(queues, rebalancePriorities(queues, target), target);
         expect(new Set(final.values()).size).toBe(queues.length);
         expect(final.get(target.id)).toBe(priority);
-        for (const q of queues) if (q.id !== target.id && q.priority < priority) expect(final.get(q.id)).toBe(q.priority);
+        for (const q of queues) {
+          if (q.id !== target.id && q.priority < priority) expect(final.get(q.id)).toBe(q.priority);
+        }
         const others = queues.filter((q) => q.id !== target.id).sort((a, b) => a.priority - b.priority);
         const after = others.map((q) => final.get(q.id)!);
         expect(after).toEqual([...after].sort((a, b) => a - b));

@@ -72,6 +72,9 @@ describe('workQueueHealth', () => {
   });
 
   it("reports Prefect's default policy", () => {
-    expect(workQueueHealth(null, 0, now).health_check_policy).toEqual({ maximum_late_runs: 0, maximum_seconds_since_last_polled: 60 });
+    expect(workQueueHealth(null, 0, now).health_check_policy).toEqual({
+      maximum_late_runs: 0,
+      maximum_seconds_since_last_polled: 60,
+    });
   });
 });

@@ -48,7 +48,11 @@ export function statusTransitionStamp(now: Date): StatusTransitionStamp {
 
 /** Whether a queue's last poll is recent enough for it to count as READY (`is_last_polled_recent`). */
 export function isLastPolledRecent(lastPolled: Date | null | undefined, now: Date): boolean {
-  return lastPolled !== null && lastPolled !== undefined && now.getTime() - lastPolled.getTime() <= WORK_QUEUE_LAST_POLLED_TIMEOUT_MS;
+  return (
+    lastPolled !== null &&
+    lastPolled !== undefined &&
+    now.getTime() - lastPolled.getTime() <= WORK_QUEUE_LAST_POLLED_TIMEOUT_MS
+  );
 }
 
 /**
@@ -72,7 +76,8 @@ export const WORK_QUEUE_HEALTH_POLICY = { maximum_late_runs: 0, maximum_seconds_
 /** `GET /work_queues/{id}/status`: healthy iff late runs ≤ the maximum and the queue was polled recently. */
 export function workQueueHealth(lastPolled: Date | null, lateRuns: number, now: Date): WorkQueueStatusDetail {
   const polledRecently =
-    lastPolled !== null && now.getTime() - lastPolled.getTime() <= WORK_QUEUE_HEALTH_POLICY.maximum_seconds_since_last_polled * 1000;
+    lastPolled !== null &&
+    now.getTime() - lastPolled.getTime() <= WORK_QUEUE_HEALTH_POLICY.maximum_seconds_since_last_polled * 1000;
   return {
     healthy: lateRuns <= WORK_QUEUE_HEALTH_POLICY.maximum_late_runs && polledRecently,
     late_runs_count: lateRuns,

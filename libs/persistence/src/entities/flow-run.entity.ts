@@ -21,9 +21,13 @@ export const undispatched = (alias = ''): string =>
 // Slot counting (RUNNING + PENDING per queue) must be a short range scan, not a scan of every active run.
 @Index('ix_flow_run__work_queue_id_state_type', ['work_queue_id', 'state_type'])
 // Due runs of a queue in time order: the dispatch path.
-@Index('ix_flow_run__work_queue_id_next_scheduled_start_time_scheduled', ['work_queue_id', 'next_scheduled_start_time'], {
-  where: `state_type = 'SCHEDULED'`,
-})
+@Index(
+  'ix_flow_run__work_queue_id_next_scheduled_start_time_scheduled',
+  ['work_queue_id', 'next_scheduled_start_time'],
+  {
+    where: `state_type = 'SCHEDULED'`,
+  },
+)
 // Runs the dispatcher has yet to put on the bus (in this state and queue), in time order: stays small however
 // many runs wait on the bus or in the future, so a dispatch pass never scans the backlog.
 @Index('ix_flow_run__undispatched_next_scheduled_start_time', ['next_scheduled_start_time'], {
@@ -41,9 +45,13 @@ export const undispatched = (alias = ''): string =>
 @Index('ix_flow_run__late_runs_next_scheduled_start_time', ['next_scheduled_start_time'], {
   where: `state_type = 'SCHEDULED' AND state_name = 'Scheduled'`,
 })
-@Index('ix_flow_run__deployment_id_auto_scheduled_next_scheduled', ['deployment_id', 'auto_scheduled', 'next_scheduled_start_time'], {
-  where: `state_type = 'SCHEDULED'`,
-})
+@Index(
+  'ix_flow_run__deployment_id_auto_scheduled_next_scheduled',
+  ['deployment_id', 'auto_scheduled', 'next_scheduled_start_time'],
+  {
+    where: `state_type = 'SCHEDULED'`,
+  },
+)
 export class FlowRunEntity extends BaseEntity {
   @Column({ type: 'varchar' })
   name!: string;
@@ -170,7 +178,14 @@ export class FlowRunEntity extends BaseEntity {
    * The stream sequence JetStream stored the current publication under (null before it is recorded): the
    * reconciler looks the message up by it to tell a run still on the bus from one the bus lost.
    */
-  @Column({ type: 'bigint', nullable: true, transformer: { to: (value: number | null) => value, from: (value: string | null) => (value === null ? null : Number(value)) } })
+  @Column({
+    type: 'bigint',
+    nullable: true,
+    transformer: {
+      to: (value: number | null) => value,
+      from: (value: string | null) => (value === null ? null : Number(value)),
+    },
+  })
   dispatch_seq!: number | null;
 
   /** Set when a poll hands the run out; cleared by the claim. Until then no other poller receives the run. */

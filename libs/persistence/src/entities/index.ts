@@ -26,7 +26,16 @@ import { WorkQueueEntity } from './work-queue.entity';
 import { WorkerEntity } from './worker.entity';
 
 export const ENTITIES = [
-  WorkPoolEntity, WorkQueueEntity, WorkerEntity, FlowEntity, DeploymentEntity,
-  DeploymentScheduleEntity, FlowRunEntity, FlowRunStateEntity, DeploymentConcurrencyLeaseEntity,
-  LogEntity, TaskRunEntity, TaskRunStateEntity,
+  WorkPoolEntity,
+  WorkQueueEntity,
+  WorkerEntity,
+  FlowEntity,
+  DeploymentEntity,
+  DeploymentScheduleEntity,
+  FlowRunEntity,
+  FlowRunStateEntity,
+  DeploymentConcurrencyLeaseEntity,
+  LogEntity,
+  TaskRunEntity,
+  TaskRunStateEntity,
 ];

@@ -26,7 +26,12 @@ describe('escapeLike', () => {
   });
 
   it('changes nothing in text without wildcards or backslashes', () => {
-    fc.assert(fc.property(fc.string().filter((s) => !/[\\%_]/.test(s)), (text) => expect(escapeLike(text)).toBe(text)));
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !/[\\%_]/.test(s)),
+        (text) => expect(escapeLike(text)).toBe(text),
+      ),
+    );
   });
 });
 
@@ -58,7 +63,12 @@ describe('Criteria', () => {
     fc.assert(
       fc.property(fc.string(), fc.array(fc.string()), (text, list) => {
         const params = new QueryParameters();
-        expect(build(text, list, params)).toBe(build('x', list.map(() => 'x')));
+        expect(build(text, list, params)).toBe(
+          build(
+            'x',
+            list.map(() => 'x'),
+          ),
+        );
         expect(Object.values(params.values)).toContainEqual(`%${escapeLike(text)}%`);
         expect(Object.values(params.values)).toContainEqual(list);
       }),

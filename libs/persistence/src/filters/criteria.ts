@@ -63,7 +63,9 @@ export class Criteria {
     return this.when(prefixes, (list) =>
       list.length === 0
         ? 'FALSE'
-        : list.map((prefix) => `${column} ILIKE ${this.params.bind(`${escapeLike(prefix)}%`)} ESCAPE '\\'`).join(' OR '),
+        : list
+            .map((prefix) => `${column} ILIKE ${this.params.bind(`${escapeLike(prefix)}%`)} ESCAPE '\\'`)
+            .join(' OR '),
     );
   }
 

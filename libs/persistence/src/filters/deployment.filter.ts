@@ -9,7 +9,9 @@ import type { OrderTerm } from './order';
 export function deploymentFilterSql(filter: DeploymentFilter, deployment: string, params: QueryParameters): string {
   const criteria = () => new Criteria(params);
   return criteria()
-    .when(filter.id, (id) => criteria().anyOf(`${deployment}.id`, id.any_).noneOf(`${deployment}.id`, id.not_any_).sql())
+    .when(filter.id, (id) =>
+      criteria().anyOf(`${deployment}.id`, id.any_).noneOf(`${deployment}.id`, id.not_any_).sql(),
+    )
     .when(filter.name, (name) =>
       criteria().anyOf(`${deployment}.name`, name.any_).contains(`${deployment}.name`, name.like_).sql(),
     )
@@ -23,7 +25,9 @@ export function deploymentFilterSql(filter: DeploymentFilter, deployment: string
         .sql(),
     )
     .when(filter.paused, (paused) =>
-      criteria().when(paused.eq_, (eq) => `${deployment}.paused = ${eq ? 'TRUE' : 'FALSE'}`).sql(),
+      criteria()
+        .when(paused.eq_, (eq) => `${deployment}.paused = ${eq ? 'TRUE' : 'FALSE'}`)
+        .sql(),
     )
     .when(filter.tags, (tags) =>
       criteria()
@@ -32,7 +36,9 @@ export function deploymentFilterSql(filter: DeploymentFilter, deployment: string
         .hasNoTags(`${deployment}.tags`, tags.is_null_)
         .sql(tags.operator),
     )
-    .when(filter.work_queue_name, (queueName) => criteria().anyOf(`${deployment}.work_queue_name`, queueName.any_).sql())
+    .when(filter.work_queue_name, (queueName) =>
+      criteria().anyOf(`${deployment}.work_queue_name`, queueName.any_).sql(),
+    )
     .sql(filter.operator);
 }
 
@@ -40,12 +46,24 @@ export function deploymentFilterSql(filter: DeploymentFilter, deployment: string
 export function deploymentOrder(sort: DeploymentSort, deployment: string): OrderTerm[] {
   switch (sort) {
     case 'CREATED_DESC':
-      return [[`${deployment}.created`, 'DESC'], [`${deployment}.id`, 'DESC']];
+      return [
+        [`${deployment}.created`, 'DESC'],
+        [`${deployment}.id`, 'DESC'],
+      ];
     case 'UPDATED_DESC':
-      return [[`${deployment}.updated`, 'DESC'], [`${deployment}.id`, 'DESC']];
+      return [
+        [`${deployment}.updated`, 'DESC'],
+        [`${deployment}.id`, 'DESC'],
+      ];
     case 'NAME_ASC':
-      return [[`${deployment}.name`, 'ASC'], [`${deployment}.id`, 'ASC']];
+      return [
+        [`${deployment}.name`, 'ASC'],
+        [`${deployment}.id`, 'ASC'],
+      ];
     case 'NAME_DESC':
-      return [[`${deployment}.name`, 'DESC'], [`${deployment}.id`, 'DESC']];
+      return [
+        [`${deployment}.name`, 'DESC'],
+        [`${deployment}.id`, 'DESC'],
+      ];
   }
 }

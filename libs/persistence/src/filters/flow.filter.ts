@@ -9,8 +9,10 @@ export function flowFilterSql(filter: FlowFilter, flow: string, params: QueryPar
     .when(filter.id, (id) => criteria().anyOf(`${flow}.id`, id.any_).noneOf(`${flow}.id`, id.not_any_).sql())
     .when(filter.deployment, (deployment) =>
       criteria()
-        .when(deployment.is_null_, (isNull) =>
-          `${isNull ? 'NOT ' : ''}EXISTS (SELECT 1 FROM deployment flow_deployment WHERE flow_deployment.flow_id = ${flow}.id)`,
+        .when(
+          deployment.is_null_,
+          (isNull) =>
+            `${isNull ? 'NOT ' : ''}EXISTS (SELECT 1 FROM deployment flow_deployment WHERE flow_deployment.flow_id = ${flow}.id)`,
         )
         .sql(deployment.operator),
     )
@@ -24,9 +26,15 @@ export function flowFilterSql(filter: FlowFilter, flow: string, params: QueryPar
 export function flowOrder(sort: FlowSort, flow: string): OrderTerm[] {
   switch (sort) {
     case 'CREATED_DESC':
-      return [[`${flow}.created`, 'DESC'], [`${flow}.id`, 'DESC']];
+      return [
+        [`${flow}.created`, 'DESC'],
+        [`${flow}.id`, 'DESC'],
+      ];
     case 'UPDATED_DESC':
-      return [[`${flow}.updated`, 'DESC'], [`${flow}.id`, 'DESC']];
+      return [
+        [`${flow}.updated`, 'DESC'],
+        [`${flow}.id`, 'DESC'],
+      ];
     case 'NAME_ASC':
       return [[`${flow}.name`, 'ASC']];
     case 'NAME_DESC':

@@ -6,7 +6,8 @@ import type { OrderTerm } from './order';
 function textSearchSql(text: LogFilterTextSearch, log: string, params: QueryParameters): string {
   const { include, exclude, required } = parseTextSearchQuery(text.query);
   const searchable = `lower(${log}.message || ' ' || ${log}.name)`;
-  const contains = (term: string) => `${searchable} LIKE ${params.bind(`%${escapeLike(term.toLowerCase())}%`)} ESCAPE '\\'`;
+  const contains = (term: string) =>
+    `${searchable} LIKE ${params.bind(`%${escapeLike(term.toLowerCase())}%`)} ESCAPE '\\'`;
   const parts: string[] = [];
   if (include.length > 0) parts.push(`(${include.map(contains).join(' OR ')})`);
   for (const term of exclude) parts.push(`NOT ${contains(term)}`);
@@ -24,9 +25,13 @@ export function logFilterSql(filter: LogFilter, log: string, params: QueryParame
         .when(level.le_, (le) => `${log}.level <= ${params.bind(le)}`)
         .sql(),
     )
-    .when(filter.timestamp, (time) => criteria().atOrBefore(`${log}.timestamp`, time.before_).atOrAfter(`${log}.timestamp`, time.after_).sql())
+    .when(filter.timestamp, (time) =>
+      criteria().atOrBefore(`${log}.timestamp`, time.before_).atOrAfter(`${log}.timestamp`, time.after_).sql(),
+    )
     .when(filter.flow_run_id, (id) => criteria().anyOf(`${log}.flow_run_id`, id.any_).sql())
-    .when(filter.task_run_id, (id) => criteria().anyOf(`${log}.task_run_id`, id.any_).isNull(`${log}.task_run_id`, id.is_null_).sql())
+    .when(filter.task_run_id, (id) =>
+      criteria().anyOf(`${log}.task_run_id`, id.any_).isNull(`${log}.task_run_id`, id.is_null_).sql(),
+    )
     .when(filter.text, (text) => textSearchSql(text, log, params))
     .sql(filter.operator);
 }

@@ -1,4 +1,9 @@
-import type { DeploymentCountRequestDto, FlowCountRequestDto, FlowRunCountRequestDto, TaskRunFilter } from '@app/contracts';
+import type {
+  DeploymentCountRequestDto,
+  FlowCountRequestDto,
+  FlowRunCountRequestDto,
+  TaskRunFilter,
+} from '@app/contracts';
 import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { DeploymentEntity, FlowEntity, FlowRunEntity } from '../entities';
 import { Criteria, QueryParameters } from './criteria';
@@ -27,12 +32,19 @@ const TASK_RUN = 'task_run';
  * own that matches.
  */
 const taskRunExists = (taskRuns: TaskRunFilter, params: QueryParameters) =>
-  exists(`task_run ${TASK_RUN}`, [`${TASK_RUN}.flow_run_id = ${FLOW_RUN}.id`, taskRunFilterSql(taskRuns, TASK_RUN, params)]);
+  exists(`task_run ${TASK_RUN}`, [
+    `${TASK_RUN}.flow_run_id = ${FLOW_RUN}.id`,
+    taskRunFilterSql(taskRuns, TASK_RUN, params),
+  ]);
 
-const exists = (from: string, conditions: string[]) => `EXISTS (SELECT 1 FROM ${from} WHERE ${conditions.join(' AND ')})`;
+const exists = (from: string, conditions: string[]) =>
+  `EXISTS (SELECT 1 FROM ${from} WHERE ${conditions.join(' AND ')})`;
 const QUEUE_POOL_JOIN = `JOIN ${WORK_POOL} ${WORK_POOL} ON ${WORK_POOL}.id = ${WORK_QUEUE}.work_pool_id`;
 
-function filtered<T extends object>(query: SelectQueryBuilder<T>, build: (params: QueryParameters) => string): SelectQueryBuilder<T> {
+function filtered<T extends object>(
+  query: SelectQueryBuilder<T>,
+  build: (params: QueryParameters) => string,
+): SelectQueryBuilder<T> {
   const params = new QueryParameters();
   return query.where(build(params), params.values);
 }
@@ -61,7 +73,10 @@ export function filteredFlows(manager: EntityManager, body: FlowCountRequestDto)
   );
 }
 
-export function filteredDeployments(manager: EntityManager, body: DeploymentCountRequestDto): SelectQueryBuilder<DeploymentEntity> {
+export function filteredDeployments(
+  manager: EntityManager,
+  body: DeploymentCountRequestDto,
+): SelectQueryBuilder<DeploymentEntity> {
   return filtered(manager.getRepository(DeploymentEntity).createQueryBuilder(DEPLOYMENT), (params) =>
     new Criteria(params)
       .when(body.deployments, (deployments) => deploymentFilterSql(deployments, DEPLOYMENT, params))
@@ -88,7 +103,10 @@ export function filteredDeployments(manager: EntityManager, body: DeploymentCoun
   );
 }
 
-export function filteredFlowRuns(manager: EntityManager, body: FlowRunCountRequestDto): SelectQueryBuilder<FlowRunEntity> {
+export function filteredFlowRuns(
+  manager: EntityManager,
+  body: FlowRunCountRequestDto,
+): SelectQueryBuilder<FlowRunEntity> {
   return filtered(manager.getRepository(FlowRunEntity).createQueryBuilder(FLOW_RUN), (params) =>
     new Criteria(params)
       .when(body.flow_runs, (runs) => flowRunFilterSql(runs, FLOW_RUN, params))

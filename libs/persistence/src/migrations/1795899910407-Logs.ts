@@ -1,10 +1,10 @@
-import { MigrationInterface, QueryRunner } from "typeorm";
+import { MigrationInterface, QueryRunner } from 'typeorm';
 
 export class Logs1795899910407 implements MigrationInterface {
-    name = 'Logs1795899910407'
+  name = 'Logs1795899910407';
 
-    public async up(queryRunner: QueryRunner): Promise<void> {
-        await queryRunner.query(`
+  public async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
             CREATE TABLE "log" (
                 "id" uuid NOT NULL DEFAULT gen_random_uuid(),
                 "created" TIMESTAMP(6) WITH TIME ZONE NOT NULL DEFAULT now(),
@@ -18,36 +18,35 @@ export class Logs1795899910407 implements MigrationInterface {
                 CONSTRAINT "PK_350604cbdf991d5930d9e618fbd" PRIMARY KEY ("id")
             )
         `);
-        await queryRunner.query(`
+    await queryRunner.query(`
             CREATE INDEX "ix_log__level" ON "log" ("level")
         `);
-        await queryRunner.query(`
+    await queryRunner.query(`
             CREATE INDEX "ix_log__task_run_id" ON "log" ("task_run_id")
         `);
-        await queryRunner.query(`
+    await queryRunner.query(`
             CREATE INDEX "ix_log__timestamp" ON "log" ("timestamp")
         `);
-        await queryRunner.query(`
+    await queryRunner.query(`
             CREATE INDEX "ix_log__flow_run_id_timestamp" ON "log" ("flow_run_id", "timestamp")
         `);
-    }
+  }
 
-    public async down(queryRunner: QueryRunner): Promise<void> {
-        await queryRunner.query(`
+  public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
             DROP INDEX "public"."ix_log__flow_run_id_timestamp"
         `);
-        await queryRunner.query(`
+    await queryRunner.query(`
             DROP INDEX "public"."ix_log__timestamp"
         `);
-        await queryRunner.query(`
+    await queryRunner.query(`
             DROP INDEX "public"."ix_log__task_run_id"
         `);
-        await queryRunner.query(`
+    await queryRunner.query(`
             DROP INDEX "public"."ix_log__level"
         `);
-        await queryRunner.query(`
+    await queryRunner.query(`
             DROP TABLE "log"
         `);
-    }
-
+  }
 }

@@ -11,4 +11,15 @@ import { FlowRunLeanerIndexes1795902474685 } from './1795902474685-FlowRunLeaner
 import { DropUnusedFlowRunStateIdIndex1795909402103 } from './1795909402103-DropUnusedFlowRunStateIdIndex';
 import { DispatchSequence1796590336984 } from './1796590336984-DispatchSequence';
 
-export const MIGRATIONS: (new () => MigrationInterface)[] = [Initial1795889088500, FlowRunJobVariablesNullable1795889805325, DeliveryLeases1795890971736, DeploymentConcurrencyLeases1795894145196, LateRunsIndex1795899665711, Logs1795899910407, TaskRuns1795900410982, FlowRunLeanerIndexes1795902474685, DropUnusedFlowRunStateIdIndex1795909402103, DispatchSequence1796590336984];
+export const MIGRATIONS: (new () => MigrationInterface)[] = [
+  Initial1795889088500,
+  FlowRunJobVariablesNullable1795889805325,
+  DeliveryLeases1795890971736,
+  DeploymentConcurrencyLeases1795894145196,
+  LateRunsIndex1795899665711,
+  Logs1795899910407,
+  TaskRuns1795900410982,
+  FlowRunLeanerIndexes1795902474685,
+  DropUnusedFlowRunStateIdIndex1795909402103,
+  DispatchSequence1796590336984,
+];

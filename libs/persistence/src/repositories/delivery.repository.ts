@@ -115,7 +115,11 @@ export class DeliveryRepository {
         ORDER BY fr.id LIMIT $3`,
       [workQueueId, afterId, limit],
     );
-    return rows.map((row) => ({ id: row.id, epoch: row.dispatch_epoch, seq: row.dispatch_seq === null ? null : Number(row.dispatch_seq) }));
+    return rows.map((row) => ({
+      id: row.id,
+      epoch: row.dispatch_epoch,
+      seq: row.dispatch_seq === null ? null : Number(row.dispatch_seq),
+    }));
   }
 
   private async lockCandidates(condition: string, params: unknown[], order: string): Promise<DispatchCandidate[]> {
@@ -193,7 +197,10 @@ export class DeliveryRepository {
   /** Forgets the publication of these runs (their message was dropped while the row still counted it). */
   async forgetRunDispatches(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.manager.query(`UPDATE flow_run SET dispatched_state_id = NULL, dispatched_queue_id = NULL WHERE id = ANY($1)`, [ids]);
+    await this.manager.query(
+      `UPDATE flow_run SET dispatched_state_id = NULL, dispatched_queue_id = NULL WHERE id = ANY($1)`,
+      [ids],
+    );
   }
 
   /**
@@ -218,7 +225,9 @@ export class DeliveryRepository {
 
   /** The queues of a pool in priority order (the order a poll drains them in). */
   queuesOfPool(workPoolId: string): Promise<WorkQueueEntity[]> {
-    return this.manager.getRepository(WorkQueueEntity).find({ where: { work_pool_id: workPoolId }, order: { priority: 'ASC' } });
+    return this.manager
+      .getRepository(WorkQueueEntity)
+      .find({ where: { work_pool_id: workPoolId }, order: { priority: 'ASC' } });
   }
 
   /**
@@ -266,7 +275,9 @@ export class DeliveryRepository {
 
   /** Whether the queue and its pool are unpaused now. */
   async isQueueActive(workQueueId: string): Promise<boolean> {
-    const rows: { active: boolean | null }[] = await this.manager.query(`SELECT (${queueActive('$1')}) AS active`, [workQueueId]);
+    const rows: { active: boolean | null }[] = await this.manager.query(`SELECT (${queueActive('$1')}) AS active`, [
+      workQueueId,
+    ]);
     return rows[0].active === true;
   }
 
@@ -292,7 +303,14 @@ export class DeliveryRepository {
    * Leases up to `limit` of the queue's runs scheduled after `horizonEnd` (not on the bus yet), earliest first,
    * skipping rows another transaction holds.
    */
-  async leaseBeyondHorizon(workQueueId: string, horizonEnd: Date, window: TimeWindow, limit: number, leaseUntil: Date, now: Date): Promise<FlowRunEntity[]> {
+  async leaseBeyondHorizon(
+    workQueueId: string,
+    horizonEnd: Date,
+    window: TimeWindow,
+    limit: number,
+    leaseUntil: Date,
+    now: Date,
+  ): Promise<FlowRunEntity[]> {
     if (limit <= 0) return [];
     const [rows]: [Record<string, unknown>[], number] = await this.manager.query(
       // MATERIALIZED: the candidates are chosen once. As a plain subquery the planner may rescan it per row,

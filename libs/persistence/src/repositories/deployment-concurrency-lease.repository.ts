@@ -22,7 +22,9 @@ export class DeploymentConcurrencyLeaseRepository extends EntityRepository<Deplo
    */
   async acquire(deploymentId: string, flowRunId: string, limit: number, ttlSeconds: number): Promise<string | null> {
     await this.lockDeployment(deploymentId);
-    await this.manager.query(`DELETE FROM deployment_concurrency_lease WHERE deployment_id = $1 AND NOT ${LIVE}`, [deploymentId]);
+    await this.manager.query(`DELETE FROM deployment_concurrency_lease WHERE deployment_id = $1 AND NOT ${LIVE}`, [
+      deploymentId,
+    ]);
     const rows = await this.manager.query<{ id: string }[]>(
       `INSERT INTO deployment_concurrency_lease (deployment_id, flow_run_id, expires_at)
        SELECT $1, $2, clock_timestamp() + make_interval(secs => $4)
@@ -38,9 +40,13 @@ export class DeploymentConcurrencyLeaseRepository extends EntityRepository<Deplo
    * is gone. Must run inside a transaction.
    */
   renew(leaseId: string, ttlSeconds: number): Promise<boolean> {
-    return this.updateLive(leaseId, `CASE WHEN expires_at IS NULL THEN NULL ELSE clock_timestamp() + make_interval(secs => :ttlSeconds) END`, {
-      ttlSeconds,
-    });
+    return this.updateLive(
+      leaseId,
+      `CASE WHEN expires_at IS NULL THEN NULL ELSE clock_timestamp() + make_interval(secs => :ttlSeconds) END`,
+      {
+        ttlSeconds,
+      },
+    );
   }
 
   /** Makes a live lease last until it is released; false when it expired or is gone. Must run inside a transaction. */
@@ -62,7 +68,11 @@ export class DeploymentConcurrencyLeaseRepository extends EntityRepository<Deplo
     return row.count;
   }
 
-  private async updateLive(leaseId: string, expiresAt: string, parameters: Record<string, unknown> = {}): Promise<boolean> {
+  private async updateLive(
+    leaseId: string,
+    expiresAt: string,
+    parameters: Record<string, unknown> = {},
+  ): Promise<boolean> {
     const lease = await this.findById(leaseId);
     if (!lease) return false;
     await this.lockDeployment(lease.deployment_id);
@@ -76,6 +86,8 @@ export class DeploymentConcurrencyLeaseRepository extends EntityRepository<Deplo
   }
 
   private async lockDeployment(deploymentId: string): Promise<void> {
-    await this.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('deployment-concurrency:' || $1, 0))`, [deploymentId]);
+    await this.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('deployment-concurrency:' || $1, 0))`, [
+      deploymentId,
+    ]);
   }
 }

@@ -3,7 +3,10 @@ import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity
 import { DeploymentScheduleEntity } from '../entities';
 import { EntityRepository } from './entity-repository';
 
-export type DeploymentScheduleValues = Pick<DeploymentScheduleEntity, 'schedule' | 'active' | 'max_scheduled_runs' | 'parameters' | 'slug'>;
+export type DeploymentScheduleValues = Pick<
+  DeploymentScheduleEntity,
+  'schedule' | 'active' | 'max_scheduled_runs' | 'parameters' | 'slug'
+>;
 
 export class DeploymentScheduleRepository extends EntityRepository<DeploymentScheduleEntity> {
   constructor(manager: EntityManager) {

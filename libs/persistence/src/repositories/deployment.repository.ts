@@ -39,7 +39,10 @@ export class DeploymentRepository extends EntityRepository<DeploymentEntity> {
    * Inserts the deployment or, when one with the same (flow_id, name) exists, overwrites only `updateColumns`
    * from `values`. Resolves to the row's id and whether it was inserted.
    */
-  async upsert(values: Partial<DeploymentEntity>, updateColumns: (keyof DeploymentEntity)[]): Promise<{ id: string; inserted: boolean }> {
+  async upsert(
+    values: Partial<DeploymentEntity>,
+    updateColumns: (keyof DeploymentEntity)[],
+  ): Promise<{ id: string; inserted: boolean }> {
     const result = await this.repo
       .createQueryBuilder()
       .insert()

@@ -18,33 +18,18 @@ export abstract class EntityRepository<E extends ObjectLiteral & { id: string }>
 
   /** Reads the row and locks it until the surrounding transaction ends. */
   findByIdForUpdate(id: string): Promise<E | null> {
-    return this.repo
-      .createQueryBuilder('row')
-      .setLock('pessimistic_write')
-      .where('row.id = :id', { id })
-      .getOne();
+    return this.repo.createQueryBuilder('row').setLock('pessimistic_write').where('row.id = :id', { id }).getOne();
   }
 
   /** Inserts a row and returns it as stored (with generated id, defaults and timestamps). */
   async insert(values: DeepPartial<E>): Promise<E> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .insert()
-      .values(values)
-      .returning('*')
-      .execute();
+    const result = await this.repo.createQueryBuilder().insert().values(values).returning('*').execute();
     return this.repo.create((result.raw as DeepPartial<E>[])[0]);
   }
 
   /** Inserts unless a unique constraint says the row exists; resolves to the new row, or null when it existed. */
   async insertIfAbsent(values: DeepPartial<E>): Promise<E | null> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .insert()
-      .values(values)
-      .orIgnore()
-      .returning('*')
-      .execute();
+    const result = await this.repo.createQueryBuilder().insert().values(values).orIgnore().returning('*').execute();
     const row = (result.raw as DeepPartial<E>[])[0];
     return row ? this.repo.create(row) : null;
   }

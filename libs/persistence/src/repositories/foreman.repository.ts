@@ -76,9 +76,11 @@ export class ForemanRepository {
    * pool status write is.
    */
   async markPoolsWithoutOnlineWorkersNotReady(now: Date): Promise<UnreadiedWorkPool[]> {
-    const [rows]: [(Omit<UnreadiedWorkPool, 'previous'> & { previous_event_id: string | null; previous_at: Date | null })[], number] =
-      await this.manager.query(
-        `UPDATE work_pool wp
+    const [rows]: [
+      (Omit<UnreadiedWorkPool, 'previous'> & { previous_event_id: string | null; previous_at: Date | null })[],
+      number,
+    ] = await this.manager.query(
+      `UPDATE work_pool wp
             SET status = 'NOT_READY', last_status_event_id = gen_random_uuid(), last_transitioned_status_at = $1, updated = $1
            FROM (SELECT id, last_status_event_id, last_transitioned_status_at FROM work_pool p
                   WHERE status = 'READY'
@@ -87,8 +89,8 @@ export class ForemanRepository {
           WHERE wp.id = before.id
          RETURNING wp.id, wp.name, wp.type, wp.status, wp.last_status_event_id, wp.last_transitioned_status_at,
                    before.last_status_event_id AS previous_event_id, before.last_transitioned_status_at AS previous_at`,
-        [now],
-      );
+      [now],
+    );
     return rows.map(({ previous_event_id, previous_at, ...pool }) => ({
       ...pool,
       previous: { last_status_event_id: previous_event_id, last_transitioned_status_at: previous_at },
@@ -118,7 +120,10 @@ export class ForemanRepository {
         ORDER BY changed.id`,
       [threshold],
     );
-    return rows.map(({ pool_id, pool_name, pool_type, ...deployment }) => ({ ...deployment, pool: owningPool({ pool_id, pool_name, pool_type }) }));
+    return rows.map(({ pool_id, pool_name, pool_type, ...deployment }) => ({
+      ...deployment,
+      pool: owningPool({ pool_id, pool_name, pool_type }),
+    }));
   }
 
   /** READY queues last polled before `threshold` become NOT_READY; resolves to them, longest silent first. */
@@ -135,6 +140,9 @@ export class ForemanRepository {
         ORDER BY changed.last_polled, changed.id`,
       [threshold, now],
     );
-    return rows.map(({ pool_id, pool_name, pool_type, ...queue }) => ({ ...queue, pool: owningPool({ pool_id, pool_name, pool_type }) as OwningPool }));
+    return rows.map(({ pool_id, pool_name, pool_type, ...queue }) => ({
+      ...queue,
+      pool: owningPool({ pool_id, pool_name, pool_type }) as OwningPool,
+    }));
   }
 }

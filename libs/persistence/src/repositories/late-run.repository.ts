@@ -22,10 +22,10 @@ export class LateRunRepository {
    * transaction holds (being published, claimed, or marked by another replica) is waited for, then checked again.
    */
   async lockIfOverdue(id: string, startedBefore: Date): Promise<FlowRunEntity | null> {
-    const rows: Record<string, unknown>[] = await this.manager.query(`SELECT * FROM flow_run WHERE id = $2 AND ${OVERDUE} FOR UPDATE`, [
-      startedBefore,
-      id,
-    ]);
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `SELECT * FROM flow_run WHERE id = $2 AND ${OVERDUE} FOR UPDATE`,
+      [startedBefore, id],
+    );
     return rows.length === 0 ? null : this.manager.getRepository(FlowRunEntity).create(rows[0]);
   }
 }

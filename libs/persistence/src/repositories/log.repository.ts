@@ -18,7 +18,11 @@ export class LogRepository extends EntityRepository<LogEntity> {
   /** Stores log lines, a chunk of rows per statement (atomic only inside a transaction). */
   async insertMany(rows: DeepPartial<LogEntity>[]): Promise<void> {
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-      await this.repo.createQueryBuilder().insert().values(rows.slice(start, start + INSERT_CHUNK)).execute();
+      await this.repo
+        .createQueryBuilder()
+        .insert()
+        .values(rows.slice(start, start + INSERT_CHUNK))
+        .execute();
     }
   }
 

@@ -12,7 +12,14 @@ import { deploymentOrder } from '../filters/deployment.filter';
 import { flowRunOrder } from '../filters/flow-run.filter';
 import { flowOrder } from '../filters/flow.filter';
 import { applyOrder } from '../filters/order';
-import { DEPLOYMENT, FLOW, FLOW_RUN, filteredDeployments, filteredFlowRuns, filteredFlows } from '../filters/resource-filters';
+import {
+  DEPLOYMENT,
+  FLOW,
+  FLOW_RUN,
+  filteredDeployments,
+  filteredFlowRuns,
+  filteredFlows,
+} from '../filters/resource-filters';
 
 /**
  * Prefect's cross-resource filter queries (`/flows/filter`, `/deployments/filter`, `/flow_runs/filter` and
@@ -23,7 +30,10 @@ export class ResourceQueryRepository {
   constructor(private readonly manager: EntityManager) {}
 
   flows(body: FlowFilterRequestDto, limit: number): Promise<FlowEntity[]> {
-    return applyOrder(filteredFlows(this.manager, body), flowOrder(body.sort, FLOW)).offset(body.offset).limit(limit).getMany();
+    return applyOrder(filteredFlows(this.manager, body), flowOrder(body.sort, FLOW))
+      .offset(body.offset)
+      .limit(limit)
+      .getMany();
   }
 
   countFlows(body: FlowCountRequestDto): Promise<number> {

@@ -4,9 +4,20 @@ import type { Actor, DeploymentEntity, DeploymentScheduleEntity } from '../entit
 /** A deployment as the scheduler reads it. */
 export type SchedulerDeployment = Pick<
   DeploymentEntity,
-  'id' | 'flow_id' | 'version' | 'work_queue_name' | 'work_queue_id' | 'parameters' | 'infrastructure_document_id' | 'tags' | 'labels'
+  | 'id'
+  | 'flow_id'
+  | 'version'
+  | 'work_queue_name'
+  | 'work_queue_id'
+  | 'parameters'
+  | 'infrastructure_document_id'
+  | 'tags'
+  | 'labels'
 >;
-export type SchedulerSchedule = Pick<DeploymentScheduleEntity, 'id' | 'deployment_id' | 'schedule' | 'parameters' | 'slug'>;
+export type SchedulerSchedule = Pick<
+  DeploymentScheduleEntity,
+  'id' | 'deployment_id' | 'schedule' | 'parameters' | 'slug'
+>;
 
 /** What the runs of one deployment schedule share: the columns Prefect copies from the deployment and schedule. */
 export interface ScheduledRunTemplateRow {
@@ -59,7 +70,13 @@ export class SchedulerRepository {
    * probes: the count stops at `minRuns`, and "the last run is due before T" is "there are runs, none due at or after
    * T" (a maximum over every future run would read all of them).
    */
-  async deploymentsNeedingRuns(now: Date, minRuns: number, minScheduledTimeSeconds: number, afterId: string | null, limit: number): Promise<string[]> {
+  async deploymentsNeedingRuns(
+    now: Date,
+    minRuns: number,
+    minScheduledTimeSeconds: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<string[]> {
     const rows: { id: string }[] = await this.manager.query(
       `SELECT d.id FROM deployment d
         WHERE d.paused IS NOT TRUE AND ($4::uuid IS NULL OR d.id > $4)
@@ -144,7 +161,8 @@ export class SchedulerRepository {
   ): Promise<{ inserted: number; earliest: Date | null }> {
     if (runs.length === 0) return { inserted: 0, earliest: null };
     const column = <K extends keyof ScheduledRunTemplateRow>(key: K) => templates.map((template) => template[key]);
-    const json = <K extends keyof ScheduledRunTemplateRow>(key: K) => templates.map((template) => JSON.stringify(template[key]));
+    const json = <K extends keyof ScheduledRunTemplateRow>(key: K) =>
+      templates.map((template) => JSON.stringify(template[key]));
     const [row]: { inserted: number; earliest: Date | null }[] = await this.manager.query(
       `WITH template AS (
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::varchar[], $5::uuid[], $6::jsonb[], $7::uuid[],
@@ -174,11 +192,25 @@ export class SchedulerRepository {
        )
        SELECT count(*)::int AS inserted, min(next_scheduled_start_time) AS earliest FROM inserted`,
       [
-        column('flow_id'), column('deployment_id'), column('deployment_version'), column('work_queue_name'), column('work_queue_id'),
-        json('parameters'), column('infrastructure_document_id'), json('tags'), json('labels'), json('created_by'),
-        runs.map((run) => run.template), runs.map((run) => run.name), runs.map((run) => run.idempotency_key),
+        column('flow_id'),
+        column('deployment_id'),
+        column('deployment_version'),
+        column('work_queue_name'),
+        column('work_queue_id'),
+        json('parameters'),
+        column('infrastructure_document_id'),
+        json('tags'),
+        json('labels'),
+        json('created_by'),
+        runs.map((run) => run.template),
+        runs.map((run) => run.name),
+        runs.map((run) => run.idempotency_key),
         runs.map((run) => run.scheduled_time),
-        JSON.stringify(state.empirical_policy), state.type, state.name, state.timestamp, state.message,
+        JSON.stringify(state.empirical_policy),
+        state.type,
+        state.name,
+        state.timestamp,
+        state.message,
       ],
     );
     return row;

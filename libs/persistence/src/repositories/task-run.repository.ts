@@ -53,15 +53,26 @@ export interface TaskRunEventColumns {
   total_run_time?: number;
 }
 
-const JSON_COLUMNS: ReadonlySet<string> = new Set(['empirical_policy', 'tags', 'labels', 'task_inputs', 'data', 'state_details']);
+const JSON_COLUMNS: ReadonlySet<string> = new Set([
+  'empirical_policy',
+  'tags',
+  'labels',
+  'task_inputs',
+  'data',
+  'state_details',
+]);
 
 /** Column names and `$n` placeholders for a row; jsonb values are sent as JSON text (arrays would become PG arrays). */
 function placeholders(row: object, first = 1): { columns: string[]; slots: string[]; values: unknown[] } {
   const entries = Object.entries(row as Record<string, unknown>).filter(([, value]) => value !== undefined);
   return {
     columns: entries.map(([column]) => `"${column}"`),
-    slots: entries.map(([column], index) => (JSON_COLUMNS.has(column) ? `$${first + index}::jsonb` : `$${first + index}`)),
-    values: entries.map(([column, value]) => (JSON_COLUMNS.has(column) && value !== null ? JSON.stringify(value) : value)),
+    slots: entries.map(([column], index) =>
+      JSON_COLUMNS.has(column) ? `$${first + index}::jsonb` : `$${first + index}`,
+    ),
+    values: entries.map(([column, value]) =>
+      JSON_COLUMNS.has(column) && value !== null ? JSON.stringify(value) : value,
+    ),
   };
 }
 
@@ -83,7 +94,12 @@ export class TaskRunRepository extends EntityRepository<TaskRunEntity> {
    * Locks and returns the task runs an event for `id` could be about: the one with that id, and the one holding
    * the same (flow run, task key, dynamic key) — the same row, two rows, or none.
    */
-  async lockVersions(id: string, flowRunId: string | null, taskKey: string, dynamicKey: string): Promise<TaskRunVersion[]> {
+  async lockVersions(
+    id: string,
+    flowRunId: string | null,
+    taskKey: string,
+    dynamicKey: string,
+  ): Promise<TaskRunVersion[]> {
     return this.manager.query(
       `SELECT id, flow_run_id, task_key, dynamic_key, ${preciseText('state_timestamp')} AS state_timestamp
          FROM task_run
@@ -108,7 +124,10 @@ export class TaskRunRepository extends EntityRepository<TaskRunEntity> {
   async updateFromEvent(id: string, row: TaskRunEventColumns): Promise<void> {
     const { columns, slots, values } = placeholders({ ...row, id: undefined }, 2);
     const assignments = columns.map((column, index) => `${column} = ${slots[index]}`);
-    await this.manager.query(`UPDATE task_run SET ${assignments.join(', ')}, updated = now() WHERE id = $1`, [id, ...values]);
+    await this.manager.query(`UPDATE task_run SET ${assignments.join(', ')}, updated = now() WHERE id = $1`, [
+      id,
+      ...values,
+    ]);
   }
 
   /** Task runs matching the task-run filter and, through their flow run, the flow-run filter. */
@@ -151,7 +170,10 @@ export class TaskRunStateRepository extends EntityRepository<TaskRunStateEntity>
   /** Records a state a client reported, unless a state with its id (or its run and timestamp) is there already. */
   async insertFromEventIfAbsent(row: TaskRunStateEventRow): Promise<void> {
     const { columns, slots, values } = placeholders(row);
-    await this.manager.query(`INSERT INTO task_run_state (${columns.join(', ')}) VALUES (${slots.join(', ')}) ON CONFLICT DO NOTHING`, values);
+    await this.manager.query(
+      `INSERT INTO task_run_state (${columns.join(', ')}) VALUES (${slots.join(', ')}) ON CONFLICT DO NOTHING`,
+      values,
+    );
   }
 
   /** A task run's states, oldest first. */

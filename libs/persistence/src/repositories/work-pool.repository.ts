@@ -17,7 +17,11 @@ export class WorkPoolRepository extends EntityRepository<WorkPoolEntity> {
 
   /** Reads the pool and locks it until the transaction ends: serialises changes to the pool and its queues. */
   findByNameForUpdate(name: string): Promise<WorkPoolEntity | null> {
-    return this.repo.createQueryBuilder('pool').setLock('pessimistic_write').where('pool.name = :name', { name }).getOne();
+    return this.repo
+      .createQueryBuilder('pool')
+      .setLock('pessimistic_write')
+      .where('pool.name = :name', { name })
+      .getOne();
   }
 
   /** Pools matching a `WorkPoolFilter`, by name. */

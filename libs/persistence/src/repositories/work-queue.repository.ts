@@ -39,7 +39,12 @@ export class WorkQueueRepository extends EntityRepository<WorkQueueEntity> {
   }
 
   /** The pool's queues matching a `WorkQueueFilter`, by priority. */
-  find(workPoolId: string, filter: WorkQueueFilter | null | undefined, offset: number, limit: number): Promise<WorkQueueEntity[]> {
+  find(
+    workPoolId: string,
+    filter: WorkQueueFilter | null | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<WorkQueueEntity[]> {
     const params = new QueryParameters();
     const where = filter ? workQueueFilterSql(filter, 'queue', params) : 'TRUE';
     return this.repo

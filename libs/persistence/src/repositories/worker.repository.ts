@@ -10,7 +10,10 @@ function workerFilterSql(filter: WorkerFilter, params: QueryParameters): string 
   const criteria = () => new Criteria(params);
   return criteria()
     .when(filter.last_heartbeat_time, (time) =>
-      criteria().atOrBefore('worker.last_heartbeat_time', time.before_).atOrAfter('worker.last_heartbeat_time', time.after_).sql(),
+      criteria()
+        .atOrBefore('worker.last_heartbeat_time', time.before_)
+        .atOrAfter('worker.last_heartbeat_time', time.after_)
+        .sql(),
     )
     .when(filter.status, (status) =>
       criteria().anyOf('worker.status', status.any_).noneOf('worker.status', status.not_any_).sql(),
@@ -27,7 +30,12 @@ export class WorkerRepository extends EntityRepository<WorkerEntity> {
    * Upserts the worker `(workPoolId, name)` with `status` and a heartbeat at the transaction's time. The
    * interval is written on insert, and on update only when given.
    */
-  async recordHeartbeat(workPoolId: string, name: string, status: WorkerStatus, heartbeatIntervalSeconds?: number | null): Promise<void> {
+  async recordHeartbeat(
+    workPoolId: string,
+    name: string,
+    status: WorkerStatus,
+    heartbeatIntervalSeconds?: number | null,
+  ): Promise<void> {
     const withInterval = heartbeatIntervalSeconds !== undefined && heartbeatIntervalSeconds !== null;
     const values: QueryDeepPartialEntity<WorkerEntity> = {
       work_pool_id: workPoolId,
@@ -40,12 +48,20 @@ export class WorkerRepository extends EntityRepository<WorkerEntity> {
       .createQueryBuilder()
       .insert()
       .values(values)
-      .orUpdate(['last_heartbeat_time', 'status', ...(withInterval ? ['heartbeat_interval_seconds'] : [])], ['work_pool_id', 'name'])
+      .orUpdate(
+        ['last_heartbeat_time', 'status', ...(withInterval ? ['heartbeat_interval_seconds'] : [])],
+        ['work_pool_id', 'name'],
+      )
       .execute();
   }
 
   /** The pool's workers matching a `WorkerFilter`, most recent heartbeat first. */
-  find(workPoolId: string, filter: WorkerFilter | null | undefined, offset: number, limit: number): Promise<WorkerEntity[]> {
+  find(
+    workPoolId: string,
+    filter: WorkerFilter | null | undefined,
+    offset: number,
+    limit: number,
+  ): Promise<WorkerEntity[]> {
     const params = new QueryParameters();
     const where = filter ? workerFilterSql(filter, params) : 'TRUE';
     return this.repo
