@@ -25,25 +25,25 @@ export type AppFactory = (adapter: FastifyAdapter, options: NestApplicationOptio
 
 export async function createHttpApp(config: AppConfig, create: AppFactory): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-    requestTimeout: config.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
-    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    bodyLimit: config.http.bodyLimitBytes,
+    requestTimeout: config.http.requestTimeoutSeconds * 1000,
+    keepAliveTimeout: config.http.keepAliveTimeoutSeconds * 1000,
     http: {
-      headersTimeout: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      headersTimeout: config.http.headersTimeoutSeconds * 1000,
       connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
     },
-    logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL },
+    logger: config.logging.level === 'silent' ? false : { level: config.logging.level },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: false,
   });
   const fastify = adapter.getInstance();
-  const connections = new ConnectionCap(fastify.server, config.HTTP_MAX_CONNECTIONS);
+  const connections = new ConnectionCap(fastify.server, config.http.maxConnections);
   const auth = guardHttpEdge(fastify, config);
   fastify.addContentTypeParser(
     'application/json',
-    { parseAs: 'string', bodyLimit: config.HTTP_BODY_LIMIT_BYTES },
+    { parseAs: 'string', bodyLimit: config.http.bodyLimitBytes },
     (_req, body, done) => {
       const text = (body as string).trim();
       if (text === '') return done(null, undefined);
@@ -94,10 +94,10 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   await serveEventsIn(app, auth, connections);
   // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
   app.connectMicroservice({
-    strategy: new NamespacedNatsServer(config.NATS_NAMESPACE, {
-      ...natsConnectionOptions(config),
+    strategy: new NamespacedNatsServer(config.nats.namespace, {
+      ...natsConnectionOptions(config.nats),
       name: 'gateway-rpc',
-      queue: `${config.NATS_NAMESPACE}-gateway`,
+      queue: `${config.nats.namespace}-gateway`,
     }),
   });
   return app;
