@@ -307,29 +307,38 @@ describe('GET /api/events/out (websocket)', () => {
       expect(await client.closed).toEqual({ code: 1002, reason: "Expected 'filter' message" });
     });
 
-    it('closes with 1002 and the reason when the filter is missing or invalid', async () => {
+    it("closes with 1002 and Prefect's reason when the filter is missing", async () => {
       const missing = await Client.open(url);
       missing.send({ type: 'auth', token: null });
       missing.send({ type: 'filter' });
       expect(await missing.closed).toEqual({ code: 1002, reason: "Invalid filter: 'filter'" });
-
-      const invalid = await Client.open(url);
-      invalid.send({ type: 'auth', token: null });
-      invalid.send({ type: 'filter', filter: { event: { prefix: 'acme.' } } });
-      const closed = await invalid.closed;
-      expect(closed.code).toBe(1002);
-      expect(closed.reason).toMatch(/^Invalid filter: .*event\.prefix.*valid list/);
-
-      const unknown = await Client.open(url);
-      unknown.send({ type: 'auth', token: null });
-      unknown.send({ type: 'filter', filter: { colour: 'red' } });
-      expect((await unknown.closed).reason).toMatch(/^Invalid filter: .*colour.*Extra inputs are not permitted/);
     });
 
-    it('drops the connection without a close frame on a message that is not JSON, as uvicorn does', async () => {
+    // Prefect closes with `Invalid filter: <pydantic's message>`, longer than a close frame holds: the connection
+    // is dropped instead (measured on Prefect 3.9.1's server).
+    it.each([
+      ['a field of the wrong type', { event: { prefix: 'acme.' } }],
+      ['an unknown field', { colour: 'red' }],
+      ['a date that is not one', { occurred: { since: 'yesterday' } }],
+      ['not an object', 5],
+    ])('drops the connection without a close frame on a filter with %s, as Prefect does', async (_name, filter) => {
+      const stream = gw.app.get(EventStream);
+      const before = stream.subscriberCount;
       const client = await Client.open(url);
       client.send({ type: 'auth', token: null });
-      client.send('not json');
+      client.send({ type: 'filter', filter });
+      expect((await client.closed).code).toBe(1006);
+      expect(stream.subscriberCount).toBe(before);
+    });
+
+    it.each([
+      ['is not JSON', 'not json'],
+      ['has no type', { filter: {} }],
+      ['is not an object', [1]],
+    ])('drops the connection without a close frame when the message after auth %s, as Prefect does', async (_n, m) => {
+      const client = await Client.open(url);
+      client.send({ type: 'auth', token: null });
+      client.send(m);
       expect((await client.closed).code).toBe(1006);
     });
   });

@@ -4,7 +4,6 @@ import { InvalidEventFilterError, readEventFilter } from '@app/domain';
 import { EventStream, OutgoingEvent } from './event-stream.service';
 import {
   authRefusal,
-  closeReason,
   isObject,
   PrefectSocketContext,
   textOf,
@@ -33,7 +32,7 @@ const truthy = (value: unknown): boolean =>
  * asked for the `prefect` subprotocol (Prefect's `PrefectEventSubscriber` does) first authenticates as on
  * `/api/events/in`; without it the socket is open at once (unless auth is configured: then the upgrade was refused).
  * The next message must be `{"type": "filter", "filter": <EventFilter>}` (optionally `"backfill": false`), else the
- * socket is closed with 1002 and Prefect's reason. Then every event the filter includes is sent as
+ * socket is closed with 1002 and Prefect's reason (an invalid filter drops it, as on Prefect's server). Then every event the filter includes is sent as
  * `{"type": "event", "event": <ReceivedEvent>}`: first the recent ones (unless backfill is turned off), oldest
  * first, then each as it is published, until the client goes. Messages after the filter are ignored, as Prefect's
  * endpoint never reads them. A message that is not JSON fails Prefect's endpoint, and uvicorn drops the connection
@@ -107,7 +106,11 @@ export class EventsOutConnection {
       filter = readEventFilter(message.filter, new Date());
     } catch (error) {
       if (!(error instanceof InvalidEventFilterError)) throw error;
-      this.refuse(WS_1002_PROTOCOL_ERROR, `Invalid filter: ${error.message}`);
+      // Prefect closes with `Invalid filter: <pydantic's message>`, which never fits in a close frame (its link to
+      // pydantic's docs alone is too long): the close fails and uvicorn drops the connection without one.
+      this.context.logger.warn({ message: 'events/out: invalid filter, connection dropped', reason: error.message });
+      this.end();
+      this.socket.terminate();
       return;
     }
     this.stage = 'streaming';
@@ -127,7 +130,7 @@ export class EventsOutConnection {
   private refuse(code: number, reason: string): void {
     this.context.logger.warn({ message: 'events/out connection refused', reason });
     this.end();
-    this.socket.close(code, closeReason(reason));
+    this.socket.close(code, reason);
   }
 
   private end(): void {

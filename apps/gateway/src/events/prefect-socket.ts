@@ -5,8 +5,6 @@ import type { ConnectionCap } from '../http/connection-cap';
 
 export const WS_1002_PROTOCOL_ERROR = 1002;
 export const WS_1008_POLICY_VIOLATION = 1008;
-/** A close frame's reason is at most 123 bytes of UTF-8. */
-const MAX_CLOSE_REASON_BYTES = 123;
 
 /** What every events socket shares: the API's credentials (null: auth off), the connection cap, a logger. */
 export interface PrefectSocketContext {
@@ -35,12 +33,4 @@ export function authRefusal(message: Record<string, unknown>, auth: ApiAuth | nu
   if (!message.token) return 'Auth required but no token provided';
   if (typeof message.token !== 'string' || !auth.acceptsToken(message.token)) return 'Invalid token';
   return null;
-}
-
-/** A reason cut to what a close frame can carry, on a character boundary. */
-export function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
-  let cut = reason;
-  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES - 3) cut = Array.from(cut).slice(0, -1).join('');
-  return `${cut}...`;
 }
