@@ -168,7 +168,11 @@ describe('GET /api/events/out (websocket)', () => {
         state: { type: 'CANCELLING', name: 'Cancelling' },
       });
       expect(answer.body.status).toBe('ACCEPT');
+      const answeredAt = Date.now();
       const [frame] = await client.received(1);
+      const latencyMs = Date.now() - answeredAt;
+      process.stdout.write(`events-out: Cancelling event on the socket ${latencyMs} ms after set_state answered\n`);
+      expect(latencyMs).toBeLessThan(1000);
       expect(frame.event).toMatchObject({
         id: answer.body.state.id,
         event: 'prefect.flow-run.Cancelling',
