@@ -376,6 +376,19 @@ async function natsSubscriptionCount(gw: TestGateway): Promise<number> {
   return connection.protocol.subscriptions.size();
 }
 
+describe('GET /api/events/out at shutdown', () => {
+  it('closes its sockets when the gateway shuts down, without holding the shutdown up', async () => {
+    const gw = await TestGateway.start();
+    const url = await listen(gw);
+    const client = await Client.open(url);
+    await client.subscribe({ event: { prefix: ['acme.'] } });
+    const started = Date.now();
+    await gw.stop();
+    expect((await client.closed).code).toBe(1005);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
 describe('GET /api/events/out with API_AUTH_STRING', () => {
   const AUTH = 'admin:s3cret';
   let gw: TestGateway;
