@@ -267,29 +267,29 @@ describe('GET /api/events/in (websocket)', () => {
       expect((await client.closed).code).toBe(1005);
     });
 
-    it.each([
-      ['events/out', '/events/out'],
-      ['the worker channel', '/work_pools/some-pool/workers/connect'],
-    ])('still answers a websocket upgrade to %s with 404, then closes the connection', async (_name, path) => {
-      const socket = new WebSocket(`${base}${path}`, ['prefect']);
-      const answer = await new Promise<{ status: number | undefined; closedByServer: Promise<boolean> }>(
-        (resolve, reject) => {
-          socket.on('unexpected-response', (_request, response) => {
-            response.resume();
-            // The socket left Node's HTTP parser for the upgrade: nothing but the server's own hook ends it.
-            const closedByServer = new Promise<boolean>((closed) => {
-              response.socket.once('close', () => closed(true));
-              setTimeout(() => closed(false), 2000);
+    it.each([['the worker channel', '/work_pools/some-pool/workers/connect']])(
+      'still answers a websocket upgrade to %s with 404, then closes the connection',
+      async (_name, path) => {
+        const socket = new WebSocket(`${base}${path}`, ['prefect']);
+        const answer = await new Promise<{ status: number | undefined; closedByServer: Promise<boolean> }>(
+          (resolve, reject) => {
+            socket.on('unexpected-response', (_request, response) => {
+              response.resume();
+              // The socket left Node's HTTP parser for the upgrade: nothing but the server's own hook ends it.
+              const closedByServer = new Promise<boolean>((closed) => {
+                response.socket.once('close', () => closed(true));
+                setTimeout(() => closed(false), 2000);
+              });
+              resolve({ status: response.statusCode, closedByServer });
             });
-            resolve({ status: response.statusCode, closedByServer });
-          });
-          socket.on('open', () => reject(new Error('the server accepted the websocket upgrade')));
-          socket.on('error', reject);
-        },
-      );
-      expect(answer.status).toBe(404);
-      expect(await answer.closedByServer).toBe(true);
-    });
+            socket.on('open', () => reject(new Error('the server accepted the websocket upgrade')));
+            socket.on('error', reject);
+          },
+        );
+        expect(answer.status).toBe(404);
+        expect(await answer.closedByServer).toBe(true);
+      },
+    );
   });
 
   describe('events', () => {

@@ -46,6 +46,8 @@ export function natsNames(namespace: string) {
      * that NATS permissions can confine a worker to its pool's claims.
      */
     claim: (poolId: string) => `${namespace}.${CLAIM_SUBJECT_PREFIX}.${poolId}`,
+    /** Every event, whatever its name (what `/api/events/out` streams from). */
+    allEvents: subject<PrefectEvent>(`${namespace}.events.>`),
     /**
      * Prefect-named events, e.g. `prefect.work-queue.ready` → `<ns>.events.prefect.work-queue.ready`. State names
      * are free text: characters a subject cannot hold (spaces, wildcards, empty tokens) become `_`.

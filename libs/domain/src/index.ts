@@ -24,3 +24,4 @@ export * from './events/received-events';
 export * from './task-runs/task-run-event-rows';
 export * from './task-runs/task-run-events';
 export * from './task-runs/task-run-policy';
+export * from './events/event-filter';

@@ -42,6 +42,15 @@ export class EventPublisher implements BeforeApplicationShutdown {
     void this.send();
   }
 
+  /**
+   * Every event published on NATS from now on, by any process, as it arrives (core NATS: at most once per
+   * subscriber while connected; the subscription outlives reconnections, and what was kept during an outage
+   * arrives once it is sent).
+   */
+  onEvent(handler: (event: PrefectEvent) => void): void {
+    this.nats.subscribe(this.nats.names.allEvents, (event) => handler(event));
+  }
+
   private async send(): Promise<void> {
     if (this.sending) return;
     this.sending = true;

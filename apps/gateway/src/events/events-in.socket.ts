@@ -1,28 +1,14 @@
-import fastifyWebsocket from '@fastify/websocket';
-import { Logger } from '@nestjs/common';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { InvalidEventError } from '@app/domain';
-import type { ApiAuth } from '../http/api-auth';
-import type { ConnectionCap } from '../http/connection-cap';
 import { EventsInService } from './events-in.service';
+import { authRefusal, isObject, PrefectSocketContext, textOf, WS_1008_POLICY_VIOLATION } from './prefect-socket';
 
 export const EVENTS_IN_PATH = '/api/events/in';
-/** uvicorn's default `ws_max_size`: the largest message a Prefect server takes. */
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-const WS_1008_POLICY_VIOLATION = 1008;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** What every connection shares: where events go, the API's credentials (null: auth off), the connection cap. */
-interface EventsInContext {
+/** What every connection shares: where events go, besides what every events socket shares. */
+export interface EventsInContext extends PrefectSocketContext {
   events: EventsInService;
-  auth: ApiAuth | null;
-  connections: ConnectionCap;
-  logger: Logger;
 }
 
 /**
@@ -37,7 +23,7 @@ interface EventsInContext {
  * client reconnects and resends what it had not seen confirmed. Pings are answered by `ws` itself, which is all
  * the client's checkpoints ask for.
  */
-class EventsInConnection {
+export class EventsInConnection {
   private pending: Promise<void> = Promise.resolve();
   private authenticated: boolean;
   /** Set once this side ended the connection: messages still queued are not taken in then. */
@@ -67,9 +53,7 @@ class EventsInConnection {
     if (this.ended) return;
     try {
       if (isBinary) throw new InvalidEventError('Expected a text message');
-      const text = (
-        Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
-      ).toString('utf8');
+      const text = textOf(data);
       if (this.authenticated) await this.context.events.receive(text);
       else this.authenticate(text);
     } catch (error) {
@@ -85,21 +69,10 @@ class EventsInConnection {
   private authenticate(text: string): void {
     const message: unknown = JSON.parse(text);
     if (!isObject(message)) throw new InvalidEventError('Expected an auth message object');
-    if (message.type !== 'auth') {
-      this.refuse("Expected 'auth' message");
+    const refusal = authRefusal(message, this.context.auth);
+    if (refusal !== null) {
+      this.refuse(refusal);
       return;
-    }
-    const { auth } = this.context;
-    if (auth !== null) {
-      // Prefect refuses any falsy token as missing.
-      if (!message.token) {
-        this.refuse('Auth required but no token provided');
-        return;
-      }
-      if (typeof message.token !== 'string' || !auth.acceptsToken(message.token)) {
-        this.refuse('Invalid token');
-        return;
-      }
     }
     this.authenticated = true;
     this.context.connections.settle(this.rawSocket);
@@ -111,50 +84,4 @@ class EventsInConnection {
     this.ended = true;
     this.socket.close(WS_1008_POLICY_VIOLATION, reason);
   }
-}
-
-const offersPrefectProtocol = (header: string | string[] | undefined): boolean =>
-  [header ?? []].flat().some((value) => value.split(',').some((protocol) => protocol.trim() === 'prefect'));
-
-/**
- * Serves the `/api/events/in` websocket on the application's Fastify instance (call before `init()`/`listen()`).
- * `@fastify/websocket` is registered in a scope of its own, so that it only takes over this route: an upgrade
- * request to any other path — the worker channel `/work_pools/{name}/workers/connect`, `/events/out` — is
- * answered like a plain GET, 404, and the Prefect client falls back to REST or polling.
- */
-export async function serveEventsIn(
-  app: NestFastifyApplication,
-  auth: ApiAuth | null,
-  connections: ConnectionCap,
-): Promise<void> {
-  const logger = new Logger('events-in');
-  const context: EventsInContext = { events: app.get(EventsInService), auth, connections, logger };
-  await app.register(async (scope: FastifyInstance) => {
-    await scope.register(fastifyWebsocket, {
-      options: {
-        maxPayload: MAX_MESSAGE_BYTES,
-        handleProtocols: (protocols: Set<string>) => (protocols.has('prefect') ? 'prefect' : false),
-      },
-    });
-    scope.get(
-      EVENTS_IN_PATH,
-      {
-        websocket: true,
-        // Prefect refuses the handshake (uvicorn answers 403) of a client that cannot do the auth handshake.
-        preValidation: (request, reply, done) => {
-          if (auth !== null && !offersPrefectProtocol(request.headers['sec-websocket-protocol'])) {
-            logger.warn({
-              message: "events/in connection refused: 'prefect' subprotocol required when auth is configured",
-            });
-            void reply.code(403).send();
-            return;
-          }
-          done();
-        },
-      },
-      (socket: WebSocket, request) => {
-        EventsInConnection.serve(socket, request.raw.socket, context);
-      },
-    );
-  });
 }

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { BODY_PARSE_ERROR, isTooDeep, unstorableStrings } from '@app/contracts';
 import { badRequest, validationFailed } from '@app/domain';
 import { NamespacedNatsServer, natsConnectionOptions } from '@app/messaging';
-import { serveEventsIn } from '../events/events-in.socket';
+import { serveEventSockets } from '../events/event-sockets';
 import { ConnectionCap } from './connection-cap';
 import { guardHttpEdge } from './http-edge';
 
@@ -79,7 +79,7 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  // Upgrade requests reach the router through @fastify/websocket's `upgrade` listener (see `serveEventsIn`), on a
+  // Upgrade requests reach the router through @fastify/websocket's `upgrade` listener (see `serveEventSockets`), on a
   // socket no HTTP parser owns: once a route answered one with a plain response (a 404), nothing else closes it.
   fastify.addHook('onResponse', (request, _reply, done) => {
     // Node marks a request it handed to the `upgrade` listener (`IncomingMessage.upgrade`, untyped).
@@ -91,7 +91,7 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     logger: createLogger(config),
   });
   app.setGlobalPrefix('api');
-  await serveEventsIn(app, auth, connections);
+  await serveEventSockets(app, auth, connections);
   // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
   app.connectMicroservice({
     strategy: new NamespacedNatsServer(config.nats.namespace, {

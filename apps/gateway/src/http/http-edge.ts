@@ -1,7 +1,7 @@
 import type { AppConfig } from '@app/config';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import { EVENTS_IN_PATH } from '../events/events-in.socket';
+import { EVENT_SOCKET_PATHS } from '../events/event-sockets';
 import { ApiAuth, UNAUTHORIZED_BODY } from './api-auth';
 import { CorsPolicy } from './cors-policy';
 
@@ -21,11 +21,11 @@ const pathOf = (url: string): string => {
   return query === -1 ? url : url.slice(0, query);
 };
 
-/** The events websocket authenticates by its `auth` message, as Prefect's does, not by the upgrade request. */
-const isEventsInUpgrade = (request: FastifyRequest): boolean =>
+/** The events websockets authenticate by their `auth` message, as Prefect's do, not by the upgrade request. */
+const isEventSocketUpgrade = (request: FastifyRequest): boolean =>
   // Node marks a request it handed to the `upgrade` listener (`IncomingMessage.upgrade`, untyped).
   (request.raw as IncomingMessage & { upgrade?: boolean }).upgrade === true &&
-  request.routeOptions.url === EVENTS_IN_PATH;
+  EVENT_SOCKET_PATHS.includes(request.routeOptions.url ?? '');
 
 /**
  * What every request meets before any route, the 404 included: a CORS preflight is answered at once, as
@@ -49,7 +49,7 @@ export function guardHttpEdge(fastify: FastifyInstance, config: AppConfig): ApiA
     if (
       auth !== null &&
       !(request.method === 'GET' && pathOf(request.url) === OPEN_PATH) &&
-      !isEventsInUpgrade(request) &&
+      !isEventSocketUpgrade(request) &&
       !auth.acceptsHeader(request.headers.authorization)
     ) {
       void reply.code(401).send(UNAUTHORIZED_BODY);
