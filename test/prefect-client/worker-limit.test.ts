@@ -59,7 +59,8 @@ describe('a stock worker started with --limit leaves the runs beyond its limit t
 
   /** The README's worker command with Prefect's default poll settings; debug logs show each poll and claim. */
   function startWorker(name: string, extraArgs: string[] = []): WorkerProcess {
-    const env = prefectEnv(home, live.apiUrl, { PREFECT_LOGGING_LEVEL: 'DEBUG' });
+    // UTC: the log lines' clock times are compared with this process's clock.
+    const env = prefectEnv(home, live.apiUrl, { PREFECT_LOGGING_LEVEL: 'DEBUG', TZ: 'UTC' });
     const child = spawn(
       venvBin('prefect'),
       ['worker', 'start', '--pool', POOL, '--type', 'process', '--name', name, ...extraArgs],
