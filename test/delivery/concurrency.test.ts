@@ -54,6 +54,8 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
     // Late marking is off here: a run turned Late while on the bus is its own case (the next describe block).
     gw = await TestGateway.start({
       DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS),
+      // Every lease the full length, HTTP polls' too: each receipt seen here falls inside one lease.
+      DELIVERY_CLAIM_WINDOW_MS: String(LEASE_SECONDS * 1000),
       DISPATCH_INTERVAL_MS: '200',
       LOG_LEVEL: 'error',
       LATE_RUNS_ENABLED: 'false',

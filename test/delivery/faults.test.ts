@@ -296,10 +296,11 @@ describe('I3: NATS restarts', () => {
 
   beforeEach(async () => {
     nats = await PrivateNatsServer.start();
-    // A long lease, so "each run exactly once" is observed entirely inside one lease (I2).
+    // A long lease, so "each run exactly once" is observed entirely inside one lease (I2); a poll's lease too.
     gw = await TestGateway.start({
       ...SETTINGS,
       DELIVERY_LEASE_SECONDS: String(LONG_LEASE_MS / 1000),
+      DELIVERY_CLAIM_WINDOW_MS: String(LONG_LEASE_MS),
       NATS_URL: nats.url,
     });
     scheduler = await TestScheduler.start(gw.config);

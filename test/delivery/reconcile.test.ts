@@ -42,6 +42,7 @@ describe('I11: Postgres and the bus are reconciled', () => {
     gw = await TestGateway.start({
       NATS_URL: nats.url,
       DELIVERY_LEASE_SECONDS: String(LEASE_MS / 1000),
+      DELIVERY_CLAIM_WINDOW_MS: String(LEASE_MS),
       DISPATCH_INTERVAL_MS: '200',
       DISPATCH_RECONCILE_SECONDS: String(RECONCILE_MS / 1000),
       LOG_LEVEL: 'error',

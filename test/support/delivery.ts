@@ -198,6 +198,8 @@ export class GatewayProcess implements Api {
       NATS_URL: config.nats.url,
       NATS_NAMESPACE: config.nats.namespace,
       DELIVERY_LEASE_SECONDS: String(config.dispatch.leaseSeconds),
+      DELIVERY_CLAIM_WINDOW_MS: String(config.dispatch.claimWindowMs),
+      DELIVERY_CLAIM_WINDOW_PER_RUN_MS: String(config.dispatch.claimWindowPerRunMs),
       DISPATCH_HORIZON_SECONDS: String(config.dispatch.horizonSeconds),
       DISPATCH_INTERVAL_MS: String(config.dispatch.intervalMs),
       LOG_LEVEL: 'warn',

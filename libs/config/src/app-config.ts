@@ -45,9 +45,11 @@ export interface LoggingConfig {
   readonly level: string;
 }
 
-/** DELIVERY_LEASE_SECONDS and DISPATCH_*: how runs reach pollers over NATS. */
+/** DELIVERY_* and DISPATCH_*: how runs reach pollers over NATS. */
 export interface DispatchConfig {
   readonly leaseSeconds: number;
+  readonly claimWindowMs: number;
+  readonly claimWindowPerRunMs: number;
   readonly horizonSeconds: number;
   readonly intervalMs: number;
   readonly reconcileSeconds: number;
@@ -138,6 +140,8 @@ function grouped(env: ConfigEnv): AppConfig {
     logging: { level: env.LOG_LEVEL },
     dispatch: {
       leaseSeconds: env.DELIVERY_LEASE_SECONDS,
+      claimWindowMs: env.DELIVERY_CLAIM_WINDOW_MS,
+      claimWindowPerRunMs: env.DELIVERY_CLAIM_WINDOW_PER_RUN_MS,
       horizonSeconds: env.DISPATCH_HORIZON_SECONDS,
       intervalMs: env.DISPATCH_INTERVAL_MS,
       reconcileSeconds: env.DISPATCH_RECONCILE_SECONDS,

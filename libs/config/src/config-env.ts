@@ -180,13 +180,30 @@ export class ConfigEnv {
   LOG_LEVEL = 'info';
 
   /**
-   * How long a run handed to one poller (HTTP response or NATS delivery) stays reserved for it. Unclaimed
-   * after this, it is delivered again. Also the JetStream AckWait of every queue consumer.
+   * The longest a run handed to one poller (HTTP response or NATS delivery) stays reserved for it. Unclaimed
+   * after this, it is delivered again. The JetStream AckWait of every queue consumer; an HTTP poll's lease is
+   * shorter (DELIVERY_CLAIM_WINDOW_MS).
    */
   @Transform(toInt)
   @IsInt({ message: 'DELIVERY_LEASE_SECONDS must be an integer' })
   @Min(1)
   DELIVERY_LEASE_SECONDS = 30;
+
+  /**
+   * An HTTP poll leases what it returns for this long plus DELIVERY_CLAIM_WINDOW_PER_RUN_MS per run returned (at
+   * most DELIVERY_LEASE_SECONDS): long enough for a stock worker to claim what it takes, short enough that what it
+   * leaves (beyond its `--limit`, or a `prefect work-pool preview`) is back before a stock worker polls again.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'DELIVERY_CLAIM_WINDOW_MS must be an integer' })
+  @Min(100)
+  DELIVERY_CLAIM_WINDOW_MS = 2000;
+
+  /** See DELIVERY_CLAIM_WINDOW_MS: a stock worker reads each run's deployment before its first claim. */
+  @Transform(toInt)
+  @IsInt({ message: 'DELIVERY_CLAIM_WINDOW_PER_RUN_MS must be an integer' })
+  @Min(0)
+  DELIVERY_CLAIM_WINDOW_PER_RUN_MS = 300;
 
   /**
    * Runs due within this many seconds are put on the bus. At least the stock worker's 10 s prefetch, so its

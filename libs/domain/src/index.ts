@@ -2,6 +2,7 @@ export * from './actor';
 export * from './deployments';
 export * from './dispatch/delivery-after-transition';
 export * from './dispatch/offer-verdict';
+export * from './dispatch/poll-lease';
 export * from './dispatch/prefer-wait';
 export * from './dispatch/publication';
 export * from './dispatch/slot-budget';

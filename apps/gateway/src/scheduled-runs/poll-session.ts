@@ -3,6 +3,8 @@ import { WorkerFlowRunResponse } from '@app/contracts';
 import {
   inTimeWindow,
   judgeOffer,
+  pollLeaseMs,
+  PollLeaseSettings,
   presentWorkerFlowRun,
   recordsPublication,
   RunPublication,
@@ -37,6 +39,8 @@ export interface PollCommand {
   limit: number;
   /** > 0 holds an empty answer open until runs arrive or the wait ends (`Prefer: wait`). */
   waitSeconds: number;
+  /** The polling worker's name (`X-Prefect-Worker-Name`, which stock workers send), if it gave one. */
+  poller?: string | null;
 }
 
 /** What becomes of a held message once the leases have committed. */
@@ -71,6 +75,8 @@ export class PollSession {
   private readonly held = new Set<PulledRun>();
   /** Decided for held messages, applied in this order once the leases commit. */
   private settlements: [PulledRun, Settlement][] = [];
+  /** Runs returned without a lease: this poller was offered them before and left them (see `offered_to`). */
+  private readonly unleased = new Set<string>();
 
   constructor(
     private readonly deps: PollSessions,
@@ -162,7 +168,10 @@ export class PollSession {
       if (!queues.some((queue) => queue.id === queueId)) messages.forEach((message) => this.giveBack(message));
     }
     if (queues.length === 0) return [];
+    // Where slots are limited every run handed out must count against them, so there is always a lease.
+    const showLeftRuns = !slotsLimited(pool, queues);
     return this.deps.db.transaction(async (tx) => {
+      this.unleased.clear();
       const now = new Date();
       const budget = await this.freeSlots(tx, pool, poolQueues, queues, now);
       const taken: FlowRunEntity[] = [];
@@ -174,10 +183,19 @@ export class PollSession {
           firstPull?.forEach((message) => this.settleLater(message, 'nak'));
           continue;
         }
-        const runs = await this.drainQueue(tx, pool, queue, allowance, now, firstPull);
+        const runs = await this.drainQueue(tx, pool, queue, allowance, now, firstPull, showLeftRuns);
         budget.take(runs.length);
         taken.push(...runs);
       }
+      // Leased until now + DELIVERY_LEASE_SECONDS so far; the poll's lease is known once its size is.
+      const leaseUntil = new Date(now.getTime() + pollLeaseMs(taken.length, this.leaseSettings()));
+      const leased = taken.filter((run) => !this.unleased.has(run.id));
+      await tx.delivery.setLeases(
+        leased.map((run) => run.id),
+        leaseUntil,
+        this.command.poller ?? null,
+      );
+      leased.forEach((run) => (run.leased_until = leaseUntil));
       return taken;
     });
   }
@@ -222,8 +240,9 @@ export class PollSession {
     allowance: number,
     now: Date,
     firstPull: PulledRun[] | undefined,
+    showLeftRuns: boolean,
   ): Promise<FlowRunEntity[]> {
-    const { window } = this.command;
+    const { window, poller } = this.command;
     const leaseUntil = new Date(now.getTime() + this.deps.config.dispatch.leaseSeconds * 1000);
     const leased: FlowRunEntity[] = [];
     for (let round = 0; round < MAX_PULL_ROUNDS && leased.length < allowance; round++) {
@@ -275,13 +294,22 @@ export class PollSession {
       await tx.delivery.forgetRunDispatches(forgotten);
       deliverable.sort((a, b) => startTime(a.run) - startTime(b.run));
       const taken = deliverable.slice(0, wanted);
+      // A run this worker left before (its lease ran out unclaimed) is shown to it again as Prefect would, but
+      // stays on the bus for the others: a worker whose --limit is full would otherwise hide it at every poll.
+      const left = ({ run }: { run: FlowRunEntity }) => showLeftRuns && !!poller && !!run.offered_to?.includes(poller);
+      const toLease = taken.filter((offer) => !left(offer));
       const recorded = await tx.delivery.recordLeases(
         queue.id,
-        taken.map(({ publication }) => publication),
+        toLease.map(({ publication }) => publication),
         leaseUntil,
       );
       // Leased runs are acked once the lease commits; deliverable ones beyond the allowance go back at once.
-      taken.forEach(({ message }) => this.settleLater(message, 'ack'));
+      toLease.forEach(({ message }) => this.settleLater(message, 'ack'));
+      for (const offer of taken.filter(left)) {
+        this.settleLater(offer.message, 'nak');
+        this.unleased.add(offer.run.id);
+        leased.push(offer.run);
+      }
       deliverable.slice(wanted).forEach(({ message }) => this.settleLater(message, 'nak'));
       leased.push(...recorded);
       // Another round only while the bus may hold runs this poll can take: the pull came back full and what it
@@ -296,6 +324,11 @@ export class PollSession {
     }
     leased.sort((a, b) => startTime(a) - startTime(b));
     return leased;
+  }
+
+  private leaseSettings(): PollLeaseSettings {
+    const { claimWindowMs, claimWindowPerRunMs, leaseSeconds } = this.deps.config.dispatch;
+    return { claimWindowMs, perRunMs: claimWindowPerRunMs, maxSeconds: leaseSeconds };
   }
 
   /** Whether the window reaches runs that are not on the bus yet (those past the dispatch horizon). */

@@ -7,14 +7,18 @@ import { ScheduledRunsService } from './scheduled-runs.service';
 export class ScheduledRunsController {
   constructor(private readonly scheduledRuns: ScheduledRunsService) {}
 
-  /** Load scheduled runs for a worker. An optional `Prefer: wait=<seconds>` turns an empty answer into a long poll. */
+  /**
+   * Load scheduled runs for a worker. An optional `Prefer: wait=<seconds>` turns an empty answer into a long poll;
+   * `X-Prefect-Worker-Name` (sent by stock workers) names the poller, so that what it left is not hidden again.
+   */
   @Post(':name/get_scheduled_flow_runs')
   @HttpCode(200)
   getScheduledFlowRuns(
     @Param('name') name: string,
     @Body() body: GetScheduledFlowRunsDto,
     @Headers('prefer') prefer: string | undefined,
+    @Headers('x-prefect-worker-name') poller: string | undefined,
   ): Promise<WorkerFlowRunResponse[]> {
-    return this.scheduledRuns.getScheduledFlowRuns(name, body, preferredWaitSeconds(prefer));
+    return this.scheduledRuns.getScheduledFlowRuns(name, body, preferredWaitSeconds(prefer), poller || null);
   }
 }

@@ -12,11 +12,15 @@ export class ScheduledRunsService {
     private readonly config: AppConfig,
   ) {}
 
-  /** `waitSeconds` > 0 holds an empty answer open until runs arrive or the wait ends (`Prefer: wait`). */
+  /**
+   * `waitSeconds` > 0 holds an empty answer open until runs arrive or the wait ends (`Prefer: wait`); `poller` is
+   * the worker's name, when it sends one.
+   */
   getScheduledFlowRuns(
     poolName: string,
     body: GetScheduledFlowRunsDto,
     waitSeconds = 0,
+    poller: string | null = null,
   ): Promise<WorkerFlowRunResponse[]> {
     return this.sessions
       .open({
@@ -25,6 +29,7 @@ export class ScheduledRunsService {
         window: { after: body.scheduled_after ?? null, before: body.scheduled_before ?? null },
         limit: resolveLimit(body.limit, this.config.api.defaultLimit),
         waitSeconds,
+        poller,
       })
       .run();
   }

@@ -24,19 +24,23 @@ describe('deliveryAfterTransition', () => {
     ).toEqual({});
   });
 
-  it('a claim ends the lease', () => {
-    expect(deliveryAfterTransition(published, { id: 's2', type: 'PENDING' }, null)).toEqual({ leased_until: null });
+  it('a claim ends the lease, and forgets whom the run was offered to', () => {
+    expect(deliveryAfterTransition(published, { id: 's2', type: 'PENDING' }, null)).toEqual({
+      leased_until: null,
+      offered_to: null,
+    });
   });
 
   it('a reschedule ends the lease and the publication', () => {
     expect(deliveryAfterTransition(published, { id: 's2', type: 'SCHEDULED' }, new Date(DUE.getTime() + 1))).toEqual({
       leased_until: null,
+      offered_to: null,
     });
   });
 
   it('a run that was not SCHEDULED starts a new delivery', () => {
     expect(
       deliveryAfterTransition({ ...published, state_type: 'PAUSED' }, { id: 's2', type: 'SCHEDULED' }, DUE),
-    ).toEqual({ leased_until: null });
+    ).toEqual({ leased_until: null, offered_to: null });
   });
 });

@@ -191,4 +191,12 @@ export class FlowRunEntity extends BaseEntity {
   /** Set when a poll hands the run out; cleared by the claim. Until then no other poller receives the run. */
   @Column(timestamp({ nullable: true }))
   leased_until!: Date | null;
+
+  /**
+   * The workers (by `X-Prefect-Worker-Name`) this run was leased to since it was last claimed or rescheduled. One
+   * that polls again is shown the run without a new lease: it left it once (its `--limit` was full), and leasing it
+   * to the same worker at every poll would hide it from the others for good.
+   */
+  @Column('text', { array: true, nullable: true })
+  offered_to!: string[] | null;
 }

@@ -300,6 +300,22 @@ export class DeliveryRepository {
   }
 
   /**
+   * Sets the lease of runs this transaction just leased (a poll's lease depends on how many runs it returns), and
+   * adds the poller, when it names itself, to the workers each run was offered to.
+   */
+  async setLeases(ids: string[], leaseUntil: Date, poller: string | null): Promise<void> {
+    if (ids.length === 0) return;
+    await this.manager.query(
+      `UPDATE flow_run
+          SET leased_until = $1,
+              offered_to = CASE WHEN $3::text IS NULL OR $3::text = ANY(coalesce(offered_to, '{}')) THEN offered_to
+                                ELSE array_append(coalesce(offered_to, '{}'), $3::text) END
+        WHERE id = ANY($2::uuid[])`,
+      [leaseUntil, ids, poller],
+    );
+  }
+
+  /**
    * Leases up to `limit` of the queue's runs scheduled after `horizonEnd` (not on the bus yet), earliest first,
    * skipping rows another transaction holds.
    */
