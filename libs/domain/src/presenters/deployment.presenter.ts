@@ -1,4 +1,9 @@
-import { DeploymentResponse, DeploymentScheduleResponse, formatDateTime } from '@app/contracts';
+import {
+  DeploymentResponse,
+  DeploymentScheduleResponse,
+  formatDateTime,
+  GlobalConcurrencyLimitResponse,
+} from '@app/contracts';
 import type { Actor, DeploymentEntity, DeploymentScheduleEntity } from '@app/persistence';
 
 export function presentDeploymentSchedule(schedule: DeploymentScheduleEntity): DeploymentScheduleResponse {
@@ -19,10 +24,32 @@ const presentActor = (actor: Actor | null) =>
   actor ? { id: actor.id ?? null, type: actor.type ?? null, display_value: actor.display_value ?? null } : null;
 
 /**
- * Prefect's `DeploymentResponse`. Expects the deployment with its queue (and the queue's pool) and its
- * schedules loaded: the queue, when there is one, names `work_queue_name` and `work_pool_name`.
+ * The deployment's limit as Prefect's `concurrency_limit_v2` row named after it; `activeSlots` are its live leases.
+ * A row whose limit predates the stored identity shows the deployment's own id and times.
  */
-export function presentDeployment(deployment: DeploymentEntity): DeploymentResponse {
+function presentConcurrencyLimit(
+  deployment: DeploymentEntity,
+  activeSlots: number,
+): GlobalConcurrencyLimitResponse | null {
+  if (deployment.concurrency_limit === null) return null;
+  return {
+    id: deployment.concurrency_limit_id ?? deployment.id,
+    created: formatDateTime(deployment.concurrency_limit_created ?? deployment.created),
+    updated: formatDateTime(deployment.concurrency_limit_updated ?? deployment.updated),
+    active: true,
+    name: `deployment:${deployment.id}`,
+    limit: deployment.concurrency_limit,
+    active_slots: activeSlots,
+    slot_decay_per_second: 0,
+  };
+}
+
+/**
+ * Prefect's `DeploymentResponse`. Expects the deployment with its queue (and the queue's pool) and its
+ * schedules loaded: the queue, when there is one, names `work_queue_name` and `work_pool_name`. `activeSlots`:
+ * the live leases of its concurrency limit.
+ */
+export function presentDeployment(deployment: DeploymentEntity, activeSlots = 0): DeploymentResponse {
   const queue = deployment.work_queue ?? null;
   return {
     id: deployment.id,
@@ -35,8 +62,11 @@ export function presentDeployment(deployment: DeploymentEntity): DeploymentRespo
     paused: deployment.paused,
     schedules: (deployment.schedules ?? []).map(presentDeploymentSchedule),
     concurrency_limit: null,
-    global_concurrency_limit: null,
-    concurrency_options: deployment.concurrency_options,
+    global_concurrency_limit: presentConcurrencyLimit(deployment, activeSlots),
+    concurrency_options: deployment.concurrency_options && {
+      collision_strategy: deployment.concurrency_options.collision_strategy,
+      grace_period_seconds: deployment.concurrency_options.grace_period_seconds ?? null,
+    },
     job_variables: deployment.job_variables,
     parameters: deployment.parameters,
     tags: deployment.tags,
