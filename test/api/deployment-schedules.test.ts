@@ -71,7 +71,7 @@ describe('deployment schedules API', () => {
           max_scheduled_runs: null,
           parameters: { n: 1 },
           slug: 'hourly',
-          schedule: { interval: 3600, anchor_date: '2026-01-01T08:00:00.000Z', timezone: 'Europe/Paris' },
+          schedule: { interval: 3600, anchor_date: '2026-01-01T09:00:00+01:00', timezone: 'Europe/Paris' },
         }),
         expect.objectContaining({
           active: false,
@@ -140,7 +140,9 @@ describe('deployment schedules API', () => {
 
   describe('update', () => {
     it('updates (204) the sent fields, resets parameters as Prefect does and drops future auto-scheduled runs', async () => {
-      const { id, schedules } = await deployment([
+      // Added through the schedules route: a schedule sent with the deployment loses its max_scheduled_runs.
+      const { id } = await deployment();
+      const schedules = await addSchedules(id, [
         { schedule: { interval: 60 }, parameters: { p: 1 }, slug: 's', max_scheduled_runs: 5 },
       ]);
       const survivors = await autoScheduledRuns(id);

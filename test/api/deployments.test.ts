@@ -160,16 +160,16 @@ describe('deployments API', () => {
       expect(created).toMatchObject({ work_queue_name: 'brand-new', work_pool_name: 'resolve-pool' });
     });
 
-    it('finds a queue named without a pool (legacy), and keeps only the name when there is none', async () => {
+    it('finds a queue named without a pool (legacy), and makes it in default-agent-pool when there is none', async () => {
       const { queues } = await workPool('legacy-pool', ['legacy-q']);
       expect(await deployment({ name: 'legacy', work_queue_name: 'legacy-q' })).toMatchObject({
         work_queue_id: queues[0].id,
         work_pool_name: 'legacy-pool',
       });
       expect(await deployment({ name: 'no-queue', work_queue_name: 'nowhere' })).toMatchObject({
-        work_queue_id: null,
+        work_queue_id: expect.any(String),
         work_queue_name: 'nowhere',
-        work_pool_name: null,
+        work_pool_name: 'default-agent-pool',
       });
     });
 

@@ -44,7 +44,7 @@ describe('flow runs API', () => {
         state: { type: 'PENDING', name: 'Pending', state_details: { flow_run_id: run.id } },
         work_queue_id: null,
         work_pool_id: null,
-        job_variables: null,
+        job_variables: {},
         run_count: 0,
         empirical_policy: { retries: null, pause_keys: [], resuming: false },
       });
@@ -249,7 +249,7 @@ describe('flow runs API', () => {
         status: 400,
         body: { detail: 'A deployment for the flow run could not be found' },
       });
-      expect((await gw.get(`/flow_runs/${scheduled.id}`)).body.job_variables).toBeNull();
+      expect((await gw.get(`/flow_runs/${scheduled.id}`)).body.job_variables).toEqual({});
       expect(await gw.patch(`/flow_runs/${randomUUID()}`, { job_variables: {} })).toMatchObject({
         status: 404,
         body: { detail: 'Flow run not found' },

@@ -46,7 +46,7 @@ describe('get_scheduled_flow_runs served from the bus', () => {
     const first = await pollUntil('p1', { scheduled_before: inSeconds(10) }, (runs) => runs.length > 0);
     expectOperation(first, 'POST', POLL, 200);
     expect(first.body.map((r: any) => r.flow_run.id)).toEqual([run.id]);
-    expect(first.body[0].flow_run.state).toBeNull();
+    expect(first.body[0].flow_run.state).toEqual(run.state);
     expect(first.body[0].work_queue_id).toBe(run.work_queue_id);
 
     expect((await gw.post('/work_pools/p1/get_scheduled_flow_runs', { scheduled_before: inSeconds(10) })).body).toEqual(

@@ -96,6 +96,10 @@ describe('deployment schedules → scheduled runs', () => {
     expect(new Date(read.body.expected_start_time)).toEqual(starts[0]);
     expect(runs.map((run) => run.next_scheduled_start_time)).toEqual(starts);
     expect(new Date(read.body.state.state_details.scheduled_time)).toEqual(starts[0]);
+    // Kept in the schedule's zone, as Prefect's scheduler stores it (the idempotency key's date, ISO-formatted).
+    const zoned = runs[0].idempotency_key.split(' ').slice(3).join('T');
+    expect(read.body.state.state_details.scheduled_time).toBe(zoned);
+    expect(zoned).toMatch(/-0[45]:00$/);
     // The stored details hold only the scheduled time; the API still answers with every one of Prefect's fields.
     expect(read.body.state.state_details).toMatchObject({
       deferred: false,

@@ -12,6 +12,22 @@ export function ForbidExtra(): ClassDecorator {
   };
 }
 
+const BODY_REQUIRED = Symbol('bodyRequired');
+
+/**
+ * Marks a request model FastAPI requires as the whole body (a route's only body parameter, with no default):
+ * a request without a body is a 422 `missing` at `body`, not the model's defaults.
+ */
+export function BodyRequired(): ClassDecorator {
+  return (target) => {
+    Reflect.defineMetadata(BODY_REQUIRED, true, target);
+  };
+}
+
+export function isBodyRequired(cls: object): boolean {
+  return Reflect.getMetadata(BODY_REQUIRED, cls) === true;
+}
+
 type ModelClass = abstract new (...args: never[]) => unknown;
 const declaredProperties = new Map<ModelClass, Set<string>>();
 function propertiesOf(cls: ModelClass): Set<string> {

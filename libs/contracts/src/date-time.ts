@@ -2,9 +2,24 @@ const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /**
+ * An instant that was sent with a UTC offset other than zero. Prefect (pydantic) keeps the offset, so where it
+ * stores the value as JSON text (state details, schedules) or answers from the request's own object, the value
+ * comes back with that offset; a `timestamptz` column reads back in UTC. `text` is pydantic's rendering of it.
+ */
+export class OffsetDateTime extends Date {
+  constructor(
+    time: number,
+    readonly text: string,
+  ) {
+    super(time);
+  }
+}
+
+/**
  * Parses a date-time the way Prefect (pydantic) accepts it: ISO-8601 with `T` or a space between date and
  * time (Python's `str(datetime)`), optional seconds and fraction, `Z` or an offset; no offset means UTC.
- * A bare date means midnight UTC. Returns `null` for anything else. Precision below a millisecond is dropped.
+ * A bare date means midnight UTC. Returns `null` for anything else. Precision below a millisecond is dropped from
+ * the instant; a non-zero offset gives an {@link OffsetDateTime} that renders as sent (to the microsecond).
  */
 export function parseDateTime(value: unknown): Date | null {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
@@ -23,7 +38,10 @@ export function parseDateTime(value: unknown): Date | null {
   // Reject calendar overflow (2026-02-30) that Date would silently roll over.
   const local = new Date(date.getTime() + offsetMinutes(offset) * 60_000);
   if (local.getUTCDate() !== Number(d) || local.getUTCMonth() + 1 !== Number(mo)) return null;
-  return date;
+  if (offsetMinutes(offset) === 0) return date;
+  const micros = fraction.padEnd(6, '0').slice(0, 6);
+  const text = `${y}-${mo}-${d}T${h}:${mi}:${s}${/^0*$/.test(micros) ? '' : `.${micros}`}${offset}`;
+  return new OffsetDateTime(date.getTime(), text);
 }
 
 function offsetMinutes(offset: string): number {
@@ -50,7 +68,8 @@ export function formatPreciseDateTime(value: Date): string {
   return `${value.toISOString().slice(0, 23)}000Z`;
 }
 
-/** Renders an instant as Prefect does: ISO-8601 in UTC with a `Z`. */
+/** Renders an instant as Prefect does: ISO-8601 in UTC with a `Z`, or with the offset it was sent with. */
 export function formatDateTime(value: Date | null | undefined): string | null {
-  return value ? value.toISOString() : null;
+  if (!value) return null;
+  return value instanceof OffsetDateTime ? value.text : value.toISOString();
 }

@@ -26,3 +26,4 @@ export * from './task-runs/task-run-event-rows';
 export * from './task-runs/task-run-events';
 export * from './task-runs/task-run-policy';
 export * from './events/event-filter';
+export * from './deployments/concurrency-limit-identity';

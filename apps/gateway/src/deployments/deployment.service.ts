@@ -7,16 +7,21 @@ import {
   DeploymentScheduleUpdateDto,
   DeploymentUpdateDto,
 } from '@app/contracts';
-import { conflict, integrityConflict, notFound, presentDeployment, resolveLimit } from '@app/domain';
+import {
+  ConcurrencyLimitIdentity,
+  conflict,
+  integrityConflict,
+  nextConcurrencyLimitIdentity,
+  notFound,
+  presentDeployment,
+  resolveLimit,
+} from '@app/domain';
 import { Database, DeploymentEntity, Transaction, WorkPoolEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { queueInPool, requireWorkPool } from '../work-pools/work-pool.helpers';
+import { ensureLegacyWorkQueue, queueInPool, requireWorkPool } from '../work-pools/work-pool.helpers';
 import { requireEnforceableParameterSchema } from './parameter-schema';
 import { planScheduleUpdate } from './schedule-update-plan';
 import { newScheduleValues, NewSchedule, scheduleChanges } from './schedules';
-
-/** Prefect's legacy pool, where queues named without a pool live. */
-const DEFAULT_AGENT_WORK_POOL_NAME = 'default-agent-pool';
 
 /** Deployment columns a create or update body sets one-to-one when it sends them. */
 const CREATE_COLUMNS = [
@@ -63,9 +68,11 @@ type Columns = Partial<DeploymentEntity>;
 
 /** The listed fields the body actually sent (Prefect's `exclude_unset`), null included. */
 function sentColumns<T extends object>(body: T, columns: readonly (keyof T & keyof DeploymentEntity)[]): Columns {
-  return Object.fromEntries(
-    columns.filter((column) => body[column] !== undefined).map((column) => [column, body[column]]),
-  );
+  const sent: Columns = {};
+  for (const column of columns) {
+    if (body[column] !== undefined) Object.assign(sent, { [column]: body[column] });
+  }
+  return sent;
 }
 
 @Injectable()
@@ -90,7 +97,16 @@ export class DeploymentService {
       if (!flow) throw integrityConflict();
 
       const sent = sentColumns(body, CREATE_COLUMNS);
+      const limitIdentity =
+        body.concurrency_limit === undefined
+          ? undefined
+          : nextConcurrencyLimitIdentity(
+              await tx.deployments.findByFlowAndName(body.flow_id, body.name),
+              body.concurrency_limit,
+              now,
+            );
       const always: Columns = {
+        ...limitIdentity,
         ...(workQueueId !== undefined && { work_queue_id: workQueueId }),
         // Prefect labels every deployment with its flow, over the flow's own labels.
         labels: { ...(flow.labels ?? {}), 'prefect.flow.id': flow.id, ...(body.labels ?? {}) },
@@ -111,13 +127,13 @@ export class DeploymentService {
   async read(id: string): Promise<DeploymentResponse> {
     const deployment = await this.db.repos.deployments.findDetailed(id);
     if (!deployment) throw notFound('Deployment not found');
-    return presentDeployment(deployment);
+    return (await this.present([deployment]))[0];
   }
 
   async readByName(flowName: string, name: string): Promise<DeploymentResponse> {
     const deployment = await this.db.repos.deployments.findDetailedByFlowName(flowName, name);
     if (!deployment) throw notFound('Deployment not found');
-    return presentDeployment(deployment);
+    return (await this.present([deployment]))[0];
   }
 
   async filter(body: DeploymentFilterRequestDto): Promise<DeploymentResponse[]> {
@@ -125,10 +141,16 @@ export class DeploymentService {
     const detailed = new Map(
       (await this.db.repos.deployments.findDetailedByIds(rows.map((row) => row.id))).map((d) => [d.id, d]),
     );
-    return rows.flatMap((row) => {
-      const deployment = detailed.get(row.id);
-      return deployment ? [presentDeployment(deployment)] : [];
-    });
+    return this.present(rows.flatMap((row) => detailed.get(row.id) ?? []));
+  }
+
+  /** The deployments' responses, with the busy slots of those that have a concurrency limit. */
+  private async present(deployments: DeploymentEntity[]): Promise<DeploymentResponse[]> {
+    const limited = deployments.filter((deployment) => deployment.concurrency_limit !== null);
+    const activeSlots = await this.db.repos.deploymentConcurrencyLeases.countLiveByDeployment(
+      limited.map((deployment) => deployment.id),
+    );
+    return deployments.map((deployment) => presentDeployment(deployment, activeSlots.get(deployment.id) ?? 0));
   }
 
   count(body: DeploymentCountRequestDto): Promise<number> {
@@ -158,8 +180,13 @@ export class DeploymentService {
       const { job_variables: jobVariables, ...sent } = sentColumns(body, UPDATE_COLUMNS);
       const workQueueId =
         body.work_pool_name === null ? null : await this.resolveWorkQueue(tx, pool, body.work_queue_name);
+      const limitIdentity: ConcurrencyLimitIdentity | undefined =
+        body.concurrency_limit === undefined
+          ? undefined
+          : nextConcurrencyLimitIdentity(existing, body.concurrency_limit, now);
       await tx.deployments.updateColumns(id, {
         ...sent,
+        ...limitIdentity,
         // Prefect drops a null `job_variables` rather than writing it.
         ...(jobVariables !== null && jobVariables !== undefined && { job_variables: jobVariables }),
         ...(workQueueId !== undefined && { work_queue_id: workQueueId }),
@@ -204,8 +231,8 @@ export class DeploymentService {
 
   /**
    * The queue a deployment is assigned to (undefined: leave it as it is). A pool with a queue name gets that
-   * queue, created in the pool if missing; a pool alone gets its default queue; a queue name alone is looked
-   * up the legacy way, in the default agent pool if there is one.
+   * queue, created in the pool if missing; a pool alone gets its default queue; a queue name alone is found or
+   * made the legacy way (ensureLegacyWorkQueue).
    */
   private async resolveWorkQueue(
     tx: Transaction,
@@ -215,11 +242,7 @@ export class DeploymentService {
     if (pool && queueName) return (await queueInPool(tx, pool, queueName)).id;
     if (pool) return pool.default_queue_id;
     if (!queueName) return undefined;
-    const agentPool = await tx.workPools.findByName(DEFAULT_AGENT_WORK_POOL_NAME);
-    const queue = agentPool
-      ? await tx.workQueues.findInPool(agentPool.id, queueName)
-      : await tx.deployments.findAnyWorkQueueNamed(queueName);
-    return queue?.id ?? null;
+    return (await ensureLegacyWorkQueue(tx, queueName)).id;
   }
 
   /** Prefect checks referenced block documents exist; this server stores none, so any reference is dangling. */
@@ -233,6 +256,7 @@ export class DeploymentService {
     if (body.storage_document_id) throw missing('storage', body.storage_document_id);
   }
 
+  /** Schedules sent with the deployment: Prefect rebuilds them without `max_scheduled_runs`, which is dropped. */
   private async createSchedules(
     tx: Transaction,
     deploymentId: string,
@@ -241,7 +265,7 @@ export class DeploymentService {
   ): Promise<void> {
     const created = await tx.deploymentSchedules.insertMany(
       deploymentId,
-      schedules.map((schedule) => newScheduleValues(schedule, now)),
+      schedules.map((schedule) => ({ ...newScheduleValues(schedule, now), max_scheduled_runs: null })),
     );
     if (created.length !== schedules.length) throw integrityConflict();
   }

@@ -1,5 +1,6 @@
 import {
   CronScheduleDto,
+  formatDateTime,
   DeploymentScheduleCreateDto,
   DeploymentScheduleUpdateDto,
   IntervalScheduleDto,
@@ -18,7 +19,8 @@ export function storedSchedule(schedule: ScheduleDto, now: Date): Schedule {
   if (schedule instanceof IntervalScheduleDto) {
     return {
       interval: schedule.interval,
-      anchor_date: (schedule.anchor_date ?? now).toISOString(),
+      // Kept as sent, offset included, as Prefect keeps it in the schedule's JSON.
+      anchor_date: formatDateTime(schedule.anchor_date ?? now) as string,
       timezone: schedule.timezone ?? 'UTC',
     };
   }

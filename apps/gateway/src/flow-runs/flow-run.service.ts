@@ -6,6 +6,7 @@ import {
   FlowRunFilterRequestDto,
   FlowRunResponse,
   FlowRunUpdateDto,
+  OffsetDateTime,
   StateCreateDto,
 } from '@app/contracts';
 import {
@@ -89,7 +90,7 @@ export class FlowRunService {
         infrastructure_document_id: body.infrastructure_document_id ?? null,
         work_queue_id: workQueueId,
         work_queue_name: workQueue?.name ?? body.work_queue_name ?? null,
-        job_variables: body.job_variables ?? null,
+        job_variables: body.job_variables ?? {},
       };
       return this.insert(tx, run, body.state ?? { type: 'PENDING' }, {
         apiVersion: client.apiVersion,
@@ -142,7 +143,7 @@ export class FlowRunService {
         infrastructure_document_id: body.infrastructure_document_id ?? deployment.infrastructure_document_id,
         work_queue_id: workQueueId,
         work_queue_name: workQueueName,
-        job_variables: body.job_variables,
+        job_variables: body.job_variables ?? {},
       };
       // Prefect passes no request versions when a deployment creates the run.
       return this.insert(tx, run, body.state ?? { type: 'SCHEDULED' }, { apiVersion: null, clientVersion: null });
@@ -196,8 +197,15 @@ export class FlowRunService {
     }
   }
 
+  /**
+   * Deletes the run (its states and task runs go with it) and its logs, which Prefect deletes in a task queued
+   * after the commit; here they go in the same transaction.
+   */
   async delete(id: string): Promise<void> {
-    if (!(await this.db.repos.flowRuns.deleteById(id))) throw flowRunNotFound();
+    await this.db.transaction(async (tx) => {
+      if (!(await tx.flowRuns.deleteById(id))) throw flowRunNotFound();
+      await tx.logs.deleteForFlowRun(id);
+    });
   }
 
   private async checkJobVariablesUpdatable(tx: Transaction, id: string): Promise<void> {
@@ -224,6 +232,7 @@ export class FlowRunService {
     const id = inserted?.id ?? (key && (await tx.flowRuns.findByIdempotencyKey(values.flow_id, key))?.id);
     const run = id ? await tx.flowRuns.findDetailedById(id) : null;
     if (!run) throw flowRunNotFound();
+    if (inserted) echoScheduledTime(run, state.state_details?.scheduled_time);
     return { run: presentFlowRunResponse(run), created: inserted !== null };
   }
 
@@ -241,4 +250,14 @@ export class FlowRunService {
     const pool = await requireWorkPool(tx.workPools, poolName);
     return pool.default_queue_id ? tx.workQueues.findById(pool.default_queue_id) : null;
   }
+}
+
+/**
+ * Prefect answers a new run from the object it built, whose start times are the proposed scheduled time as sent,
+ * offset included; every later read comes from `timestamptz` columns, in UTC.
+ */
+function echoScheduledTime(run: FlowRunEntity, sent: Date | null | undefined): void {
+  if (!(sent instanceof OffsetDateTime)) return;
+  if (run.expected_start_time?.getTime() === sent.getTime()) run.expected_start_time = sent;
+  if (run.next_scheduled_start_time?.getTime() === sent.getTime()) run.next_scheduled_start_time = sent;
 }

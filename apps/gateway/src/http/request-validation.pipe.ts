@@ -1,4 +1,4 @@
-import { validateModel } from '@app/contracts';
+import { isBodyRequired, validateModel } from '@app/contracts';
 import { validationFailed } from '@app/domain';
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import type { ClassConstructor } from 'class-transformer';
@@ -23,6 +23,9 @@ export class RequestValidationPipe implements PipeTransform {
       return value;
     }
     if (!metatype || PRIMITIVES.includes(metatype)) return value;
+    if ((value === undefined || value === null) && isBodyRequired(metatype)) {
+      throw validationFailed([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
+    }
     const result = validateModel(metatype as ClassConstructor<object>, value);
     if (!result.ok) throw validationFailed(result.errors);
     return result.value;

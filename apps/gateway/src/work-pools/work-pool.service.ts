@@ -28,10 +28,8 @@ import {
 import { EventPublisher } from '@app/messaging';
 import { Database, WorkPoolEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { countHeldSlots, requireWorkPool } from './work-pool.helpers';
+import { countHeldSlots, DEFAULT_QUEUE, requireWorkPool } from './work-pool.helpers';
 import { WorkPoolDelivery } from './work-pool-delivery.service';
-
-const DEFAULT_QUEUE = { name: 'default', description: "The work pool's default queue." };
 
 /** Fields Prefect stores in NOT NULL columns: an explicit null in an update breaks the constraint. */
 const NOT_NULL_UPDATE_FIELDS = ['is_paused', 'base_job_template', 'storage_configuration'] as const;

@@ -27,7 +27,7 @@ import { WorkPoolDelivery } from './work-pool-delivery.service';
 import { countHeldSlots, requireWorkPool, workQueueNotFound } from './work-pool.helpers';
 
 /** Fields Prefect stores in NOT NULL columns: an explicit null in an update breaks the constraint. */
-const NOT_NULL_UPDATE_FIELDS = ['name', 'priority'] as const;
+const NOT_NULL_UPDATE_FIELDS = ['name', 'priority', 'description'] as const;
 
 /** Stored with both keys, as Prefect's model dumps the deprecated filter. */
 const queueFilter = (filter: QueueFilterDto | null | undefined) =>
@@ -55,7 +55,8 @@ export class WorkQueueService {
       const queue = await tx.workQueues.insertIfAbsent({
         work_pool_id: pool.id,
         name: body.name,
-        description: body.description,
+        // Prefect's column is NOT NULL with default "": a null description (what its client sends) stores that.
+        description: body.description ?? '',
         is_paused: body.is_paused,
         concurrency_limit: body.concurrency_limit ?? null,
         priority,

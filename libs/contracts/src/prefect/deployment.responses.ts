@@ -35,7 +35,19 @@ export interface DeploymentScheduleResponse {
 
 export interface ConcurrencyOptionsResponse {
   collision_strategy: 'ENQUEUE' | 'CANCEL_NEW';
-  grace_period_seconds?: number | null;
+  grace_period_seconds: number | null;
+}
+
+/** `schemas.responses.GlobalConcurrencyLimitResponse`: a deployment's limit as Prefect stores it. */
+export interface GlobalConcurrencyLimitResponse {
+  id: string;
+  created: DateTimeString | null;
+  updated: DateTimeString | null;
+  active: boolean;
+  name: string;
+  limit: number;
+  active_slots: number;
+  slot_decay_per_second: number;
 }
 
 export interface ActorResponse {
@@ -57,7 +69,7 @@ export interface DeploymentResponse {
   schedules: DeploymentScheduleResponse[];
   /** Deprecated in Prefect and always null there: the limit lives in `global_concurrency_limit`. */
   concurrency_limit: null;
-  global_concurrency_limit: null;
+  global_concurrency_limit: GlobalConcurrencyLimitResponse | null;
   concurrency_options: ConcurrencyOptionsResponse | null;
   job_variables: Record<string, unknown>;
   parameters: Record<string, unknown>;

@@ -1,4 +1,9 @@
-import { DeploymentResponse, DeploymentScheduleResponse, formatDateTime } from '@app/contracts';
+import {
+  DeploymentResponse,
+  DeploymentScheduleResponse,
+  formatDateTime,
+  GlobalConcurrencyLimitResponse,
+} from '@app/contracts';
 import type { Actor } from '../actor';
 import type { ConcurrencyOptions } from '../deployments/concurrency-options';
 import type { DeploymentStatus } from '../deployments/deployment-status';
@@ -25,6 +30,10 @@ export interface DeploymentRow extends ResourceRow {
   status: DeploymentStatus;
   last_polled: Date | null;
   concurrency_options: ConcurrencyOptions | null;
+  concurrency_limit: number | null;
+  concurrency_limit_id: string | null;
+  concurrency_limit_created: Date | null;
+  concurrency_limit_updated: Date | null;
   parameters: Record<string, unknown>;
   parameter_openapi_schema: Record<string, unknown> | null;
   enforce_parameter_schema: boolean;
@@ -62,10 +71,32 @@ const presentActor = (actor: Actor | null) =>
   actor ? { id: actor.id ?? null, type: actor.type ?? null, display_value: actor.display_value ?? null } : null;
 
 /**
- * Prefect's `DeploymentResponse`. Expects the deployment with its queue (and the queue's pool) and its
- * schedules loaded: the queue, when there is one, names `work_queue_name` and `work_pool_name`.
+ * The deployment's limit as Prefect's `concurrency_limit_v2` row named after it; `activeSlots` are its live leases.
+ * A row whose limit predates the stored identity shows the deployment's own id and times.
  */
-export function presentDeployment(deployment: DeploymentRow): DeploymentResponse {
+function presentConcurrencyLimit(
+  deployment: DeploymentRow,
+  activeSlots: number,
+): GlobalConcurrencyLimitResponse | null {
+  if (deployment.concurrency_limit === null) return null;
+  return {
+    id: deployment.concurrency_limit_id ?? deployment.id,
+    created: formatDateTime(deployment.concurrency_limit_created ?? deployment.created),
+    updated: formatDateTime(deployment.concurrency_limit_updated ?? deployment.updated),
+    active: true,
+    name: `deployment:${deployment.id}`,
+    limit: deployment.concurrency_limit,
+    active_slots: activeSlots,
+    slot_decay_per_second: 0,
+  };
+}
+
+/**
+ * Prefect's `DeploymentResponse`. Expects the deployment with its queue (and the queue's pool) and its
+ * schedules loaded: the queue, when there is one, names `work_queue_name` and `work_pool_name`. `activeSlots`:
+ * the live leases of its concurrency limit.
+ */
+export function presentDeployment(deployment: DeploymentRow, activeSlots = 0): DeploymentResponse {
   const queue = deployment.work_queue ?? null;
   return {
     id: deployment.id,
@@ -78,8 +109,11 @@ export function presentDeployment(deployment: DeploymentRow): DeploymentResponse
     paused: deployment.paused,
     schedules: (deployment.schedules ?? []).map(presentDeploymentSchedule),
     concurrency_limit: null,
-    global_concurrency_limit: null,
-    concurrency_options: deployment.concurrency_options,
+    global_concurrency_limit: presentConcurrencyLimit(deployment, activeSlots),
+    concurrency_options: deployment.concurrency_options && {
+      collision_strategy: deployment.concurrency_options.collision_strategy,
+      grace_period_seconds: deployment.concurrency_options.grace_period_seconds ?? null,
+    },
     job_variables: deployment.job_variables,
     parameters: deployment.parameters,
     tags: deployment.tags,

@@ -60,12 +60,12 @@ function flowRun(overrides: Partial<FlowRunResponseRow> = {}): FlowRunResponseRo
 }
 
 describe('flow run presenters', () => {
-  it('presents a poll entry as WorkerFlowRunResponse, with the run schema and no state', () => {
+  it('presents a poll entry as WorkerFlowRunResponse, with the run schema and its current state', () => {
     const run = flowRun();
     const entry = presentWorkerFlowRun(run, POOL_ID, NOW);
     expectMatchesOpenApi('POST', '/work_pools/{name}/get_scheduled_flow_runs', 200, [entry]);
     expect(entry).toMatchObject({ work_pool_id: POOL_ID, work_queue_id: QUEUE_ID });
-    expect(entry.flow_run.state).toBeNull();
+    expect(entry.flow_run.state).toMatchObject({ id: run.state_id, type: 'SCHEDULED', name: 'Scheduled' });
     expect(entry.flow_run.state_id).toBe(run.state_id);
     expect(entry.flow_run).not.toHaveProperty('work_pool_id');
     expect(entry.flow_run.empirical_policy).toEqual({

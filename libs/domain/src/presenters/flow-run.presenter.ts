@@ -131,7 +131,8 @@ function flowRunFields(run: FlowRunRow, now: Date): FlowRun {
     },
     work_queue_id: run.work_queue_id,
     state: run.state ? presentState(stateFromRow(run.state)) : null,
-    job_variables: run.job_variables,
+    // Prefect stores `{}` for a run created without job variables (or with null), so it never shows null.
+    job_variables: run.job_variables ?? {},
   };
 }
 
@@ -153,18 +154,11 @@ export function presentFlowRunResponse(run: FlowRunResponseRow, now: Date = new 
   };
 }
 
-/**
- * One entry of a worker's poll (`WorkerFlowRunResponse`). As in Prefect, the embedded run's `state` is null
- * (the poll does not load it) whatever `run.state` holds.
- */
+/** One entry of a worker's poll (`WorkerFlowRunResponse`): the run with its current state (`run.state`). */
 export function presentWorkerFlowRun(
   run: FlowRunRow & { work_queue_id: string },
   workPoolId: string,
   now: Date = new Date(),
 ): WorkerFlowRunResponse {
-  return {
-    work_pool_id: workPoolId,
-    work_queue_id: run.work_queue_id,
-    flow_run: { ...flowRunFields(run, now), state: null },
-  };
+  return { work_pool_id: workPoolId, work_queue_id: run.work_queue_id, flow_run: flowRunFields(run, now) };
 }

@@ -44,4 +44,6 @@ export interface ScheduledRunRow {
   name: string;
   idempotency_key: string;
   scheduled_time: Date;
+  /** The scheduled time as the state details keep it: in the schedule's zone, with its offset, as Prefect renders it. */
+  scheduled_time_text: string;
 }

@@ -74,6 +74,11 @@ export function scheduledRuns(
             name: generateRunName(),
             idempotency_key: `scheduled ${deployment.id} ${schedule.id} ${pythonDateTimeString(date.instant, date.offset)}`,
             scheduled_time: new Date(date.instant),
+            // Prefect's state keeps the date as the schedule made it, in the schedule's zone.
+            scheduled_time_text:
+              date.offset === 0
+                ? new Date(date.instant).toISOString()
+                : pythonDateTimeString(date.instant, date.offset).replace(' ', 'T'),
           });
         }
       }

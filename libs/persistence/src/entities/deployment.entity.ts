@@ -38,6 +38,19 @@ export class DeploymentEntity extends BaseEntity {
   @Column({ type: 'int', nullable: true })
   concurrency_limit!: number | null;
 
+  /**
+   * Identity of the limit as Prefect shows it (`global_concurrency_limit`, its `concurrency_limit_v2` row): given
+   * when a limit is set, kept while it changes, dropped with it. Null with a limit set only on rows older than it.
+   */
+  @Column({ type: 'uuid', nullable: true })
+  concurrency_limit_id!: string | null;
+
+  @Column(timestamp({ nullable: true }))
+  concurrency_limit_created!: Date | null;
+
+  @Column(timestamp({ nullable: true }))
+  concurrency_limit_updated!: Date | null;
+
   @Column(json())
   concurrency_options!: ConcurrencyOptions | null;
 

@@ -10,6 +10,7 @@ import { TaskRuns1795900410982 } from './1795900410982-TaskRuns';
 import { FlowRunLeanerIndexes1795902474685 } from './1795902474685-FlowRunLeanerIndexes';
 import { DropUnusedFlowRunStateIdIndex1795909402103 } from './1795909402103-DropUnusedFlowRunStateIdIndex';
 import { DispatchSequence1796590336984 } from './1796590336984-DispatchSequence';
+import { DeploymentConcurrencyLimitIdentity1796600003839 } from './1796600003839-DeploymentConcurrencyLimitIdentity';
 import { FlowRunOfferedTo1796600688686 } from './1796600688686-FlowRunOfferedTo';
 
 export const MIGRATIONS: (new () => MigrationInterface)[] = [
@@ -23,5 +24,6 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   FlowRunLeanerIndexes1795902474685,
   DropUnusedFlowRunStateIdIndex1795909402103,
   DispatchSequence1796590336984,
+  DeploymentConcurrencyLimitIdentity1796600003839,
   FlowRunOfferedTo1796600688686,
 ];

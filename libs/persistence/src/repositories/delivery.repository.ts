@@ -1,6 +1,6 @@
 import { SLOT_OCCUPYING_STATE_TYPES, type RunPublication, type TimeWindow } from '@app/domain';
 import { EntityManager } from 'typeorm';
-import { FlowRunEntity, undispatched, WorkPoolEntity, WorkQueueEntity } from '../entities';
+import { FlowRunEntity, FlowRunStateEntity, undispatched, WorkPoolEntity, WorkQueueEntity } from '../entities';
 
 /** A run to put on the bus, with what its subject and message id need. */
 export interface DispatchCandidate {
@@ -28,6 +28,12 @@ export interface PublishedQueue {
   work_queue_id: string;
   published: number;
 }
+
+/**
+ * What a lease returns: the run's columns and its current state as one JSON value, so that a poll hands out the
+ * state in the statement that leases the run (a primary-key lookup per leased row, no further round trip).
+ */
+const LEASED_RUN_WITH_STATE = `fr.*, (SELECT to_jsonb(s) FROM flow_run_state s WHERE s.id = fr.state_id) AS current_state`;
 
 const NOT_IN_PROCESS_RETRY = `coalesce(fr.empirical_policy->>'retry_type', '') <> 'in_process'`;
 const QUEUE_AND_POOL_ACTIVE = `NOT wq.is_paused AND NOT wp.is_paused`;
@@ -293,10 +299,26 @@ export class DeliveryRepository {
           SET leased_until = $1, dispatched_state_id = fr.state_id, dispatched_queue_id = $2, dispatch_epoch = m.epoch
          FROM unnest($3::uuid[], $4::int[]) AS m(id, epoch)
         WHERE fr.id = m.id
-       RETURNING fr.*`,
+       RETURNING ${LEASED_RUN_WITH_STATE}`,
       [leaseUntil, workQueueId, publications.map((p) => p.runId), publications.map((p) => p.epoch)],
     );
-    return rows.map((row) => this.manager.getRepository(FlowRunEntity).create(row));
+    return rows.map((row) => this.leasedRun(row));
+  }
+
+  /** A row returned by a lease: the run, with its current state attached. */
+  private leasedRun({ current_state: state, ...columns }: Record<string, unknown>): FlowRunEntity {
+    const run = this.manager.getRepository(FlowRunEntity).create(columns);
+    // jsonb renders instants as text: back to the Dates the entity holds.
+    const row = state as (Record<string, unknown> & { timestamp: string; created: string; updated: string }) | null;
+    run.state = row
+      ? this.manager.getRepository(FlowRunStateEntity).create({
+          ...row,
+          timestamp: new Date(row.timestamp),
+          created: new Date(row.created),
+          updated: new Date(row.updated),
+        })
+      : null;
+    return run;
   }
 
   /**
@@ -344,12 +366,11 @@ export class DeliveryRepository {
         WHERE fr.id = c.id
           AND EXISTS (SELECT 1 FROM work_queue wq JOIN work_pool wp ON wp.id = wq.work_pool_id
                        WHERE wq.id = fr.work_queue_id AND ${QUEUE_AND_POOL_ACTIVE})
-       RETURNING fr.*`,
+       RETURNING ${LEASED_RUN_WITH_STATE}`,
       [workQueueId, window.after, window.before, leaseUntil, now, horizonEnd, limit],
     );
-    const repo = this.manager.getRepository(FlowRunEntity);
     return rows
-      .map((row) => repo.create(row))
+      .map((row) => this.leasedRun(row))
       .sort((a, b) => (a.next_scheduled_start_time?.getTime() ?? 0) - (b.next_scheduled_start_time?.getTime() ?? 0));
   }
 

@@ -68,6 +68,17 @@ export class DeploymentConcurrencyLeaseRepository extends EntityRepository<Deplo
     return row.count;
   }
 
+  /** {@link countLive} for many deployments at once; those without a live lease are absent. */
+  async countLiveByDeployment(deploymentIds: readonly string[]): Promise<Map<string, number>> {
+    if (deploymentIds.length === 0) return new Map();
+    const rows = await this.manager.query<{ deployment_id: string; count: number }[]>(
+      `SELECT deployment_id, count(*)::int AS count FROM deployment_concurrency_lease
+        WHERE deployment_id = ANY($1) AND ${LIVE} GROUP BY deployment_id`,
+      [deploymentIds],
+    );
+    return new Map(rows.map((row) => [row.deployment_id, row.count]));
+  }
+
   private async updateLive(
     leaseId: string,
     expiresAt: string,

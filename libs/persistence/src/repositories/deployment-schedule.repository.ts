@@ -20,11 +20,16 @@ export class DeploymentScheduleRepository extends EntityRepository<DeploymentSch
 
   /**
    * Inserts the schedules in order. A schedule whose slug the deployment already uses (or that repeats an
-   * earlier one in the list) is skipped, so callers compare lengths to detect slug collisions.
+   * earlier one in the list) is skipped, so callers compare lengths to detect slug collisions. Each row is stamped
+   * a microsecond after the one before, as Prefect stamps each of its objects when it builds it, so that the
+   * newest-first order lists them last to first.
    */
   async insertMany(deploymentId: string, schedules: DeploymentScheduleValues[]): Promise<DeploymentScheduleEntity[]> {
     if (schedules.length === 0) return [];
-    const rows = schedules.map((schedule) => ({ ...schedule, deployment_id: deploymentId }));
+    const rows = schedules.map((schedule, index) => {
+      const stamp = () => `now() + make_interval(secs => ${index} * 0.000001)`;
+      return { ...schedule, deployment_id: deploymentId, created: stamp, updated: stamp };
+    });
     const result = await this.repo
       .createQueryBuilder()
       .insert()

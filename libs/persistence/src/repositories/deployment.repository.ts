@@ -1,6 +1,6 @@
 import { EntityManager, FindOptionsRelations, FindOptionsOrder, In } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { DeploymentEntity, FlowRunEntity, WorkQueueEntity } from '../entities';
+import { DeploymentEntity, FlowRunEntity } from '../entities';
 import { EntityRepository } from './entity-repository';
 
 /** What a deployment's response shows besides its own columns: its queue, the queue's pool, its schedules. */
@@ -33,6 +33,10 @@ export class DeploymentRepository extends EntityRepository<DeploymentEntity> {
 
   findDetailedByFlowName(flowName: string, name: string): Promise<DeploymentEntity | null> {
     return this.repo.findOne({ where: { name, flow: { name: flowName } }, relations: DETAILS, order: DETAILS_ORDER });
+  }
+
+  findByFlowAndName(flowId: string, name: string): Promise<DeploymentEntity | null> {
+    return this.repo.findOneBy({ flow_id: flowId, name });
   }
 
   /**
@@ -77,10 +81,5 @@ export class DeploymentRepository extends EntityRepository<DeploymentEntity> {
     if (which.futureOnly) query.andWhere('next_scheduled_start_time > now()');
     const result = await query.execute();
     return result.affected ?? 0;
-  }
-
-  /** The first queue of that name in any pool (Prefect's legacy lookup of a queue named without a pool). */
-  findAnyWorkQueueNamed(name: string): Promise<WorkQueueEntity | null> {
-    return this.manager.getRepository(WorkQueueEntity).findOneBy({ name });
   }
 }

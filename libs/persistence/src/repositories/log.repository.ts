@@ -26,6 +26,11 @@ export class LogRepository extends EntityRepository<LogEntity> {
     }
   }
 
+  /** Deletes every log line of the flow run, its task runs' included (they carry the flow run's id). */
+  async deleteForFlowRun(flowRunId: string): Promise<void> {
+    await this.repo.delete({ flow_run_id: flowRunId });
+  }
+
   filter(body: LogFilterRequestDto, limit: number): Promise<LogEntity[]> {
     const params = new QueryParameters();
     const where = body.logs ? logFilterSql(body.logs, LOG, params) : 'TRUE';

@@ -129,8 +129,8 @@ export class SchedulerRepository {
            WITH ORDINALITY AS t(flow_id, deployment_id, deployment_version, work_queue_name, work_queue_id, parameters,
                                 infrastructure_document_id, tags, labels, created_by, n)
        ), run AS (
-         SELECT * FROM unnest($11::int[], $12::varchar[], $13::varchar[], $14::timestamptz[])
-           WITH ORDINALITY AS r(template, name, idempotency_key, scheduled_time, n)
+         SELECT * FROM unnest($11::int[], $12::varchar[], $13::varchar[], $14::timestamptz[], $20::varchar[])
+           WITH ORDINALITY AS r(template, name, idempotency_key, scheduled_time, scheduled_time_text, n)
        ), inserted AS (
          INSERT INTO flow_run (id, state_id, name, flow_id, deployment_id, deployment_version, work_queue_name, work_queue_id,
                                parameters, infrastructure_document_id, idempotency_key, tags, labels, auto_scheduled, created_by,
@@ -141,13 +141,11 @@ export class SchedulerRepository {
            FROM run r JOIN template t ON t.n = r.template + 1
           ORDER BY r.n
          ON CONFLICT (flow_id, idempotency_key) DO NOTHING
-         RETURNING id, state_id, next_scheduled_start_time
+         RETURNING id, state_id, next_scheduled_start_time, idempotency_key
        ), states AS (
          INSERT INTO flow_run_state (id, flow_run_id, type, name, timestamp, message, state_details)
-         SELECT i.state_id, i.id, $16, $17, $18, $19,
-                jsonb_build_object('scheduled_time',
-                  to_char(i.next_scheduled_start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-           FROM inserted i
+         SELECT i.state_id, i.id, $16, $17, $18, $19, jsonb_build_object('scheduled_time', r.scheduled_time_text)
+           FROM inserted i JOIN run r ON r.idempotency_key = i.idempotency_key
        )
        SELECT count(*)::int AS inserted, min(next_scheduled_start_time) AS earliest FROM inserted`,
       [
@@ -170,6 +168,7 @@ export class SchedulerRepository {
         state.name,
         state.timestamp,
         state.message,
+        runs.map((run) => run.scheduled_time_text),
       ],
     );
     return row;

@@ -15,6 +15,11 @@ export class WorkQueueRepository extends EntityRepository<WorkQueueEntity> {
     return this.repo.findOneBy({ work_pool_id: workPoolId, name });
   }
 
+  /** The first queue of that name in any pool (Prefect's lookup of a queue named without a pool). */
+  findAnyNamed(name: string): Promise<WorkQueueEntity | null> {
+    return this.repo.findOneBy({ name });
+  }
+
   /** The queue `name` of the pool named `workPoolName`, in one lookup. */
   findByNames(workPoolName: string, name: string): Promise<WorkQueueEntity | null> {
     return this.repo
