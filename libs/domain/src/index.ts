@@ -20,3 +20,4 @@ export * from './work-pools';
 export * from './schedules';
 export * from './events/received-events';
 export * from './task-runs/task-run-events';
+export * from './python-repr';

@@ -1,4 +1,5 @@
 import {
+  FlowRunSlotSummary,
   formatDateTime,
   QueueFilterResponse,
   WorkerResponse,
@@ -6,7 +7,7 @@ import {
   WorkPoolStorageConfiguration,
   WorkQueueResponse,
 } from '@app/contracts';
-import type { WorkerEntity, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
+import type { SlotHolderRow, WorkerEntity, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
 import { reportedWorkPoolStatus } from '../work-pools/statuses';
 
 export interface WorkPoolPresentation {
@@ -84,4 +85,22 @@ export function presentWorker(worker: WorkerEntity): WorkerResponse {
     heartbeat_interval_seconds: worker.heartbeat_interval_seconds,
     status: worker.status,
   };
+}
+
+/** A run holding a slot, as Prefect's `concurrency_status` routes list it. */
+export function presentFlowRunSlotSummary(run: SlotHolderRow, now: Date): FlowRunSlotSummary {
+  return {
+    id: run.id,
+    name: run.name,
+    state_type: run.state_type,
+    state_name: run.state_name,
+    start_time: formatDateTime(run.start_time),
+    state_timestamp: formatDateTime(run.state_timestamp),
+    time_in_current_state: run.state_timestamp ? (now.getTime() - run.state_timestamp.getTime()) / 1000 : null,
+  };
+}
+
+/** Prefect's page count: none when the page size is 0. */
+export function pageCount(total: number, limit: number): number {
+  return limit > 0 ? Math.ceil(total / limit) : 0;
 }
