@@ -1,9 +1,7 @@
 import { AppConfig } from '@app/config';
-import { WorkerFlowRunResponse } from '@app/contracts';
 import {
   inTimeWindow,
   judgeOffer,
-  presentWorkerFlowRun,
   recordsPublication,
   RunPublication,
   SlotBudget,
@@ -37,6 +35,14 @@ export interface PollCommand {
   limit: number;
   /** > 0 holds an empty answer open until runs arrive or the wait ends (`Prefer: wait`). */
   waitSeconds: number;
+  /** Whether the poll counts as one (queue `last_polled`, READY): Prefect's UI looks without polling. */
+  recordPoll: boolean;
+}
+
+/** The runs one poll leased, of the pool with this id. */
+export interface PollResult {
+  poolId: string;
+  runs: FlowRunEntity[];
 }
 
 /** What becomes of a held message once the leases have committed. */
@@ -77,16 +83,18 @@ export class PollSession {
     private readonly command: PollCommand,
   ) {}
 
-  async run(): Promise<WorkerFlowRunResponse[]> {
+  async run(): Promise<PollResult> {
     const { poolName, queueNames, limit, waitSeconds } = this.command;
     const deadline = Date.now() + waitSeconds * 1000;
     let target = await this.deps.targets.resolve(poolName, queueNames);
-    this.deps.sideEffects.record(
-      target.pool,
-      target.polled.map((queue) => queue.id),
-    );
+    if (this.command.recordPoll) {
+      this.deps.sideEffects.record(
+        target.pool,
+        target.polled.map((queue) => queue.id),
+      );
+    }
     let runs = await this.look(target);
-    while (runs.length === 0 && limit > 0 && Date.now() < deadline && !this.deps.arrivals.closing) {
+    while (runs.runs.length === 0 && limit > 0 && Date.now() < deadline && !this.deps.arrivals.closing) {
       await this.deps.arrivals.next(target.pool.id, Math.min(deadline - Date.now(), LONG_POLL_RECHECK_MS));
       // Pauses and queue changes made while waiting count: look the pool up again.
       target = await this.deps.targets.resolve(poolName, queueNames);
@@ -99,17 +107,17 @@ export class PollSession {
    * One look for runs. The bus is read first, with the pool as cached: most polls find nothing there and end
    * without Postgres. What they pulled is then handed out on a fresh read of the pool.
    */
-  private async look(cached: ResolvedTarget): Promise<WorkerFlowRunResponse[]> {
+  private async look(cached: ResolvedTarget): Promise<PollResult> {
     try {
       const pulled = await this.pullAhead(cached);
       const nothingPulled = [...pulled.values()].every((messages) => messages.length === 0);
-      if (nothingPulled && !this.reachesPastHorizon(new Date())) return [];
+      if (nothingPulled && !this.reachesPastHorizon(new Date())) return { poolId: cached.pool.id, runs: [] };
       const target = cached.fresh
         ? cached
         : await this.deps.targets.resolve(this.command.poolName, this.command.queueNames, true);
       const runs = await this.lease(target, pulled);
       this.settle();
-      return runs.map((run) => presentWorkerFlowRun(run as FlowRunEntity & { work_queue_id: string }, target.pool.id));
+      return { poolId: target.pool.id, runs };
     } catch (error) {
       this.giveBackHeld();
       throw error;

@@ -1,31 +1,67 @@
 import { AppConfig } from '@app/config';
-import { GetScheduledFlowRunsDto, WorkerFlowRunResponse } from '@app/contracts';
-import { resolveLimit } from '@app/domain';
+import { FlowRunResponse, GetScheduledFlowRunsDto, WorkerFlowRunResponse, WorkQueueGetRunsDto } from '@app/contracts';
+import { objectNotFound, presentFlowRunResponse, presentWorkerFlowRun, resolveLimit } from '@app/domain';
+import { Database, FlowRunEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { PollSessions } from './poll-session';
 
-/** `POST /work_pools/{name}/get_scheduled_flow_runs`, Prefect's contract served from the bus. */
+/** pydantic's lax booleans that read as true (Prefect reads the `X-Prefect-UI` header so). */
+const LAX_TRUE = /^(true|1|yes|on|t|y)$/i;
+
+/** The polls Prefect serves, `POST /work_pools/{name}/get_scheduled_flow_runs` and `/work_queues/{id}/get_runs`, from the bus. */
 @Injectable()
 export class ScheduledRunsService {
   constructor(
     private readonly sessions: PollSessions,
     private readonly config: AppConfig,
+    private readonly db: Database,
   ) {}
 
   /** `waitSeconds` > 0 holds an empty answer open until runs arrive or the wait ends (`Prefer: wait`). */
-  getScheduledFlowRuns(
+  async getScheduledFlowRuns(
     poolName: string,
     body: GetScheduledFlowRunsDto,
     waitSeconds = 0,
   ): Promise<WorkerFlowRunResponse[]> {
-    return this.sessions
+    const { poolId, runs } = await this.sessions
       .open({
         poolName,
         queueNames: body.work_queue_names ?? [],
         window: { after: body.scheduled_after ?? null, before: body.scheduled_before ?? null },
         limit: resolveLimit(body.limit, this.config.DEFAULT_LIMIT),
         waitSeconds,
+        recordPoll: true,
       })
       .run();
+    return runs.map((run) => presentWorkerFlowRun(run as FlowRunEntity & { work_queue_id: string }, poolId));
+  }
+
+  /**
+   * `POST /work_queues/{id}/get_runs` (`prefect work-queue read-runs`): the queue's due runs, handed out exactly as
+   * a poll of its pool naming this queue hands them out (leased, so no other poller gets them within the lease), and
+   * recorded as a poll of the queue unless Prefect's UI asks (`X-Prefect-UI: true`).
+   */
+  async getWorkQueueRuns(
+    id: string,
+    body: WorkQueueGetRunsDto,
+    prefectUi: string | undefined,
+  ): Promise<FlowRunResponse[]> {
+    const limit = resolveLimit(body.limit, this.config.DEFAULT_LIMIT);
+    const queue = await this.db.repos.workQueues.findById(id);
+    const pool = queue && (await this.db.repos.workPools.findById(queue.work_pool_id));
+    if (!queue || !pool) throw objectNotFound(`Work queue with id ${id} not found.`);
+    const { runs } = await this.sessions
+      .open({
+        poolName: pool.name,
+        queueNames: [queue.name],
+        window: { after: null, before: body.scheduled_before ?? null },
+        limit,
+        waitSeconds: 0,
+        recordPoll: !LAX_TRUE.test(prefectUi?.trim() ?? ''),
+      })
+      .run();
+    const detailed = await this.db.repos.flowRuns.findDetailedByIds(runs.map((run) => run.id));
+    const now = new Date();
+    return detailed.map((run) => presentFlowRunResponse(run, now));
   }
 }
