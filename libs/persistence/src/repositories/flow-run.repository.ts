@@ -8,6 +8,51 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
     super(manager, FlowRunEntity);
   }
 
+  /**
+   * Inserts runs (each with its `id` and first `state_id` given) and their first states, set-based in one statement:
+   * one multi-row INSERT for the runs, one for the states of those inserted. A run whose `(flow_id, idempotency_key)`
+   * exists already (or comes earlier in `runs`) is skipped with its state. Resolves to the ids inserted. Every run row
+   * must carry the same keys (columns left out take their defaults), and so must every state row.
+   */
+  async insertManyWithStates(
+    runs: readonly Record<string, unknown>[],
+    states: readonly Record<string, unknown>[],
+  ): Promise<Set<string>> {
+    if (runs.length === 0) return new Set();
+    const columnsOf = (rows: readonly Record<string, unknown>[]) =>
+      Object.keys(rows[0])
+        .map((key) => `"${key.replace(/"/g, '""')}"`)
+        .join(', ');
+    const runColumns = columnsOf(runs);
+    const stateColumns = columnsOf(states);
+    const rows: { id: string }[] = await this.manager.query(
+      `WITH inserted AS (
+         INSERT INTO flow_run (${runColumns})
+         SELECT ${runColumns} FROM jsonb_populate_recordset(NULL::flow_run, $1::jsonb) WITH ORDINALITY AS r
+          ORDER BY r.ordinality
+         ON CONFLICT (flow_id, idempotency_key) DO NOTHING
+         RETURNING id
+       ), states AS (
+         INSERT INTO flow_run_state (${stateColumns})
+         SELECT ${stateColumns} FROM jsonb_populate_recordset(NULL::flow_run_state, $2::jsonb) AS s
+          WHERE s.flow_run_id IN (SELECT id FROM inserted)
+       )
+       SELECT id FROM inserted`,
+      [JSON.stringify(runs), JSON.stringify(states)],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Per idempotency key of this flow, the id of the run holding it (those of `keys` that exist). */
+  async idsByIdempotencyKeys(flowId: string, keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const rows: { id: string; idempotency_key: string }[] = await this.manager.query(
+      `SELECT id, idempotency_key FROM flow_run WHERE flow_id = $1 AND idempotency_key = ANY($2)`,
+      [flowId, keys],
+    );
+    return new Map(rows.map((row) => [row.idempotency_key, row.id]));
+  }
+
   /** A run with its current state, its work queue and that queue's pool (what a `FlowRunResponse` shows). */
   findDetailedById(id: string): Promise<FlowRunEntity | null> {
     return this.detailed().where('run.id = :id', { id }).getOne();
