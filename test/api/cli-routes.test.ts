@@ -313,6 +313,8 @@ describe('routes the CLI needs', () => {
       });
       expect(paged.body).toMatchObject({ active_slots: 3, count: 3, limit: 2, pages: 2, page: 2 });
       expect(paged.body.queues.map((queue: { queue_name: string }) => queue.queue_name)).toEqual(['idle']);
+      const none = await gw.post(`/work_pools/${pool.name}/concurrency_status`, { limit: 0 });
+      expect(none.body).toMatchObject({ active_slots: 3, count: 3, limit: 0, pages: 0, queues: [] });
       const capped = await gw.post(`/work_pools/${pool.name}/concurrency_status`, { flow_run_limit: 1 });
       expect(capped.body.queues[0]).toMatchObject({ active_slots: 2, flow_run_count: 2 });
       expect(capped.body.queues[0].flow_runs).toHaveLength(1);
