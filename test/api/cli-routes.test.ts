@@ -202,7 +202,7 @@ describe('routes the CLI needs', () => {
       expect((await gw.get(`/deployments/${dep.id}`)).body.status).toBe('READY');
     });
 
-    it('gives nothing a pool poller holds; honours scheduled_before and limit; the UI header records no poll', async () => {
+    it('gives nothing a pool poller holds; honours scheduled_before and limit', async () => {
       const pool = await newPool();
       const queueId = await fixtures.queue(pool.name, 'shared');
       const held = await fixtures.run(pool.name, 'shared', -3);
@@ -214,16 +214,8 @@ describe('routes the CLI needs', () => {
       const poll = await gw.post(`/work_pools/${pool.name}/get_scheduled_flow_runs`, { limit: 1 });
       expect(runIds(poll)).toEqual([held.id]);
 
-      const ui = await gw.request(
-        'POST',
-        `/work_queues/${queueId}/get_runs`,
-        { limit: 1, scheduled_before: inSeconds(60) },
-        {
-          'x-prefect-ui': 'true',
-        },
-      );
-      expect(ui.status).toBe(200);
-      expect(ui.body.map((run: { id: string }) => run.id)).toEqual([early.id]);
+      const first = await gw.post(`/work_queues/${queueId}/get_runs`, { limit: 1, scheduled_before: inSeconds(60) });
+      expect(first.body.map((run: { id: string }) => run.id)).toEqual([early.id]);
       const rest = await gw.post(`/work_queues/${queueId}/get_runs`, { scheduled_before: inSeconds(60) });
       expect(rest.body.map((run: { id: string }) => run.id)).toEqual([early2.id]);
       // No window: runs past the dispatch horizon too, as Prefect returns every scheduled run of the queue.
@@ -231,13 +223,40 @@ describe('routes the CLI needs', () => {
       expect(all.body.map((run: { id: string }) => run.id)).toEqual([later.id]);
     });
 
-    it('records no poll for the UI header alone', async () => {
+    it("Prefect's UI (X-Prefect-UI: true) only looks: every scheduled run within the queue's slots, none leased, no poll", async () => {
       const pool = await newPool();
-      const queueId = await fixtures.queue(pool.name, 'ui-only');
-      const ui = await gw.request('POST', `/work_queues/${queueId}/get_runs`, {}, { 'x-prefect-ui': 'true' });
+      const queueId = await fixtures.queue(pool.name, 'ui-only', { concurrency_limit: 3 });
+      const running = await fixtures.run(pool.name, 'ui-only', 3600);
+      expect(
+        (await gw.post(`/flow_runs/${running.id}/set_state`, { state: { type: 'RUNNING' }, force: true })).status,
+      ).toBe(201);
+      const runs = [
+        await fixtures.run(pool.name, 'ui-only', -60),
+        await fixtures.run(pool.name, 'ui-only', -30),
+        await fixtures.run(pool.name, 'ui-only', 7200),
+      ];
+      await Promise.all(runs.slice(0, 2).map((run) => published(run.id)));
+      const look = (body: Record<string, unknown>) =>
+        gw.request('POST', `/work_queues/${queueId}/get_runs`, body, { 'x-prefect-ui': 'true' });
+
+      const ui = await look({});
       expect(ui.status).toBe(200);
+      expectOperation(ui, 'POST', '/work_queues/{id}/get_runs', 200);
+      // Two free slots (limit 3, one RUNNING): the two earliest.
+      expect(ui.body.map((run: { id: string }) => run.id)).toEqual([runs[0].id, runs[1].id]);
+      expect((await look({ limit: 1 })).body.map((run: { id: string }) => run.id)).toEqual([runs[0].id]);
+      expect((await look({ scheduled_before: inSeconds(-45) })).body.map((run: { id: string }) => run.id)).toEqual([
+        runs[0].id,
+      ]);
       await sleep(1500);
       expect((await gw.get(`/work_queues/${queueId}`)).body).toMatchObject({ last_polled: null, status: 'NOT_READY' });
+      // Nothing was leased: a worker's poll gets them at once.
+      expect(runIds(await gw.post(`/work_pools/${pool.name}/get_scheduled_flow_runs`, {})).sort()).toEqual(
+        [runs[0].id, runs[1].id].sort(),
+      );
+
+      await gw.patch(`/work_queues/${queueId}`, { is_paused: true });
+      expect((await look({})).body).toEqual([]);
     });
 
     it("answers Prefect's 404 for an unknown queue and 422 for a limit above the default", async () => {

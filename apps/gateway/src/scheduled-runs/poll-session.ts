@@ -35,8 +35,6 @@ export interface PollCommand {
   limit: number;
   /** > 0 holds an empty answer open until runs arrive or the wait ends (`Prefer: wait`). */
   waitSeconds: number;
-  /** Whether the poll counts as one (queue `last_polled`, READY): Prefect's UI looks without polling. */
-  recordPoll: boolean;
 }
 
 /** The runs one poll leased, of the pool with this id. */
@@ -87,12 +85,10 @@ export class PollSession {
     const { poolName, queueNames, limit, waitSeconds } = this.command;
     const deadline = Date.now() + waitSeconds * 1000;
     let target = await this.deps.targets.resolve(poolName, queueNames);
-    if (this.command.recordPoll) {
-      this.deps.sideEffects.record(
-        target.pool,
-        target.polled.map((queue) => queue.id),
-      );
-    }
+    this.deps.sideEffects.record(
+      target.pool,
+      target.polled.map((queue) => queue.id),
+    );
     let runs = await this.look(target);
     while (runs.runs.length === 0 && limit > 0 && Date.now() < deadline && !this.deps.arrivals.closing) {
       await this.deps.arrivals.next(target.pool.id, Math.min(deadline - Date.now(), LONG_POLL_RECHECK_MS));

@@ -43,6 +43,20 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
     return new Set(rows.map((row) => row.id));
   }
 
+  /**
+   * The ids of the queue's SCHEDULED runs due by `before` (any time when null), earliest first, at most `limit`:
+   * what Prefect's queue view lists, leased or not.
+   */
+  async scheduledInQueue(workQueueId: string, before: Date | null, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.manager.query(
+      `SELECT id FROM flow_run
+        WHERE work_queue_id = $1 AND state_type = 'SCHEDULED' AND ($2::timestamptz IS NULL OR next_scheduled_start_time <= $2)
+        ORDER BY next_scheduled_start_time, id LIMIT $3`,
+      [workQueueId, before, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** Per idempotency key of this flow, the id of the run holding it (those of `keys` that exist). */
   async idsByIdempotencyKeys(flowId: string, keys: readonly string[]): Promise<Map<string, string>> {
     if (keys.length === 0) return new Map();
