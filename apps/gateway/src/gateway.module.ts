@@ -13,6 +13,7 @@ import { PrefectExceptionFilter } from './http/prefect-exception.filter';
 import { RequestValidationPipe } from './http/request-validation.pipe';
 import { LogsModule } from './logs/logs.module';
 import { ScheduledRunsModule } from './scheduled-runs/scheduled-runs.module';
+import { AutomationController } from './server/automation.controller';
 import { ServerController } from './server/server.controller';
 import { TaskRunsModule } from './task-runs/task-runs.module';
 import { WorkPoolsModule } from './work-pools/work-pools.module';
@@ -32,7 +33,7 @@ import { WorkPoolsModule } from './work-pools/work-pools.module';
     TaskRunsModule,
     EventsModule,
   ],
-  controllers: [ServerController],
+  controllers: [ServerController, AutomationController],
   providers: [
     { provide: APP_PIPE, useClass: RequestValidationPipe },
     { provide: APP_FILTER, useClass: PrefectExceptionFilter },

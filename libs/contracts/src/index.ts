@@ -2,6 +2,7 @@ export * from './body-validation';
 export * from './date-time';
 export * from './dto/claim.dto';
 export * from './dto/concurrency-lease.dto';
+export * from './dto/concurrency-status.dto';
 export * from './dto/deployment.dto';
 export * from './dto/filters.dto';
 export * from './dto/flow-run.dto';

@@ -27,3 +27,4 @@ export * from './task-runs/task-run-events';
 export * from './task-runs/task-run-policy';
 export * from './events/event-filter';
 export * from './deployments/concurrency-limit-identity';
+export * from './python-repr';

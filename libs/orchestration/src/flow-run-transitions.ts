@@ -2,6 +2,7 @@ import { AppConfig } from '@app/config';
 import { StateCreateDto } from '@app/contracts';
 import {
   deliveryAfterTransition,
+  flowRunPolicy,
   OrchestratedRun,
   orchestratedRun,
   OrchestrationContext,
@@ -17,7 +18,7 @@ import { DispatchSignals } from '@app/messaging';
 import { FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { transactionalDeploymentConcurrency } from './deployment-concurrency';
-import { FlowRunStateEvents } from './flow-run-state-events';
+import { FlowRunStateEvents, NewRunSubject } from './flow-run-state-events';
 
 /** Who proposes a transition, as the rules see it. Server services propose as no client at all. */
 export type TransitionClient = Pick<TransitionEnvironment, 'clientVersion' | 'apiVersion'>;
@@ -26,6 +27,12 @@ export interface TransitionOptions {
   client: TransitionClient;
   /** The policy the proposal goes through: the API's core (or forced) policy, the late-runs policy, ... */
   orchestrate: (context: OrchestrationContext) => Promise<OrchestrationOutcome>;
+}
+
+/** A run to create: its columns (its `id` chosen by the caller) and the state it is proposed to enter. */
+export interface NewFlowRun {
+  values: NewRunSubject & Record<string, unknown> & { parent_task_run_id: string | null; empirical_policy: unknown };
+  proposal: StateCreateDto;
 }
 
 /**
@@ -73,7 +80,69 @@ export class FlowRunTransitions {
   }
 
   /**
-   * The single place where a flow run's transition is committed: the new state joins the run's history and
+   * Creates runs set-based, each entering its proposed state as `transition` would have it enter from no state: every
+   * run is orchestrated in memory (a new run has no state and no history to read), then all runs and their first
+   * states are inserted in one statement. Runs whose idempotency key exists already are skipped, their state with
+   * them. As after any committed state, the dispatcher is woken for SCHEDULED runs and each new run's state event is
+   * published once the transaction commits. Resolves to the ids inserted. The runs must share flow and deployment.
+   */
+  async createMany(tx: Transaction, runs: readonly NewFlowRun[], options: TransitionOptions): Promise<Set<string>> {
+    const now = new Date();
+    const deploymentConcurrency = transactionalDeploymentConcurrency(tx, this.config);
+    const created = [];
+    for (const { values, proposal } of runs) {
+      const before: OrchestratedRun = {
+        id: values.id,
+        deployment_id: values.deployment_id,
+        parent_task_run_id: values.parent_task_run_id,
+        infrastructure_pid: null,
+        state_type: null,
+        state_name: null,
+        state_timestamp: null,
+        run_count: 0,
+        start_time: null,
+        end_time: null,
+        total_run_time: 0,
+        expected_start_time: null,
+        next_scheduled_start_time: null,
+        empirical_policy: flowRunPolicy(values.empirical_policy as Parameters<typeof flowRunPolicy>[0]),
+      };
+      const context = new OrchestrationContext({ ...before }, null, proposedState(proposal, now), {
+        now,
+        clientVersion: options.client.clientVersion,
+        apiVersion: options.client.apiVersion,
+        takenStateTimestamps: new Set(),
+        startedSinceScheduled: false,
+        deploymentConcurrency,
+      });
+      const outcome = await options.orchestrate(context);
+      created.push({ values, outcome });
+    }
+    const written = created.flatMap(({ values, outcome }) =>
+      outcome.written && outcome.state ? [{ run: values, after: outcome.run, state: outcome.state }] : [],
+    );
+    const inserted = await tx.flowRuns.insertManyWithStates(
+      created.map(({ values, outcome }) => {
+        const {
+          id: _id,
+          deployment_id: _d,
+          parent_task_run_id: _p,
+          infrastructure_pid: _i,
+          ...bookkeeping
+        } = outcome.run;
+        const stateId = outcome.written && outcome.state ? outcome.state.id : null;
+        return { ...values, ...bookkeeping, state_id: stateId };
+      }),
+      written.map(({ run, state }) => stateRow(state, run.id)),
+    );
+    const committed = written.filter(({ run }) => inserted.has(run.id));
+    if (committed.some(({ state }) => state.type === 'SCHEDULED')) tx.afterCommit(() => this.signals.requestDispatch());
+    if (committed.length > 0) tx.afterCommit(() => this.events.publishNew(committed));
+    return inserted;
+  }
+
+  /**
+   * Where a flow run's transition is committed (`createMany` commits first states alike, set-based): the new state joins the run's history and
    * becomes current, and the run takes the bookkeeping the rules did. Whatever must follow a committed
    * state hangs off here, through `tx.afterCommit`.
    */

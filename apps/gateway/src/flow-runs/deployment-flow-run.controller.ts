@@ -1,6 +1,7 @@
-import { DeploymentFlowRunCreateDto, FlowRunResponse } from '@app/contracts';
-import { Body, Controller, Param, Post, Res } from '@nestjs/common';
+import { DeploymentFlowRunCreateDto, FlowRunBulkCreateResponse, FlowRunResponse } from '@app/contracts';
+import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { ArrayBodyPipe } from '../http/request-validation.pipe';
 import { UuidPipe } from '../http/uuid.pipe';
 import { FlowRunService } from './flow-run.service';
 
@@ -17,5 +18,14 @@ export class DeploymentFlowRunController {
     const { run, created } = await this.flowRuns.createFromDeployment(id, body);
     void reply.status(created ? 201 : 200);
     return run;
+  }
+
+  @Post(':id/create_flow_run/bulk')
+  @HttpCode(200)
+  createMany(
+    @Param('id', UuidPipe) id: string,
+    @Body(new ArrayBodyPipe(DeploymentFlowRunCreateDto)) body: DeploymentFlowRunCreateDto[],
+  ): Promise<FlowRunBulkCreateResponse> {
+    return this.flowRuns.createManyFromDeployment(id, body);
   }
 }

@@ -1,6 +1,6 @@
 import { OrchestrationResult, SetFlowRunStateDto, StateCreateDto } from '@app/contracts';
 import { objectNotFound, orchestrateFlowRun, OrchestrationOutcome, presentOrchestrationResult } from '@app/domain';
-import { FlowRunTransitions } from '@app/orchestration';
+import { FlowRunTransitions, NewFlowRun } from '@app/orchestration';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import type { OrchestrationClient } from './orchestration-client.decorator';
@@ -28,6 +28,17 @@ export class FlowRunStateService {
       if (!run) throw objectNotFound(`Flow run with id ${id} not found`);
       const outcome = await this.transition(tx, run, body.state, { force: body.force === true, client });
       return { result: presentOrchestrationResult(outcome), created: outcome.written };
+    });
+  }
+
+  /**
+   * Creates runs set-based, each entering its proposed state as a forced transition from none (as `transition` does
+   * for one new run); resolves to the ids inserted (a run whose idempotency key exists is not).
+   */
+  createMany(tx: Transaction, runs: readonly NewFlowRun[], client: OrchestrationClient): Promise<Set<string>> {
+    return this.transitions.createMany(tx, runs, {
+      client,
+      orchestrate: (context) => orchestrateFlowRun(context, { force: true }),
     });
   }
 

@@ -1,6 +1,8 @@
 import { AppConfig } from '@app/config';
 import {
   DeploymentFlowRunCreateDto,
+  FlowRunBulkCreateResponse,
+  FlowRunCreateResult,
   FlowRunCountRequestDto,
   FlowRunCreateDto,
   FlowRunFilterRequestDto,
@@ -22,12 +24,20 @@ import {
 } from '@app/domain';
 import { Database, WorkQueueEntity, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { requireEnforceableParameterSchema } from '../deployments/parameter-schema';
 import { queueInPool, requireWorkPool, workQueueNotFound } from '../work-pools/work-pool.helpers';
 import { FlowRunStateService } from './flow-run-state.service';
+import type { NewFlowRun } from '@app/orchestration';
 import type { OrchestrationClient } from './orchestration-client.decorator';
 
-type NewFlowRun = Pick<
+/** A run of a bulk request, ready to insert. */
+type NewFlowRunRow = NewFlowRun & {
+  values: NewFlowRunValues & Pick<FlowRunEntity, 'id' | 'created_by'>;
+  proposal: StateCreateDto;
+};
+
+type NewFlowRunValues = Pick<
   FlowRunEntity,
   | 'name'
   | 'flow_id'
@@ -48,6 +58,11 @@ type NewFlowRun = Pick<
 >;
 
 const flowRunNotFound = () => notFound('Flow run not found');
+
+/** Prefect's `BULK_CREATE_LIMIT`: runs one bulk request may create. */
+const BULK_CREATE_LIMIT = 100;
+
+const failed = (error: string): FlowRunCreateResult => ({ flow_run_id: null, status: 'FAILED', error });
 
 /** Flow runs: creation (ad hoc or from a deployment), reads, updates, deletion. */
 @Injectable()
@@ -74,7 +89,7 @@ export class FlowRunService {
       const flow = await tx.flows.findById(body.flow_id);
       if (!flow) throw integrityConflict();
       const deployment = body.deployment_id ? await tx.deployments.findById(body.deployment_id) : null;
-      const run: NewFlowRun = {
+      const run: NewFlowRunValues = {
         name: body.name || generateRunName(),
         flow_id: body.flow_id,
         flow_version: body.flow_version ?? null,
@@ -127,7 +142,7 @@ export class FlowRunService {
         workQueueId = (await queueInPool(tx, pool, body.work_queue_name)).id;
         workQueueName = body.work_queue_name;
       }
-      const run: NewFlowRun = {
+      const run: NewFlowRunValues = {
         name: body.name || generateRunName(),
         flow_id: deployment.flow_id,
         flow_version: null,
@@ -147,6 +162,86 @@ export class FlowRunService {
       };
       // Prefect passes no request versions when a deployment creates the run.
       return this.insert(tx, run, body.state ?? { type: 'SCHEDULED' }, { apiVersion: null, clientVersion: null });
+    });
+  }
+
+  /**
+   * `POST /deployments/{id}/create_flow_run/bulk`: each run as `createFromDeployment` would make it, all in one
+   * transaction and set-based (one insert of the runs, one of their states). A run that cannot be made is reported
+   * FAILED in its place, as Prefect does, and the others are still created; one whose idempotency key exists is
+   * reported CREATED with the existing run's id.
+   */
+  async createManyFromDeployment(
+    deploymentId: string,
+    bodies: DeploymentFlowRunCreateDto[],
+  ): Promise<FlowRunBulkCreateResponse> {
+    if (bodies.length > BULK_CREATE_LIMIT) {
+      throw badRequest(`Cannot create more than ${BULK_CREATE_LIMIT} flow runs at once.`);
+    }
+    return this.db.transaction(async (tx) => {
+      const deployment = await tx.deployments.findDetailed(deploymentId);
+      if (!deployment) throw notFound('Deployment not found');
+      const pool = deployment.work_queue?.work_pool ?? null;
+      const defaultQueueName = deployment.work_queue?.name ?? deployment.work_queue_name;
+      const queueIds = new Map<string, string>();
+      for (const name of new Set(bodies.map((body) => body.work_queue_name))) {
+        if (name && name !== deployment.work_queue_name && pool) {
+          queueIds.set(name, (await queueInPool(tx, pool, name)).id);
+        }
+      }
+      const results: (FlowRunCreateResult | NewFlowRunRow)[] = bodies.map((body) => {
+        const enforce = body.enforce_parameter_schema ?? deployment.enforce_parameter_schema;
+        const schema = deployment.parameter_openapi_schema;
+        if (enforce && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
+          return failed('Parameter schema enforcement is enabled but deployment has no valid schema.');
+        }
+        if (body.work_queue_name && !pool) {
+          return failed(
+            `Cannot create flow run in work queue ${body.work_queue_name} because deployment is not associated with a work pool.`,
+          );
+        }
+        const queueName = body.work_queue_name || defaultQueueName;
+        const values = {
+          id: randomUUID(),
+          name: body.name || generateRunName(),
+          flow_id: deployment.flow_id,
+          flow_version: null,
+          deployment_id: deployment.id,
+          deployment_version: deployment.version,
+          parameters: { ...deployment.parameters, ...body.parameters },
+          context: body.context,
+          empirical_policy: flowRunPolicy(body.empirical_policy),
+          tags: [...new Set([...deployment.tags, ...body.tags])],
+          labels: flowRunLabels({ flowId: deployment.flow_id, deployment, requested: body.labels }),
+          idempotency_key: body.idempotency_key ?? null,
+          parent_task_run_id: body.parent_task_run_id ?? null,
+          infrastructure_document_id: body.infrastructure_document_id ?? deployment.infrastructure_document_id,
+          work_queue_id: body.work_queue_name
+            ? (queueIds.get(body.work_queue_name) ?? deployment.work_queue_id)
+            : deployment.work_queue_id,
+          work_queue_name: queueName,
+          job_variables: body.job_variables,
+          created_by: null,
+        };
+        return { values, proposal: body.state ?? { type: 'SCHEDULED' } };
+      });
+      const toCreate = results.filter((result): result is NewFlowRunRow => 'values' in result);
+      // Prefect passes no request versions when a deployment creates the run.
+      const inserted = await this.states.createMany(tx, toCreate, { apiVersion: null, clientVersion: null });
+      const existing = await tx.flowRuns.idsByIdempotencyKeys(
+        deployment.flow_id,
+        toCreate.flatMap(({ values }) =>
+          values.idempotency_key && !inserted.has(values.id) ? [values.idempotency_key] : [],
+        ),
+      );
+      return {
+        results: results.map((result): FlowRunCreateResult => {
+          if (!('values' in result)) return result;
+          const { id, idempotency_key: key } = result.values;
+          const runId = inserted.has(id) ? id : key ? existing.get(key) : undefined;
+          return runId ? { flow_run_id: runId, status: 'CREATED', error: null } : failed('Flow run not found');
+        }),
+      };
     });
   }
 
@@ -222,7 +317,7 @@ export class FlowRunService {
   /** Inserts a run and, unless its idempotency key found an existing one, gives it its first state. */
   private async insert(
     tx: Transaction,
-    values: NewFlowRun,
+    values: NewFlowRunValues,
     state: StateCreateDto,
     client: OrchestrationClient,
   ): Promise<{ run: FlowRunResponse; created: boolean }> {

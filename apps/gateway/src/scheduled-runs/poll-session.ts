@@ -1,11 +1,9 @@
 import { AppConfig } from '@app/config';
-import { WorkerFlowRunResponse } from '@app/contracts';
 import {
   inTimeWindow,
   judgeOffer,
   pollLeaseMs,
   PollLeaseSettings,
-  presentWorkerFlowRun,
   recordsPublication,
   RunPublication,
   SlotBudget,
@@ -41,6 +39,12 @@ export interface PollCommand {
   waitSeconds: number;
   /** The polling worker's name (`X-Prefect-Worker-Name`, which stock workers send), if it gave one. */
   poller?: string | null;
+}
+
+/** The runs one poll leased, of the pool with this id. */
+export interface PollResult {
+  poolId: string;
+  runs: FlowRunEntity[];
 }
 
 /** What becomes of a held message once the leases have committed. */
@@ -83,7 +87,7 @@ export class PollSession {
     private readonly command: PollCommand,
   ) {}
 
-  async run(): Promise<WorkerFlowRunResponse[]> {
+  async run(): Promise<PollResult> {
     const { poolName, queueNames, limit, waitSeconds } = this.command;
     const deadline = Date.now() + waitSeconds * 1000;
     let target = await this.deps.targets.resolve(poolName, queueNames);
@@ -92,7 +96,7 @@ export class PollSession {
       target.polled.map((queue) => queue.id),
     );
     let runs = await this.look(target);
-    while (runs.length === 0 && limit > 0 && Date.now() < deadline && !this.deps.arrivals.closing) {
+    while (runs.runs.length === 0 && limit > 0 && Date.now() < deadline && !this.deps.arrivals.closing) {
       await this.deps.arrivals.next(target.pool.id, Math.min(deadline - Date.now(), LONG_POLL_RECHECK_MS));
       // Pauses and queue changes made while waiting count: look the pool up again.
       target = await this.deps.targets.resolve(poolName, queueNames);
@@ -105,17 +109,17 @@ export class PollSession {
    * One look for runs. The bus is read first, with the pool as cached: most polls find nothing there and end
    * without Postgres. What they pulled is then handed out on a fresh read of the pool.
    */
-  private async look(cached: ResolvedTarget): Promise<WorkerFlowRunResponse[]> {
+  private async look(cached: ResolvedTarget): Promise<PollResult> {
     try {
       const pulled = await this.pullAhead(cached);
       const nothingPulled = [...pulled.values()].every((messages) => messages.length === 0);
-      if (nothingPulled && !this.reachesPastHorizon(new Date())) return [];
+      if (nothingPulled && !this.reachesPastHorizon(new Date())) return { poolId: cached.pool.id, runs: [] };
       const target = cached.fresh
         ? cached
         : await this.deps.targets.resolve(this.command.poolName, this.command.queueNames, true);
       const runs = await this.lease(target, pulled);
       this.settle();
-      return runs.map((run) => presentWorkerFlowRun(run as FlowRunEntity & { work_queue_id: string }, target.pool.id));
+      return { poolId: target.pool.id, runs };
     } catch (error) {
       this.giveBackHeld();
       throw error;

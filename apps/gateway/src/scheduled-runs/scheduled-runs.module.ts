@@ -5,10 +5,11 @@ import { PollTargets } from './poll-targets.service';
 import { PoolArrivals } from './pool-arrivals.service';
 import { ScheduledRunsController } from './scheduled-runs.controller';
 import { ScheduledRunsService } from './scheduled-runs.service';
+import { WorkQueueRunsController } from './work-queue-runs.controller';
 
 /** The worker's poll, served by draining the pool's subjects on the bus. */
 @Module({
-  controllers: [ScheduledRunsController],
+  controllers: [ScheduledRunsController, WorkQueueRunsController],
   providers: [ScheduledRunsService, PollSessions, PollSideEffects, PoolArrivals, PollTargets],
 })
 export class ScheduledRunsModule {}

@@ -1,4 +1,6 @@
 import {
+  WorkPoolConcurrencyStatus,
+  WorkPoolConcurrencyStatusRequestDto,
   WorkPoolCountRequestDto,
   WorkPoolCreateDto,
   WorkPoolFilterRequestDto,
@@ -48,5 +50,14 @@ export class WorkPoolController {
   @HttpCode(204)
   delete(@Param('name') name: string): Promise<void> {
     return this.pools.delete(name);
+  }
+
+  @Post(':name/concurrency_status')
+  @HttpCode(200)
+  concurrencyStatus(
+    @Param('name') name: string,
+    @Body() body: WorkPoolConcurrencyStatusRequestDto,
+  ): Promise<WorkPoolConcurrencyStatus> {
+    return this.pools.concurrencyStatus(name, body);
   }
 }

@@ -87,8 +87,23 @@ async function createAgentPool(tx: Transaction): Promise<WorkPoolEntity> {
  */
 export function countHeldSlots(
   rows: readonly { id: string; concurrency_limit: number | null }[],
-  countRunsInStates: (ids: readonly string[], stateTypes: readonly string[]) => Promise<Map<string, number>>,
+  countRunsInStates: CountRunsInStates,
 ): Promise<Map<string, number>> {
-  const limited = rows.filter((row) => row.concurrency_limit !== null).map((row) => row.id);
-  return countRunsInStates(limited, SLOT_OCCUPYING_STATE_TYPES);
+  return countSlotHolders(
+    rows.filter((row) => row.concurrency_limit !== null),
+    countRunsInStates,
+  );
+}
+
+type CountRunsInStates = (ids: readonly string[], stateTypes: readonly string[]) => Promise<Map<string, number>>;
+
+/** Slots held in each of `rows`, limited or not (the `concurrency_status` routes report them for every queue). */
+export function countSlotHolders(
+  rows: readonly { id: string }[],
+  countRunsInStates: CountRunsInStates,
+): Promise<Map<string, number>> {
+  return countRunsInStates(
+    rows.map((row) => row.id),
+    SLOT_OCCUPYING_STATE_TYPES,
+  );
 }

@@ -1,5 +1,7 @@
 import { AppConfig } from '@app/config';
 import {
+  WorkPoolConcurrencyStatus,
+  WorkPoolConcurrencyStatusRequestDto,
   WorkPoolCountRequestDto,
   WorkPoolCreateDto,
   WorkPoolFilterRequestDto,
@@ -16,10 +18,15 @@ import {
   integrityConflict,
   isAllowedReservedPoolUpdate,
   isReservedWorkPoolName,
+  notFound,
   omitsDefaultResultStorageBlockId,
+  pageCount,
   prefectClientVersion,
+  presentFlowRunSlotSummary,
   presentWorkPool,
+  pythonRepr,
   resolveLimit,
+  SLOT_OCCUPYING_STATE_TYPES,
   statusTransitionStamp,
   validationFailed,
   workPoolStatusEvent,
@@ -28,7 +35,7 @@ import {
 import { EventPublisher } from '@app/messaging';
 import { Database, WorkPoolEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { countHeldSlots, DEFAULT_QUEUE, requireWorkPool } from './work-pool.helpers';
+import { countHeldSlots, countSlotHolders, DEFAULT_QUEUE, requireWorkPool } from './work-pool.helpers';
 import { WorkPoolDelivery } from './work-pool-delivery.service';
 
 /** Fields Prefect stores in NOT NULL columns: an explicit null in an update breaks the constraint. */
@@ -114,6 +121,47 @@ export class WorkPoolService {
 
   count(body: WorkPoolCountRequestDto): Promise<number> {
     return this.db.repos.workPools.count(body.work_pools);
+  }
+
+  /**
+   * `POST /work_pools/{name}/concurrency_status`: the runs holding slots in each of the pool's queues (paused ones
+   * too, as Prefect's status view counts them), a page of queues by priority, each listing at most `flow_run_limit`
+   * runs by id. Counted as `active_slots` in pool and queue reads is counted here.
+   */
+  async concurrencyStatus(name: string, body: WorkPoolConcurrencyStatusRequestDto): Promise<WorkPoolConcurrencyStatus> {
+    const limit = resolveLimit(body.limit, this.config.api.defaultLimit);
+    const { workPools, workQueues } = this.db.repos;
+    const pool = await workPools.findByName(name);
+    if (!pool) throw notFound(`Work pool ${pythonRepr(name)} not found.`);
+    const allQueues = await workQueues.priorities(pool.id);
+    const [page, held] = await Promise.all([
+      workQueues.find(pool.id, null, (body.page - 1) * limit, limit),
+      countSlotHolders(allQueues, (ids, states) => workQueues.countRunsInStates(ids, states)),
+    ]);
+    const holders = await workQueues.slotHolders(
+      page.map((queue) => queue.id),
+      SLOT_OCCUPYING_STATE_TYPES,
+      { perQueue: body.flow_run_limit, offset: 0, limit: null },
+    );
+    const now = new Date();
+    return {
+      active_slots: [...held.values()].reduce((sum, count) => sum + count, 0),
+      concurrency_limit: pool.concurrency_limit,
+      queues: page.map((queue) => ({
+        queue_id: queue.id,
+        queue_name: queue.name,
+        active_slots: held.get(queue.id) ?? 0,
+        concurrency_limit: queue.concurrency_limit,
+        flow_runs: holders
+          .filter((run) => run.work_queue_id === queue.id)
+          .map((run) => presentFlowRunSlotSummary(run, now)),
+        flow_run_count: held.get(queue.id) ?? 0,
+      })),
+      count: allQueues.length,
+      limit,
+      pages: pageCount(allQueues.length, limit),
+      page: body.page,
+    };
   }
 
   /**

@@ -1,5 +1,11 @@
-import { WorkQueueResponse, WorkQueueStatusDetail, WorkQueueUpdateDto } from '@app/contracts';
-import { Body, Controller, Get, HttpCode, Param, Patch } from '@nestjs/common';
+import {
+  WorkQueueConcurrencyStatus,
+  WorkQueueConcurrencyStatusRequestDto,
+  WorkQueueResponse,
+  WorkQueueStatusDetail,
+  WorkQueueUpdateDto,
+} from '@app/contracts';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { UuidPipe } from '../http/uuid.pipe';
 import { WorkQueueService } from './work-queue.service';
 
@@ -22,5 +28,20 @@ export class WorkQueueByIdController {
   @Get(':id/status')
   status(@Param('id', UuidPipe) id: string): Promise<WorkQueueStatusDetail> {
     return this.queues.statusById(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  delete(@Param('id', UuidPipe) id: string): Promise<void> {
+    return this.queues.deleteById(id);
+  }
+
+  @Post(':id/concurrency_status')
+  @HttpCode(200)
+  concurrencyStatus(
+    @Param('id', UuidPipe) id: string,
+    @Body() body: WorkQueueConcurrencyStatusRequestDto,
+  ): Promise<WorkQueueConcurrencyStatus> {
+    return this.queues.concurrencyStatusById(id, body);
   }
 }

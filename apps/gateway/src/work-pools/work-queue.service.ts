@@ -5,6 +5,8 @@ import {
   WorkQueueFilterRequestDto,
   WorkQueueResponse,
   WorkQueueStatusDetail,
+  WorkQueueConcurrencyStatus,
+  WorkQueueConcurrencyStatusRequestDto,
   WorkQueueUpdateDto,
 } from '@app/contracts';
 import {
@@ -12,11 +14,15 @@ import {
   firstFreePriority,
   integrityConflict,
   notFound,
+  pageCount,
+  presentFlowRunSlotSummary,
   presentWorkQueue,
   QueuePriority,
   rebalancePriorities,
   resolveLimit,
+  SLOT_OCCUPYING_STATE_TYPES,
   workQueueHealth,
+  workQueueDeletedEvent,
   workQueueStatusEvent,
   workQueueStatusForPause,
 } from '@app/domain';
@@ -24,7 +30,7 @@ import { EventPublisher } from '@app/messaging';
 import { Database, Transaction, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { WorkPoolDelivery } from './work-pool-delivery.service';
-import { countHeldSlots, requireWorkPool, workQueueNotFound } from './work-pool.helpers';
+import { countHeldSlots, countSlotHolders, requireWorkPool, workQueueNotFound } from './work-pool.helpers';
 
 /** Fields Prefect stores in NOT NULL columns: an explicit null in an update breaks the constraint. */
 const NOT_NULL_UPDATE_FIELDS = ['name', 'priority', 'description'] as const;
@@ -102,6 +108,38 @@ export class WorkQueueService {
     return workQueueHealth(queue.last_polled, lateRuns, new Date());
   }
 
+  /**
+   * `POST /work_queues/{id}/concurrency_status`: the runs holding the queue's slots (counted as its `active_slots`
+   * and the poll count them), a page of them listed by id.
+   */
+  async concurrencyStatusById(
+    id: string,
+    body: WorkQueueConcurrencyStatusRequestDto,
+  ): Promise<WorkQueueConcurrencyStatus> {
+    const limit = resolveLimit(body.limit, this.config.api.defaultLimit);
+    const queue = await this.db.repos.workQueues.findById(id);
+    if (!queue) throw notFound('Work queue not found.');
+    const [held, holders] = await Promise.all([
+      countSlotHolders([queue], (ids, states) => this.db.repos.workQueues.countRunsInStates(ids, states)),
+      this.db.repos.workQueues.slotHolders([queue.id], SLOT_OCCUPYING_STATE_TYPES, {
+        perQueue: null,
+        offset: (body.page - 1) * limit,
+        limit,
+      }),
+    ]);
+    const activeSlots = held.get(queue.id) ?? 0;
+    const now = new Date();
+    return {
+      active_slots: activeSlots,
+      concurrency_limit: queue.concurrency_limit,
+      flow_runs: holders.map((run) => presentFlowRunSlotSummary(run, now)),
+      count: activeSlots,
+      limit,
+      pages: pageCount(activeSlots, limit),
+      page: body.page,
+    };
+  }
+
   private async requireQueueById(id: string): Promise<{ queue: WorkQueueEntity; poolName: string }> {
     const queue = await this.db.repos.workQueues.findById(id);
     const pool = queue && (await this.db.repos.workPools.findById(queue.work_pool_id));
@@ -167,8 +205,36 @@ export class WorkQueueService {
       if (queue.id === pool.default_queue_id) throw conflict("Can't delete a pool's default queue.");
       await tx.workQueues.deleteById(queue.id);
       await this.rebalance(tx, await tx.workQueues.priorities(pool.id));
-      this.delivery.queueDeleted(tx, pool.id, queue.id);
+      this.queueDeleted(tx, pool, queue);
     });
+  }
+
+  /**
+   * `DELETE /work_queues/{id}`, as Prefect's by-id route does it: 404 `work queue not found` for an unknown id, the
+   * pool's default queue refused by its foreign key (Prefect's data-integrity 409), and no rebalancing of the
+   * remaining priorities. The queue's runs stay, with no queue (the foreign key nulls it) and their queue name.
+   */
+  async deleteById(id: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const found = await tx.workQueues.findById(id);
+      const pool = found && (await tx.workPools.findByIdForUpdate(found.work_pool_id));
+      // Read again under the pool's lock: a concurrent delete or rename of this queue has finished by now.
+      const queue = pool && (await tx.workQueues.findById(id));
+      if (!pool || !queue) throw notFound('work queue not found');
+      if (queue.id === pool.default_queue_id) throw integrityConflict();
+      await tx.workQueues.deleteById(queue.id);
+      this.queueDeleted(tx, pool, queue);
+    });
+  }
+
+  /**
+   * What follows a deletion once it commits: its messages leave the bus (so no poller or NATS worker is handed
+   * them afterwards) and Prefect's `prefect.work-queue.deleted` event is emitted.
+   */
+  private queueDeleted(tx: Transaction, pool: WorkPoolEntity, queue: WorkQueueEntity): void {
+    this.delivery.queueDeleted(tx, pool.id, queue.id);
+    const event = workQueueDeletedEvent(queue, pool, new Date());
+    tx.afterCommit(() => this.events.publish([event]));
   }
 
   /** The pool (locked) and its queue, with Prefect's 404 for whichever is missing. */

@@ -121,3 +121,14 @@ export interface OrchestrationResult {
   status: SetStateStatus;
   details: StateResponseDetails;
 }
+
+/** One run of `POST /deployments/{id}/create_flow_run/bulk`, in the order asked. */
+export interface FlowRunCreateResult {
+  flow_run_id: string | null;
+  status: 'CREATED' | 'FAILED';
+  error: string | null;
+}
+
+export interface FlowRunBulkCreateResponse {
+  results: FlowRunCreateResult[];
+}

@@ -68,3 +68,45 @@ export interface WorkQueueStatusDetail {
   last_polled: DateTimeString | null;
   health_check_policy: { maximum_late_runs: number | null; maximum_seconds_since_last_polled: number | null };
 }
+
+/** A run holding a slot, as `concurrency_status` lists it; `time_in_current_state` in seconds. */
+export interface FlowRunSlotSummary {
+  id: string;
+  name: string;
+  state_type: string | null;
+  state_name: string | null;
+  start_time: DateTimeString | null;
+  state_timestamp: DateTimeString | null;
+  time_in_current_state: number | null;
+}
+
+/** `POST /work_queues/{id}/concurrency_status`: the queue's slot holders, a page of them listed. */
+export interface WorkQueueConcurrencyStatus {
+  active_slots: number;
+  concurrency_limit: number | null;
+  flow_runs: FlowRunSlotSummary[];
+  count: number;
+  limit: number;
+  pages: number;
+  page: number;
+}
+
+export interface WorkQueueConcurrencyStatusDetail {
+  queue_id: string;
+  queue_name: string;
+  active_slots: number;
+  concurrency_limit: number | null;
+  flow_runs: FlowRunSlotSummary[];
+  flow_run_count: number;
+}
+
+/** `POST /work_pools/{name}/concurrency_status`: the pool's slot holders, per queue, a page of queues listed. */
+export interface WorkPoolConcurrencyStatus {
+  active_slots: number;
+  concurrency_limit: number | null;
+  queues: WorkQueueConcurrencyStatusDetail[];
+  count: number;
+  limit: number;
+  pages: number;
+  page: number;
+}

@@ -65,6 +65,11 @@ export function workQueueStatusEvent(status: WorkQueueStatus, queue: Named, pool
   return event(`prefect.work-queue.${kebabStatus(status)}`, occurred, queueResource(queue), [poolResource(pool)]);
 }
 
+/** `prefect.work-queue.deleted`, emitted as the queue goes, with its pool as the related resource. */
+export function workQueueDeletedEvent(queue: Named, pool: Pool, occurred: Date): PrefectEvent {
+  return event('prefect.work-queue.deleted', occurred, queueResource(queue), [poolResource(pool)]);
+}
+
 /**
  * `prefect.deployment.<status>` (reference 3.2): related are its flow, then its queue and the queue's pool when
  * it has one.

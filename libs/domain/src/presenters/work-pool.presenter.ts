@@ -1,4 +1,5 @@
 import {
+  FlowRunSlotSummary,
   formatDateTime,
   QueueFilterResponse,
   WorkerResponse,
@@ -11,6 +12,17 @@ import type { WorkPoolStatus } from '../work-pools/work-pool-status';
 import type { WorkQueueStatus } from '../work-pools/work-queue-status';
 import type { WorkerStatus } from '../work-pools/worker-status';
 import type { ResourceRow } from './resource-row';
+
+/** A run holding a slot, with what Prefect's `concurrency_status` routes list of it. */
+export interface SlotHolderRow {
+  id: string;
+  name: string;
+  work_queue_id: string;
+  state_type: string | null;
+  state_name: string | null;
+  start_time: Date | null;
+  state_timestamp: Date | null;
+}
 
 /** The work-pool columns `WorkPool` shows. */
 export interface WorkPoolRow extends ResourceRow {
@@ -122,4 +134,22 @@ export function presentWorker(worker: WorkerRow): WorkerResponse {
     heartbeat_interval_seconds: worker.heartbeat_interval_seconds,
     status: worker.status,
   };
+}
+
+/** A run holding a slot, as Prefect's `concurrency_status` routes list it. */
+export function presentFlowRunSlotSummary(run: SlotHolderRow, now: Date): FlowRunSlotSummary {
+  return {
+    id: run.id,
+    name: run.name,
+    state_type: run.state_type,
+    state_name: run.state_name,
+    start_time: formatDateTime(run.start_time),
+    state_timestamp: formatDateTime(run.state_timestamp),
+    time_in_current_state: run.state_timestamp ? (now.getTime() - run.state_timestamp.getTime()) / 1000 : null,
+  };
+}
+
+/** Prefect's page count: none when the page size is 0. */
+export function pageCount(total: number, limit: number): number {
+  return limit > 0 ? Math.ceil(total / limit) : 0;
 }

@@ -1,3 +1,4 @@
+import type { SlotHolderRow } from '@app/domain';
 import type { WorkQueueFilter } from '@app/contracts';
 import { EntityManager } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -76,6 +77,27 @@ export class WorkQueueRepository extends EntityRepository<WorkQueueEntity> {
       .groupBy('run.work_queue_id')
       .getRawMany<{ queue_id: string; runs: number }>();
     return new Map(rows.map((row) => [row.queue_id, row.runs]));
+  }
+
+  /**
+   * The runs of these queues whose state type is one of `stateTypes`, by id: at most `perQueue` of each queue when
+   * given, then the page `offset`/`limit` of those (null for none).
+   */
+  slotHolders(
+    queueIds: readonly string[],
+    stateTypes: readonly string[],
+    page: { perQueue: number | null; offset: number; limit: number | null },
+  ): Promise<SlotHolderRow[]> {
+    if (queueIds.length === 0) return Promise.resolve([]);
+    return this.manager.query(
+      `SELECT id, name, work_queue_id, state_type, state_name, start_time, state_timestamp FROM (
+         SELECT id, name, work_queue_id, state_type, state_name, start_time, state_timestamp,
+                row_number() OVER (PARTITION BY work_queue_id ORDER BY id) AS n
+           FROM flow_run WHERE work_queue_id = ANY($1) AND state_type = ANY($2)) holder
+        WHERE $3::int IS NULL OR n <= $3
+        ORDER BY id OFFSET $4 LIMIT $5`,
+      [queueIds, stateTypes, page.perQueue, page.offset, page.limit],
+    );
   }
 
   /** Runs of the queue named `Late` (the legacy health view counts them). */
