@@ -286,6 +286,17 @@ describe('input the way pydantic takes it', () => {
       });
     });
 
+    it.each([[undefined], ['application/json']])(
+      'a model body not sent at all (content type %p) is missing as a whole',
+      async (type) => {
+        const response = await send('POST', '/flows/', undefined, type ? { 'content-type': type } : {});
+        expect(response.status).toBe(422);
+        expect(response.body).toEqual(
+          invalid([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }], null),
+        );
+      },
+    );
+
     it('application/<x>+json is JSON', async () => {
       const response = await send('POST', '/flows/', '{"name":"vnd"}', { 'content-type': 'application/vnd.api+json' });
       expect(response).toMatchObject({ status: 201, body: { name: 'vnd' } });

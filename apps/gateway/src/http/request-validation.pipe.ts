@@ -38,6 +38,10 @@ export class RequestValidationPipe implements PipeTransform {
         );
       }
     }
+    if (value === undefined && !isEmbeddedBody(metatype)) {
+      // FastAPI's answer when the one model a route takes as its body was not sent at all.
+      throw validationFailed([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }], null);
+    }
     const body = value instanceof NonJsonBody ? undefined : value;
     const result = validateModel(metatype as ClassConstructor<object>, body);
     if (!result.ok) throw validationFailed(result.errors);
