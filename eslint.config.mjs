@@ -45,6 +45,30 @@ export default tseslint.config(
       ],
     },
   },
+  // The domain owns its vocabulary and depends on nothing but contracts and npm libraries, so that persistence,
+  // messaging and orchestration can build on it. A later block replaces the rule's options, so the app pattern is
+  // repeated here.
+  {
+    files: ['libs/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)apps/', message: 'Libraries never import an app.' },
+            {
+              regex: '^@app/(?!contracts$)',
+              message: 'The domain imports only @app/contracts and npm libraries: define the type in libs/domain.',
+            },
+            {
+              regex: '(^|/)(config|messaging|orchestration|persistence)/src(/|$)',
+              message: 'The domain imports only @app/contracts and npm libraries: define the type in libs/domain.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'],
     rules: {

@@ -143,8 +143,8 @@ describe('GET /api/events/in (websocket)', () => {
     const { port } = gw.app.getHttpServer().address() as AddressInfo;
     base = `ws://127.0.0.1:${port}/api`;
     url = `${base}/events/in`;
-    nc = await connect({ servers: gw.config.NATS_URL });
-    nc.subscribe(`${gw.config.NATS_NAMESPACE}.events.>`, {
+    nc = await connect({ servers: gw.config.nats.url });
+    nc.subscribe(`${gw.config.nats.namespace}.events.>`, {
       callback: (_error, message) => {
         received.push({ subject: message.subject, event: message.json<PrefectEvent>() });
       },
@@ -305,7 +305,7 @@ describe('GET /api/events/in (websocket)', () => {
         extra: 'ignored',
       });
       const { subject, event } = (await published(id))!;
-      expect(subject).toBe(`${gw.config.NATS_NAMESPACE}.events.prefect.flow-run.pull-step.executed`);
+      expect(subject).toBe(`${gw.config.nats.namespace}.events.prefect.flow-run.pull-step.executed`);
       expect(event).toEqual({
         id: id.toLowerCase(),
         occurred: '2026-08-21T12:00:00.123456Z',

@@ -16,8 +16,8 @@ describe('flow-run state events (prefect.flow-run.<state name>)', () => {
 
   beforeAll(async () => {
     gw = await TestGateway.start();
-    nc = await connect({ servers: gw.config.NATS_URL });
-    nc.subscribe(`${gw.config.NATS_NAMESPACE}.events.>`, {
+    nc = await connect({ servers: gw.config.nats.url });
+    nc.subscribe(`${gw.config.nats.namespace}.events.>`, {
       callback: (_error, message) => {
         received.push({ subject: message.subject, event: message.json<PrefectEvent>() });
       },
@@ -72,7 +72,7 @@ describe('flow-run state events (prefect.flow-run.<state name>)', () => {
     expect(eventsOf(runId)).toHaveLength(4);
     expect(events.map(({ subject }) => subject)).toEqual(
       ['Scheduled', 'Pending', 'Running', 'Completed'].map(
-        (name) => `${gw.config.NATS_NAMESPACE}.events.prefect.flow-run.${name}`,
+        (name) => `${gw.config.nats.namespace}.events.prefect.flow-run.${name}`,
       ),
     );
     expect(events.map(({ event }) => event.id)).toEqual(states.map((state) => state.id));
@@ -138,7 +138,7 @@ describe('flow-run state events (prefect.flow-run.<state name>)', () => {
     expect((await propose(waiting, 'PENDING')).body.status).toBe('REJECT');
 
     const [, rejected] = await waitForEvents(waiting, 2);
-    expect(rejected.subject).toBe(`${gw.config.NATS_NAMESPACE}.events.prefect.flow-run.AwaitingConcurrencySlot`);
+    expect(rejected.subject).toBe(`${gw.config.nats.namespace}.events.prefect.flow-run.AwaitingConcurrencySlot`);
     expect(rejected.event).toMatchObject({
       resource: { 'prefect.state-name': 'AwaitingConcurrencySlot', 'prefect.state-type': 'SCHEDULED' },
       payload: {

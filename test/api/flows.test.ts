@@ -66,7 +66,7 @@ describe('flows API', () => {
     });
 
     it('413 for a body over HTTP_BODY_LIMIT_BYTES', async () => {
-      const response = await gw.post('/flows/', { name: 'big', tags: ['x'.repeat(gw.config.HTTP_BODY_LIMIT_BYTES)] });
+      const response = await gw.post('/flows/', { name: 'big', tags: ['x'.repeat(gw.config.http.bodyLimitBytes)] });
       expect(response.status).toBe(413);
       expect(response.body).toHaveProperty('detail');
     });

@@ -36,7 +36,7 @@ describe('request size and path length, as Prefect accepts them', () => {
   });
 
   it('still refuses a body over HTTP_BODY_LIMIT_BYTES with 413, whatever its content type', async () => {
-    const size = gw.config.HTTP_BODY_LIMIT_BYTES + 1;
+    const size = gw.config.http.bodyLimitBytes + 1;
     for (const type of ['application/json', 'text/plain']) {
       const response = await gw.app.inject({
         method: 'POST',

@@ -22,7 +22,7 @@ describe('I10: claims are fenced', () => {
     gw = await TestGateway.start({ DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS), DISPATCH_INTERVAL_MS: '100' });
     scheduler = await TestScheduler.start(gw.config);
     fx = await Fixtures.create(gw, 'fence');
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    sql = await Sql.connect(gw.config.db.url);
     await fx.pool('legit');
     deploymentId = (await gw.post('/deployments/', { name: 'fenced', flow_id: fx.flowId, work_pool_name: 'legit' }))
       .body.id;

@@ -60,7 +60,7 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
     });
     scheduler = await TestScheduler.start(gw.config);
     replica = await GatewayProcess.start(gw.config);
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    sql = await Sql.connect(gw.config.db.url);
   });
   afterAll(async () => {
     await Promise.all(connections.map((nc) => nc.close()));
@@ -150,9 +150,9 @@ describe('I2/I5/I9: HTTP pollers on two replicas and NATS workers drain one limi
       }
     };
 
-    const names = natsNames(gw.config.NATS_NAMESPACE);
+    const names = natsNames(gw.config.nats.namespace);
     const natsWorker = async (holder: string) => {
-      const nc = await connect({ servers: gw.config.NATS_URL, name: holder });
+      const nc = await connect({ servers: gw.config.nats.url, name: holder });
       connections.push(nc);
       const js = jetstream(nc);
       const consumers: Consumer[] = [];
@@ -336,8 +336,8 @@ describe('I2/I9: a run marked Late while its message waits on the bus', () => {
   beforeAll(async () => {
     gw = await TestGateway.start({ DISPATCH_INTERVAL_MS: '200', LOG_LEVEL: 'error' });
     scheduler = await TestScheduler.start(gw.config);
-    sql = await Sql.connect(gw.config.DATABASE_URL);
-    nc = await connect({ servers: gw.config.NATS_URL });
+    sql = await Sql.connect(gw.config.db.url);
+    nc = await connect({ servers: gw.config.nats.url });
   });
   afterAll(async () => {
     await nc?.close();
@@ -361,7 +361,7 @@ describe('I2/I9: a run marked Late while its message waits on the bus', () => {
       100,
     );
 
-    const names = natsNames(gw.config.NATS_NAMESPACE);
+    const names = natsNames(gw.config.nats.namespace);
     const consumer = await jetstream(nc).consumers.get(
       names.poolStream(poolId),
       names.queueConsumer(run.work_queue_id),

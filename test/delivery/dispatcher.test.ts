@@ -43,10 +43,10 @@ describe('dispatcher', () => {
       expect(runs).toHaveLength(300);
       // One publication each: epoch 1 everywhere, and exactly 300 messages in the pool's stream.
       expect(new Set(runs.map((run) => run.dispatch_epoch))).toEqual(new Set([1]));
-      const nc = await connect({ servers: gw.config.NATS_URL });
+      const nc = await connect({ servers: gw.config.nats.url });
       const info = await (
         await jetstreamManager(nc)
-      ).streams.info(natsNames(gw.config.NATS_NAMESPACE).poolStream(pool.body.id));
+      ).streams.info(natsNames(gw.config.nats.namespace).poolStream(pool.body.id));
       await nc.close();
       expect(info.state.messages).toBe(300);
     } finally {
@@ -58,7 +58,7 @@ describe('dispatcher', () => {
     await gw.post('/work_pools/', { name: 'future', type: 'process' });
     const scheduler = await TestScheduler.start(gw.config);
     try {
-      const horizonMs = gw.config.DISPATCH_HORIZON_SECONDS * 1000;
+      const horizonMs = gw.config.dispatch.horizonSeconds * 1000;
       const startsAt = new Date(Date.now() + horizonMs + 1500);
       const run = await gw.post('/flow_runs/', {
         flow_id: flowId,

@@ -46,7 +46,7 @@ describe('I3: a run survives the death of whoever held it', () => {
     gw = await TestGateway.start(SETTINGS);
     scheduler = await TestScheduler.start(gw.config);
     fx = await Fixtures.create(gw);
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    sql = await Sql.connect(gw.config.db.url);
   });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -90,7 +90,7 @@ describe('I3: a run survives the death of whoever held it', () => {
     const run = await fx.run('kill-before-lease');
     await waitFor('the run on the bus', () => sql.isDispatched(run.id));
 
-    const locker = await Sql.connect(gw.config.DATABASE_URL);
+    const locker = await Sql.connect(gw.config.db.url);
     cleanups.push(() => locker.end());
     await locker.query('BEGIN');
     await locker.query('SELECT 1 FROM flow_run WHERE id = $1 FOR UPDATE', [run.id]);
@@ -187,7 +187,7 @@ describe('I3: kill -9 of the scheduler between publishing a run and recording it
   beforeAll(async () => {
     gw = await TestGateway.start(SETTINGS);
     fx = await Fixtures.create(gw);
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    sql = await Sql.connect(gw.config.db.url);
   });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -207,9 +207,9 @@ describe('I3: kill -9 of the scheduler between publishing a run and recording it
     const proxy = await FaultProxy.start(NATS);
     cleanups.push(() => proxy.close());
     const victim = AppProcess.start('scheduler', {
-      DATABASE_URL: gw.config.DATABASE_URL,
+      DATABASE_URL: gw.config.db.url,
       NATS_URL: `nats://127.0.0.1:${proxy.port}`,
-      NATS_NAMESPACE: gw.config.NATS_NAMESPACE,
+      NATS_NAMESPACE: gw.config.nats.namespace,
       DELIVERY_LEASE_SECONDS: SETTINGS.DELIVERY_LEASE_SECONDS,
       DISPATCH_INTERVAL_MS: SETTINGS.DISPATCH_INTERVAL_MS,
       LOG_LEVEL: 'info',
@@ -304,7 +304,7 @@ describe('I3: NATS restarts', () => {
     });
     scheduler = await TestScheduler.start(gw.config);
     fx = await Fixtures.create(gw);
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    sql = await Sql.connect(gw.config.db.url);
   });
   afterEach(async () => {
     await sql.end();

@@ -46,7 +46,7 @@ function useStack(settings: Record<string, string>): () => Stack {
   beforeAll(async () => {
     const gw = await TestGateway.start(settings);
     const scheduler = await TestScheduler.start(gw.config);
-    stack = { gw, scheduler, fx: await Fixtures.create(gw), sql: await Sql.connect(gw.config.DATABASE_URL) };
+    stack = { gw, scheduler, fx: await Fixtures.create(gw), sql: await Sql.connect(gw.config.db.url) };
   });
   afterAll(async () => {
     await stack?.sql.end();

@@ -47,7 +47,7 @@ describe('I10: a lost claim reply never orphans a run', () => {
     });
     scheduler = await TestScheduler.start(gw.config);
     replica = await GatewayProcess.start(gw.config);
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    sql = await Sql.connect(gw.config.db.url);
   });
   afterAll(async () => {
     await sql.end();
@@ -73,7 +73,7 @@ describe('I10: a lost claim reply never orphans a run', () => {
         '--nats',
         `nats://127.0.0.1:${workerNats.port}`,
         '--namespace',
-        gw.config.NATS_NAMESPACE,
+        gw.config.nats.namespace,
         '--name',
         name,
         '--claim-timeout-ms',

@@ -17,13 +17,13 @@ describe('NATS-native workers', () => {
   let nc: NatsConnection;
   let sql: Sql;
   let flowId: string;
-  const names = () => natsNames(gw.config.NATS_NAMESPACE);
+  const names = () => natsNames(gw.config.nats.namespace);
 
   beforeAll(async () => {
     gw = await TestGateway.start({ DELIVERY_LEASE_SECONDS: String(LEASE_SECONDS), DISPATCH_INTERVAL_MS: '100' });
     scheduler = await TestScheduler.start(gw.config);
-    nc = await connect({ servers: gw.config.NATS_URL });
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    nc = await connect({ servers: gw.config.nats.url });
+    sql = await Sql.connect(gw.config.db.url);
     flowId = (await gw.post('/flows/', { name: 'nats' })).body.id;
   });
   afterAll(async () => {

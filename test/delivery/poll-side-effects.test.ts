@@ -88,8 +88,8 @@ describe('poll side effects', () => {
     // Prefect runs these cases without its background services; the foreman would move statuses back.
     gw = await TestGateway.start({ FOREMAN_ENABLED: 'false', LATE_RUNS_ENABLED: 'false' });
     scheduler = await TestScheduler.start(gw.config);
-    nc = await connect({ servers: gw.config.NATS_URL });
-    events = new EventLog(nc, gw.config.NATS_NAMESPACE);
+    nc = await connect({ servers: gw.config.nats.url });
+    events = new EventLog(nc, gw.config.nats.namespace);
     await nc.flush();
     flow = (await gw.post('/flows/', { name: `my-flow-${randomUUID()}` })).body;
   });
@@ -103,7 +103,7 @@ describe('poll side effects', () => {
   afterEach(() => {
     // Every event of the run went to `<namespace>.events.<event name>`.
     for (const { subject, event } of events.received) {
-      expect(subject).toBe(`${gw.config.NATS_NAMESPACE}.events.${event.event}`);
+      expect(subject).toBe(`${gw.config.nats.namespace}.events.${event.event}`);
     }
   });
 

@@ -22,7 +22,7 @@ describe('the pools polls read from a cache', () => {
     gw = await TestGateway.start({ LOG_LEVEL: 'warn' });
     scheduler = await TestScheduler.start(gw.config);
     replica = await GatewayProcess.start(gw.config);
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    sql = await Sql.connect(gw.config.db.url);
     flowId = (await gw.post('/flows/', { name: 'cached' })).body.id;
   });
   afterAll(async () => {

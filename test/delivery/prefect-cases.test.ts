@@ -71,7 +71,7 @@ async function waitForDispatch(gw: TestGateway): Promise<void> {
           AND (fr.leased_until < now()
                OR ((fr.dispatched_state_id IS DISTINCT FROM fr.state_id OR fr.dispatched_queue_id IS DISTINCT FROM fr.work_queue_id)
                    AND fr.leased_until IS NULL))`,
-      [gw.config.DISPATCH_HORIZON_SECONDS],
+      [gw.config.dispatch.horizonSeconds],
     );
     if (pending === 0) return;
     if (Date.now() > deadline) throw new Error(`${pending} due runs are still not on the bus`);
@@ -892,8 +892,8 @@ describe("Prefect's answers after leases run out (lease 2 s)", () => {
     expect((await stack().gw.patch(`/flow_runs/${id}`, { empirical_policy: { retry_type: null } })).status).toBe(204);
     // Prefect hands an eligible SCHEDULED run to the next poll; allow the redelivery bound of I3 (lease +
     // dispatch interval) on top.
-    const { DELIVERY_LEASE_SECONDS, DISPATCH_INTERVAL_MS } = stack().gw.config;
-    const deadline = Date.now() + DELIVERY_LEASE_SECONDS * 1000 + DISPATCH_INTERVAL_MS + 500;
+    const { leaseSeconds, intervalMs } = stack().gw.config.dispatch;
+    const deadline = Date.now() + leaseSeconds * 1000 + intervalMs + 500;
     let runs: WorkerFlowRunResponse[] = [];
     while (runs.length === 0 && Date.now() < deadline) {
       runs = await pollOk(stack().gw, pool);

@@ -33,7 +33,7 @@ describe('I11: Postgres and the bus are reconciled', () => {
   let fx: Fixtures;
   let sql: Sql;
   let admin: { nc: NatsConnection; jsm: JetStreamManager };
-  const names = () => natsNames(gw.config.NATS_NAMESPACE);
+  const names = () => natsNames(gw.config.nats.namespace);
   /** Per case, the time from the fault (or from when the scheduler could notice it) to each run's first receipt. */
   const delays = new Map<string, number[]>();
 
@@ -48,7 +48,7 @@ describe('I11: Postgres and the bus are reconciled', () => {
     });
     scheduler = await TestScheduler.start(gw.config);
     fx = await Fixtures.create(gw);
-    sql = await Sql.connect(gw.config.DATABASE_URL);
+    sql = await Sql.connect(gw.config.db.url);
     admin = await connectAdmin();
   });
   afterAll(async () => {

@@ -22,7 +22,7 @@ describe('events during a NATS outage', () => {
     jsm = await jetstreamManager(observer, { timeout: 500 });
     await jsm.streams.add({
       name: 'observed-events',
-      subjects: [`${gw.config.NATS_NAMESPACE}.events.>`],
+      subjects: [`${gw.config.nats.namespace}.events.>`],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
     });

@@ -72,7 +72,7 @@ describe('outages answer 503 with Retry-After', () => {
     });
 
     it('a NATS claim answers 503 while it is cut off, as over HTTP, and is answered again once it is back', async () => {
-      const nc = await connect({ servers: gw.config.NATS_URL });
+      const nc = await connect({ servers: gw.config.nats.url });
       // A message this run never had: once Postgres is back, the claim is refused (ABORT), not failed.
       const request = JSON.stringify({
         flow_run_id: runId,
@@ -80,7 +80,7 @@ describe('outages answer 503 with Retry-After', () => {
         transition_id: randomUUID(),
       });
       const natsClaim = async () => {
-        const reply = await nc.request(natsNames(gw.config.NATS_NAMESPACE).claim(poolId), request, { timeout: 10_000 });
+        const reply = await nc.request(natsNames(gw.config.nats.namespace).claim(poolId), request, { timeout: 10_000 });
         return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<unknown>() };
       };
       try {

@@ -53,8 +53,8 @@ describe('the real Prefect client against a gateway with API_AUTH_STRING', () =>
     await ensurePrefectVenv();
     live = await startLiveGateway({ API_AUTH_STRING: AUTH_STRING });
     home = mkdtempSync(path.join(tmpdir(), 'prefect-home-'));
-    nc = await connect({ servers: live.gateway.config.NATS_URL });
-    nc.subscribe(`${live.gateway.config.NATS_NAMESPACE}.events.auth-test.>`, {
+    nc = await connect({ servers: live.gateway.config.nats.url });
+    nc.subscribe(`${live.gateway.config.nats.namespace}.events.auth-test.>`, {
       callback: (_error, message) => {
         events.push(message.json<PrefectEvent>());
       },

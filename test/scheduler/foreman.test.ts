@@ -373,7 +373,7 @@ describe('foreman', () => {
     });
 
     it('running on its own loop, a restarted scheduler decides from the database alone', async () => {
-      const looping = { ...gw.config, FOREMAN_ENABLED: true, FOREMAN_LOOP_SECONDS: 0.1 };
+      const looping = { ...gw.config, foreman: { ...gw.config.foreman, enabled: true, loopSeconds: 0.1 } };
       const first = await TestScheduler.start(looping);
       const world = await staleWorld(3);
       try {

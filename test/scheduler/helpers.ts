@@ -36,13 +36,13 @@ export class EventLog {
   private constructor(private readonly nc: NatsConnection) {}
 
   static async subscribe(gw: TestGateway): Promise<EventLog> {
-    const nc = await connect({ servers: gw.config.NATS_URL });
+    const nc = await connect({ servers: gw.config.nats.url });
     const log = new EventLog(nc);
-    nc.subscribe(`${gw.config.NATS_NAMESPACE}.events.>`, {
+    nc.subscribe(`${gw.config.nats.namespace}.events.>`, {
       callback: (error, msg) => {
         if (error) return;
         const event = msg.json<PrefectEvent>();
-        if (msg.subject !== `${gw.config.NATS_NAMESPACE}.events.${event.event}`) log.misrouted.push(msg.subject);
+        if (msg.subject !== `${gw.config.nats.namespace}.events.${event.event}`) log.misrouted.push(msg.subject);
         log.events.push(event);
       },
     });

@@ -157,9 +157,9 @@ describe('late runs', () => {
     )[0];
 
   const messagesOf = async (poolId: string) => {
-    const nc = await connect({ servers: gw.config.NATS_URL });
+    const nc = await connect({ servers: gw.config.nats.url });
     try {
-      return (await (await jetstreamManager(nc)).streams.info(natsNames(gw.config.NATS_NAMESPACE).poolStream(poolId)))
+      return (await (await jetstreamManager(nc)).streams.info(natsNames(gw.config.nats.namespace).poolStream(poolId)))
         .state.messages;
     } finally {
       await nc.close();
@@ -301,7 +301,7 @@ describe('late runs', () => {
 
   it('on its own loop, and after a restart, decides from the database alone', async () => {
     expect((await gw.post('/work_pools/', { name: 'looping', type: 'process' })).status).toBe(201);
-    const looping = { ...gw.config, LATE_RUNS_ENABLED: true, LATE_RUNS_LOOP_SECONDS: 0.1 };
+    const looping = { ...gw.config, lateRuns: { ...gw.config.lateRuns, enabled: true, loopSeconds: 0.1 } };
     const lateStates = async (id: string) => (await history(id)).filter((state) => state.name === 'Late').length;
 
     const first = await TestScheduler.start(looping);

@@ -1,4 +1,4 @@
-import { AppConfig, loadConfig } from '@app/config';
+import { loadConfig } from '@app/config';
 import { natsConnectionOptions } from '@app/messaging';
 import { connect } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,13 @@ describe.each([
   beforeAll(async () => {
     secured = await setup();
     gw = await TestGateway.start({ NATS_URL: secured.nats.url, ...secured.gatewayEnv });
-    scheduler = await TestScheduler.start(Object.assign(new AppConfig(), gw.config, secured.schedulerEnv));
+    // The scheduler's own credentials, validated as the scheduler would read them from its environment.
+    const nats = loadConfig({
+      NATS_URL: gw.config.nats.url,
+      NATS_NAMESPACE: gw.config.nats.namespace,
+      ...secured.schedulerEnv,
+    });
+    scheduler = await TestScheduler.start({ ...gw.config, nats: nats.nats });
   });
   afterAll(async () => {
     await scheduler?.stop();
@@ -55,7 +61,7 @@ describe.each([
 
   it('refuse wrong credentials, and none, at connection', async () => {
     const attempt = (env: Record<string, string>) =>
-      connect({ ...natsConnectionOptions(loadConfig({ NATS_URL: secured.nats.url, ...env })), timeout: 3000 });
+      connect({ ...natsConnectionOptions(loadConfig({ NATS_URL: secured.nats.url, ...env }).nats), timeout: 3000 });
     await expect(attempt(secured.wrongEnv)).rejects.toThrow(secured.refusal);
     await expect(attempt({})).rejects.toThrow();
     expect(secured.nats.log.some((line) => secured.refusal.test(line))).toBe(true);

@@ -1,4 +1,4 @@
-import { AppConfig, loadConfig } from '@app/config';
+import { loadConfig } from '@app/config';
 import { natsNames } from '@app/contracts';
 import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -71,7 +71,11 @@ describe('NATS security: credentials and per-pool permissions', () => {
   });
 
   async function connectAs(user: string, inboxPrefix?: string): Promise<NatsConnection> {
-    const nc = await connect({ ...natsConnectionOptions(loadConfig(envOf(user))), name: `test-${user}`, inboxPrefix });
+    const nc = await connect({
+      ...natsConnectionOptions(loadConfig(envOf(user)).nats),
+      name: `test-${user}`,
+      inboxPrefix,
+    });
     opened.push(nc);
     return nc;
   }
@@ -118,9 +122,10 @@ describe('NATS security: credentials and per-pool permissions', () => {
     tls = makeCertificates(dir);
     nats = await PrivateNatsServer.start({ config: serverConfig([]), tls: true });
     gw = await TestGateway.start(envOf('gateway'));
-    scheduler = await TestScheduler.start(
-      Object.assign(new AppConfig(), gw.config, { NATS_USER: 'scheduler', NATS_PASSWORD: 'scheduler-secret' }),
-    );
+    scheduler = await TestScheduler.start({
+      ...gw.config,
+      nats: { ...gw.config.nats, user: 'scheduler', password: 'scheduler-secret' },
+    });
     await gw.app.listen(0, '127.0.0.1');
     api = `${await gw.app.getUrl()}/api`.replace('[::1]', '127.0.0.1');
     flowId = (await gw.post('/flows/', { name: 'secured' })).body.id;
@@ -145,17 +150,17 @@ describe('NATS security: credentials and per-pool permissions', () => {
   it('refuses clients without credentials or without TLS', async () => {
     await expect(connect({ servers: nats.url, tls: { caFile: tls.ca } })).rejects.toThrow(/Authorization Violation/i);
     await expect(
-      connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_PASSWORD: 'wrong' }))),
+      connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_PASSWORD: 'wrong' }).nats)),
     ).rejects.toThrow(/Authorization Violation/i);
     // The server's certificate must chain to NATS_TLS_CA; without it, to the system's CAs, which do not know this one.
-    await expect(connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_TLS_CA: '' })))).rejects.toThrow(
-      /certificate/i,
-    );
+    await expect(
+      connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_TLS_CA: '' }).nats)),
+    ).rejects.toThrow(/certificate/i);
     // A tls:// URL makes TLS required: a server without TLS is refused rather than spoken to in plain text.
     const plain = await PrivateNatsServer.start();
     try {
       await expect(
-        connect(natsConnectionOptions(loadConfig({ NATS_URL: plain.url.replace('nats://', 'tls://') }))),
+        connect(natsConnectionOptions(loadConfig({ NATS_URL: plain.url.replace('nats://', 'tls://') }).nats)),
       ).rejects.toThrow(/tls/i);
     } finally {
       await plain.dispose();

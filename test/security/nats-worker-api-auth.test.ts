@@ -33,9 +33,9 @@ describe('the example NATS worker behind HTTP basic auth', () => {
       '--api',
       guarded.url,
       '--nats',
-      gw.config.NATS_URL,
+      gw.config.nats.url,
       '--namespace',
-      gw.config.NATS_NAMESPACE,
+      gw.config.nats.namespace,
       '--once',
     ];
     return AppProcess.start('nats-worker', env, args);

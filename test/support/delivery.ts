@@ -99,9 +99,9 @@ export class BusProbe {
   private async withManager<T>(
     work: (jsm: Awaited<ReturnType<typeof jetstreamManager>>, names: ReturnType<typeof natsNames>) => Promise<T>,
   ): Promise<T> {
-    const nc = await connect({ servers: this.config.NATS_URL });
+    const nc = await connect({ servers: this.config.nats.url });
     try {
-      return await work(await jetstreamManager(nc), natsNames(this.config.NATS_NAMESPACE));
+      return await work(await jetstreamManager(nc), natsNames(this.config.nats.namespace));
     } finally {
       await nc.close();
     }
@@ -194,12 +194,12 @@ export class GatewayProcess implements Api {
   static async start(config: AppConfig, overrides: Record<string, string> = {}): Promise<GatewayProcess> {
     const port = await freePort();
     const child = AppProcess.start('gateway', {
-      DATABASE_URL: config.DATABASE_URL,
-      NATS_URL: config.NATS_URL,
-      NATS_NAMESPACE: config.NATS_NAMESPACE,
-      DELIVERY_LEASE_SECONDS: String(config.DELIVERY_LEASE_SECONDS),
-      DISPATCH_HORIZON_SECONDS: String(config.DISPATCH_HORIZON_SECONDS),
-      DISPATCH_INTERVAL_MS: String(config.DISPATCH_INTERVAL_MS),
+      DATABASE_URL: config.db.url,
+      NATS_URL: config.nats.url,
+      NATS_NAMESPACE: config.nats.namespace,
+      DELIVERY_LEASE_SECONDS: String(config.dispatch.leaseSeconds),
+      DISPATCH_HORIZON_SECONDS: String(config.dispatch.horizonSeconds),
+      DISPATCH_INTERVAL_MS: String(config.dispatch.intervalMs),
       LOG_LEVEL: 'warn',
       ...overrides,
       PORT: String(port),

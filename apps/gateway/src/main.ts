@@ -8,13 +8,13 @@ import { createHttpApp } from './http/http-app';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  await prepareDatabase(config.DATABASE_URL);
+  await prepareDatabase(config.db.url);
   const app = await createHttpApp(config, (adapter, options) =>
     NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, options),
   );
   closeOnSignals(app, 'gateway');
   await app.startAllMicroservices();
-  await app.listen(config.PORT, config.HOST);
+  await app.listen(config.http.port, config.http.host);
 }
 
 bootstrap().catch((error: unknown) => {

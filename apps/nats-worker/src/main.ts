@@ -129,13 +129,17 @@ async function main(): Promise<void> {
     ...(args.nats && { NATS_URL: args.nats }),
     ...(args.namespace && { NATS_NAMESPACE: args.namespace }),
   });
-  const names = natsNames(config.NATS_NAMESPACE);
+  const names = natsNames(config.nats.namespace);
   const pool = await api<{ id: string }>(`/work_pools/${encodeURIComponent(args.pool)}`);
   const queues = (await api<Queue[]>(`/work_pools/${encodeURIComponent(args.pool)}/queues/filter`, {})).sort(
     (a, b) => a.priority - b.priority,
   );
   // Replies come to an inbox of the pool's own, the only one a pool's worker may subscribe to (docs/nats-workers.md).
-  const nc = await connect({ ...natsConnectionOptions(config), name: args.name, inboxPrefix: `_INBOX_${pool.id}` });
+  const nc = await connect({
+    ...natsConnectionOptions(config.nats),
+    name: args.name,
+    inboxPrefix: `_INBOX_${pool.id}`,
+  });
   const js = jetstream(nc);
   log('started', { pool: args.pool, queues: queues.map((q) => q.name) });
   let stopping = false;

@@ -7,11 +7,11 @@ import { SchedulerModule } from './scheduler.module';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  await prepareDatabase(config.DATABASE_URL);
+  await prepareDatabase(config.db.url);
   const app = await NestFactory.createApplicationContext(SchedulerModule, { logger: createLogger(config) });
   closeOnSignals(app, 'scheduler');
   await app.init();
-  new Logger('scheduler').log(`scheduler started (namespace ${config.NATS_NAMESPACE})`);
+  new Logger('scheduler').log(`scheduler started (namespace ${config.nats.namespace})`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -2,22 +2,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from './app-config';
+import { ConfigEnv } from './config-env';
 
 describe('loadConfig', () => {
   it('uses working defaults when nothing is set', () => {
     const config = loadConfig({});
-    expect(config.PORT).toBe(4200);
-    expect(config.HOST).toBe('127.0.0.1');
-    expect(config.NATS_URL).toBe('nats://127.0.0.1:4222');
-    expect(config.NATS_NAMESPACE).toBe('prefect');
-    expect(config.DATABASE_URL).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:5432\//);
+    expect(config.http.port).toBe(4200);
+    expect(config.http.host).toBe('127.0.0.1');
+    expect(config.nats.url).toBe('nats://127.0.0.1:4222');
+    expect(config.nats.namespace).toBe('prefect');
+    expect(config.db.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:5432\//);
   });
 
   it('reads and converts provided values', () => {
     const config = loadConfig({ PORT: '8080', NATS_NAMESPACE: 'team-a', DATABASE_URL: 'postgresql://u@h/db' });
-    expect(config.PORT).toBe(8080);
-    expect(config.NATS_NAMESPACE).toBe('team-a');
-    expect(config.DATABASE_URL).toBe('postgresql://u@h/db');
+    expect(config.http.port).toBe(8080);
+    expect(config.nats.namespace).toBe('team-a');
+    expect(config.db.url).toBe('postgresql://u@h/db');
   });
 
   it.each([
@@ -39,15 +40,15 @@ describe('loadConfig', () => {
 
   it("has Prefect's defaults for the foreman and late runs", () => {
     expect(loadConfig({})).toMatchObject({
-      FOREMAN_ENABLED: true,
-      FOREMAN_LOOP_SECONDS: 15,
-      FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE: 3,
-      FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS: 30,
-      FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS: 60,
-      FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS: 60,
-      LATE_RUNS_ENABLED: true,
-      LATE_RUNS_LOOP_SECONDS: 5,
-      LATE_RUNS_AFTER_SECONDS: 15,
+      foreman: {
+        enabled: true,
+        loopSeconds: 15,
+        inactivityHeartbeatMultiple: 3,
+        fallbackHeartbeatIntervalSeconds: 30,
+        deploymentLastPolledTimeoutSeconds: 60,
+        workQueueLastPolledTimeoutSeconds: 60,
+      },
+      lateRuns: { enabled: true, loopSeconds: 5, afterSeconds: 15 },
     });
   });
 
@@ -59,31 +60,29 @@ describe('loadConfig', () => {
       LATE_RUNS_ENABLED: 'TRUE',
     });
     expect(config).toMatchObject({
-      FOREMAN_LOOP_SECONDS: 0.25,
-      LATE_RUNS_LOOP_SECONDS: 0.5,
-      FOREMAN_ENABLED: false,
-      LATE_RUNS_ENABLED: true,
+      foreman: { loopSeconds: 0.25, enabled: false },
+      lateRuns: { loopSeconds: 0.5, enabled: true },
     });
   });
 
   it("reads the auth string under Prefect's name too, ours first", () => {
-    expect(loadConfig({}).API_AUTH_STRING).toBeNull();
-    expect(loadConfig({ PREFECT_SERVER_API_AUTH_STRING: 'admin:pass' }).API_AUTH_STRING).toBe('admin:pass');
-    expect(loadConfig({ API_AUTH_STRING: 'ours:1', PREFECT_SERVER_API_AUTH_STRING: 'theirs:2' }).API_AUTH_STRING).toBe(
+    expect(loadConfig({}).api.authString).toBeNull();
+    expect(loadConfig({ PREFECT_SERVER_API_AUTH_STRING: 'admin:pass' }).api.authString).toBe('admin:pass');
+    expect(loadConfig({ API_AUTH_STRING: 'ours:1', PREFECT_SERVER_API_AUTH_STRING: 'theirs:2' }).api.authString).toBe(
       'ours:1',
     );
   });
 
   it("has Prefect's CORS defaults and protective HTTP limits", () => {
-    expect(loadConfig({})).toMatchObject({
-      CORS_ALLOWED_ORIGINS: '*',
-      CORS_ALLOWED_METHODS: '*',
-      CORS_ALLOWED_HEADERS: '*',
-      HTTP_BODY_LIMIT_BYTES: 8 * 1024 * 1024,
-      HTTP_HEADERS_TIMEOUT_SECONDS: 10,
-      HTTP_REQUEST_TIMEOUT_SECONDS: 30,
-      HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: 10,
-      HTTP_MAX_CONNECTIONS: 10_000,
+    expect(loadConfig({}).http).toMatchObject({
+      corsAllowedOrigins: '*',
+      corsAllowedMethods: '*',
+      corsAllowedHeaders: '*',
+      bodyLimitBytes: 8 * 1024 * 1024,
+      headersTimeoutSeconds: 10,
+      requestTimeoutSeconds: 30,
+      keepAliveTimeoutSeconds: 10,
+      maxConnections: 10_000,
     });
   });
 
@@ -113,16 +112,26 @@ describe('loadConfig: NATS credentials and TLS', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const tls = 'tls://127.0.0.1:4222';
+  const NATS_FIELDS: Record<string, string> = {
+    NATS_URL: 'url',
+    NATS_CREDS: 'creds',
+    NATS_TOKEN: 'token',
+    NATS_USER: 'user',
+    NATS_PASSWORD: 'password',
+    NATS_TLS_CA: 'tlsCa',
+    NATS_TLS_CERT: 'tlsCert',
+    NATS_TLS_KEY: 'tlsKey',
+  };
 
   it('connects without credentials or TLS by default', () => {
-    expect(loadConfig({})).toMatchObject({
-      NATS_CREDS: undefined,
-      NATS_TOKEN: undefined,
-      NATS_USER: undefined,
-      NATS_PASSWORD: undefined,
-      NATS_TLS_CA: undefined,
-      NATS_TLS_CERT: undefined,
-      NATS_TLS_KEY: undefined,
+    expect(loadConfig({}).nats).toMatchObject({
+      creds: undefined,
+      token: undefined,
+      user: undefined,
+      password: undefined,
+      tlsCa: undefined,
+      tlsCert: undefined,
+      tlsKey: undefined,
     });
   });
 
@@ -151,7 +160,8 @@ describe('loadConfig: NATS credentials and TLS', () => {
       { NATS_URL: tls, NATS_TLS_CA: '<file>', NATS_TLS_CERT: '<file>', NATS_TLS_KEY: '<file>', NATS_CREDS: '<file>' },
     ],
   ])('accepts %s', (_case, given) => {
-    expect(loadConfig(withFile(given))).toMatchObject(withFile(given));
+    const nats = Object.fromEntries(Object.entries(withFile(given)).map(([key, value]) => [NATS_FIELDS[key], value]));
+    expect(loadConfig(withFile(given)).nats).toMatchObject(nats);
   });
 
   it.each<[string, Record<string, string>, string[]]>([
@@ -200,5 +210,112 @@ describe('loadConfig: NATS credentials and TLS', () => {
     const error = errorOf({ NATS_TOKEN: 'tok-s3cret', NATS_USER: 'u', NATS_PASSWORD: 'pw-s3cret' });
     expect(error?.message).toMatch(/NATS_TOKEN cannot be combined with NATS_USER/);
     expect(error?.message).not.toMatch(/s3cret/);
+  });
+});
+
+describe('loadConfig: grouped by concern', () => {
+  let dir: string;
+  let file: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'config-groups-'));
+    file = path.join(dir, 'some.pem');
+    writeFileSync(file, 'x');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const leaves = (value: object, prefix = ''): Map<string, unknown> =>
+    new Map(
+      Object.entries(value).flatMap(([key, child]) =>
+        typeof child === 'object' && child !== null
+          ? [...leaves(child as object, `${prefix}${key}.`)]
+          : [[`${prefix}${key}`, child] as const],
+      ),
+    );
+
+  /** A valid value other than the default, with the variables it cannot be set without. */
+  const changed = (key: string, value: unknown): Record<string, string> => {
+    if (['NATS_TLS_CA', 'NATS_TLS_CERT', 'NATS_TLS_KEY'].includes(key)) {
+      return { NATS_URL: 'tls://127.0.0.1:4222', NATS_TLS_CA: file, NATS_TLS_CERT: file, NATS_TLS_KEY: file };
+    }
+    if (key === 'NATS_USER' || key === 'NATS_PASSWORD') return { NATS_USER: 'u', NATS_PASSWORD: 'p' };
+    if (key === 'NATS_CREDS') return { NATS_CREDS: file };
+    const other: Record<string, string> = {
+      DATABASE_URL: 'postgres://other@db/x',
+      NATS_URL: 'nats://other:4222',
+      NATS_NAMESPACE: 'other',
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'debug',
+    };
+    if (key in other) return { [key]: other[key] };
+    if (typeof value === 'number') return { [key]: String(value + 1) };
+    if (typeof value === 'boolean') return { [key]: String(!value) };
+    return { [key]: 'other' };
+  };
+
+  it('gives the apps db, nats, http, api, logging, dispatch, foreman, lateRuns, scheduler and deploymentConcurrency', () => {
+    expect(Object.keys(loadConfig({})).sort()).toEqual(
+      [
+        'api',
+        'db',
+        'deploymentConcurrency',
+        'dispatch',
+        'foreman',
+        'http',
+        'lateRuns',
+        'logging',
+        'nats',
+        'scheduler',
+      ].sort(),
+    );
+  });
+
+  it('puts every variable into exactly one field of its own', () => {
+    const variables = Object.entries(new ConfigEnv()) as [string, unknown][];
+    const defaults = leaves(loadConfig({}));
+    expect(defaults.size).toBe(variables.length);
+    const reached = new Set<string>();
+    for (const [key, value] of variables) {
+      const env = changed(key, value);
+      const moved = [...leaves(loadConfig(env))].filter(([field, now]) => now !== defaults.get(field));
+      // As many fields move as variables were set (a variable needing a partner is set with it).
+      expect([key, moved.length]).toEqual([key, Object.keys(env).length]);
+      for (const [field] of moved) reached.add(field);
+    }
+    // As many fields as variables, each moved by some variable: no variable is dropped or shares a field.
+    expect(reached.size).toBe(variables.length);
+  });
+
+  it('maps a sample of each group', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@h/d',
+      NATS_URL: 'nats://n:1',
+      PORT: '1234',
+      DEFAULT_LIMIT: '7',
+      LOG_LEVEL: 'warn',
+      DELIVERY_LEASE_SECONDS: '9',
+      DISPATCH_RECONCILE_SECONDS: '2.5',
+      FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS: '61',
+      LATE_RUNS_AFTER_SECONDS: '16',
+      SCHEDULER_INSERT_BATCH_SIZE: '5',
+      DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS: '4',
+    });
+    expect(config).toMatchObject({
+      db: { url: 'postgres://u@h/d' },
+      nats: { url: 'nats://n:1' },
+      http: { port: 1234 },
+      api: { defaultLimit: 7 },
+      logging: { level: 'warn' },
+      dispatch: { leaseSeconds: 9, reconcileSeconds: 2.5 },
+      foreman: { workQueueLastPolledTimeoutSeconds: 61 },
+      lateRuns: { afterSeconds: 16 },
+      scheduler: { insertBatchSize: 5 },
+      deploymentConcurrency: { slotWaitSeconds: 4 },
+    });
+  });
+
+  it('cannot be changed after boot', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.dispatch)).toBe(true);
   });
 });

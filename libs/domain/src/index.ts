@@ -1,3 +1,5 @@
+export * from './actor';
+export * from './deployments';
 export * from './dispatch/delivery-after-transition';
 export * from './dispatch/offer-verdict';
 export * from './dispatch/prefer-wait';
@@ -19,4 +21,6 @@ export * from './task-runs/task-run-orchestration';
 export * from './work-pools';
 export * from './schedules';
 export * from './events/received-events';
+export * from './task-runs/task-run-event-rows';
 export * from './task-runs/task-run-events';
+export * from './task-runs/task-run-policy';

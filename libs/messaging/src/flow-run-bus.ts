@@ -151,7 +151,7 @@ export class FlowRunBus {
       durable_name: this.names.queueConsumer(queueId),
       filter_subject: this.names.queueSubject(poolId, queueId),
       ack_policy: AckPolicy.Explicit,
-      ack_wait: this.config.DELIVERY_LEASE_SECONDS * 1000 * NANOS_PER_MS,
+      ack_wait: this.config.dispatch.leaseSeconds * 1000 * NANOS_PER_MS,
       max_deliver: -1,
       max_ack_pending: 100_000,
       deliver_policy: DeliverPolicy.All,

@@ -5,38 +5,25 @@ import { connect, ConnectionOptions, credsAuthenticator, NatsConnection } from '
 import { readFileSync } from 'node:fs';
 import { decodeBody, outgoing, OutgoingMessage } from './message-body';
 
-/** The NATS settings of an {@link AppConfig}: what every connection needs, whoever opens it. */
-export type NatsSettings = Pick<
-  AppConfig,
-  | 'NATS_URL'
-  | 'NATS_CREDS'
-  | 'NATS_TOKEN'
-  | 'NATS_USER'
-  | 'NATS_PASSWORD'
-  | 'NATS_TLS_CA'
-  | 'NATS_TLS_CERT'
-  | 'NATS_TLS_KEY'
->;
-
 /**
  * Servers, credentials and TLS for a nats.js connection, shared by every connection the system opens (the apps'
  * clients, the gateway's request transport, the example worker), so none of them can connect differently.
  */
-export function natsConnectionOptions(settings: NatsSettings): ConnectionOptions {
-  const creds = settings.NATS_CREDS;
+export function natsConnectionOptions(settings: AppConfig['nats']): ConnectionOptions {
+  const creds = settings.creds;
   return {
-    servers: settings.NATS_URL.split(','),
+    servers: settings.url.split(','),
     // Read on every (re)connection, so a rotated creds file is picked up without a restart.
     ...(creds !== undefined && { authenticator: credsAuthenticator(() => readFileSync(creds)) }),
-    ...(settings.NATS_TOKEN !== undefined && { token: settings.NATS_TOKEN }),
-    ...(settings.NATS_USER !== undefined && { user: settings.NATS_USER, pass: settings.NATS_PASSWORD }),
+    ...(settings.token !== undefined && { token: settings.token }),
+    ...(settings.user !== undefined && { user: settings.user, pass: settings.password }),
     // An options object makes TLS required: without one, nats.js would fall back to plain text on a server without TLS.
-    ...(natsRequiresTls(settings.NATS_URL) && {
+    ...(natsRequiresTls(settings.url) && {
       tls: {
-        ...(settings.NATS_TLS_CA !== undefined && { caFile: settings.NATS_TLS_CA }),
-        ...(settings.NATS_TLS_CERT !== undefined && {
-          certFile: settings.NATS_TLS_CERT,
-          keyFile: settings.NATS_TLS_KEY,
+        ...(settings.tlsCa !== undefined && { caFile: settings.tlsCa }),
+        ...(settings.tlsCert !== undefined && {
+          certFile: settings.tlsCert,
+          keyFile: settings.tlsKey,
         }),
       },
     }),
@@ -58,12 +45,12 @@ export class NatsClient implements OnApplicationShutdown {
 
   static async connect(config: AppConfig, name: string): Promise<NatsClient> {
     const connection = await connect({
-      ...natsConnectionOptions(config),
+      ...natsConnectionOptions(config.nats),
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });
-    const client = new NatsClient(connection, natsNames(config.NATS_NAMESPACE));
+    const client = new NatsClient(connection, natsNames(config.nats.namespace));
     client.watchStatus();
     return client;
   }

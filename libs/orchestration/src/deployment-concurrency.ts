@@ -7,7 +7,7 @@ export function transactionalDeploymentConcurrency(tx: Transaction, config: AppC
   return {
     deployments: tx.deployments,
     leases: tx.deploymentConcurrencyLeases,
-    slotWaitSeconds: config.DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS,
-    defaultLeaseSeconds: config.DEPLOYMENT_CONCURRENCY_LEASE_SECONDS,
+    slotWaitSeconds: config.deploymentConcurrency.slotWaitSeconds,
+    defaultLeaseSeconds: config.deploymentConcurrency.leaseSeconds,
   };
 }

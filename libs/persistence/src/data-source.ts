@@ -3,4 +3,4 @@ import { loadConfig } from '@app/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
 
-export default new DataSource(dataSourceOptions(loadConfig().DATABASE_URL));
+export default new DataSource(dataSourceOptions(loadConfig().db.url));

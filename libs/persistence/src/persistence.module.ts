@@ -9,7 +9,7 @@ import { Database } from './database';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => dataSourceOptions(config.DATABASE_URL),
+      useFactory: (config: AppConfig) => dataSourceOptions(config.db.url),
     }),
   ],
   providers: [Database],

@@ -121,7 +121,7 @@ export class DeploymentService {
   }
 
   async filter(body: DeploymentFilterRequestDto): Promise<DeploymentResponse[]> {
-    const rows = await this.db.repos.queries.deployments(body, resolveLimit(body.limit, this.config.DEFAULT_LIMIT));
+    const rows = await this.db.repos.queries.deployments(body, resolveLimit(body.limit, this.config.api.defaultLimit));
     const detailed = new Map(
       (await this.db.repos.deployments.findDetailedByIds(rows.map((row) => row.id))).map((d) => [d.id, d]),
     );

@@ -5,7 +5,8 @@ import {
   IntervalScheduleDto,
   ScheduleDto,
 } from '@app/contracts';
-import type { DeploymentScheduleValues, Schedule } from '@app/persistence';
+import type { Schedule } from '@app/domain';
+import type { DeploymentScheduleValues } from '@app/persistence';
 import { anchorRRule } from './rrule-anchor';
 
 /**

@@ -156,7 +156,7 @@ export class FlowRunService {
   }
 
   async filter(body: FlowRunFilterRequestDto): Promise<FlowRunResponse[]> {
-    const runs = await this.db.repos.queries.flowRuns(body, resolveLimit(body.limit, this.config.DEFAULT_LIMIT));
+    const runs = await this.db.repos.queries.flowRuns(body, resolveLimit(body.limit, this.config.api.defaultLimit));
     const detailed = await this.db.repos.flowRuns.findDetailedByIds(runs.map((run) => run.id));
     const now = new Date();
     return detailed.map((run) => presentFlowRunResponse(run, now));

@@ -32,7 +32,7 @@ export class FlowService {
   }
 
   async filter(body: FlowFilterRequestDto): Promise<FlowResponse[]> {
-    const flows = await this.db.repos.queries.flows(body, resolveLimit(body.limit, this.config.DEFAULT_LIMIT));
+    const flows = await this.db.repos.queries.flows(body, resolveLimit(body.limit, this.config.api.defaultLimit));
     return flows.map(presentFlow);
   }
 

@@ -40,14 +40,14 @@ export type AppFactory = (adapter: FastifyAdapter, options: NestApplicationOptio
 
 export async function createHttpApp(config: AppConfig, create: AppFactory): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-    requestTimeout: config.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
-    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    bodyLimit: config.http.bodyLimitBytes,
+    requestTimeout: config.http.requestTimeoutSeconds * 1000,
+    keepAliveTimeout: config.http.keepAliveTimeoutSeconds * 1000,
     http: {
-      headersTimeout: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      headersTimeout: config.http.headersTimeoutSeconds * 1000,
       connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
     },
-    logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL },
+    logger: config.logging.level === 'silent' ? false : { level: config.logging.level },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAMETER_LENGTH },
@@ -55,7 +55,7 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   });
   const fastify = adapter.getInstance();
   RouteMethods.collect(fastify);
-  const connections = new ConnectionCap(fastify.server, config.HTTP_MAX_CONNECTIONS);
+  const connections = new ConnectionCap(fastify.server, config.http.maxConnections);
   const auth = guardHttpEdge(fastify, config);
   const parseJson = (text: string, done: (error: Error | null, body?: unknown) => void): void => {
     const trimmed = text.trim();
@@ -82,22 +82,18 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   };
   fastify.addContentTypeParser(
     'application/json',
-    { parseAs: 'string', bodyLimit: config.HTTP_BODY_LIMIT_BYTES },
+    { parseAs: 'string', bodyLimit: config.http.bodyLimitBytes },
     (_req, body, done) => parseJson(body as string, done),
   );
   // Every other body, and one sent without a content type, as FastAPI reads it: JSON when the type is missing or
   // is `application/<anything>json` (`application/vnd.api+json`), else the raw text, which validation refuses or,
   // for a route of embedded body fields (a poll), reads as no body at all.
   fastify.removeContentTypeParser('text/plain');
-  fastify.addContentTypeParser(
-    '*',
-    { parseAs: 'string', bodyLimit: config.HTTP_BODY_LIMIT_BYTES },
-    (req, body, done) => {
-      const text = body as string;
-      if (readsAsJson(req.headers['content-type'])) return parseJson(text, done);
-      done(null, text === '' ? undefined : new NonJsonBody(text));
-    },
-  );
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.http.bodyLimitBytes }, (req, body, done) => {
+    const text = body as string;
+    if (readsAsJson(req.headers['content-type'])) return parseJson(text, done);
+    done(null, text === '' ? undefined : new NonJsonBody(text));
+  });
   // A connection busy when the server starts closing would be kept alive after its response and hold the
   // close open forever; once closing, every response ends its connection.
   let closing = false;
@@ -124,10 +120,10 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
   await serveEventsIn(app, auth, connections);
   // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
   app.connectMicroservice({
-    strategy: new NamespacedNatsServer(config.NATS_NAMESPACE, {
-      ...natsConnectionOptions(config),
+    strategy: new NamespacedNatsServer(config.nats.namespace, {
+      ...natsConnectionOptions(config.nats),
       name: 'gateway-rpc',
-      queue: `${config.NATS_NAMESPACE}-gateway`,
+      queue: `${config.nats.namespace}-gateway`,
     }),
   });
   return app;

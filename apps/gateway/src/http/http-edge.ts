@@ -35,11 +35,11 @@ const isEventsInUpgrade = (request: FastifyRequest): boolean =>
  */
 export function guardHttpEdge(fastify: FastifyInstance, config: AppConfig): ApiAuth | null {
   const cors = new CorsPolicy({
-    origins: config.CORS_ALLOWED_ORIGINS,
-    methods: config.CORS_ALLOWED_METHODS,
-    headers: config.CORS_ALLOWED_HEADERS,
+    origins: config.http.corsAllowedOrigins,
+    methods: config.http.corsAllowedMethods,
+    headers: config.http.corsAllowedHeaders,
   });
-  const auth = config.API_AUTH_STRING === null ? null : new ApiAuth(config.API_AUTH_STRING);
+  const auth = config.api.authString === null ? null : new ApiAuth(config.api.authString);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (CorsPolicy.isPreflight(request.method, request.headers)) {
       const answer = cors.preflight(request.headers);

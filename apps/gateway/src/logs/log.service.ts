@@ -26,7 +26,7 @@ export class LogService {
   }
 
   async filter(body: LogFilterRequestDto): Promise<LogResponse[]> {
-    const logs = await this.db.repos.logs.filter(body, resolveLimit(body.limit, this.config.DEFAULT_LIMIT));
+    const logs = await this.db.repos.logs.filter(body, resolveLimit(body.limit, this.config.api.defaultLimit));
     return logs.map(presentLog);
   }
 }

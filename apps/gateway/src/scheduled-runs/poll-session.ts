@@ -224,7 +224,7 @@ export class PollSession {
     firstPull: PulledRun[] | undefined,
   ): Promise<FlowRunEntity[]> {
     const { window } = this.command;
-    const leaseUntil = new Date(now.getTime() + this.deps.config.DELIVERY_LEASE_SECONDS * 1000);
+    const leaseUntil = new Date(now.getTime() + this.deps.config.dispatch.leaseSeconds * 1000);
     const leased: FlowRunEntity[] = [];
     for (let round = 0; round < MAX_PULL_ROUNDS && leased.length < allowance; round++) {
       const wanted = allowance - leased.length;
@@ -305,7 +305,7 @@ export class PollSession {
   }
 
   private horizonEnd(now: Date): Date {
-    return new Date(now.getTime() + this.deps.config.DISPATCH_HORIZON_SECONDS * 1000);
+    return new Date(now.getTime() + this.deps.config.dispatch.horizonSeconds * 1000);
   }
 
   /** Pulls without waiting; what comes back is this session's until settled or given back. */

@@ -23,7 +23,7 @@ export class ScheduledRunsService {
         poolName,
         queueNames: body.work_queue_names ?? [],
         window: { after: body.scheduled_after ?? null, before: body.scheduled_before ?? null },
-        limit: resolveLimit(body.limit, this.config.DEFAULT_LIMIT),
+        limit: resolveLimit(body.limit, this.config.api.defaultLimit),
         waitSeconds,
       })
       .run();

@@ -90,7 +90,7 @@ export class TaskRunService {
   }
 
   async filter(body: TaskRunFilterRequestDto): Promise<TaskRunResponse[]> {
-    const tasks = await this.db.repos.taskRuns.filter(body, resolveLimit(body.limit, this.config.DEFAULT_LIMIT));
+    const tasks = await this.db.repos.taskRuns.filter(body, resolveLimit(body.limit, this.config.api.defaultLimit));
     const states = await this.db.repos.taskRunStates.findByIds(
       tasks.flatMap((task) => (task.state_id ? [task.state_id] : [])),
     );

@@ -108,7 +108,7 @@ export class WorkPoolService {
   }
 
   async filter(body: WorkPoolFilterRequestDto, userAgent: string | undefined): Promise<WorkPoolResponse[]> {
-    const limit = resolveLimit(body.limit, this.config.DEFAULT_LIMIT);
+    const limit = resolveLimit(body.limit, this.config.api.defaultLimit);
     const pools = await this.db.repos.workPools.find(body.work_pools, body.offset, limit);
     const slots = await countHeldSlots(pools, (ids, states) => this.db.repos.workPools.countRunsInStates(ids, states));
     return pools.map((pool) => this.present(pool, slots, userAgent));

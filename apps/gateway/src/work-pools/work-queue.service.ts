@@ -109,7 +109,7 @@ export class WorkQueueService {
   }
 
   async filter(workPoolName: string, body: WorkQueueFilterRequestDto): Promise<WorkQueueResponse[]> {
-    const limit = resolveLimit(body.limit, this.config.DEFAULT_LIMIT);
+    const limit = resolveLimit(body.limit, this.config.api.defaultLimit);
     const pool = await requireWorkPool(this.db.repos.workPools, workPoolName);
     const queues = await this.db.repos.workQueues.find(pool.id, body.work_queues, body.offset, limit);
     const slots = await countHeldSlots(queues, (ids, states) =>

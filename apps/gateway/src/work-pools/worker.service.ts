@@ -34,7 +34,7 @@ export class WorkerService {
   }
 
   async filter(workPoolName: string, body: WorkerFilterRequestDto): Promise<WorkerResponse[]> {
-    const limit = resolveLimit(body.limit, this.config.DEFAULT_LIMIT);
+    const limit = resolveLimit(body.limit, this.config.api.defaultLimit);
     const pool = await requireWorkPool(this.db.repos.workPools, workPoolName);
     const workers = await this.db.repos.workers.find(pool.id, body.workers, body.offset, limit);
     return workers.map(presentWorker);

@@ -24,7 +24,7 @@ export class DispatcherService extends LoopService {
   ) {
     super(DispatcherService.name, {
       enabled: true,
-      intervalSeconds: config.DISPATCH_INTERVAL_MS / 1000,
+      intervalSeconds: config.dispatch.intervalMs / 1000,
       retryAfterErrorSeconds: RETRY_AFTER_ERROR_SECONDS,
     });
     signals.onDispatchRequested(() => this.wake());
@@ -45,7 +45,7 @@ export class DispatcherService extends LoopService {
   /** One pass: publish everything due now; resolves to when the next pass is due (epoch ms). */
   async dispatchDue(): Promise<number> {
     const now = new Date();
-    const horizonMs = this.config.DISPATCH_HORIZON_SECONDS * 1000;
+    const horizonMs = this.config.dispatch.horizonSeconds * 1000;
     const horizonEnd = new Date(now.getTime() + horizonMs);
     while (
       (await this.dispatchBatch((tx) => tx.delivery.lockUndispatched(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE
@@ -58,7 +58,7 @@ export class DispatcherService extends LoopService {
       this.db.repos.delivery.nextLeaseExpiry(now),
     ]);
     return Math.min(
-      now.getTime() + this.config.DISPATCH_INTERVAL_MS,
+      now.getTime() + this.config.dispatch.intervalMs,
       nextRun ? nextRun.getTime() - horizonMs : Number.POSITIVE_INFINITY,
       nextLeaseExpiry ? nextLeaseExpiry.getTime() + 1 : Number.POSITIVE_INFINITY,
     );

@@ -24,7 +24,7 @@ export class ReconcilerService extends LoopService {
     nats: NatsClient,
     config: AppConfig,
   ) {
-    super(ReconcilerService.name, { enabled: true, intervalSeconds: config.DISPATCH_RECONCILE_SECONDS });
+    super(ReconcilerService.name, { enabled: true, intervalSeconds: config.dispatch.reconcileSeconds });
     // A server that restarted may have come back without its store.
     nats.onReconnect(() => this.runSoon());
   }

@@ -26,7 +26,7 @@ export class ForemanService extends LoopService {
     private readonly events: EventPublisher,
     private readonly config: AppConfig,
   ) {
-    super(ForemanService.name, { enabled: config.FOREMAN_ENABLED, intervalSeconds: config.FOREMAN_LOOP_SECONDS });
+    super(ForemanService.name, { enabled: config.foreman.enabled, intervalSeconds: config.foreman.loopSeconds });
   }
 
   /** One pass at `now`, in Prefect's order (a pool's workers are settled before the pool is). */
@@ -34,22 +34,22 @@ export class ForemanService extends LoopService {
     const { foreman } = this.db.repos;
     const workersOffline = await foreman.markSilentWorkersOffline(
       now,
-      this.config.FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS,
-      this.config.FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE,
+      this.config.foreman.fallbackHeartbeatIntervalSeconds,
+      this.config.foreman.inactivityHeartbeatMultiple,
     );
 
     const pools = await foreman.markPoolsWithoutOnlineWorkersNotReady(now);
     this.events.publish(pools.map((pool) => workPoolStatusEvent(pool, pool.previous)));
 
     const deployments = await foreman.markStaleDeploymentsNotReady(
-      this.secondsBefore(now, this.config.FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS),
+      this.secondsBefore(now, this.config.foreman.deploymentLastPolledTimeoutSeconds),
     );
     this.events.publish(
       deployments.map((deployment) => deploymentStatusEvent('NOT_READY', deployment, deployment.pool, now)),
     );
 
     const queues = await foreman.markStaleWorkQueuesNotReady(
-      this.secondsBefore(now, this.config.FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS),
+      this.secondsBefore(now, this.config.foreman.workQueueLastPolledTimeoutSeconds),
       now,
     );
     this.events.publish(queues.map((queue) => workQueueStatusEvent('NOT_READY', queue, queue.pool, now)));

@@ -24,7 +24,7 @@ export class LateRunsService extends LoopService {
     private readonly transitions: FlowRunTransitions,
     private readonly config: AppConfig,
   ) {
-    super(LateRunsService.name, { enabled: config.LATE_RUNS_ENABLED, intervalSeconds: config.LATE_RUNS_LOOP_SECONDS });
+    super(LateRunsService.name, { enabled: config.lateRuns.enabled, intervalSeconds: config.lateRuns.loopSeconds });
   }
 
   /**
@@ -32,7 +32,7 @@ export class LateRunsService extends LoopService {
    * of its own, as Prefect marks each in a task of its own: a claim waits for one run's mark, never for a batch's.
    */
   async runOnce(now = new Date()): Promise<number> {
-    const startedBefore = new Date(now.getTime() - this.config.LATE_RUNS_AFTER_SECONDS * 1000);
+    const startedBefore = new Date(now.getTime() - this.config.lateRuns.afterSeconds * 1000);
     let marked = 0;
     for (;;) {
       const overdue = await this.db.repos.lateRuns.findOverdue(startedBefore, LATE_RUNS_BATCH_SIZE);

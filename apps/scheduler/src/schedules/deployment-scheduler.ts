@@ -34,10 +34,10 @@ export class DeploymentScheduler {
 
   get window(): SchedulingWindow {
     return {
-      minRuns: this.config.SCHEDULER_MIN_RUNS,
-      maxRuns: this.config.SCHEDULER_MAX_RUNS,
-      minScheduledTimeSeconds: this.config.SCHEDULER_MIN_SCHEDULED_TIME_SECONDS,
-      maxScheduledTimeSeconds: this.config.SCHEDULER_MAX_SCHEDULED_TIME_SECONDS,
+      minRuns: this.config.scheduler.minRuns,
+      maxRuns: this.config.scheduler.maxRuns,
+      minScheduledTimeSeconds: this.config.scheduler.minScheduledTimeSeconds,
+      maxScheduledTimeSeconds: this.config.scheduler.maxScheduledTimeSeconds,
     };
   }
 
@@ -46,7 +46,7 @@ export class DeploymentScheduler {
    * is selected and scheduled while the previous one is still inserting: Postgres works on two at once.
    */
   async scheduleAll(nextPage: DeploymentPage): Promise<SchedulingPass> {
-    const batchSize = this.config.SCHEDULER_DEPLOYMENT_BATCH_SIZE;
+    const batchSize = this.config.scheduler.deploymentBatchSize;
     const pass: SchedulingPass = { deployments: 0, inserted: 0 };
     const inFlight = new Set<Promise<void>>();
     // A page that fails (a deadlock, a lost connection) is logged and left to the next pass; the others go on.
@@ -96,7 +96,7 @@ export class DeploymentScheduler {
         empirical_policy: { ...DEFAULT_RUN_POLICY } as Record<string, unknown>,
       };
       let inserted = 0;
-      const size = this.config.SCHEDULER_INSERT_BATCH_SIZE;
+      const size = this.config.scheduler.insertBatchSize;
       for (let from = 0; from < runs.length; from += size) {
         inserted += (await tx.scheduler.insertScheduledRuns(templates, runs.slice(from, from + size), state)).inserted;
       }

@@ -18,13 +18,13 @@ export class RecentDeploymentsSchedulerService extends LoopService {
     private readonly config: AppConfig,
   ) {
     super(RecentDeploymentsSchedulerService.name, {
-      enabled: config.SCHEDULER_ENABLED,
-      intervalSeconds: config.SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS,
+      enabled: config.scheduler.enabled,
+      intervalSeconds: config.scheduler.recentDeploymentsLoopSeconds,
     });
   }
 
   async runOnce(now = new Date()): Promise<SchedulingPass> {
-    const since = new Date(now.getTime() - (this.config.SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS + 1) * 1000);
+    const since = new Date(now.getTime() - (this.config.scheduler.recentDeploymentsLoopSeconds + 1) * 1000);
     const pass = await this.scheduler.scheduleAll((afterId, limit) =>
       this.db.repos.scheduler.recentlyChangedDeployments(since, afterId, limit),
     );

@@ -17,15 +17,15 @@ export class SchedulerService extends LoopService {
     private readonly scheduler: DeploymentScheduler,
     private readonly config: AppConfig,
   ) {
-    super(SchedulerService.name, { enabled: config.SCHEDULER_ENABLED, intervalSeconds: config.SCHEDULER_LOOP_SECONDS });
+    super(SchedulerService.name, { enabled: config.scheduler.enabled, intervalSeconds: config.scheduler.loopSeconds });
   }
 
   async runOnce(now = new Date()): Promise<SchedulingPass> {
     const pass = await this.scheduler.scheduleAll((afterId, limit) =>
       this.db.repos.scheduler.deploymentsNeedingRuns(
         now,
-        this.config.SCHEDULER_MIN_RUNS,
-        this.config.SCHEDULER_MIN_SCHEDULED_TIME_SECONDS,
+        this.config.scheduler.minRuns,
+        this.config.scheduler.minScheduledTimeSeconds,
         afterId,
         limit,
       ),

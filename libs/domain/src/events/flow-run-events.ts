@@ -1,5 +1,5 @@
 import { formatDateTime, PrefectEvent } from '@app/contracts';
-import type { Actor } from '@app/persistence';
+import type { Actor } from '../actor';
 import type { RunState } from '../orchestration/states';
 
 /** Prefect's `TRUNCATE_STATE_MESSAGES_AT`: state messages can carry whole tracebacks or results. */

@@ -1,7 +1,9 @@
 import { formatDateTime, PrefectEvent } from '@app/contracts';
-import type { DeploymentStatus, WorkPoolStatus, WorkQueueStatus } from '@app/persistence';
 import { randomUUID } from 'node:crypto';
+import type { DeploymentStatus } from '../deployments/deployment-status';
 import type { StatusTransitionStamp } from '../work-pools/statuses';
+import type { WorkPoolStatus } from '../work-pools/work-pool-status';
+import type { WorkQueueStatus } from '../work-pools/work-queue-status';
 
 interface Named {
   id: string;

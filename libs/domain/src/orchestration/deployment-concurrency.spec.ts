@@ -1,4 +1,4 @@
-import type { ConcurrencyOptions } from '@app/persistence';
+import type { ConcurrencyOptions } from '../deployments/concurrency-options';
 import fc from 'fast-check';
 import { OrchestrationContext } from './context';
 import { DeploymentConcurrencySettings, EnforceDeploymentConcurrencyOnLate } from './deployment-concurrency';

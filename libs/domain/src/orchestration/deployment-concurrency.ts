@@ -1,4 +1,4 @@
-import type { ConcurrencyOptions } from '@app/persistence';
+import type { ConcurrencyOptions } from '../deployments/concurrency-options';
 import { managesDeploymentConcurrency, renewsConcurrencyLeases } from './client-versions';
 import type { TransitionEnvironment } from './context';
 import { OrchestrationRule, UniversalTransform } from './rule';

@@ -10,3 +10,4 @@ export * from './pause-policy';
 export * from './rule';
 export * from './run-names';
 export * from './states';
+export * from './stored-run-state';

@@ -1,5 +1,4 @@
 import type { FlowRunPolicy } from '@app/contracts';
-import type { FlowRunEntity } from '@app/persistence';
 import type { StateType } from './states';
 
 /** `FlowRunPolicy` with Prefect's defaults for every key a stored policy lacks. */
@@ -39,7 +38,12 @@ export interface OrchestratedRun {
   empirical_policy: FlowRunPolicy;
 }
 
-export function orchestratedRun(run: FlowRunEntity): OrchestratedRun {
+/** The flow-run columns orchestration reads: its bookkeeping fields, the policy as stored. */
+export type OrchestratedRunRow = Omit<OrchestratedRun, 'empirical_policy'> & {
+  empirical_policy: Partial<FlowRunPolicy>;
+};
+
+export function orchestratedRun(run: OrchestratedRunRow): OrchestratedRun {
   return {
     id: run.id,
     deployment_id: run.deployment_id,

@@ -6,8 +6,8 @@ import {
   StateDetails as StateDetailsJson,
   StateType,
 } from '@app/contracts';
-import type { FlowRunStateEntity, RunStateColumns } from '@app/persistence';
 import { randomUUID } from 'node:crypto';
+import type { FlowRunStateRow, StoredRunState } from './stored-run-state';
 
 export type { StateType };
 
@@ -126,9 +126,7 @@ export function stateDetailsFromJson(json: Partial<StateDetailsJson>): StateDeta
 }
 
 /** A stored state of a flow run or a task run. */
-export function stateFromRow(
-  row: Pick<RunStateColumns, 'id' | 'type' | 'name' | 'timestamp' | 'message' | 'data' | 'state_details'>,
-): RunState {
+export function stateFromRow(row: StoredRunState): RunState {
   return {
     id: row.id,
     type: row.type,
@@ -150,13 +148,7 @@ export function persistedStateData(data: unknown): unknown {
 }
 
 /** The row that records `state` in a run's history. */
-export function stateRow(
-  state: RunState,
-  flowRunId: string,
-): Pick<
-  FlowRunStateEntity,
-  'id' | 'flow_run_id' | 'type' | 'name' | 'timestamp' | 'message' | 'data' | 'state_details'
-> {
+export function stateRow(state: RunState, flowRunId: string): FlowRunStateRow {
   return {
     id: state.id,
     flow_run_id: flowRunId,

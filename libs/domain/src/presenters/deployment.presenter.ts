@@ -1,7 +1,50 @@
 import { DeploymentResponse, DeploymentScheduleResponse, formatDateTime } from '@app/contracts';
-import type { Actor, DeploymentEntity, DeploymentScheduleEntity } from '@app/persistence';
+import type { Actor } from '../actor';
+import type { ConcurrencyOptions } from '../deployments/concurrency-options';
+import type { DeploymentStatus } from '../deployments/deployment-status';
+import type { Schedule } from '../schedules/schedule-types';
+import type { ResourceRow } from './resource-row';
 
-export function presentDeploymentSchedule(schedule: DeploymentScheduleEntity): DeploymentScheduleResponse {
+/** The deployment-schedule columns `DeploymentSchedule` shows. */
+export interface DeploymentScheduleRow extends ResourceRow {
+  deployment_id: string;
+  schedule: Schedule;
+  active: boolean;
+  max_scheduled_runs: number | null;
+  parameters: Record<string, unknown>;
+  slug: string | null;
+}
+
+/** The deployment columns `DeploymentResponse` shows, with its queue (and the queue's pool) and schedules when loaded. */
+export interface DeploymentRow extends ResourceRow {
+  name: string;
+  version: string | null;
+  description: string | null;
+  flow_id: string;
+  paused: boolean;
+  status: DeploymentStatus;
+  last_polled: Date | null;
+  concurrency_options: ConcurrencyOptions | null;
+  parameters: Record<string, unknown>;
+  parameter_openapi_schema: Record<string, unknown> | null;
+  enforce_parameter_schema: boolean;
+  tags: string[];
+  labels: Record<string, unknown>;
+  work_queue_name: string | null;
+  work_queue_id: string | null;
+  work_queue?: { id: string; name: string; work_pool?: { name: string } } | null;
+  schedules?: DeploymentScheduleRow[];
+  path: string | null;
+  entrypoint: string | null;
+  pull_steps: Record<string, unknown>[] | null;
+  storage_document_id: string | null;
+  infrastructure_document_id: string | null;
+  job_variables: Record<string, unknown>;
+  created_by: Actor | null;
+  updated_by: Actor | null;
+}
+
+export function presentDeploymentSchedule(schedule: DeploymentScheduleRow): DeploymentScheduleResponse {
   return {
     id: schedule.id,
     created: formatDateTime(schedule.created),
@@ -22,7 +65,7 @@ const presentActor = (actor: Actor | null) =>
  * Prefect's `DeploymentResponse`. Expects the deployment with its queue (and the queue's pool) and its
  * schedules loaded: the queue, when there is one, names `work_queue_name` and `work_pool_name`.
  */
-export function presentDeployment(deployment: DeploymentEntity): DeploymentResponse {
+export function presentDeployment(deployment: DeploymentRow): DeploymentResponse {
   const queue = deployment.work_queue ?? null;
   return {
     id: deployment.id,

@@ -1,21 +1,26 @@
-import type { FlowRunEntity, FlowRunStateEntity, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
 import { expectMatchesOpenApi } from '../../../../test/support/openapi';
 import { newState, stateRow } from '../orchestration/states';
-import { presentFlowRunResponse, presentOrchestrationResult, presentWorkerFlowRun } from './flow-run.presenter';
+import type { StoredRunState } from '../orchestration/stored-run-state';
+import {
+  FlowRunResponseRow,
+  presentFlowRunResponse,
+  presentOrchestrationResult,
+  presentWorkerFlowRun,
+} from './flow-run.presenter';
 
 const NOW = new Date('2026-08-21T12:00:00.000Z');
 const at = (offsetSeconds: number) => new Date(NOW.getTime() + offsetSeconds * 1000);
 const POOL_ID = '2a1b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 const QUEUE_ID = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
 
-function stateEntity(type: 'SCHEDULED' | 'RUNNING', runId: string): FlowRunStateEntity {
+function storedState(type: 'SCHEDULED' | 'RUNNING', runId: string): StoredRunState {
   const state = newState(type, at(-30), { state_details: { scheduled_time: at(-60), flow_run_id: runId } });
-  return { ...stateRow(state, runId), created: at(-30), updated: at(-30) };
+  return stateRow(state, runId);
 }
 
-function flowRun(overrides: Partial<FlowRunEntity> = {}): FlowRunEntity & { work_queue_id: string } {
+function flowRun(overrides: Partial<FlowRunResponseRow> = {}): FlowRunResponseRow & { work_queue_id: string } {
   const id = '6b4b2307-2c0f-4fba-a921-485b4e6fed89';
-  const state = stateEntity('SCHEDULED', id);
+  const state = storedState('SCHEDULED', id);
   return {
     id,
     created: at(-120),
@@ -51,7 +56,7 @@ function flowRun(overrides: Partial<FlowRunEntity> = {}): FlowRunEntity & { work
     created_by: { id: 'c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f', type: 'SCHEDULE', display_value: 'Cron' },
     job_variables: {},
     ...overrides,
-  } as FlowRunEntity & { work_queue_id: string };
+  } as FlowRunResponseRow & { work_queue_id: string };
 }
 
 describe('flow run presenters', () => {
@@ -80,8 +85,7 @@ describe('flow run presenters', () => {
   });
 
   it('presents FlowRunResponse with the current state and the pool of its queue', () => {
-    const pool = { id: POOL_ID, name: 'process-pool' } as WorkPoolEntity;
-    const queue = { id: QUEUE_ID, name: 'renamed', work_pool: pool } as WorkQueueEntity;
+    const queue = { id: QUEUE_ID, name: 'renamed', work_pool: { id: POOL_ID, name: 'process-pool' } };
     const response = presentFlowRunResponse(flowRun({ work_queue: queue }), NOW);
     expectMatchesOpenApi('GET', '/flow_runs/{id}', 200, response);
     expect(response).toMatchObject({

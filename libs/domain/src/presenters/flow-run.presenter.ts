@@ -1,16 +1,60 @@
 import {
   FlowRun,
+  FlowRunPolicy,
   FlowRunResponse,
   formatDateTime,
   OrchestrationResult,
   SetStateStatus,
   State,
   StateResponseDetails,
+  StateType,
   WorkerFlowRunResponse,
 } from '@app/contracts';
-import type { FlowRunEntity } from '@app/persistence';
+import type { Actor } from '../actor';
 import { flowRunPolicy } from '../orchestration/orchestrated-run';
 import { RunState, stateDetailsToJson, stateFromRow, TERMINAL_STATE_TYPES } from '../orchestration/states';
+import type { StoredRunState } from '../orchestration/stored-run-state';
+import type { ResourceRow } from './resource-row';
+
+/** The flow-run columns Prefect's `FlowRun` schema shows. */
+export interface FlowRunRow extends ResourceRow {
+  name: string;
+  flow_id: string;
+  state_id: string | null;
+  deployment_id: string | null;
+  deployment_version: string | null;
+  work_queue_id: string | null;
+  work_queue_name: string | null;
+  flow_version: string | null;
+  parameters: Record<string, unknown>;
+  idempotency_key: string | null;
+  context: Record<string, unknown>;
+  empirical_policy: Partial<FlowRunPolicy>;
+  tags: string[];
+  labels: Record<string, unknown>;
+  parent_task_run_id: string | null;
+  state_type: StateType | null;
+  state_name: string | null;
+  state_timestamp: Date | null;
+  run_count: number;
+  expected_start_time: Date | null;
+  next_scheduled_start_time: Date | null;
+  start_time: Date | null;
+  end_time: Date | null;
+  total_run_time: number;
+  auto_scheduled: boolean;
+  infrastructure_document_id: string | null;
+  infrastructure_pid: string | null;
+  created_by: Actor | null;
+  job_variables: Record<string, unknown> | null;
+  /** The current state, when the caller loaded it. */
+  state?: StoredRunState | null;
+}
+
+/** A flow run with its queue (and the queue's pool), when the caller loaded them. */
+export interface FlowRunResponseRow extends FlowRunRow {
+  work_queue?: { id: string; name: string; work_pool?: { id: string; name: string } } | null;
+}
 
 export function presentState(state: RunState): State {
   return {
@@ -33,13 +77,13 @@ export function presentOrchestrationResult(outcome: {
 }
 
 /** Seconds spent RUNNING so far, counting the current RUNNING state up to `now`. */
-function estimatedRunTime(run: FlowRunEntity, now: Date): number {
+function estimatedRunTime(run: FlowRunRow, now: Date): number {
   if (run.state_type !== 'RUNNING' || !run.state_timestamp) return run.total_run_time;
   return run.total_run_time + (now.getTime() - run.state_timestamp.getTime()) / 1000;
 }
 
 /** Lateness in seconds: how much later than expected the run started, or (not started yet) is now. */
-function estimatedStartTimeDelta(run: FlowRunEntity, now: Date): number {
+function estimatedStartTimeDelta(run: FlowRunRow, now: Date): number {
   const expected = run.expected_start_time;
   if (!expected) return 0;
   if (run.start_time) return run.start_time > expected ? (run.start_time.getTime() - expected.getTime()) / 1000 : 0;
@@ -48,7 +92,7 @@ function estimatedStartTimeDelta(run: FlowRunEntity, now: Date): number {
 }
 
 /** Prefect's `FlowRun` schema. `state` is only what the caller loaded: null when it was not. */
-function flowRunFields(run: FlowRunEntity, now: Date): FlowRun {
+function flowRunFields(run: FlowRunRow, now: Date): FlowRun {
   return {
     id: run.id,
     created: formatDateTime(run.created),
@@ -95,7 +139,7 @@ function flowRunFields(run: FlowRunEntity, now: Date): FlowRun {
  * `FlowRunResponse`: the run with its current state (`run.state`) and, through its queue (`run.work_queue`,
  * with `work_pool`), the queue's current name and its pool.
  */
-export function presentFlowRunResponse(run: FlowRunEntity, now: Date = new Date()): FlowRunResponse {
+export function presentFlowRunResponse(run: FlowRunResponseRow, now: Date = new Date()): FlowRunResponse {
   const { state, job_variables, ...fields } = flowRunFields(run, now);
   const queue = run.work_queue;
   return {
@@ -114,7 +158,7 @@ export function presentFlowRunResponse(run: FlowRunEntity, now: Date = new Date(
  * (the poll does not load it) whatever `run.state` holds.
  */
 export function presentWorkerFlowRun(
-  run: FlowRunEntity & { work_queue_id: string },
+  run: FlowRunRow & { work_queue_id: string },
   workPoolId: string,
   now: Date = new Date(),
 ): WorkerFlowRunResponse {

@@ -1,7 +1,14 @@
 import { formatDateTime, FlowResponse } from '@app/contracts';
-import type { FlowEntity } from '@app/persistence';
+import type { ResourceRow } from './resource-row';
 
-export function presentFlow(flow: FlowEntity): FlowResponse {
+/** The flow columns `Flow` shows. */
+export interface FlowRow extends ResourceRow {
+  name: string;
+  tags: string[];
+  labels: Record<string, unknown>;
+}
+
+export function presentFlow(flow: FlowRow): FlowResponse {
   return {
     id: flow.id,
     created: formatDateTime(flow.created),

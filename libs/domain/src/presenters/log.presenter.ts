@@ -1,7 +1,17 @@
 import { formatDateTime, LogResponse } from '@app/contracts';
-import type { LogEntity } from '@app/persistence';
+import type { ResourceRow } from './resource-row';
 
-export function presentLog(log: LogEntity): LogResponse {
+/** The log columns `Log` shows. */
+export interface LogRow extends ResourceRow {
+  name: string;
+  level: number;
+  message: string;
+  timestamp: Date;
+  flow_run_id: string | null;
+  task_run_id: string | null;
+}
+
+export function presentLog(log: LogRow): LogResponse {
   return {
     id: log.id,
     created: formatDateTime(log.created),

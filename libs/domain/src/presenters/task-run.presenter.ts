@@ -1,26 +1,42 @@
-import { formatDateTime, TaskRunPolicy, TaskRunResponse } from '@app/contracts';
-import type { TaskRunEntity, TaskRunPolicyJson, TaskRunStateEntity } from '@app/persistence';
+import { formatDateTime, StateType, TaskRunResponse } from '@app/contracts';
 import { stateFromRow, TERMINAL_STATE_TYPES } from '../orchestration/states';
+import type { StoredRunState } from '../orchestration/stored-run-state';
+import { taskRunPolicy, type TaskRunPolicyJson } from '../task-runs/task-run-policy';
 import { presentState } from './flow-run.presenter';
+import type { ResourceRow } from './resource-row';
 
-/** `TaskRunPolicy` with Prefect's defaults for every key a stored policy lacks. */
-export function taskRunPolicy(stored: TaskRunPolicyJson | null | undefined): TaskRunPolicy {
-  return {
-    max_retries: 0,
-    retry_delay_seconds: 0,
-    retries: null,
-    retry_delay: null,
-    retry_jitter_factor: null,
-    ...stored,
-  };
+/** The task-run columns `TaskRun` shows. */
+export interface TaskRunRow extends ResourceRow {
+  name: string;
+  flow_run_id: string | null;
+  task_key: string;
+  dynamic_key: string;
+  cache_key: string | null;
+  cache_expiration: Date | null;
+  task_version: string | null;
+  empirical_policy: TaskRunPolicyJson;
+  tags: string[];
+  labels: Record<string, unknown>;
+  task_inputs: Record<string, unknown>;
+  state_id: string | null;
+  state_type: StateType | null;
+  state_name: string | null;
+  state_timestamp: Date | null;
+  run_count: number;
+  flow_run_run_count: number;
+  expected_start_time: Date | null;
+  next_scheduled_start_time: Date | null;
+  start_time: Date | null;
+  end_time: Date | null;
+  total_run_time: number;
 }
 
-function estimatedRunTime(task: TaskRunEntity, now: Date): number {
+function estimatedRunTime(task: TaskRunRow, now: Date): number {
   if (task.state_type !== 'RUNNING' || !task.state_timestamp) return task.total_run_time;
   return task.total_run_time + (now.getTime() - task.state_timestamp.getTime()) / 1000;
 }
 
-function estimatedStartTimeDelta(task: TaskRunEntity, now: Date): number {
+function estimatedStartTimeDelta(task: TaskRunRow, now: Date): number {
   const expected = task.expected_start_time;
   if (!expected) return 0;
   if (task.start_time) return task.start_time > expected ? (task.start_time.getTime() - expected.getTime()) / 1000 : 0;
@@ -30,8 +46,8 @@ function estimatedStartTimeDelta(task: TaskRunEntity, now: Date): number {
 
 /** Prefect's `TaskRun`, with its current state when the caller loaded it. */
 export function presentTaskRun(
-  task: TaskRunEntity,
-  state: TaskRunStateEntity | null,
+  task: TaskRunRow,
+  state: StoredRunState | null,
   now: Date = new Date(),
 ): TaskRunResponse {
   return {

@@ -6,8 +6,46 @@ import {
   WorkPoolStorageConfiguration,
   WorkQueueResponse,
 } from '@app/contracts';
-import type { WorkerEntity, WorkPoolEntity, WorkQueueEntity } from '@app/persistence';
 import { reportedWorkPoolStatus } from '../work-pools/statuses';
+import type { WorkPoolStatus } from '../work-pools/work-pool-status';
+import type { WorkQueueStatus } from '../work-pools/work-queue-status';
+import type { WorkerStatus } from '../work-pools/worker-status';
+import type { ResourceRow } from './resource-row';
+
+/** The work-pool columns `WorkPool` shows. */
+export interface WorkPoolRow extends ResourceRow {
+  name: string;
+  description: string | null;
+  type: string;
+  base_job_template: Record<string, unknown>;
+  is_paused: boolean;
+  concurrency_limit: number | null;
+  status: WorkPoolStatus;
+  default_queue_id: string | null;
+  storage_configuration: Record<string, unknown>;
+}
+
+/** The work-queue columns `WorkQueueResponse` shows. */
+export interface WorkQueueRow extends ResourceRow {
+  name: string;
+  description: string | null;
+  is_paused: boolean;
+  concurrency_limit: number | null;
+  priority: number;
+  work_pool_id: string;
+  filter: Record<string, unknown> | null;
+  last_polled: Date | null;
+  status: WorkQueueStatus;
+}
+
+/** The worker columns `WorkerResponse` shows. */
+export interface WorkerRow extends ResourceRow {
+  name: string;
+  work_pool_id: string;
+  last_heartbeat_time: Date;
+  heartbeat_interval_seconds: number | null;
+  status: WorkerStatus;
+}
 
 export interface WorkPoolPresentation {
   /** Runs holding the pool's slots; only reported for pools with a concurrency limit. */
@@ -32,7 +70,7 @@ function presentStorageConfiguration(
 }
 
 export function presentWorkPool(
-  pool: WorkPoolEntity,
+  pool: WorkPoolRow,
   { activeSlots, omitDefaultResultStorageBlockId }: WorkPoolPresentation,
 ): WorkPoolResponse {
   return {
@@ -53,7 +91,7 @@ export function presentWorkPool(
 }
 
 /** `activeSlots`: runs holding the queue's slots; only reported for queues with a concurrency limit. */
-export function presentWorkQueue(queue: WorkQueueEntity, workPoolName: string, activeSlots: number): WorkQueueResponse {
+export function presentWorkQueue(queue: WorkQueueRow, workPoolName: string, activeSlots: number): WorkQueueResponse {
   return {
     id: queue.id,
     created: formatDateTime(queue.created),
@@ -73,7 +111,7 @@ export function presentWorkQueue(queue: WorkQueueEntity, workPoolName: string, a
 }
 
 /** The stored status: heartbeats set ONLINE, the foreman sets OFFLINE (Prefect serves the column as is). */
-export function presentWorker(worker: WorkerEntity): WorkerResponse {
+export function presentWorker(worker: WorkerRow): WorkerResponse {
   return {
     id: worker.id,
     created: formatDateTime(worker.created),

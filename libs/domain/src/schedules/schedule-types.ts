@@ -1,6 +1,25 @@
-import type { CronSchedule, IntervalSchedule, RRuleSchedule, Schedule } from '@app/persistence';
+/** Prefect's `IntervalSchedule`, as stored: `interval` in seconds, `anchor_date` ISO-8601 text. */
+export interface IntervalSchedule {
+  interval: number;
+  anchor_date: string;
+  timezone: string | null;
+}
 
-export type { CronSchedule, IntervalSchedule, RRuleSchedule, Schedule };
+/** Prefect's `CronSchedule`, as stored. */
+export interface CronSchedule {
+  cron: string;
+  timezone: string | null;
+  day_or: boolean;
+}
+
+/** Prefect's `RRuleSchedule`, as stored. */
+export interface RRuleSchedule {
+  rrule: string;
+  timezone: string | null;
+}
+
+/** A deployment schedule's `schedule` JSON: which of the three kinds it is shows in its keys. */
+export type Schedule = IntervalSchedule | CronSchedule | RRuleSchedule;
 
 /** Prefect's `MAX_ITERATIONS`: how many candidate dates one query looks at, at most. */
 export const MAX_ITERATIONS = 1000;

@@ -1,12 +1,12 @@
+import { flowRunPolicy } from '../orchestration/orchestrated-run';
+import { generateRunName } from '../orchestration/run-names';
+import { datesToSchedule, SchedulingWindow } from './schedule-dates';
 import type {
   ScheduledRunRow,
   ScheduledRunTemplateRow,
   SchedulerDeployment,
   SchedulerSchedule,
-} from '@app/persistence';
-import { flowRunPolicy } from '../orchestration/orchestrated-run';
-import { generateRunName } from '../orchestration/run-names';
-import { datesToSchedule, SchedulingWindow } from './schedule-dates';
+} from './scheduled-run-rows';
 import { scheduleClassName } from './schedule-types';
 import { pythonDateTimeString } from './zone-clock';
 

@@ -1,5 +1,5 @@
 import type { PrefectEvent } from '@app/contracts';
-import type { TaskRunEventColumns, TaskRunVersion } from '@app/persistence';
+import type { TaskRunEventColumns, TaskRunVersion } from './task-run-event-rows';
 import fc from 'fast-check';
 import {
   isRecordableTaskRunEvent,

@@ -5,10 +5,10 @@ import {
   StateDetails as StateDetailsJson,
   StateType,
 } from '@app/contracts';
-import type { TaskRunEventColumns, TaskRunStateEventRow, TaskRunVersion } from '@app/persistence';
 import { canonicalUuid } from '../events/received-events';
 import { defaultStateName, emptyStateDetails, stateDetailsFromJson, stateDetailsToJson } from '../orchestration/states';
-import { taskRunPolicy } from '../presenters/task-run.presenter';
+import type { TaskRunEventColumns, TaskRunStateEventRow, TaskRunVersion } from './task-run-event-rows';
+import { taskRunPolicy } from './task-run-policy';
 
 /** A task-run event whose task run cannot be read from it (Prefect's recorder fails on it and drops it). */
 export class UnrecordableTaskRunEventError extends Error {

@@ -1,12 +1,11 @@
-import type { TaskRunEntity } from '@app/persistence';
 import { InMemoryDeploymentConcurrency } from '../../../../test/support/in-memory-deployment-concurrency';
 import { newState, OrchestrationContext, proposedState, RunState } from '../orchestration';
-import { orchestratedTaskRun, orchestrateTaskRun } from './task-run-orchestration';
+import { orchestratedTaskRun, OrchestratedTaskRunRow, orchestrateTaskRun } from './task-run-orchestration';
 
 const T0 = new Date('2026-08-21T12:00:00.000Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
-function taskRun(fields: Partial<TaskRunEntity> = {}): TaskRunEntity {
+function taskRun(fields: Partial<OrchestratedTaskRunRow> = {}): OrchestratedTaskRunRow {
   return {
     id: '5d0f3b7e-1c2a-4f7e-9a3b-0c1d2e3f4a5b',
     flow_run_id: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b',
@@ -20,10 +19,16 @@ function taskRun(fields: Partial<TaskRunEntity> = {}): TaskRunEntity {
     expected_start_time: null,
     next_scheduled_start_time: null,
     ...fields,
-  } as TaskRunEntity;
+  };
 }
 
-function propose(task: TaskRunEntity, current: RunState | null, type: RunState['type'], now: Date, taken: Date[] = []) {
+function propose(
+  task: OrchestratedTaskRunRow,
+  current: RunState | null,
+  type: RunState['type'],
+  now: Date,
+  taken: Date[] = [],
+) {
   const context = new OrchestrationContext(orchestratedTaskRun(task), current, proposedState({ type }, now), {
     now,
     clientVersion: '3.9.1',

@@ -1,4 +1,3 @@
-import type { TaskRunEntity } from '@app/persistence';
 import type { OrchestrationContext } from '../orchestration/context';
 import { orchestrate, OrchestrationOutcome } from '../orchestration/engine';
 import {
@@ -15,11 +14,26 @@ import {
 import { flowRunPolicy, OrchestratedRun } from '../orchestration/orchestrated-run';
 import { bookkeeping, Policy } from '../orchestration/rule';
 
+/** The task-run fields orchestration reads. */
+export type OrchestratedTaskRunRow = Pick<
+  OrchestratedRun,
+  | 'id'
+  | 'state_type'
+  | 'state_name'
+  | 'state_timestamp'
+  | 'run_count'
+  | 'start_time'
+  | 'end_time'
+  | 'total_run_time'
+  | 'expected_start_time'
+  | 'next_scheduled_start_time'
+> & { flow_run_id: string | null };
+
 /**
  * A task run's bookkeeping fields in the shape the (run-agnostic) global transforms work on. A task run has no
  * deployment, parent task or infrastructure, and its retry policy is not read by any transform here.
  */
-export function orchestratedTaskRun(task: TaskRunEntity): OrchestratedRun {
+export function orchestratedTaskRun(task: OrchestratedTaskRunRow): OrchestratedRun {
   return {
     id: task.id,
     deployment_id: null,
@@ -47,7 +61,7 @@ export const IncrementTaskRunCount = bookkeeping((proposed, { run }) => {
  * Prefect's `GlobalTaskPolicy`: the common global transforms, then `IncrementTaskRunCount`. Its
  * `UpdateStateDetails` points the state at the task run and its flow run.
  */
-export function globalTaskPolicy(task: Pick<TaskRunEntity, 'id' | 'flow_run_id'>): Policy {
+export function globalTaskPolicy(task: Pick<OrchestratedTaskRunRow, 'id' | 'flow_run_id'>): Policy {
   const UpdateTaskRunStateDetails = bookkeeping((proposed) => {
     proposed.state_details.flow_run_id = task.flow_run_id;
     proposed.state_details.task_run_id = task.id;
@@ -76,7 +90,7 @@ export function globalTaskPolicy(task: Pick<TaskRunEntity, 'id' | 'flow_run_id'>
  */
 export function orchestrateTaskRun(
   context: OrchestrationContext,
-  task: Pick<TaskRunEntity, 'id' | 'flow_run_id'>,
+  task: Pick<OrchestratedTaskRunRow, 'id' | 'flow_run_id'>,
 ): Promise<OrchestrationOutcome> {
   return orchestrate(context, [globalTaskPolicy(task)]);
 }

@@ -1,6 +1,7 @@
 import { formatDateTime, WorkQueueStatusDetail } from '@app/contracts';
-import type { WorkPoolStatus, WorkQueueStatus } from '@app/persistence';
 import { randomUUID } from 'node:crypto';
+import type { WorkPoolStatus } from './work-pool-status';
+import type { WorkQueueStatus } from './work-queue-status';
 
 /** The server-side default pool type; Prefect keeps no meaningful status for these (legacy agents). */
 export const PREFECT_AGENT_POOL_TYPE = 'prefect-agent';

@@ -1,4 +1,5 @@
 import type { StateDetails, StateType } from '@app/contracts';
+import type { StoredRunState } from '@app/domain';
 import { Column, ColumnOptions, CreateDateColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 /** `timestamptz` with microsecond precision, as Prefect stores every instant. */
@@ -28,7 +29,7 @@ export abstract class BaseEntity {
 }
 
 /** What a flow-run and a task-run state row share (Prefect's `State` columns); each adds its run's key. */
-export abstract class RunStateColumns extends BaseEntity {
+export abstract class RunStateColumns extends BaseEntity implements StoredRunState {
   @Column({ type: 'varchar' })
   type!: StateType;
 

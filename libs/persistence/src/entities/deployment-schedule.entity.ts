@@ -1,22 +1,7 @@
+import type { Schedule } from '@app/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, Unique } from 'typeorm';
 import { BaseEntity, json } from './columns';
 import { DeploymentEntity } from './deployment.entity';
-
-export interface IntervalSchedule {
-  interval: number;
-  anchor_date: string;
-  timezone: string | null;
-}
-export interface CronSchedule {
-  cron: string;
-  timezone: string | null;
-  day_or: boolean;
-}
-export interface RRuleSchedule {
-  rrule: string;
-  timezone: string | null;
-}
-export type Schedule = IntervalSchedule | CronSchedule | RRuleSchedule;
 
 @Entity('deployment_schedule')
 @Unique('uq_deployment_schedule__deployment_id_slug', ['deployment_id', 'slug'])

@@ -1,21 +1,9 @@
+import type { Actor, ConcurrencyOptions, DeploymentStatus } from '@app/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, OneToMany, Unique } from 'typeorm';
 import { BaseEntity, json, timestamp } from './columns';
 import { DeploymentScheduleEntity } from './deployment-schedule.entity';
 import { FlowEntity } from './flow.entity';
 import { WorkQueueEntity } from './work-queue.entity';
-
-export type DeploymentStatus = 'READY' | 'NOT_READY';
-
-export interface ConcurrencyOptions {
-  collision_strategy: 'ENQUEUE' | 'CANCEL_NEW';
-  grace_period_seconds?: number | null;
-}
-
-export interface Actor {
-  id?: string | null;
-  type?: string | null;
-  display_value?: string | null;
-}
 
 @Entity('deployment')
 @Unique('uq_deployment__flow_id_name', ['flow_id', 'name'])

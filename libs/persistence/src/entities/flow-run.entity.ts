@@ -1,7 +1,7 @@
 import type { FlowRunPolicy } from '@app/contracts';
+import type { Actor } from '@app/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, Unique } from 'typeorm';
 import { BaseEntity, json, timestamp } from './columns';
-import type { Actor } from './deployment.entity';
 import { FlowEntity } from './flow.entity';
 import type { FlowRunStateEntity, StateType } from './flow-run-state.entity';
 import { WorkQueueEntity } from './work-queue.entity';

@@ -1,16 +1,8 @@
+import type { TaskRunPolicyJson } from '@app/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, Unique } from 'typeorm';
 import { BaseEntity, json, timestamp } from './columns';
 import { FlowRunEntity } from './flow-run.entity';
 import type { StateType } from './flow-run-state.entity';
-
-/** Prefect's `TaskRunPolicy`, as stored (keys a client left out are filled in when read). */
-export interface TaskRunPolicyJson {
-  max_retries?: number;
-  retry_delay_seconds?: number;
-  retries?: number | null;
-  retry_delay?: number | number[] | null;
-  retry_jitter_factor?: number | null;
-}
 
 @Entity('task_run')
 // Prefect's create is idempotent on this key: the same task call in the same flow run is one task run.

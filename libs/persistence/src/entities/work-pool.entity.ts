@@ -1,7 +1,6 @@
+import type { WorkPoolStatus } from '@app/domain';
 import { Column, Entity } from 'typeorm';
 import { BaseEntity, json, timestamp } from './columns';
-
-export type WorkPoolStatus = 'READY' | 'NOT_READY' | 'PAUSED';
 
 @Entity('work_pool')
 export class WorkPoolEntity extends BaseEntity {

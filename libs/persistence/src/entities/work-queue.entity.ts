@@ -1,8 +1,7 @@
+import type { WorkQueueStatus } from '@app/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, Unique } from 'typeorm';
 import { BaseEntity, json, timestamp } from './columns';
 import { WorkPoolEntity } from './work-pool.entity';
-
-export type WorkQueueStatus = 'READY' | 'NOT_READY' | 'PAUSED';
 
 @Entity('work_queue')
 @Unique('uq_work_queue__work_pool_id_name', ['work_pool_id', 'name'])

@@ -1,8 +1,7 @@
+import type { WorkerStatus } from '@app/domain';
 import { Column, Entity, Index, JoinColumn, ManyToOne, Unique } from 'typeorm';
 import { BaseEntity, timestamp } from './columns';
 import { WorkPoolEntity } from './work-pool.entity';
-
-export type WorkerStatus = 'ONLINE' | 'OFFLINE';
 
 @Entity('worker')
 @Unique('uq_worker__work_pool_id_name', ['work_pool_id', 'name'])

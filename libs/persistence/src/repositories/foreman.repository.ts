@@ -1,5 +1,5 @@
+import type { WorkPoolStatus } from '@app/domain';
 import { EntityManager } from 'typeorm';
-import type { WorkPoolStatus } from '../entities';
 
 /** A pool the foreman made NOT_READY: the row as written, and the stamp of the status change before it. */
 export interface UnreadiedWorkPool {

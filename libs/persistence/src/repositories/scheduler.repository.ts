@@ -1,46 +1,5 @@
+import type { ScheduledRunRow, ScheduledRunTemplateRow, SchedulerDeployment, SchedulerSchedule } from '@app/domain';
 import { EntityManager } from 'typeorm';
-import type { Actor, DeploymentEntity, DeploymentScheduleEntity } from '../entities';
-
-/** A deployment as the scheduler reads it. */
-export type SchedulerDeployment = Pick<
-  DeploymentEntity,
-  | 'id'
-  | 'flow_id'
-  | 'version'
-  | 'work_queue_name'
-  | 'work_queue_id'
-  | 'parameters'
-  | 'infrastructure_document_id'
-  | 'tags'
-  | 'labels'
->;
-export type SchedulerSchedule = Pick<
-  DeploymentScheduleEntity,
-  'id' | 'deployment_id' | 'schedule' | 'parameters' | 'slug'
->;
-
-/** What the runs of one deployment schedule share: the columns Prefect copies from the deployment and schedule. */
-export interface ScheduledRunTemplateRow {
-  flow_id: string;
-  deployment_id: string;
-  deployment_version: string | null;
-  work_queue_name: string | null;
-  work_queue_id: string | null;
-  parameters: Record<string, unknown>;
-  infrastructure_document_id: string | null;
-  tags: string[];
-  labels: Record<string, unknown>;
-  created_by: Actor;
-}
-
-/** One run to insert: which template, and what differs per date. */
-export interface ScheduledRunRow {
-  /** Index into the templates. */
-  template: number;
-  name: string;
-  idempotency_key: string;
-  scheduled_time: Date;
-}
 
 /** The state every new run starts in, and the run's policy. */
 export interface ScheduledRunState {

@@ -1,7 +1,8 @@
 import type { WorkPoolFilter } from '@app/contracts';
+import type { WorkPoolStatus } from '@app/domain';
 import { EntityManager } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { FlowRunEntity, WorkPoolEntity, WorkPoolStatus, WorkQueueEntity } from '../entities';
+import { FlowRunEntity, WorkPoolEntity, WorkQueueEntity } from '../entities';
 import { QueryParameters } from '../filters/criteria';
 import { workPoolFilterSql } from '../filters/work-pool.filter';
 import { EntityRepository } from './entity-repository';

@@ -1,7 +1,8 @@
 import type { WorkerFilter } from '@app/contracts';
+import type { WorkerStatus } from '@app/domain';
 import { EntityManager } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { WorkerEntity, WorkerStatus } from '../entities';
+import { WorkerEntity } from '../entities';
 import { Criteria, QueryParameters } from '../filters/criteria';
 import { EntityRepository } from './entity-repository';
 

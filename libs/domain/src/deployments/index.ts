@@ -1,0 +1,2 @@
+export * from './concurrency-options';
+export * from './deployment-status';
