@@ -281,10 +281,14 @@ describe('deployment schedules API', () => {
       [{ interval: -60 }, 'interval', 'Value error, interval must be positive'],
       [{ interval: 'soon' }, 'interval', 'Input should be a valid timedelta'],
       [{ interval: 60, timezone: 'Mars/Olympus' }, 'timezone', /Invalid timezone: "Mars\/Olympus"/],
-      [{ interval: 60, anchor_date: 'yesterday' }, 'anchor_date', 'Input should be a valid datetime'],
+      [{ interval: 60, anchor_date: 'yesterday' }, 'anchor_date', 'Value error, Unable to parse string [yesterday]'],
       [{ interval: 60, every: 'day' }, 'every', 'Extra inputs are not permitted'],
       [{ cron: '* * * * *', timezone: 'utc' }, 'timezone', /Invalid timezone/],
-      [{ cron: '* * * * *', day_or: 'sometimes' }, 'day_or', 'Input should be a valid boolean'],
+      [
+        { cron: '* * * * *', day_or: 'sometimes' },
+        'day_or',
+        'Input should be a valid boolean, unable to interpret input',
+      ],
       [{ rrule: 'FREQ=SOMETIMES' }, 'rrule', /^Value error, Invalid RRule string "FREQ=SOMETIMES"/],
       [{ rrule: 'INTERVAL=2' }, 'rrule', /Invalid RRule string/],
       [{ rrule: 'FREQ=DAILY;UNTIL=20300101T000000Z' }, 'rrule', /UNTIL values must be specified in UTC/],
@@ -322,7 +326,7 @@ describe('deployment schedules API', () => {
 
     it('refuses a bad update and keeps the schedule', async () => {
       const { id, schedules } = await deployment([{ schedule: { interval: 60 } }]);
-      for (const body of [{ schedule: { cron: 'nope' } }, { active: 'yes' }, { replaced: 'x' }]) {
+      for (const body of [{ schedule: { cron: 'nope' } }, { active: 'maybe' }, { replaced: 'x' }]) {
         const response = await gw.patch(`/deployments/${id}/schedules/${schedules[0].id}`, body);
         expect(response.status).toBe(422);
       }

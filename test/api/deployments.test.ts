@@ -473,7 +473,7 @@ describe('deployments API', () => {
         ['body', 'labels'],
       ],
       ['null tags', { name: 'x', flow_id: 'F', tags: null }, 'list_type', ['body', 'tags']],
-      ['a non-boolean paused', { name: 'x', flow_id: 'F', paused: 'maybe' }, 'bool_type', ['body', 'paused']],
+      ['a non-boolean paused', { name: 'x', flow_id: 'F', paused: 'maybe' }, 'bool_parsing', ['body', 'paused']],
       [
         'schedules that are not a list',
         { name: 'x', flow_id: 'F', schedules: { interval: 5 } },

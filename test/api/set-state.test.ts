@@ -295,7 +295,7 @@ describe('POST /flow_runs/{id}/set_state', () => {
         'a bad scheduled time',
         { state: { type: 'SCHEDULED', state_details: { scheduled_time: 'soon' } } },
         ['body', 'state', 'state_details', 'scheduled_time'],
-        'datetime_from_date_parsing',
+        'value_error',
       ],
       [
         'a bad transition id',
@@ -303,7 +303,7 @@ describe('POST /flow_runs/{id}/set_state', () => {
         ['body', 'state', 'state_details', 'transition_id'],
         'uuid_parsing',
       ],
-      ['a non-boolean force', { state: { type: 'PENDING' }, force: 'yes please' }, ['body', 'force'], 'bool_type'],
+      ['a non-boolean force', { state: { type: 'PENDING' }, force: 'yes please' }, ['body', 'force'], 'bool_parsing'],
       [
         'a null name of a non-null field',
         { state: { type: 'PENDING', state_details: { pause_reschedule: null } } },

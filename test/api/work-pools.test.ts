@@ -190,7 +190,7 @@ describe('work pools API', () => {
       ['unknown key', { name: 'x1', color: 'red' }, 'extra_forbidden'],
       ['unknown storage key', { name: 'x2', storage_configuration: { invalid_key: 'v' } }, 'extra_forbidden'],
       ['negative limit', { name: 'x3', concurrency_limit: -1 }, 'greater_than_equal'],
-      ['fractional limit', { name: 'x4', concurrency_limit: 1.5 }, 'int_type'],
+      ['fractional limit', { name: 'x4', concurrency_limit: 1.5 }, 'int_from_float'],
       ['type not a string', { name: 'x5', type: 3 }, 'string_type'],
       ['template not an object', { name: 'x6', base_job_template: [] }, 'dict_type'],
       ['is_paused null', { name: 'x7', is_paused: null }, 'bool_type'],
@@ -461,7 +461,7 @@ describe('work pools API', () => {
       ['negative concurrency', { concurrency_limit: -5 }, 422],
       ['unknown key', { name: 'renamed' }, 422],
       ['description not a string', { description: 5 }, 422],
-      ['is_paused not a boolean', { is_paused: 'yes' }, 422],
+      ['is_paused not a boolean', { is_paused: 'maybe' }, 422],
       ['null is_paused (a NOT NULL column)', { is_paused: null }, 409],
       ['null template (a NOT NULL column)', { base_job_template: null }, 409],
     ])('%s is refused and nothing changes', async (_case, body, status) => {

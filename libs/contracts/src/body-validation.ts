@@ -1,31 +1,46 @@
 import 'reflect-metadata';
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
+import { applyLaxInput } from './lax-input';
 import { PydanticErrorDetail, toPydanticErrors } from './validation';
 
 const FORBID_EXTRA = Symbol('forbidExtra');
+const EMBEDDED_BODY = Symbol('embeddedBody');
+
+/**
+ * A request body sent with a content type FastAPI does not read as JSON (`text/plain`, a form, ...): FastAPI
+ * hands such a body to validation as its raw text, never parsing it.
+ */
+export class NonJsonBody {
+  constructor(readonly text: string) {}
+}
+
+/** The body as the client sent it, for a 422's `input` and `request_body`: a non-JSON body is its text. */
+export function bodyAsSent(body: unknown): unknown {
+  return body instanceof NonJsonBody ? body.text : (body ?? null);
+}
+
+/**
+ * Marks a request model whose fields are separate `Body(embed=True)` parameters in Prefect's route (a poll, a
+ * filter, `set_state`) rather than one pydantic model. FastAPI reads such fields out of a JSON object only: a
+ * body that is not one leaves every field at its default (a required one is reported missing).
+ */
+export function EmbeddedBody(): ClassDecorator {
+  return (target) => {
+    Reflect.defineMetadata(EMBEDDED_BODY, true, target);
+  };
+}
+
+/** Whether a request model is made of embedded body fields ({@link EmbeddedBody}, inherited). */
+export function isEmbeddedBody(cls: abstract new (...args: never[]) => unknown): boolean {
+  return Reflect.getMetadata(EMBEDDED_BODY, cls) === true;
+}
 
 /** Marks a request model that rejects unknown keys (Prefect's `extra="forbid"` action models). Others drop them. */
 export function ForbidExtra(): ClassDecorator {
   return (target) => {
     Reflect.defineMetadata(FORBID_EXTRA, true, target);
   };
-}
-
-const BODY_REQUIRED = Symbol('bodyRequired');
-
-/**
- * Marks a request model FastAPI requires as the whole body (a route's only body parameter, with no default):
- * a request without a body is a 422 `missing` at `body`, not the model's defaults.
- */
-export function BodyRequired(): ClassDecorator {
-  return (target) => {
-    Reflect.defineMetadata(BODY_REQUIRED, true, target);
-  };
-}
-
-export function isBodyRequired(cls: object): boolean {
-  return Reflect.getMetadata(BODY_REQUIRED, cls) === true;
 }
 
 type ModelClass = abstract new (...args: never[]) => unknown;
@@ -91,8 +106,13 @@ export function validateModel<T extends object>(
     };
   }
   const instance = plainToInstance(cls, input, { exposeDefaultValues: true });
+  applyLaxInput(instance);
   const validationErrors: ValidationError[] = validateSync(instance, { forbidUnknownValues: false });
-  const errors = toPydanticErrors(validationErrors, loc);
+  const errors = toPydanticErrors(validationErrors, loc, input);
+  if (isEmbeddedBody(cls)) {
+    // FastAPI checks embedded fields one by one and reports a missing one without an input.
+    for (const error of errors) if (error.type === 'missing' && error.loc.length === loc.length + 1) error.input = null;
+  }
   if (errors.length === 0) checkExtraKeys(instance, loc, input, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: instance };
 }

@@ -16,7 +16,20 @@ describe('parseDateTime', () => {
     expect(parseDateTime(input)?.toISOString()).toBe(expected);
   });
 
-  it.each(['', 'yesterday', '2026-13-01T00:00:00Z', '2026-02-30T00:00:00Z', '2026-08-21T25:00:00Z', 12, null, {}])(
+  // Epoch seconds, and milliseconds past 2e10, as pydantic's lax mode reads numbers and numeric strings.
+  it.each([
+    [1700000000, '2023-11-14T22:13:20.000Z'],
+    [1700000000.5, '2023-11-14T22:13:20.500Z'],
+    ['1700000000', '2023-11-14T22:13:20.000Z'],
+    [1700000000000, '2023-11-14T22:13:20.000Z'],
+    [2e10, '2603-10-11T11:33:20.000Z'],
+    [2e10 + 1, '1970-08-20T11:33:20.001Z'],
+    [-1, '1969-12-31T23:59:59.000Z'],
+  ])('accepts the epoch number %p', (input, expected) => {
+    expect(parseDateTime(input)?.toISOString()).toBe(expected);
+  });
+
+  it.each(['', 'yesterday', '2026-13-01T00:00:00Z', '2026-02-30T00:00:00Z', '2026-08-21T25:00:00Z', true, null, {}])(
     'rejects %p',
     (input) => {
       expect(parseDateTime(input)).toBeNull();
@@ -64,7 +77,7 @@ describe('parsePreciseDateTime', () => {
 
   it('rejects what parseDateTime rejects, and renders a Date with zero microseconds', () => {
     expect(parsePreciseDateTime('2026-02-30T00:00:00Z')).toBeNull();
-    expect(parsePreciseDateTime(12)).toBeNull();
+    expect(parsePreciseDateTime(true)).toBeNull();
     expect(parsePreciseDateTime(new Date('2026-08-21T12:00:10.123Z'))).toBe('2026-08-21T12:00:10.123000Z');
     expect(formatPreciseDateTime(new Date('2026-08-21T12:00:10.5Z'))).toBe('2026-08-21T12:00:10.500000Z');
   });

@@ -1,6 +1,18 @@
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
+const EPOCH_STRING = /^-?\d+(?:\.\d+)?$/;
+
+/** Past this many, a number counts as milliseconds since the epoch, not seconds (pydantic's threshold). */
+const EPOCH_MILLISECONDS_ABOVE = 2e10;
+
+/** An epoch number as pydantic reads one; `null` for one no `Date` can hold. */
+function fromEpoch(epoch: number): Date | null {
+  if (!Number.isFinite(epoch)) return null;
+  const date = new Date(Math.abs(epoch) > EPOCH_MILLISECONDS_ABOVE ? epoch : epoch * 1000);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
 /**
  * An instant that was sent with a UTC offset other than zero. Prefect (pydantic) keeps the offset, so where it
  * stores the value as JSON text (state details, schedules) or answers from the request's own object, the value
@@ -18,12 +30,15 @@ export class OffsetDateTime extends Date {
 /**
  * Parses a date-time the way Prefect (pydantic) accepts it: ISO-8601 with `T` or a space between date and
  * time (Python's `str(datetime)`), optional seconds and fraction, `Z` or an offset; no offset means UTC.
- * A bare date means midnight UTC. Returns `null` for anything else. Precision below a millisecond is dropped from
- * the instant; a non-zero offset gives an {@link OffsetDateTime} that renders as sent (to the microsecond).
+ * A bare date means midnight UTC. A number, or a string of one, is seconds since the epoch (milliseconds
+ * past 2e10), as in pydantic's lax mode. Returns `null` for anything else. Precision below a millisecond is dropped
+ * from the instant; a non-zero offset gives an {@link OffsetDateTime} that renders as sent (to the microsecond).
  */
 export function parseDateTime(value: unknown): Date | null {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
+  if (typeof value === 'number') return fromEpoch(value);
   if (typeof value !== 'string') return null;
+  if (EPOCH_STRING.test(value)) return fromEpoch(Number(value));
   const match = ISO_DATE_TIME.exec(value.trim());
   if (!match) return null;
   const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = match;

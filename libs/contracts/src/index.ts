@@ -16,6 +16,7 @@ export * from './dto/work-pool.dto';
 export * from './dto/work-queue.dto';
 export * from './dto/worker.dto';
 export * from './json-input';
+export * from './lax-input';
 export * from './nats-subjects';
 export * from './prefect/deployment.responses';
 export * from './prefect/events';

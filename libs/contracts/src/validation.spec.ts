@@ -151,7 +151,13 @@ describe('toPydanticErrors', () => {
 
     it('does so for UUIDs and enums too', () => {
       expect(errorsOf(FlowFilterId, { any_: [FLOW_ID, 'nope'] })).toEqual([
-        { type: 'uuid_parsing', loc: ['body', 'any_', 1], msg: 'Input should be a valid UUID', input: 'nope' },
+        {
+          type: 'uuid_parsing',
+          loc: ['body', 'any_', 1],
+          msg: 'Input should be a valid UUID, invalid character: found `n` at 0',
+          input: 'nope',
+          ctx: { error: 'invalid character: found `n` at 0' },
+        },
       ]);
       expect(errorsOf(FlowRunFilterStateType, { any_: ['DONE', 'RUNNING', 'LATE'] })).toEqual(
         [

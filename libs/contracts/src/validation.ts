@@ -1,4 +1,5 @@
 import { getMetadataStorage, ValidationError } from 'class-validator';
+import { uuidError } from './lax-input';
 
 /** One entry of a pydantic-style validation error list, as Prefect returns it. */
 export interface PydanticErrorDetail {
@@ -9,10 +10,11 @@ export interface PydanticErrorDetail {
   ctx?: Record<string, unknown>;
 }
 
-/** A failed class-validator constraint: the arguments it was declared with and the message it produced. */
+/** A failed class-validator constraint: the arguments it was declared with, the message it produced, the value. */
 interface FailedConstraint {
   args: readonly unknown[];
   message: string;
+  input: unknown;
 }
 
 type PydanticError = Pick<PydanticErrorDetail, 'type' | 'msg' | 'ctx'>;
@@ -31,8 +33,20 @@ const CONSTRAINTS: Record<string, (constraint: FailedConstraint) => PydanticErro
     msg: `String should have at most ${String(max)} characters`,
     ctx: { max_length: max },
   }),
-  isInt: fixed('int_type', 'Input should be a valid integer'),
-  isNumber: fixed('float_type', 'Input should be a valid number'),
+  // The value failed after lax conversion (lax-input.ts), so a string here is one pydantic could not parse either.
+  isInt: ({ input }) => {
+    if (typeof input === 'string') {
+      return { type: 'int_parsing', msg: 'Input should be a valid integer, unable to parse string as an integer' };
+    }
+    if (typeof input === 'number' && Number.isFinite(input)) {
+      return { type: 'int_from_float', msg: 'Input should be a valid integer, got a number with a fractional part' };
+    }
+    return { type: 'int_type', msg: 'Input should be a valid integer' };
+  },
+  isNumber: ({ input }) =>
+    typeof input === 'string'
+      ? { type: 'float_parsing', msg: 'Input should be a valid number, unable to parse string as a number' }
+      : { type: 'float_type', msg: 'Input should be a valid number' },
   min: ({ args: [ge] }) => ({
     type: 'greater_than_equal',
     msg: `Input should be greater than or equal to ${String(ge)}`,
@@ -48,11 +62,30 @@ const CONSTRAINTS: Record<string, (constraint: FailedConstraint) => PydanticErro
     msg: `Input should be greater than ${String(gt)}`,
     ctx: { gt },
   }),
-  isBoolean: fixed('bool_type', 'Input should be a valid boolean'),
-  isUuid: fixed('uuid_parsing', 'Input should be a valid UUID'),
+  isBoolean: ({ input }) =>
+    typeof input === 'string' || Number.isInteger(input)
+      ? { type: 'bool_parsing', msg: 'Input should be a valid boolean, unable to interpret input' }
+      : { type: 'bool_type', msg: 'Input should be a valid boolean' },
+  isUuid: ({ input }) => {
+    if (typeof input !== 'string') {
+      return { type: 'uuid_type', msg: 'UUID input should be a string, bytes or UUID object' };
+    }
+    const error = uuidError(input);
+    return { type: 'uuid_parsing', msg: `Input should be a valid UUID, ${error}`, ctx: { error } };
+  },
   isObject: fixed('dict_type', 'Input should be a valid dictionary'),
   isArray: fixed('list_type', 'Input should be a valid list'),
-  isDateTime: fixed('datetime_from_date_parsing', 'Input should be a valid datetime'),
+  // Prefect's `DateTime` (pendulum's under Python < 3.13) words its own errors; Prefect's JSON encoder turns the
+  // exception in `ctx.error` into `{}`.
+  isDateTime: ({ input }) =>
+    typeof input === 'string'
+      ? { type: 'value_error', msg: `Value error, Unable to parse string [${input}]`, ctx: { error: {} } }
+      : { type: 'value_error', msg: 'value is not a valid datetime' },
+  isPrefectName: ({ args: [pattern] }) => ({
+    type: 'string_pattern_mismatch',
+    msg: `String should match pattern '${String(pattern)}'`,
+    ctx: { pattern },
+  }),
   isNestedModel: ({ args: [prefectName] }) => {
     const className = (prefectName as () => string)();
     return {
@@ -106,27 +139,45 @@ function reportedConstraints(error: ValidationError, constraints: Record<string,
   });
 }
 
-/** Flattens class-validator errors into pydantic's list shape, `loc` rooted at `root` ("body", "path", ...). */
+/** The value at `path` inside a JSON value, `undefined` when there is none. */
+function valueAt(json: unknown, path: (string | number)[]): unknown {
+  let node = json;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return node;
+}
+
+/**
+ * Flattens class-validator errors into pydantic's list shape, `loc` rooted at `root` ("body", "path", ...).
+ * Given the request's `raw` value, each entry's `input` is what the client sent (pydantic reports `"-1"` for a
+ * `"-1"` refused by a bound after lax conversion), else the value validated.
+ */
 export function toPydanticErrors(
   errors: ValidationError[],
   root: (string | number)[] = ['body'],
+  raw?: unknown,
 ): PydanticErrorDetail[] {
   const details: PydanticErrorDetail[] = [];
+  const sent = (loc: (string | number)[], validated: unknown): unknown => {
+    if (raw === undefined) return validated;
+    const value = valueAt(raw, loc.slice(root.length));
+    return value === undefined ? validated : value;
+  };
   const visit = (error: ValidationError, path: (string | number)[]): void => {
     const key = /^\d+$/.test(error.property) ? Number(error.property) : error.property;
     const loc = [...path, key];
     const constraints = error.constraints ?? {};
     for (const name of reportedConstraints(error, constraints)) {
       const metadata = declaration(error, name);
-      const failed: FailedConstraint = { args: metadata?.constraints ?? [], message: constraints[name] };
-      const { type, msg, ctx } = CONSTRAINTS[name]?.(failed) ?? { type: 'value_error', msg: constraints[name] };
-      const detail = (itemLoc: (string | number)[], input: unknown): PydanticErrorDetail => ({
-        type,
-        loc: itemLoc,
-        msg,
-        input,
-        ...(ctx && { ctx }),
-      });
+      const detail = (itemLoc: (string | number)[], validated: unknown): PydanticErrorDetail => {
+        // pydantic reports a missing field with the object it is missing from.
+        const input = name === 'isDefined' ? sent(itemLoc.slice(0, -1), error.target) : sent(itemLoc, validated);
+        const failed: FailedConstraint = { args: metadata?.constraints ?? [], message: constraints[name], input };
+        const { type, msg, ctx } = CONSTRAINTS[name]?.(failed) ?? { type: 'value_error', msg: constraints[name] };
+        return { type, loc: itemLoc, msg, input, ...(ctx && { ctx }) };
+      };
       const items = failingItems(error, metadata);
       if (items && items.length > 0) {
         for (const index of items) details.push(detail([...loc, index], (error.value as unknown[])[index]));

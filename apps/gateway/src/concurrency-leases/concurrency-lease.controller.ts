@@ -1,15 +1,22 @@
-import { RenewConcurrencyLeaseDto } from '@app/contracts';
+import { parseUuid, RenewConcurrencyLeaseDto, uuidError } from '@app/contracts';
 import { validationFailed } from '@app/domain';
 import { Body, Controller, HttpCode, Param, PipeTransform, Post } from '@nestjs/common';
-import { isUUID } from 'class-validator';
 import { ConcurrencyLeaseService } from './concurrency-lease.service';
 
 /** The lease id is a plain `UUID` path parameter in Prefect: a malformed one is a validation error, not a miss. */
 class LeaseIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (isUUID(value, 'all')) return value.toLowerCase();
+    const id = parseUuid(value);
+    if (id) return id;
+    const error = uuidError(value);
     throw validationFailed([
-      { type: 'uuid_parsing', loc: ['path', 'lease_id'], msg: 'Input should be a valid UUID', input: value },
+      {
+        type: 'uuid_parsing',
+        loc: ['path', 'lease_id'],
+        msg: `Input should be a valid UUID, ${error}`,
+        input: value,
+        ctx: { error },
+      },
     ]);
   }
 }

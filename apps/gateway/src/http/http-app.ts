@@ -3,12 +3,20 @@ import { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { BODY_PARSE_ERROR, isTooDeep, unstorableStrings } from '@app/contracts';
+import { BODY_PARSE_ERROR, isTooDeep, NonJsonBody, unstorableStrings } from '@app/contracts';
 import { badRequest, validationFailed } from '@app/domain';
 import { NamespacedNatsServer, natsConnectionOptions } from '@app/messaging';
 import { serveEventSockets } from '../events/event-sockets';
 import { ConnectionCap } from './connection-cap';
 import { guardHttpEdge } from './http-edge';
+import { RouteMethods } from './route-methods';
+
+/**
+ * The longest path parameter routed (find-my-way answers 414 past it; its default, 100, refused reading or deleting
+ * a pool or flow with a longer name, which Prefect allows). Node already refuses a request head over 16 KiB
+ * (`--max-http-header-size`, 431), so no longer parameter could arrive: this only keeps the router's own bound.
+ */
+const MAX_PATH_PARAMETER_LENGTH = 16 * 1024;
 
 /** Node checks its request timeouts this often (its default, 30 s, would let a stalled client stay that much longer). */
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
@@ -21,6 +29,13 @@ const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
  * capped (`ConnectionCap`), so no client can exhaust the process's file descriptors; authentication, CORS and
  * security headers are in `guardHttpEdge`.
  */
+/** Whether FastAPI parses a body of this content type as JSON: none given, or `application/json` or `application/*+json`. */
+function readsAsJson(contentType: string | undefined): boolean {
+  if (contentType === undefined || contentType.trim() === '') return true;
+  const [type = '', subtype = ''] = contentType.split(';')[0].trim().toLowerCase().split('/');
+  return type === 'application' && (subtype === 'json' || subtype.endsWith('+json'));
+}
+
 export type AppFactory = (adapter: FastifyAdapter, options: NestApplicationOptions) => Promise<NestFastifyApplication>;
 
 export async function createHttpApp(config: AppConfig, create: AppFactory): Promise<NestFastifyApplication> {
@@ -35,39 +50,50 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     logger: config.logging.level === 'silent' ? false : { level: config.logging.level },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     return503OnClosing: false,
   });
   const fastify = adapter.getInstance();
+  RouteMethods.collect(fastify);
   const connections = new ConnectionCap(fastify.server, config.http.maxConnections);
   const auth = guardHttpEdge(fastify, config);
+  const parseJson = (text: string, done: (error: Error | null, body?: unknown) => void): void => {
+    const trimmed = text.trim();
+    if (trimmed === '') return done(null, undefined);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (error) {
+      const position = Number(/position (\d+)/.exec(String(error))?.[1] ?? 0);
+      const detail = {
+        type: 'json_invalid',
+        loc: ['body', position],
+        msg: 'JSON decode error',
+        input: {},
+        ctx: { error: (error as Error).message },
+      };
+      done(validationFailed([detail], trimmed), undefined);
+      return;
+    }
+    if (isTooDeep(parsed)) return done(badRequest(BODY_PARSE_ERROR), undefined);
+    // Checked here, once for every route: such a string would otherwise reach Postgres and fail there.
+    const unstorable = unstorableStrings(parsed);
+    done(unstorable.length > 0 ? validationFailed(unstorable, parsed) : null, parsed);
+  };
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: config.http.bodyLimitBytes },
-    (_req, body, done) => {
-      const text = (body as string).trim();
-      if (text === '') return done(null, undefined);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (error) {
-        const position = Number(/position (\d+)/.exec(String(error))?.[1] ?? 0);
-        const detail = {
-          type: 'json_invalid',
-          loc: ['body', position],
-          msg: 'JSON decode error',
-          input: {},
-          ctx: { error: (error as Error).message },
-        };
-        done(validationFailed([detail], text), undefined);
-        return;
-      }
-      if (isTooDeep(parsed)) return done(badRequest(BODY_PARSE_ERROR), undefined);
-      // Checked here, once for every route: such a string would otherwise reach Postgres and fail there.
-      const unstorable = unstorableStrings(parsed);
-      done(unstorable.length > 0 ? validationFailed(unstorable, parsed) : null, parsed);
-    },
+    (_req, body, done) => parseJson(body as string, done),
   );
+  // Every other body, and one sent without a content type, as FastAPI reads it: JSON when the type is missing or
+  // is `application/<anything>json` (`application/vnd.api+json`), else the raw text, which validation refuses or,
+  // for a route of embedded body fields (a poll), reads as no body at all.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: config.http.bodyLimitBytes }, (req, body, done) => {
+    const text = body as string;
+    if (readsAsJson(req.headers['content-type'])) return parseJson(text, done);
+    done(null, text === '' ? undefined : new NonJsonBody(text));
+  });
   // A connection busy when the server starts closing would be kept alive after its response and hold the
   // close open forever; once closing, every response ends its connection.
   let closing = false;

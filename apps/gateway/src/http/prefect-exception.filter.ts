@@ -1,8 +1,10 @@
+import { bodyAsSent } from '@app/contracts';
 import { DomainError, domainErrorResponse, integrityConflict } from '@app/domain';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryFailedError } from 'typeorm';
 import { asDomainError } from '../errors/infrastructure-error';
+import { RouteMethods } from './route-methods';
 
 /**
  * How long a client should wait before retrying a 503. Prefect's client honours it (5 retries by default), so an
@@ -31,7 +33,7 @@ export class PrefectExceptionFilter implements ExceptionFilter {
     const request = context.getRequest<FastifyRequest>();
     const domainError = exception instanceof DomainError ? exception : asDomainError(exception);
     if (domainError) {
-      const { status, body } = domainErrorResponse(domainError, request.body);
+      const { status, body } = domainErrorResponse(domainError, bodyAsSent(request.body));
       if (domainError !== exception) {
         // Expected in operation (an outage, a client's bad value): one line, no stack.
         const message = domainError.code === 'unavailable' ? 'service unavailable' : 'request refused by the database';
@@ -47,6 +49,15 @@ export class PrefectExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      const allowed = status === 404 ? (RouteMethods.of(request)?.allowed(request.url) ?? []) : [];
+      if (allowed.length > 0 && !allowed.includes(request.method)) {
+        // Starlette's answer for a path served with other methods only.
+        void reply
+          .status(405)
+          .header('allow', allowed.join(', '))
+          .send({ detail: httpReason(405) });
+        return;
+      }
       const response = exception.getResponse();
       const detail =
         typeof response === 'object' && response !== null && 'message' in response && status !== 404

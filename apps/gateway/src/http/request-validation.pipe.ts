@@ -1,4 +1,4 @@
-import { isBodyRequired, validateModel } from '@app/contracts';
+import { bodyAsSent, isEmbeddedBody, NonJsonBody, validateModel } from '@app/contracts';
 import { validationFailed } from '@app/domain';
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import type { ClassConstructor } from 'class-transformer';
@@ -15,18 +15,35 @@ export class RequestValidationPipe implements PipeTransform {
     if (metadata.type !== 'body') return value;
     const { metatype } = metadata;
     if (metatype === Object) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof NonJsonBody) {
         throw validationFailed([
-          { type: 'dict_type', loc: ['body'], msg: 'Input should be a valid dictionary', input: value ?? null },
+          { type: 'dict_type', loc: ['body'], msg: 'Input should be a valid dictionary', input: bodyAsSent(value) },
         ]);
       }
       return value;
     }
     if (!metatype || PRIMITIVES.includes(metatype)) return value;
-    if ((value === undefined || value === null) && isBodyRequired(metatype)) {
-      throw validationFailed([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
+    if (value instanceof NonJsonBody) {
+      if (!isEmbeddedBody(metatype)) {
+        throw validationFailed(
+          [
+            {
+              type: 'model_attributes_type',
+              loc: ['body'],
+              msg: 'Input should be a valid dictionary or object to extract fields from',
+              input: value.text,
+            },
+          ],
+          value.text,
+        );
+      }
     }
-    const result = validateModel(metatype as ClassConstructor<object>, value);
+    if (value === undefined && !isEmbeddedBody(metatype)) {
+      // FastAPI's answer when the one model a route takes as its body was not sent at all.
+      throw validationFailed([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }], null);
+    }
+    const body = value instanceof NonJsonBody ? undefined : value;
+    const result = validateModel(metatype as ClassConstructor<object>, body);
     if (!result.ok) throw validationFailed(result.errors);
     return result.value;
   }
@@ -37,10 +54,22 @@ export class ArrayBodyPipe<T extends object> implements PipeTransform {
   constructor(private readonly itemType: ClassConstructor<T>) {}
 
   transform(value: unknown): T[] {
+    if (value instanceof NonJsonBody) {
+      // pydantic's answer for the raw bytes FastAPI passes on for a list.
+      const detail = {
+        type: 'sequence_str',
+        loc: ['body'],
+        msg: "'bytes' instances are not allowed as a Sequence value",
+        input: value.text,
+        ctx: { type_name: 'bytes' },
+      };
+      throw validationFailed([detail], value.text);
+    }
     if (!Array.isArray(value)) {
-      throw validationFailed([
-        { type: 'list_type', loc: ['body'], msg: 'Input should be a valid list', input: value ?? null },
-      ]);
+      throw validationFailed(
+        [{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list', input: bodyAsSent(value) }],
+        bodyAsSent(value),
+      );
     }
     const items: T[] = [];
     const errors = value.flatMap((item, index) => {

@@ -1,5 +1,5 @@
 import { IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
-import { ForbidExtra } from '../body-validation';
+import { EmbeddedBody, ForbidExtra } from '../body-validation';
 import { STATE_TYPES, StateType } from './state.dto';
 import {
   compose,
@@ -382,6 +382,7 @@ export class WorkQueueFilter {
 // Embedded-body models (FastAPI `Body(embed=True)` parameters): unknown top-level keys are dropped, not refused.
 
 /** The filters `/flows/filter` and `/flows/count` accept. */
+@EmbeddedBody()
 export class FlowCountRequestDto {
   @NestedFilter(() => FlowFilter) flows?: FlowFilter | null;
   @NestedFilter(() => FlowRunFilter) flow_runs?: FlowRunFilter | null;
@@ -397,6 +398,7 @@ export class FlowFilterRequestDto extends FlowCountRequestDto {
 }
 
 /** The filters `/deployments/filter`, `/deployments/count`, `/flow_runs/filter` and `/flow_runs/count` accept. */
+@EmbeddedBody()
 export class DeploymentCountRequestDto {
   @NestedFilter(() => FlowFilter) flows?: FlowFilter | null;
   @NestedFilter(() => FlowRunFilter) flow_runs?: FlowRunFilter | null;

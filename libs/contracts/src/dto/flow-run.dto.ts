@@ -1,5 +1,5 @@
 import { IsArray, IsBoolean, IsDefined, IsIn, IsNumber, IsOptional, IsString, IsUUID } from 'class-validator';
-import { BodyRequired, ForbidExtra } from '../body-validation';
+import { ForbidExtra } from '../body-validation';
 import { StateCreateDto } from './state.dto';
 import { enumMessage, IsInt32, IsJsonObject, IsLabels, IsNestedModel, IsSizedParameters, WhenSent } from './validators';
 
@@ -44,7 +44,6 @@ export class FlowRunCreateDto {
 
 /** `DeploymentFlowRunCreate` (`POST /deployments/{id}/create_flow_run`). */
 @ForbidExtra()
-@BodyRequired()
 export class DeploymentFlowRunCreateDto {
   @IsOptional() @IsNestedModel(() => StateCreateDto) state?: StateCreateDto | null;
   @IsOptional() @IsString() name?: string | null;

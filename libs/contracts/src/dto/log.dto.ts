@@ -1,5 +1,5 @@
 import { IsArray, IsBoolean, IsDefined, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { ForbidExtra } from '../body-validation';
+import { EmbeddedBody, ForbidExtra } from '../body-validation';
 import { FILTER_OPERATORS, FilterOperator } from './filters.dto';
 import {
   compose,
@@ -70,6 +70,7 @@ export class LogFilter {
 }
 
 /** The body of `POST /logs/filter`. */
+@EmbeddedBody()
 export class LogFilterRequestDto {
   @NestedFilter(() => LogFilter) logs?: LogFilter | null;
   @NullMeansDefault('TIMESTAMP_ASC') @IsIn(LOG_SORTS, { message: enumMessage(LOG_SORTS) }) sort: LogSort =

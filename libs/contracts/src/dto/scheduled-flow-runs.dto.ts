@@ -1,10 +1,12 @@
 import { IsArray, IsInt, IsOptional, IsString } from 'class-validator';
-import { IsDateTime, LaxInt } from './validators';
+import { IsDateTime } from './validators';
+import { EmbeddedBody } from '../body-validation';
 
 /**
  * `POST /work_pools/{name}/get_scheduled_flow_runs`: four embedded body fields, all optional (no body at all
  * means all defaults); unknown keys are ignored and an explicit null means absent, as FastAPI reads it.
  */
+@EmbeddedBody()
 export class GetScheduledFlowRunsDto {
   @IsOptional()
   @IsArray()
@@ -21,7 +23,6 @@ export class GetScheduledFlowRunsDto {
 
   /** Resolved against the configured default by the service (`resolveLimit`). */
   @IsOptional()
-  @LaxInt()
   @IsInt()
   limit?: number | null;
 }

@@ -1,5 +1,5 @@
 import { Allow, IsBoolean, IsDefined, IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
-import { ForbidExtra } from '../body-validation';
+import { EmbeddedBody, ForbidExtra } from '../body-validation';
 import { enumMessage, IsDateTime, IsNestedModel, rule, WhenSent } from './validators';
 
 /** Prefect's `StateType` enum, in its declaration order. */
@@ -68,6 +68,7 @@ export class StateCreateDto {
  * The body of `POST /flow_runs/{id}/set_state`: two embedded FastAPI body parameters, so extra keys are ignored
  * and an explicit `null` for `force` means its default.
  */
+@EmbeddedBody()
 export class SetFlowRunStateDto {
   @IsDefined() @IsNestedModel(() => StateCreateDto) state!: StateCreateDto;
   @IsOptional() @IsBoolean() force?: boolean | null;

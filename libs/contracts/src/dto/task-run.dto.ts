@@ -1,5 +1,5 @@
 import { IsArray, IsDefined, IsIn, IsNumber, IsOptional, IsString, IsUUID } from 'class-validator';
-import { ForbidExtra } from '../body-validation';
+import { EmbeddedBody, ForbidExtra } from '../body-validation';
 import { FlowFilter, FlowRunFilter, DeploymentFilter, TaskRunFilter } from './filters.dto';
 import type { KeyValueLabels } from './flow-run.dto';
 import { SetFlowRunStateDto, StateCreateDto } from './state.dto';
@@ -73,6 +73,7 @@ export type TaskRunSort = (typeof TASK_RUN_SORTS)[number];
 const NestedFilter = (model: () => new () => object): PropertyDecorator => compose(IsOptional(), IsNestedModel(model));
 
 /** The body of `POST /task_runs/filter`. */
+@EmbeddedBody()
 export class TaskRunFilterRequestDto {
   @NestedFilter(() => FlowFilter) flows?: FlowFilter | null;
   @NestedFilter(() => FlowRunFilter) flow_runs?: FlowRunFilter | null;

@@ -56,13 +56,18 @@ export function WhenSent(): PropertyDecorator {
 /** Characters Prefect bans from object names (`prefect._internal.schemas.validators.BANNED_CHARACTERS`). */
 export const BANNED_NAME_CHARACTERS = ['/', '%', '&', '>', '<'];
 
+/** The pattern of Prefect's `Name` (`WITHOUT_BANNED_CHARACTERS`), reported in a refusal's `ctx.pattern`. */
+export const PREFECT_NAME_PATTERN = `^[^${BANNED_NAME_CHARACTERS.join('')}]+$`;
+
 /** A Prefect `Name`: a string without the banned characters. */
 export function IsPrefectName(options?: ValidationOptions): PropertyDecorator {
   return rule(
     'isPrefectName',
-    (value) => typeof value === 'string' && !BANNED_NAME_CHARACTERS.some((c) => value.includes(c)),
+    // A non-string is reported once, by `IsString`, as pydantic does.
+    (value) => typeof value !== 'string' || !BANNED_NAME_CHARACTERS.some((c) => value.includes(c)),
     {
       message: `Name contains an invalid character ${JSON.stringify(BANNED_NAME_CHARACTERS)}.`,
+      constraints: [PREFECT_NAME_PATTERN],
       ...options,
     },
   );
@@ -172,10 +177,3 @@ export const Offset = (): PropertyDecorator =>
  * refuses one above it as Prefect does.
  */
 export const Limit = (): PropertyDecorator => compose(IsOptional(), IsInt());
-
-/** pydantic's lax mode for integers: a string of digits counts as the integer it spells (`"2"` → 2). */
-export function LaxInt(): PropertyDecorator {
-  return Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value,
-  );
-}

@@ -1,5 +1,5 @@
 import { IsBoolean, IsDefined, IsOptional, IsString, IsUUID } from 'class-validator';
-import { ForbidExtra } from '../body-validation';
+import { EmbeddedBody, ForbidExtra } from '../body-validation';
 import { WorkPoolFilter } from './filters.dto';
 import {
   BANNED_NAME_CHARACTERS,
@@ -97,6 +97,7 @@ export class WorkPoolUpdateDto {
 }
 
 /** `POST /work_pools/count`. */
+@EmbeddedBody()
 export class WorkPoolCountRequestDto {
   @IsOptional()
   @IsNestedModel(() => WorkPoolFilter)

@@ -1,5 +1,5 @@
 import { IsArray, IsBoolean, IsDefined, IsOptional, IsString, IsUUID } from 'class-validator';
-import { ForbidExtra } from '../body-validation';
+import { EmbeddedBody, ForbidExtra } from '../body-validation';
 import { WorkQueueFilter } from './filters.dto';
 import {
   IsDateTime,
@@ -87,6 +87,7 @@ export class WorkQueueUpdateDto {
 }
 
 /** `POST /work_pools/{work_pool_name}/queues/filter`; `limit` is resolved by the service. */
+@EmbeddedBody()
 export class WorkQueueFilterRequestDto {
   @IsOptional()
   @IsNestedModel(() => WorkQueueFilter)

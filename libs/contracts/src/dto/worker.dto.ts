@@ -1,5 +1,5 @@
 import { IsArray, IsDefined, IsIn, IsOptional, IsString } from 'class-validator';
-import { ForbidExtra } from '../body-validation';
+import { EmbeddedBody, ForbidExtra } from '../body-validation';
 import { FILTER_OPERATORS, FilterOperator } from './filters.dto';
 import { compose, enumMessage, IsDateTime, IsInt32, IsNestedModel, Limit, Offset } from './validators';
 
@@ -7,6 +7,7 @@ export const WORKER_STATUSES = ['ONLINE', 'OFFLINE'] as const;
 export type WorkerStatusName = (typeof WORKER_STATUSES)[number];
 
 /** `POST /work_pools/{work_pool_name}/workers/heartbeat` (embedded body: unknown keys such as Cloud's `metadata` are dropped). */
+@EmbeddedBody()
 export class WorkerHeartbeatDto {
   @IsDefined()
   @IsString()
@@ -57,6 +58,7 @@ export class WorkerFilter {
 }
 
 /** `POST /work_pools/{work_pool_name}/workers/filter`; `limit` is resolved by the service. */
+@EmbeddedBody()
 export class WorkerFilterRequestDto {
   @IsOptional()
   @IsNestedModel(() => WorkerFilter)
