@@ -21,7 +21,7 @@ import {
 } from '@app/domain';
 import { Database, WorkQueueEntity, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { requireEnforceableParameterSchema } from '../deployments/parameter-schema';
+import { DeploymentParameters } from '../deployments/parameter-schema';
 import { queueInPool, requireWorkPool, workQueueNotFound } from '../work-pools/work-pool.helpers';
 import { FlowRunStateService } from './flow-run-state.service';
 import type { OrchestrationClient } from './orchestration-client.decorator';
@@ -55,6 +55,7 @@ export class FlowRunService {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly states: FlowRunStateService,
+    private readonly deploymentParameters: DeploymentParameters,
   ) {}
 
   /**
@@ -110,10 +111,7 @@ export class FlowRunService {
     return this.db.transaction(async (tx) => {
       const deployment = await tx.deployments.findDetailed(deploymentId);
       if (!deployment) throw notFound('Deployment not found');
-      requireEnforceableParameterSchema(
-        body.enforce_parameter_schema ?? deployment.enforce_parameter_schema,
-        deployment.parameter_openapi_schema,
-      );
+      const parameters = this.deploymentParameters.forNewRun(deployment, body);
       let workQueueId = deployment.work_queue_id;
       let workQueueName = deployment.work_queue?.name ?? deployment.work_queue_name;
       if (body.work_queue_name) {
@@ -132,7 +130,7 @@ export class FlowRunService {
         flow_version: null,
         deployment_id: deployment.id,
         deployment_version: deployment.version,
-        parameters: { ...deployment.parameters, ...body.parameters },
+        parameters,
         context: body.context,
         empirical_policy: flowRunPolicy(body.empirical_policy),
         tags: [...new Set([...deployment.tags, ...body.tags])],

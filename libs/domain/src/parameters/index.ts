@@ -1,0 +1,3 @@
+export * from './hydration';
+export * from './parameter-schemas';
+export { pythonRepr } from './python-repr';
