@@ -109,7 +109,9 @@ function messageOf(error: ErrorObject, instance: unknown, extras: string[]): str
     case 'oneOf': {
       const passing = params.passingSchemas as number[] | null;
       if (!passing) return `${r} is not valid under any of the given schemas`;
-      const branches = (value as unknown[]).filter((_branch, index) => passing.includes(index));
+      // Python lists the later valid branches, then the first one (ajv names the first two).
+      const [first, ...more] = passing;
+      const branches = [...more, first].map((index) => (value as unknown[])[index]);
       return `${r} is valid under each of ${reprList(branches)}`;
     }
     case 'not':

@@ -67,9 +67,11 @@ export function preprocessSchema(schema: Schema, allowNoneWithDefault = false): 
   return copy;
 }
 
-/** Prefect's `remove_nested_keys(["required"], schema)`: drops every `required` key, at any depth. */
+/**
+ * Prefect's `remove_nested_keys(["required"], schema)`: drops every `required` key of nested objects. Like it, it
+ * does not look inside lists, so the branches of an `anyOf` or `allOf` keep theirs.
+ */
 export function withoutRequired(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutRequired);
   if (!isObject(value)) return value;
   return Object.fromEntries(
     Object.entries(value)
