@@ -125,6 +125,23 @@ describe('enforce_parameter_schema as Prefect validates parameters', () => {
     });
   });
 
+  it("409 in referencing's words for a schema whose $ref leads nowhere", async () => {
+    const dangling = { type: 'object', properties: { a: { $ref: '#/definitions/Nope' } } };
+    const deployment = await gw.post('/deployments/', {
+      name: 'dangling',
+      flow_id: flowId,
+      enforce_parameter_schema: false,
+      parameter_openapi_schema: dangling,
+    });
+    expect(await run({ parameters: { a: 1 }, enforce_parameter_schema: true }, deployment.body.id)).toMatchObject({
+      status: 409,
+      body: {
+        detail:
+          "Error creating flow run: Validation failed. Failure reason: PointerToNowhere: '/definitions/Nope' does not exist within {'type': 'object', 'properties': {'a': {'$ref': '#/definitions/Nope'}}}",
+      },
+    });
+  });
+
   describe('deployments whose defaults break their own schema', () => {
     it("422 on create when the body turns enforcement on (pydantic's value_error on the body)", async () => {
       const body = {

@@ -8,6 +8,7 @@ import {
   ParameterSchemas,
   UnusableSchemaError,
   validationFailed,
+  type ValidateOptions,
 } from '@app/domain';
 import { Injectable } from '@nestjs/common';
 
@@ -65,7 +66,7 @@ export class DeploymentParameters {
       throw bodyValueError(`The provided schema is not a valid json schema. Schema error: ${problem}`, body);
     }
     if (body.parameters === null) return;
-    const failure = this.schemas.validate(body.parameters ?? {}, schema, { preprocess: false, ignoreRequired: true });
+    const failure = this.validated(body.parameters ?? {}, schema, { preprocess: false, ignoreRequired: true });
     if (failure) throw bodyValueError(failure, body);
   }
 
@@ -86,7 +87,10 @@ export class DeploymentParameters {
         ? body.parameter_openapi_schema
         : existing.parameter_openapi_schema;
     requireEnforceableParameterSchema(enforce, schema);
-    const failure = this.validated(sent ?? existing.parameters, schema as Parameters, true);
+    const failure = this.validated(sent ?? existing.parameters, schema as Parameters, {
+      preprocess: true,
+      ignoreRequired: true,
+    });
     if (failure) throw conflict(`Error updating deployment: ${failure}`);
     return sent;
   }
@@ -103,14 +107,17 @@ export class DeploymentParameters {
     const enforce = run.enforce_parameter_schema ?? deployment.enforce_parameter_schema;
     if (!enforce) return parameters;
     requireEnforceableParameterSchema(enforce, deployment.parameter_openapi_schema);
-    const failure = this.validated(parameters, deployment.parameter_openapi_schema as Parameters, false);
+    const failure = this.validated(parameters, deployment.parameter_openapi_schema as Parameters, {
+      preprocess: true,
+      ignoreRequired: false,
+    });
     if (failure) throw conflict(`Error creating flow run: ${failure}`);
     return parameters;
   }
 
-  private validated(parameters: Parameters, schema: Parameters, ignoreRequired: boolean): string | null {
+  private validated(parameters: Parameters, schema: Parameters, options: ValidateOptions): string | null {
     try {
-      return this.schemas.validate(parameters, schema, { preprocess: true, ignoreRequired });
+      return this.schemas.validate(parameters, schema, options);
     } catch (error) {
       // Prefect's jsonschema refuses such a schema before validating, unhandled.
       if (error instanceof UnusableSchemaError) {

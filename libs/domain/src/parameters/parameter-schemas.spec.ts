@@ -129,6 +129,13 @@ describe("ParameterSchemas (Prefect's parameter validation)", () => {
     );
   });
 
+  it("answers a $ref that leads nowhere in referencing's words", () => {
+    const dangling = { type: 'object', properties: { a: { $ref: '#/definitions/Nope' } } };
+    expect(schemas.validate({ a: 1 }, dangling, { preprocess: true, ignoreRequired: false })).toBe(
+      "Validation failed. Failure reason: PointerToNowhere: '/definitions/Nope' does not exist within {'type': 'object', 'properties': {'a': {'$ref': '#/definitions/Nope'}}}",
+    );
+  });
+
   it('names what makes a schema invalid', () => {
     expect(schemas.schemaProblem({ type: 'object', properties: { a: { type: 'integer' } } })).toBeNull();
     expect(schemas.schemaProblem(SCHEMA)).toBe(

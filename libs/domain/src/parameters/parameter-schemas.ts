@@ -1,5 +1,6 @@
-import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
+import Ajv2020, { MissingRefError, type ValidateFunction } from 'ajv/dist/2020';
 import { bestMatch, prefectValidationMessage, schemaErrors } from './best-match';
+import { pythonRepr } from './python-repr';
 
 type Schema = Record<string, unknown>;
 
@@ -80,6 +81,16 @@ export function withoutRequired(value: unknown): unknown {
   );
 }
 
+/** `referencing`'s words for a $ref that leads nowhere (`PointerToNowhere`) or out of the document. */
+function unresolvable(ref: string, schema: Schema): string {
+  const hash = ref.indexOf('#');
+  const pointer = hash >= 0 ? ref.slice(hash + 1) : null;
+  if (hash <= 0 && pointer !== null) {
+    return `PointerToNowhere: ${pythonRepr(pointer)} does not exist within ${pythonRepr(schema)}`;
+  }
+  return `Unresolvable: ${ref}`;
+}
+
 /** A parameter schema that cannot be used to validate (Prefect answers these with its own errors or a 500). */
 export class UnusableSchemaError extends Error {}
 
@@ -114,6 +125,7 @@ export class ParameterSchemas {
   /** Prefect's message for the first (best-matching) violation, or null when `values` conform. */
   validate(values: unknown, schema: Schema, options: ValidateOptions): string | null {
     const validate = this.compile(schema, options);
+    if (typeof validate === 'string') return `Validation failed. Failure reason: ${validate}`;
     if (validate(values)) return null;
     const best = bestMatch(schemaErrors(validate.errors ?? [], values));
     return best ? prefectValidationMessage(best) : 'Validation failed.';
@@ -127,7 +139,7 @@ export class ParameterSchemas {
   }
 
   /** The validator of `schema` as `options` adjust it, cached by the schema's text and the options. */
-  private compile(schema: Schema, options: ValidateOptions): ValidateFunction {
+  private compile(schema: Schema, options: ValidateOptions): ValidateFunction | string {
     const key = `${Number(options.preprocess)}${Number(options.ignoreRequired)}${JSON.stringify(schema)}`;
     const cached = this.compiled.get(key);
     if (cached) {
@@ -142,6 +154,8 @@ export class ParameterSchemas {
     try {
       validate = this.ajv.compile(effective);
     } catch (error) {
+      // Python's `referencing` fails on such a $ref only when a value reaches it; ajv, for any value.
+      if (error instanceof MissingRefError) return unresolvable(error.missingRef, effective);
       throw new UnusableSchemaError((error as Error).message);
     }
     this.compiled.set(key, validate);
