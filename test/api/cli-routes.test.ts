@@ -476,6 +476,35 @@ describe('routes the CLI needs', () => {
       ]);
     });
 
+    it('checks each run against the parameter schema as Prefect does, reporting a misfit as FAILED in its place', async () => {
+      const dep = await deployment({
+        parameter_openapi_schema: { type: 'object', properties: { x: { type: 'integer' } }, required: ['x'] },
+        enforce_parameter_schema: true,
+      });
+      const response = await gw.post(`/deployments/${dep.id}/create_flow_run/bulk`, [
+        { parameters: { x: 'a' } },
+        { parameters: { x: 1 } },
+        { parameters: {} },
+        { parameters: { x: 'b' }, enforce_parameter_schema: false },
+      ]);
+      expect(response.status).toBe(200);
+      expect(response.body.results).toEqual([
+        {
+          flow_run_id: null,
+          status: 'FAILED',
+          error:
+            "Parameter validation failed: Validation failed for field 'x'. Failure reason: 'a' is not of type 'integer'",
+        },
+        { flow_run_id: expect.any(String), status: 'CREATED', error: null },
+        {
+          flow_run_id: null,
+          status: 'FAILED',
+          error: "Parameter validation failed: Validation failed. Failure reason: 'x' is a required property",
+        },
+        { flow_run_id: expect.any(String), status: 'CREATED', error: null },
+      ]);
+    });
+
     it("answers Prefect's 404, 400 and 422; an empty list creates nothing", async () => {
       const dep = await deployment({});
       const missing = await gw.post(`/deployments/${UNKNOWN_ID}/create_flow_run/bulk`, []);

@@ -12,6 +12,8 @@ describe('task runs API', () => {
     const flow = await gw.post('/flows/', { name: 'tasks-flow' });
     flowRunId = (await gw.post('/flow_runs/', { flow_id: flow.body.id })).body.id;
     otherFlowRunId = (await gw.post('/flow_runs/', { flow_id: flow.body.id })).body.id;
+    // Prefect lets a task run only while its flow run runs.
+    await gw.post(`/flow_runs/${flowRunId}/set_state`, { state: { type: 'RUNNING' } });
   });
   afterAll(() => gw.stop());
 
@@ -170,8 +172,9 @@ describe('task runs API', () => {
         status: 404,
         body: { detail: 'Task not found' },
       });
-      const setState = await gw.post(`/task_runs/${randomUUID()}/set_state`, { state: { type: 'RUNNING' } });
-      expect(setState).toMatchObject({ status: 404, body: { detail: 'Task run not found' } });
+      const id = randomUUID();
+      const setState = await gw.post(`/task_runs/${id}/set_state`, { state: { type: 'RUNNING' } });
+      expect(setState).toMatchObject({ status: 404, body: { exception_message: `Task run with id ${id} not found` } });
     });
 
     it('409 for a flow run that does not exist, and nothing stored', async () => {

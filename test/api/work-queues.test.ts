@@ -122,8 +122,8 @@ describe('work queues API', () => {
 
     it.each([
       ['missing name', { description: 'x' }, 'missing'],
-      ['banned character', { name: 'hi/there' }, 'value_error'],
-      ['empty name', { name: '' }, 'value_error'],
+      ['banned character', { name: 'hi/there' }, 'string_pattern_mismatch'],
+      ['empty name', { name: '' }, 'string_pattern_mismatch'],
       ['zero priority', { name: 'p0', priority: 0 }, 'greater_than'],
       ['negative concurrency', { name: 'c', concurrency_limit: -1 }, 'greater_than_equal'],
       ['unknown key', { name: 'k', color: 'red' }, 'extra_forbidden'],

@@ -96,6 +96,11 @@ const CONSTRAINTS: Record<string, (constraint: FailedConstraint) => PydanticErro
   },
   // class-validator's own check on a nested value that is no object, where IsNestedModel is not used.
   nestedValidation: fixed('model_type', 'Input should be a valid dictionary or instance of the model'),
+  // Prefect's `Name` pattern, or the `NonEmptyishName` check that comes before it.
+  isObjectName: ({ args: [pattern], message }) =>
+    message.startsWith('String should match pattern')
+      ? { type: 'string_pattern_mismatch', msg: message, ctx: { pattern } }
+      : { type: 'value_error', msg: message, ctx: { error: {} } },
   isIn: enumError,
   isEnum: enumError,
 };

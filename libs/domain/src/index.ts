@@ -12,6 +12,7 @@ export * from './events/prefect-events';
 export * from './late-runs/late-runs';
 export * from './limits';
 export * from './orchestration';
+export * from './parameters';
 export * from './presenters/deployment.presenter';
 export * from './presenters/flow-run.presenter';
 export * from './presenters/flow.presenter';

@@ -3,6 +3,7 @@ import { StateCreateDto } from '@app/contracts';
 import {
   orchestratedTaskRun,
   orchestrateTaskRun,
+  EnclosingFlowRun,
   OrchestrationContext,
   OrchestrationOutcome,
   proposedState,
@@ -20,14 +21,20 @@ import type { TransitionClient } from './flow-run-transitions';
 export class TaskRunTransitions {
   constructor(private readonly config: AppConfig) {}
 
-  /** Orchestrates `proposal` for `task` (locked by the caller, or created in this transaction) and records the outcome. */
+  /**
+   * Orchestrates `proposal` for `task` (locked by the caller, or created in this transaction) and records the
+   * outcome. `force` skips the core rules, as Prefect does for `force: true` and for a new task run's first state.
+   */
   async transition(
     tx: Transaction,
     task: TaskRunEntity,
     proposal: StateCreateDto,
     client: TransitionClient,
+    force: boolean,
   ): Promise<OrchestrationOutcome> {
     const now = new Date();
+    // Only a RUNNING proposal under the core rules looks at the flow run.
+    const flowRun = !force && proposal.type === 'RUNNING' ? await this.enclosingFlowRun(tx, task) : null;
     const current = task.state_id ? await tx.taskRunStates.findById(task.state_id) : null;
     const taken = await tx.taskRunStates.timestampsOf(task.id);
     const before = orchestratedTaskRun(task);
@@ -44,7 +51,7 @@ export class TaskRunTransitions {
         deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config),
       },
     );
-    const outcome = await orchestrateTaskRun(context, task);
+    const outcome = await orchestrateTaskRun(context, task, { flowRun, force });
     const changes = runChanges(before, outcome.run);
     if (outcome.written && outcome.state) {
       const { flow_run_id: _flowRunId, ...row } = stateRow(outcome.state, task.id);
@@ -54,5 +61,13 @@ export class TaskRunTransitions {
       await tx.taskRuns.patch(task.id, changes);
     }
     return outcome;
+  }
+
+  private async enclosingFlowRun(tx: Transaction, task: TaskRunEntity): Promise<EnclosingFlowRun | null> {
+    if (!task.flow_run_id) return null;
+    const flowRun = await tx.flowRuns.findById(task.flow_run_id);
+    if (!flowRun) return null;
+    const state = flowRun.state_id ? await tx.flowRunStates.findById(flowRun.state_id) : null;
+    return { id: flowRun.id, state: state && stateFromRow(state) };
   }
 }

@@ -19,7 +19,7 @@ import {
 import { Database, DeploymentEntity, Transaction, WorkPoolEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { ensureLegacyWorkQueue, queueInPool, requireWorkPool } from '../work-pools/work-pool.helpers';
-import { requireEnforceableParameterSchema } from './parameter-schema';
+import { DeploymentParameters } from './parameter-schema';
 import { planScheduleUpdate } from './schedule-update-plan';
 import { newScheduleValues, NewSchedule, scheduleChanges } from './schedules';
 
@@ -80,6 +80,7 @@ export class DeploymentService {
   constructor(
     private readonly db: Database,
     private readonly config: AppConfig,
+    private readonly parameters: DeploymentParameters,
   ) {}
 
   /**
@@ -87,6 +88,7 @@ export class DeploymentService {
    * loses its future auto-scheduled runs and has its schedules replaced by the body's.
    */
   async create(body: DeploymentCreateDto): Promise<{ deployment: DeploymentResponse; created: boolean }> {
+    this.parameters.checkCreate(body);
     const now = new Date();
     const { id, inserted } = await this.db.transaction(async (tx) => {
       const pool = body.work_pool_name ? await requireWorkPool(tx.workPools, body.work_pool_name) : null;
@@ -168,16 +170,13 @@ export class DeploymentService {
         body.schedules,
       );
       const pool = body.work_pool_name ? await requireWorkPool(tx.workPools, body.work_pool_name) : null;
-      const schema =
-        body.parameter_openapi_schema && Object.keys(body.parameter_openapi_schema).length > 0
-          ? body.parameter_openapi_schema
-          : existing.parameter_openapi_schema;
-      requireEnforceableParameterSchema(body.enforce_parameter_schema ?? existing.enforce_parameter_schema, schema);
-      if (body.global_concurrency_limit_id) throw notFound('Concurrency limit not found');
       // These columns are NOT NULL in Prefect too, where writing null fails on the constraint.
       if (body.parameters === null || body.enforce_parameter_schema === null) throw integrityConflict();
+      const hydrated = this.parameters.checkUpdate(existing, body);
+      if (body.global_concurrency_limit_id) throw notFound('Concurrency limit not found');
 
       const { job_variables: jobVariables, ...sent } = sentColumns(body, UPDATE_COLUMNS);
+      if (hydrated) sent.parameters = hydrated;
       const workQueueId =
         body.work_pool_name === null ? null : await this.resolveWorkQueue(tx, pool, body.work_queue_name);
       const limitIdentity: ConcurrencyLimitIdentity | undefined =

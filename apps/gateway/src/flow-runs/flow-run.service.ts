@@ -25,7 +25,7 @@ import {
 import { Database, WorkQueueEntity, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { requireEnforceableParameterSchema } from '../deployments/parameter-schema';
+import { DeploymentParameters } from '../deployments/parameter-schema';
 import { queueInPool, requireWorkPool, workQueueNotFound } from '../work-pools/work-pool.helpers';
 import { FlowRunStateService } from './flow-run-state.service';
 import type { NewFlowRun } from '@app/orchestration';
@@ -71,6 +71,7 @@ export class FlowRunService {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly states: FlowRunStateService,
+    private readonly deploymentParameters: DeploymentParameters,
   ) {}
 
   /**
@@ -126,10 +127,7 @@ export class FlowRunService {
     return this.db.transaction(async (tx) => {
       const deployment = await tx.deployments.findDetailed(deploymentId);
       if (!deployment) throw notFound('Deployment not found');
-      requireEnforceableParameterSchema(
-        body.enforce_parameter_schema ?? deployment.enforce_parameter_schema,
-        deployment.parameter_openapi_schema,
-      );
+      const parameters = this.deploymentParameters.forNewRun(deployment, body);
       let workQueueId = deployment.work_queue_id;
       let workQueueName = deployment.work_queue?.name ?? deployment.work_queue_name;
       if (body.work_queue_name) {
@@ -148,7 +146,7 @@ export class FlowRunService {
         flow_version: null,
         deployment_id: deployment.id,
         deployment_version: deployment.version,
-        parameters: { ...deployment.parameters, ...body.parameters },
+        parameters,
         context: body.context,
         empirical_policy: flowRunPolicy(body.empirical_policy),
         tags: [...new Set([...deployment.tags, ...body.tags])],
@@ -190,11 +188,8 @@ export class FlowRunService {
         }
       }
       const results: (FlowRunCreateResult | NewFlowRunRow)[] = bodies.map((body) => {
-        const enforce = body.enforce_parameter_schema ?? deployment.enforce_parameter_schema;
-        const schema = deployment.parameter_openapi_schema;
-        if (enforce && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
-          return failed('Parameter schema enforcement is enabled but deployment has no valid schema.');
-        }
+        const checked = this.deploymentParameters.forBulkRun(deployment, body);
+        if ('failure' in checked) return failed(checked.failure);
         if (body.work_queue_name && !pool) {
           return failed(
             `Cannot create flow run in work queue ${body.work_queue_name} because deployment is not associated with a work pool.`,
@@ -208,7 +203,7 @@ export class FlowRunService {
           flow_version: null,
           deployment_id: deployment.id,
           deployment_version: deployment.version,
-          parameters: { ...deployment.parameters, ...body.parameters },
+          parameters: checked.parameters,
           context: body.context,
           empirical_policy: flowRunPolicy(body.empirical_policy),
           tags: [...new Set([...deployment.tags, ...body.tags])],

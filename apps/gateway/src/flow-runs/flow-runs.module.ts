@@ -1,5 +1,6 @@
 import { OrchestrationModule } from '@app/orchestration';
 import { Module } from '@nestjs/common';
+import { DeploymentsModule } from '../deployments/deployments.module';
 import { DeploymentFlowRunController } from './deployment-flow-run.controller';
 import { FlowRunClaimHandler } from './flow-run-claim.handler';
 import { FlowRunClaimService } from './flow-run-claim.service';
@@ -8,7 +9,7 @@ import { FlowRunController } from './flow-run.controller';
 import { FlowRunService } from './flow-run.service';
 
 @Module({
-  imports: [OrchestrationModule],
+  imports: [OrchestrationModule, DeploymentsModule],
   controllers: [FlowRunController, DeploymentFlowRunController, FlowRunClaimHandler],
   providers: [FlowRunService, FlowRunStateService, FlowRunClaimService],
 })

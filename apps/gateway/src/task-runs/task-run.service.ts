@@ -10,9 +10,11 @@ import {
   generateRunName,
   integrityConflict,
   notFound,
+  objectNotFound,
   presentOrchestrationResult,
   presentTaskRun,
   resolveLimit,
+  taskRunLabels,
   taskRunPolicy,
 } from '@app/domain';
 import { TaskRunTransitions } from '@app/orchestration';
@@ -38,7 +40,8 @@ export class TaskRunService {
   ): Promise<{ task: TaskRunResponse; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const flowRunId = body.flow_run_id ?? null;
-      if (flowRunId && !(await tx.flowRuns.findById(flowRunId))) throw integrityConflict();
+      const flowRun = flowRunId ? await tx.flowRuns.findById(flowRunId) : null;
+      if (flowRunId && !flowRun) throw integrityConflict();
       const existing = flowRunId ? null : await tx.taskRuns.findByKey(null, body.task_key, body.dynamic_key);
       const inserted = existing
         ? null
@@ -53,7 +56,7 @@ export class TaskRunService {
             task_version: body.task_version ?? null,
             empirical_policy: taskRunPolicy(body.empirical_policy),
             tags: body.tags,
-            labels: body.labels ?? {},
+            labels: taskRunLabels(flowRun, body.labels),
             task_inputs: body.task_inputs,
           });
       if (!inserted) {
@@ -61,7 +64,7 @@ export class TaskRunService {
         if (!found) throw integrityConflict();
         return { task: await this.present(tx, found), created: false };
       }
-      await this.transitions.transition(tx, inserted, body.state ?? { type: 'PENDING' }, client);
+      await this.transitions.transition(tx, inserted, body.state ?? { type: 'PENDING' }, client, true);
       return { task: await this.present(tx, (await tx.taskRuns.findById(inserted.id))!), created: true };
     });
   }
@@ -83,8 +86,8 @@ export class TaskRunService {
   ): Promise<{ result: OrchestrationResult; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const task = await tx.taskRuns.findByIdForUpdate(id);
-      if (!task) throw notFound('Task run not found');
-      const outcome = await this.transitions.transition(tx, task, body.state, client);
+      if (!task) throw objectNotFound(`Task run with id ${id} not found`);
+      const outcome = await this.transitions.transition(tx, task, body.state, client, body.force ?? false);
       return { result: presentOrchestrationResult(outcome), created: outcome.written };
     });
   }

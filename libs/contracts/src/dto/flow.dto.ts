@@ -1,12 +1,14 @@
 import { IsArray, IsDefined, IsOptional, IsString } from 'class-validator';
 import { ForbidExtra } from '../body-validation';
-import { IsLabels, IsPrefectName } from './validators';
+import { IsLabels } from './validators';
+import { IsObjectName } from './work-pool.dto';
 
 @ForbidExtra()
 export class FlowCreateDto {
   @IsDefined()
   @IsString()
-  @IsPrefectName()
+  // Prefect's `Name`: an empty flow name is refused (a stored one breaks `prefect flow ls` for everyone).
+  @IsObjectName({ nonEmptyish: false })
   name!: string;
 
   @IsOptional()

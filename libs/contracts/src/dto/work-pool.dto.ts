@@ -22,6 +22,7 @@ export function IsObjectName({ nonEmptyish }: { nonEmptyish: boolean }): Propert
   const emptyish = (value: string) => nonEmptyish && value.replace(/^['" ]+|['" ]+$/g, '') === '';
   // Non-strings are IsString's to report, as pydantic reports only the type.
   return rule('isObjectName', (value) => typeof value !== 'string' || (!emptyish(value) && NAME.test(value)), {
+    constraints: [NAME_PATTERN],
     message: ({ value }) =>
       emptyish(value as string)
         ? 'Value error, name cannot be an empty string'

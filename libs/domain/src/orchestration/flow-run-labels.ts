@@ -17,3 +17,15 @@ export function flowRunLabels(options: {
   const parent = deployment ? deployment.labels : flowLabels;
   return { ...parent, ...system, ...requested };
 }
+
+/**
+ * The labels a new task run gets (Prefect's `with_system_labels_for_task_run`): its flow run's labels, then
+ * `prefect.flow-run.id`, then the client's, later ones winning. A task run without a flow run has only the client's.
+ */
+export function taskRunLabels(
+  flowRun: { id: string; labels: Labels | null } | null,
+  requested?: Labels | null,
+): Labels {
+  const inherited: Labels = flowRun ? { ...flowRun.labels, 'prefect.flow-run.id': flowRun.id } : {};
+  return { ...inherited, ...requested };
+}

@@ -12,7 +12,8 @@ import {
   SetStartTime,
 } from '../orchestration/global-policy';
 import { flowRunPolicy, OrchestratedRun } from '../orchestration/orchestrated-run';
-import { bookkeeping, Policy } from '../orchestration/rule';
+import { bookkeeping, OrchestrationRule, Policy, TransitionRule } from '../orchestration/rule';
+import { ALL_ORCHESTRATION_STATES, newState, RunState, StateType } from '../orchestration/states';
 
 /** The task-run fields orchestration reads. */
 export type OrchestratedTaskRunRow = Pick<
@@ -81,16 +82,65 @@ export function globalTaskPolicy(task: Pick<OrchestratedTaskRunRow, 'id' | 'flow
   ];
 }
 
+/** The flow run a task run belongs to, with its current state (null: it has none). */
+export interface EnclosingFlowRun {
+  id: string;
+  state: RunState | null;
+}
+
+const NOT_RUNNING = 'The enclosing flow must be running to begin task execution.';
+
 /**
- * A task-run transition through the global bookkeeping only: every proposal is accepted (forced or not).
- * Prefect's `CoreTaskPolicy` rules are left out — cache retrieval and insertion, terminal-state protection,
- * stopped-flow checks, tag concurrency slots, waiting for the scheduled time, retries and rerun renaming —
- * because Prefect 3's engine orchestrates task runs on the client and reports them as events, so this route
- * only records what a client decided (`run_deployment`'s parent task, background tasks).
+ * Prefect's `PreventRunningTasksFromStoppedFlows`: a task may only start running while its flow run runs. A paused
+ * flow run gets the proposal rejected into a `Paused` ("NotReady") state carrying the flow's pause timeout and
+ * reschedule flag (so the task waits for the resume); any other flow state aborts it. A task run without a flow
+ * run (a background task) is not concerned.
+ */
+export function preventRunningTasksFromStoppedFlows(flowRun: EnclosingFlowRun | null): TransitionRule {
+  return class PreventRunningTasksFromStoppedFlows extends OrchestrationRule {
+    static override readonly fromStates = ALL_ORCHESTRATION_STATES;
+    static override readonly toStates: ReadonlySet<StateType | null> = new Set<StateType | null>(['RUNNING']);
+
+    protected override async beforeTransition(): Promise<void> {
+      if (!flowRun) return;
+      const state = flowRun.state;
+      if (state?.type === 'PAUSED') {
+        const paused = newState('PAUSED', this.context.environment.now, {
+          name: 'NotReady',
+          state_details: {
+            pause_timeout: state.state_details.pause_timeout,
+            pause_reschedule: state.state_details.pause_reschedule ?? false,
+            pause_key: null,
+          },
+        });
+        this.reject(paused, `The flow is paused, new tasks can execute after resuming flow run: ${flowRun.id}.`);
+      } else if (state?.type !== 'RUNNING') {
+        this.abort(NOT_RUNNING);
+      }
+    }
+  };
+}
+
+/** What a task-run transition depends on beyond the run itself. */
+export interface TaskRunTransitionOptions {
+  /** The task run's flow run, or null when it has none. */
+  flowRun: EnclosingFlowRun | null;
+  /** A forced proposal (`force: true`, or the state a new task run is created in) skips the core rules. */
+  force: boolean;
+}
+
+/**
+ * A task-run transition: Prefect's `CoreTaskPolicy` (unless forced), then the global bookkeeping. Of the core
+ * rules only `PreventRunningTasksFromStoppedFlows` is ported; the others — cache retrieval and insertion,
+ * terminal-state protection, tag concurrency slots, waiting for the scheduled time, retries and rerun renaming —
+ * are left out because Prefect 3's engine orchestrates task runs on the client and reports them as events, so this
+ * route only records what a client decided (`run_deployment`'s parent task, background tasks).
  */
 export function orchestrateTaskRun(
   context: OrchestrationContext,
   task: Pick<OrchestratedTaskRunRow, 'id' | 'flow_run_id'>,
+  { flowRun, force }: TaskRunTransitionOptions,
 ): Promise<OrchestrationOutcome> {
-  return orchestrate(context, [globalTaskPolicy(task)]);
+  const core: Policy = force ? [] : [preventRunningTasksFromStoppedFlows(flowRun)];
+  return orchestrate(context, [core, globalTaskPolicy(task)]);
 }

@@ -4,7 +4,9 @@ import { EntityManager, IsNull } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { TaskRunEntity, TaskRunStateEntity } from '../entities';
 import { QueryParameters } from '../filters/criteria';
+import { deploymentFilterSql } from '../filters/deployment.filter';
 import { flowRunFilterSql } from '../filters/flow-run.filter';
+import { flowFilterSql } from '../filters/flow.filter';
 import { applyOrder } from '../filters/order';
 import { taskRunFilterSql, taskRunOrder } from '../filters/task-run.filter';
 import { EntityRepository } from './entity-repository';
@@ -91,14 +93,27 @@ export class TaskRunRepository extends EntityRepository<TaskRunEntity> {
     ]);
   }
 
-  /** Task runs matching the task-run filter and, through their flow run, the flow-run filter. */
+  /**
+   * Task runs matching the task-run filter and, as Prefect's `_apply_task_run_filters`, an EXISTS over their flow
+   * run joined to its flow and deployment for the flow-run, flow and deployment filters. Any of those filters, even
+   * `{}`, leaves out task runs without a flow run; a deployment filter also those whose flow run has no deployment.
+   */
   filter(body: TaskRunFilterRequestDto, limit: number): Promise<TaskRunEntity[]> {
     const params = new QueryParameters();
     const conditions = [body.task_runs ? taskRunFilterSql(body.task_runs, TASK_RUN, params) : 'TRUE'];
-    if (body.flow_runs) {
-      conditions.push(
-        `EXISTS (SELECT 1 FROM flow_run flow_run WHERE flow_run.id = ${TASK_RUN}.flow_run_id AND ${flowRunFilterSql(body.flow_runs, 'flow_run', params)})`,
-      );
+    if (body.flow_runs || body.flows || body.deployments) {
+      let from = 'flow_run flow_run';
+      const related = [`flow_run.id = ${TASK_RUN}.flow_run_id`];
+      if (body.flow_runs) related.push(flowRunFilterSql(body.flow_runs, 'flow_run', params));
+      if (body.flows) {
+        from += ' JOIN flow flow ON flow.id = flow_run.flow_id';
+        related.push(flowFilterSql(body.flows, 'flow', params));
+      }
+      if (body.deployments) {
+        from += ' JOIN deployment deployment ON deployment.id = flow_run.deployment_id';
+        related.push(deploymentFilterSql(body.deployments, 'deployment', params));
+      }
+      conditions.push(`EXISTS (SELECT 1 FROM ${from} WHERE ${related.join(' AND ')})`);
     }
     const query = this.repo.createQueryBuilder(TASK_RUN).where(conditions.join(' AND '), params.values);
     return applyOrder(query, taskRunOrder(body.sort, TASK_RUN)).offset(body.offset).limit(limit).getMany();

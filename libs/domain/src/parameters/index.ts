@@ -1,0 +1,2 @@
+export * from './hydration';
+export * from './parameter-schemas';
