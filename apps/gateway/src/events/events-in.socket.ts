@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { InvalidEventError } from '@app/domain';
-import type { ApiAuth } from '../http/api-auth';
+import type { ApiAuth } from '@app/observability';
 import type { ConnectionCap } from '../http/connection-cap';
 import { EventsInService } from './events-in.service';
 
