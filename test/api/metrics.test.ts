@@ -1,4 +1,7 @@
+import { natsNames } from '@app/contracts';
 import { NatsClient } from '@app/messaging';
+import { connect } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import { MetricsRegistry } from '@app/observability';
 import { SchedulerMetrics } from '../../apps/scheduler/src/metrics/scheduler-metrics';
 import { Sql } from '../support/delivery';
@@ -156,6 +159,22 @@ describe('metrics', () => {
     expect(valueOf(exposition, `${P}claims_total`, { result: 'ACCEPT' })).toBe(1);
     expect(valueOf(exposition, `${P}claims_total`, { result: 'ABORT' })).toBe(1);
     expect(valueOf(exposition, `${P}set_state_duration_seconds_count`)).toBe(3);
+
+    // A NATS worker's claim with a message the run never had: refused, and counted with the HTTP claims.
+    const poolId = (await gw.get('/work_pools/metrics-pool')).body.id;
+    const nc = await connect({ servers: gw.config.nats.url });
+    try {
+      const request = { flow_run_id: ids[1], publication: `${ids[1]}:${randomUUID()}:1`, transition_id: randomUUID() };
+      const reply = await nc.request(natsNames(gw.config.nats.namespace).claim(poolId), JSON.stringify(request), {
+        timeout: 10_000,
+      });
+      expect(reply.json<{ status: string }>().status).toBe('ABORT');
+    } finally {
+      await nc.close();
+    }
+    const withNats = parseExposition((await scrapeGateway(gw)).body);
+    expect(valueOf(withNats, `${P}claims_total`, { result: 'ABORT' })).toBe(2);
+    expect(valueOf(withNats, `${P}set_state_duration_seconds_count`)).toBe(4);
 
     // An unknown pool is a 404 and an error outcome.
     expect((await gw.post('/work_pools/missing/get_scheduled_flow_runs', {})).status).toBe(404);
