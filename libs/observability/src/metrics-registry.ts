@@ -10,17 +10,30 @@ export const METRIC_PREFIX = 'prefect_dispatch_';
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /**
- * The process's Prometheus registry (one per app, not prom-client's global one, so apps started side by side in one
- * process keep their own). It holds prom-client's default process and Node metrics, and the runtime gauges of
- * Postgres and NATS read at scrape time from counters the clients keep (no query, no round trip); each app's
- * metrics provider adds its own through {@link counter}, {@link histogram} and {@link gauge}.
+ * prom-client's process and Node metrics, registered once per process: they describe the process, and each
+ * registration starts an event-loop monitor and a GC observer that nothing stops (tests start many apps in one).
+ */
+let processMetrics: Registry | undefined;
+function processRegistry(): Registry {
+  if (processMetrics === undefined) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
+/**
+ * The app's Prometheus registry (one per app, not prom-client's global one, so apps started side by side in one
+ * process keep their own). It holds the runtime gauges of Postgres and NATS, read at scrape time from counters the
+ * clients keep (no query, no round trip); each app's metrics provider adds its own through {@link counter},
+ * {@link histogram} and {@link gauge}. A scrape shows the process's metrics first.
  */
 @Injectable()
 export class MetricsRegistry {
   readonly registry = new Registry();
 
   constructor(db: Database, nats: NatsClient) {
-    collectDefaultMetrics({ register: this.registry });
+    processRegistry();
     this.gauge(
       'db_pool_connections_in_use',
       'Postgres connections of the pool checked out by a query or transaction',
@@ -89,8 +102,9 @@ export class MetricsRegistry {
     return this.registry.contentType;
   }
 
-  /** The text exposition format, as Prometheus scrapes it. */
-  exposition(): Promise<string> {
-    return this.registry.metrics();
+  /** The text exposition format, as Prometheus scrapes it: the process's metrics, then the app's. */
+  async exposition(): Promise<string> {
+    const [process, app] = await Promise.all([processRegistry().metrics(), this.registry.metrics()]);
+    return process.endsWith('\n') ? process + app : `${process}\n${app}`;
   }
 }
