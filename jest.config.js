@@ -26,7 +26,8 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@app/(config|contracts|domain|messaging|orchestration|persistence)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@app/(config|contracts|domain|messaging|observability|orchestration|persistence)$':
+    '<rootDir>/libs/$1/src/index.ts',
 };
 const common = {
   rootDir: __dirname,

@@ -46,7 +46,8 @@ export class AppProcess {
       throw new Error(`${ENTRIES[app]} is missing: build the apps first (\`npm run build\`)`);
     }
     const child = spawn(process.execPath, [ENTRIES[app]], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      // Schedulers run side by side here: each gets a free port for its metrics listener unless told one.
+      env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new AppProcess(app, child);

@@ -68,6 +68,8 @@ async function main(): Promise<void> {
     NATS_NAMESPACE: namespace,
     PORT: String(port),
     LOG_LEVEL: 'warn',
+    // Beside a running `npm start`, whose scheduler holds 4201.
+    METRICS_PORT: '0',
   };
   const call = async <T>(
     method: string,

@@ -42,7 +42,8 @@ export class AppProcess {
   static start(app: keyof typeof ENTRY, env: Record<string, string>, args: string[] = []): AppProcess {
     if (!existsSync(ENTRY[app])) throw new Error(`${ENTRY[app]} is missing: run \`npm run build\` first`);
     const child = spawn(process.execPath, [ENTRY[app], ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      // A scheduler's metrics listener on a port of its own unless the test names one: several run side by side.
+      env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new AppProcess(child);

@@ -12,8 +12,10 @@ import { ApiVersionGuard } from './http/api-version.guard';
 import { PrefectExceptionFilter } from './http/prefect-exception.filter';
 import { RequestValidationPipe } from './http/request-validation.pipe';
 import { LogsModule } from './logs/logs.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ScheduledRunsModule } from './scheduled-runs/scheduled-runs.module';
 import { AutomationController } from './server/automation.controller';
+import { ReadinessController } from './server/readiness.controller';
 import { ServerController } from './server/server.controller';
 import { TaskRunsModule } from './task-runs/task-runs.module';
 import { WorkPoolsModule } from './work-pools/work-pools.module';
@@ -23,6 +25,7 @@ import { WorkPoolsModule } from './work-pools/work-pools.module';
     ConfigModule,
     PersistenceModule,
     MessagingModule.forRoot('gateway'),
+    MetricsModule,
     WorkPoolsModule,
     ScheduledRunsModule,
     FlowsModule,
@@ -33,7 +36,7 @@ import { WorkPoolsModule } from './work-pools/work-pools.module';
     TaskRunsModule,
     EventsModule,
   ],
-  controllers: [ServerController, AutomationController],
+  controllers: [ServerController, AutomationController, ReadinessController],
   providers: [
     { provide: APP_PIPE, useClass: RequestValidationPipe },
     { provide: APP_FILTER, useClass: PrefectExceptionFilter },

@@ -12,7 +12,7 @@ async function bootstrap(): Promise<void> {
   const app = await createHttpApp(config, (adapter, options) =>
     NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, options),
   );
-  closeOnSignals(app, 'gateway');
+  closeOnSignals(app, 'gateway', config.http.shutdownDrainSeconds);
   await app.startAllMicroservices();
   await app.listen(config.http.port, config.http.host);
 }

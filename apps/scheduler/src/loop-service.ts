@@ -1,8 +1,12 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LoopName, SchedulerMetrics } from './metrics/scheduler-metrics';
 
 export interface LoopSettings {
   enabled: boolean;
   intervalSeconds: number;
+  /** The loop's `loop` label; every pass is reported to `metrics` with its duration and outcome. */
+  loop: LoopName;
+  metrics: SchedulerMetrics;
   /** How soon a failed pass is tried again; by default, an interval after it began. */
   retryAfterErrorSeconds?: number;
 }
@@ -56,10 +60,14 @@ export abstract class LoopService implements OnApplicationBootstrap, OnApplicati
     while (this.running) {
       this.passRequested = false;
       const startedAt = Date.now();
+      const started = performance.now();
       let nextAt: number;
       try {
-        nextAt = this.nextPassAt(startedAt, await this.runOnce());
+        const outcome = await this.runOnce();
+        this.settings.metrics.passDone(this.settings.loop, (performance.now() - started) / 1000, outcome);
+        nextAt = this.nextPassAt(startedAt, outcome);
       } catch (error) {
+        this.settings.metrics.passDone(this.settings.loop, (performance.now() - started) / 1000, undefined);
         this.logger.error(`pass failed: ${String(error)}`);
         nextAt = startedAt + (this.settings.retryAfterErrorSeconds ?? this.settings.intervalSeconds) * 1000;
       }

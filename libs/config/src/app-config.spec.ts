@@ -252,7 +252,7 @@ describe('loadConfig: grouped by concern', () => {
     return { [key]: 'other' };
   };
 
-  it('gives the apps db, nats, http, api, logging, dispatch, foreman, lateRuns, scheduler and deploymentConcurrency', () => {
+  it('gives the apps db, nats, http, api, logging, metrics, dispatch, foreman, lateRuns, scheduler and deploymentConcurrency', () => {
     expect(Object.keys(loadConfig({})).sort()).toEqual(
       [
         'api',
@@ -263,6 +263,7 @@ describe('loadConfig: grouped by concern', () => {
         'http',
         'lateRuns',
         'logging',
+        'metrics',
         'nats',
         'scheduler',
       ].sort(),
@@ -298,11 +299,14 @@ describe('loadConfig: grouped by concern', () => {
       LATE_RUNS_AFTER_SECONDS: '16',
       SCHEDULER_INSERT_BATCH_SIZE: '5',
       DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS: '4',
+      METRICS_PORT: '9100',
+      SHUTDOWN_DRAIN_SECONDS: '3',
     });
     expect(config).toMatchObject({
       db: { url: 'postgres://u@h/d' },
       nats: { url: 'nats://n:1' },
-      http: { port: 1234 },
+      http: { port: 1234, shutdownDrainSeconds: 3 },
+      metrics: { port: 9100, sampleSeconds: 15 },
       api: { defaultLimit: 7 },
       logging: { level: 'warn' },
       dispatch: { leaseSeconds: 9, reconcileSeconds: 2.5 },

@@ -32,6 +32,14 @@ export interface HttpConfig {
   readonly corsAllowedOrigins: string;
   readonly corsAllowedMethods: string;
   readonly corsAllowedHeaders: string;
+  /** SHUTDOWN_DRAIN_SECONDS. */
+  readonly shutdownDrainSeconds: number;
+}
+
+/** METRICS_*: the scheduler's Prometheus listener and how often the backlog gauges are sampled. */
+export interface MetricsConfig {
+  readonly port: number;
+  readonly sampleSeconds: number;
 }
 
 /** Prefect's `PREFECT_SERVER_API_*` settings we honour: DEFAULT_LIMIT and API_AUTH_STRING. */
@@ -102,6 +110,7 @@ export abstract class AppConfig {
   declare readonly http: HttpConfig;
   declare readonly api: ApiConfig;
   declare readonly logging: LoggingConfig;
+  declare readonly metrics: MetricsConfig;
   declare readonly dispatch: DispatchConfig;
   declare readonly foreman: ForemanConfig;
   declare readonly lateRuns: LateRunsConfig;
@@ -135,9 +144,11 @@ function grouped(env: ConfigEnv): AppConfig {
       corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS,
       corsAllowedMethods: env.CORS_ALLOWED_METHODS,
       corsAllowedHeaders: env.CORS_ALLOWED_HEADERS,
+      shutdownDrainSeconds: env.SHUTDOWN_DRAIN_SECONDS,
     },
     api: { defaultLimit: env.DEFAULT_LIMIT, authString: env.API_AUTH_STRING },
     logging: { level: env.LOG_LEVEL },
+    metrics: { port: env.METRICS_PORT, sampleSeconds: env.METRICS_SAMPLE_SECONDS },
     dispatch: {
       leaseSeconds: env.DELIVERY_LEASE_SECONDS,
       claimWindowMs: env.DELIVERY_CLAIM_WINDOW_MS,

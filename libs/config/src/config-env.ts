@@ -417,6 +417,29 @@ export class ConfigEnv {
   @IsInt({ message: 'HTTP_MAX_CONNECTIONS must be an integer' })
   @Min(1)
   HTTP_MAX_CONNECTIONS = 10_000;
+
+  /**
+   * On SIGTERM the gateway keeps serving this long with `/api/ready` answering 503 (long polls answered at once),
+   * so a load balancer takes it out of rotation before its listener closes.
+   */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'SHUTDOWN_DRAIN_SECONDS must be a number' })
+  @Min(0)
+  @Max(300)
+  SHUTDOWN_DRAIN_SECONDS = 0;
+
+  /** The scheduler's `/metrics` listener (on HOST); the gateway serves `/metrics` on its own port. */
+  @Transform(toInt)
+  @IsInt({ message: 'METRICS_PORT must be an integer' })
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT = 4201;
+
+  /** How often the per-pool and per-queue gauges are sampled from Postgres (one set-based query). */
+  @Transform(toNumber)
+  @IsNumber({}, { message: 'METRICS_SAMPLE_SECONDS must be a number' })
+  @Min(0.1)
+  METRICS_SAMPLE_SECONDS = 15;
 }
 
 /** Prefect's own names, read when ours are not set. */

@@ -2,6 +2,7 @@ import { AppConfig, natsRequiresTls } from '@app/config';
 import { natsNames, NatsNames, Subject } from '@app/contracts';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { connect, ConnectionOptions, credsAuthenticator, NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { readFileSync } from 'node:fs';
 import { decodeBody, outgoing, OutgoingMessage } from './message-body';
 
@@ -87,6 +88,25 @@ export class NatsClient implements OnApplicationShutdown {
 
   private readonly reconnectListeners: (() => void)[] = [];
   private up = true;
+  /** Reconnections since start, for metrics. */
+  reconnects = 0;
+
+  /**
+   * Resolves once the server answers a round trip and the JetStream API answers an account-info request, each
+   * within `timeoutMs`; rejects naming the part that did not (`nats` or `jetstream`) otherwise.
+   */
+  async check(timeoutMs: number): Promise<void> {
+    if (!this.isConnected) throw new NatsCheckError('nats', 'not connected');
+    await withTimeout(this.connection.flush(), timeoutMs).catch((error: unknown) => {
+      throw new NatsCheckError('nats', String(error));
+    });
+    await withTimeout(
+      jetstreamManager(this.connection, { timeout: timeoutMs }).then((jsm) => jsm.getAccountInfo()),
+      timeoutMs,
+    ).catch((error: unknown) => {
+      throw new NatsCheckError('jetstream', String(error));
+    });
+  }
 
   /**
    * False from a lost connection until it is back: the client then queues what it sends and drops that queue on
@@ -110,6 +130,7 @@ export class NatsClient implements OnApplicationShutdown {
         if (status.type === 'disconnect') this.up = false;
         if (status.type === 'reconnect') {
           this.up = true;
+          this.reconnects++;
           this.reconnectListeners.forEach((listener) => listener());
         }
       }
@@ -119,4 +140,22 @@ export class NatsClient implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.connection.isClosed()) await this.connection.drain();
   }
+}
+
+/** A failed {@link NatsClient.check}: which part did not answer. */
+export class NatsCheckError extends Error {
+  constructor(
+    readonly part: 'nats' | 'jetstream',
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,20 @@ import { Repositories } from './repositories';
 
 export type AfterCommit = () => unknown;
 
+/** The connection pool's occupancy, for metrics. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** The `pg` pool under TypeORM's Postgres driver (untyped there). */
+interface PgPool {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
+
 /** Repositories bound to one transaction, plus a hook for work that must wait until it has committed. */
 export interface Transaction extends Repositories {
   /** Runs `callback` once the transaction has committed (never if it rolls back). Errors are logged, not thrown. */
@@ -22,6 +36,25 @@ export class Database {
 
   constructor(private readonly dataSource: DataSource) {
     this.repos = new Repositories(dataSource.manager);
+  }
+
+  /** Resolves once Postgres answers `SELECT 1`; rejects after `timeoutMs` (a pool that waits counts as not answering). */
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.dataSource.query('SELECT 1'), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Read from the pool's counters, without a query. */
+  poolStats(): PoolStats {
+    const pool = (this.dataSource.driver as unknown as { master?: PgPool }).master;
+    return { total: pool?.totalCount ?? 0, idle: pool?.idleCount ?? 0, waiting: pool?.waitingCount ?? 0 };
   }
 
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {

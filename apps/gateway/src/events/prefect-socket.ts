@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { RawData } from 'ws';
-import type { ApiAuth } from '../http/api-auth';
+import type { ApiAuth } from '@app/observability';
 import type { ConnectionCap } from '../http/connection-cap';
 
 export const WS_1002_PROTOCOL_ERROR = 1002;

@@ -14,6 +14,7 @@ import {
 import { RpcReply } from '@app/messaging';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { ValidClaim } from './claim-request.pipe';
 import { FlowRunStateService } from './flow-run-state.service';
 
@@ -38,10 +39,18 @@ export class FlowRunClaimService {
   constructor(
     private readonly db: Database,
     private readonly states: FlowRunStateService,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /** The reply to a valid claim; a refusal (not found) is thrown as a domain error. */
-  async claim(poolId: string, { request, offer }: ValidClaim): Promise<RpcReply> {
+  claim(poolId: string, claim: ValidClaim): Promise<RpcReply> {
+    return this.metrics.setState(
+      () => this.decide(poolId, claim),
+      (reply) => (reply.body as ClaimFlowRunReply).status,
+    );
+  }
+
+  private async decide(poolId: string, { request, offer }: ValidClaim): Promise<RpcReply> {
     const { flow_run_id: id, transition_id: transitionId } = request;
     // Lock order as in a poll (the pool's slots, then the run), so the two cannot deadlock.
     const unlocked = await this.db.repos.flowRuns.findById(id);

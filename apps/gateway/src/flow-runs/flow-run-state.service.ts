@@ -3,6 +3,7 @@ import { objectNotFound, orchestrateFlowRun, OrchestrationOutcome, presentOrches
 import { FlowRunTransitions, NewFlowRun } from '@app/orchestration';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
 import type { OrchestrationClient } from './orchestration-client.decorator';
 
 /** Moves flow runs between states through Prefect's orchestration rules. */
@@ -11,6 +12,7 @@ export class FlowRunStateService {
   constructor(
     private readonly db: Database,
     private readonly transitions: FlowRunTransitions,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /**
@@ -23,12 +25,15 @@ export class FlowRunStateService {
     body: SetFlowRunStateDto,
     client: OrchestrationClient,
   ): Promise<{ result: OrchestrationResult; created: boolean }> {
-    return this.db.transaction(async (tx) => {
-      const run = await tx.flowRuns.findByIdForUpdate(id);
-      if (!run) throw objectNotFound(`Flow run with id ${id} not found`);
-      const outcome = await this.transition(tx, run, body.state, { force: body.force === true, client });
-      return { result: presentOrchestrationResult(outcome), created: outcome.written };
-    });
+    const propose = () =>
+      this.db.transaction(async (tx) => {
+        const run = await tx.flowRuns.findByIdForUpdate(id);
+        if (!run) throw objectNotFound(`Flow run with id ${id} not found`);
+        const outcome = await this.transition(tx, run, body.state, { force: body.force === true, client });
+        return { result: presentOrchestrationResult(outcome), created: outcome.written };
+      });
+    // A PENDING proposal is a worker's claim.
+    return this.metrics.setState(propose, ({ result }) => (body.state.type === 'PENDING' ? result.status : null));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { AppConfig, createLogger } from '@app/config';
-import { NestApplicationOptions } from '@nestjs/common';
+import { NestApplicationOptions, RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -116,7 +116,8 @@ export async function createHttpApp(config: AppConfig, create: AppFactory): Prom
     bodyParser: false,
     logger: createLogger(config),
   });
-  app.setGlobalPrefix('api');
+  // Prometheus scrapes `/metrics` at the root, as it does every exporter.
+  app.setGlobalPrefix('api', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   await serveEventSockets(app, auth, connections);
   // Request/reply over NATS (the claim for NATS-native workers), served by the same handlers and services.
   app.connectMicroservice({

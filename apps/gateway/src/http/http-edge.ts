@@ -1,8 +1,8 @@
 import type { AppConfig } from '@app/config';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
+import { ApiAuth, UNAUTHORIZED_BODY } from '@app/observability';
 import { EVENT_SOCKET_PATHS } from '../events/event-sockets';
-import { ApiAuth, UNAUTHORIZED_BODY } from './api-auth';
 import { CorsPolicy } from './cors-policy';
 
 /** What a JSON API answers with so that a browser never renders, frames or leaks it. */
@@ -13,8 +13,11 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-/** Prefect lets health probes in without credentials (`GET` only, exact path). */
-const OPEN_PATH = '/api/health';
+/**
+ * Prefect lets health probes in without credentials (`GET` only, exact path); our readiness probe is open alike.
+ * `/metrics` is not: it names pools and queues, and Prometheus sends `basic_auth` as the API's clients do.
+ */
+const OPEN_PATHS = new Set(['/api/health', '/api/ready']);
 
 const pathOf = (url: string): string => {
   const query = url.indexOf('?');
@@ -48,7 +51,7 @@ export function guardHttpEdge(fastify: FastifyInstance, config: AppConfig): ApiA
     }
     if (
       auth !== null &&
-      !(request.method === 'GET' && pathOf(request.url) === OPEN_PATH) &&
+      !(request.method === 'GET' && OPEN_PATHS.has(pathOf(request.url))) &&
       !isEventSocketUpgrade(request) &&
       !auth.acceptsHeader(request.headers.authorization)
     ) {

@@ -14,6 +14,7 @@ import {
 import { FlowRunBus, PulledRun } from '@app/messaging';
 import { Database, FlowRunEntity, PollPool, PollQueue, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { PollSideEffects } from './poll-side-effects.service';
 import { PollTargets, ResolvedTarget } from './poll-targets.service';
 import { PoolArrivals } from './pool-arrivals.service';
@@ -60,6 +61,7 @@ export class PollSessions {
     readonly targets: PollTargets,
     readonly arrivals: PoolArrivals,
     readonly sideEffects: PollSideEffects,
+    readonly metrics: GatewayMetrics,
   ) {}
 
   open(command: PollCommand): PollSession {
@@ -96,12 +98,16 @@ export class PollSession {
       target.polled.map((queue) => queue.id),
     );
     let runs = await this.look(target);
+    const waitStarted = Date.now();
+    let waited = false;
     while (runs.runs.length === 0 && limit > 0 && Date.now() < deadline && !this.deps.arrivals.closing) {
+      waited = true;
       await this.deps.arrivals.next(target.pool.id, Math.min(deadline - Date.now(), LONG_POLL_RECHECK_MS));
       // Pauses and queue changes made while waiting count: look the pool up again.
       target = await this.deps.targets.resolve(poolName, queueNames);
       runs = await this.look(target);
     }
+    if (waited) this.deps.metrics.pollWaited((Date.now() - waitStarted) / 1000);
     return runs;
   }
 

@@ -1,20 +1,25 @@
+import { ShutdownDrain } from '@app/config';
 import { DispatchSignals } from '@app/messaging';
 import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 
 /**
  * Lets a long poll sleep until runs arrive on its pool's subjects (the dispatcher announces each batch), or until
- * the process shuts down.
+ * the process starts draining or shuts down.
  */
 @Injectable()
 export class PoolArrivals implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly waiters = new Map<string, Set<() => void>>();
-  /** Set at shutdown: long polls answer with what they have instead of waiting on. */
+  /** Set when draining or shutting down: long polls answer with what they have instead of waiting on. */
   closing = false;
 
-  constructor(private readonly signals: DispatchSignals) {}
+  constructor(
+    private readonly signals: DispatchSignals,
+    private readonly drain: ShutdownDrain,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.signals.onDispatched((poolId) => this.release(poolId));
+    this.drain.onDrain(() => this.onModuleDestroy());
   }
 
   /** Resolves on the next arrival for the pool, after `timeoutMs`, or at shutdown, whichever is first. */

@@ -10,6 +10,7 @@ import {
 } from '@app/domain';
 import { Database, FlowRunEntity, WorkQueueEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { PollSessions } from './poll-session';
 
 /** pydantic's lax booleans that read as true (Prefect reads the `X-Prefect-UI` header so). */
@@ -22,6 +23,7 @@ export class ScheduledRunsService {
     private readonly sessions: PollSessions,
     private readonly config: AppConfig,
     private readonly db: Database,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /**
@@ -34,16 +36,15 @@ export class ScheduledRunsService {
     waitSeconds = 0,
     poller: string | null = null,
   ): Promise<WorkerFlowRunResponse[]> {
-    const { poolId, runs } = await this.sessions
-      .open({
-        poolName,
-        queueNames: body.work_queue_names ?? [],
-        window: { after: body.scheduled_after ?? null, before: body.scheduled_before ?? null },
-        limit: resolveLimit(body.limit, this.config.api.defaultLimit),
-        waitSeconds,
-        poller,
-      })
-      .run();
+    const session = this.sessions.open({
+      poolName,
+      queueNames: body.work_queue_names ?? [],
+      window: { after: body.scheduled_after ?? null, before: body.scheduled_before ?? null },
+      limit: resolveLimit(body.limit, this.config.api.defaultLimit),
+      waitSeconds,
+      poller,
+    });
+    const { poolId, runs } = await this.metrics.poll(() => session.run());
     return runs.map((run) => presentWorkerFlowRun(run as FlowRunEntity & { work_queue_id: string }, poolId));
   }
 

@@ -4,8 +4,12 @@ import { DispatchSignals, FlowRunBus } from '@app/messaging';
 import { Database, DispatchCandidate, PublishedRun, StoredPublication, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { LoopService } from '../loop-service';
+import { SchedulerMetrics } from '../metrics/scheduler-metrics';
 
 const BATCH_SIZE = 200;
+
+/** Why a run is published: due within the horizon, its lease ran out, or the reconciler found it missing. */
+type PublicationKind = 'due' | 'expired' | 'republished';
 const RETRY_AFTER_ERROR_SECONDS = 1;
 
 /**
@@ -21,16 +25,20 @@ export class DispatcherService extends LoopService {
     private readonly bus: FlowRunBus,
     private readonly signals: DispatchSignals,
     private readonly config: AppConfig,
+    private readonly metrics: SchedulerMetrics,
   ) {
     super(DispatcherService.name, {
       enabled: true,
       intervalSeconds: config.dispatch.intervalMs / 1000,
       retryAfterErrorSeconds: RETRY_AFTER_ERROR_SECONDS,
+      loop: 'dispatcher',
+      metrics,
     });
     signals.onDispatchRequested(() => this.wake());
   }
 
   wake(): void {
+    this.metrics.dispatcherWoken();
     this.runSoon();
   }
 
@@ -48,10 +56,12 @@ export class DispatcherService extends LoopService {
     const horizonMs = this.config.dispatch.horizonSeconds * 1000;
     const horizonEnd = new Date(now.getTime() + horizonMs);
     while (
-      (await this.dispatchBatch((tx) => tx.delivery.lockUndispatched(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE
+      (await this.dispatchBatch((tx) => tx.delivery.lockUndispatched(horizonEnd, now, BATCH_SIZE), 'due')) ===
+      BATCH_SIZE
     );
     while (
-      (await this.dispatchBatch((tx) => tx.delivery.lockExpiredLeases(horizonEnd, now, BATCH_SIZE))) === BATCH_SIZE
+      (await this.dispatchBatch((tx) => tx.delivery.lockExpiredLeases(horizonEnd, now, BATCH_SIZE), 'expired')) ===
+      BATCH_SIZE
     );
     const [nextRun, nextLeaseExpiry] = await Promise.all([
       this.db.repos.delivery.nextUndispatchedAfter(horizonEnd),
@@ -69,14 +79,17 @@ export class DispatcherService extends LoopService {
    * reconciler found their message gone from the bus). The old message, should it turn up, is then stale.
    */
   republish(runs: PublishedRun[]): Promise<number> {
-    return this.dispatchBatch((tx) => tx.delivery.lockRepublishable(runs, runs.length));
+    return this.dispatchBatch((tx) => tx.delivery.lockRepublishable(runs, runs.length), 'republished');
   }
 
   /**
    * Publishes one locked batch, then records it in the same transaction. A crash in between leaves the rows
    * unrecorded; the next pass publishes them again under the same message ids, which JetStream drops.
    */
-  private async dispatchBatch(select: (tx: Transaction) => Promise<DispatchCandidate[]>): Promise<number> {
+  private async dispatchBatch(
+    select: (tx: Transaction) => Promise<DispatchCandidate[]>,
+    kind: PublicationKind,
+  ): Promise<number> {
     return this.db.transaction(async (tx) => {
       const candidates = await select(tx);
       const records = await Promise.all(candidates.map((candidate) => this.publish(candidate)));
@@ -85,11 +98,21 @@ export class DispatcherService extends LoopService {
       for (const { run, work_pool_id } of candidates) {
         queuesByPool.set(work_pool_id, (queuesByPool.get(work_pool_id) ?? new Set()).add(run.work_queue_id));
       }
-      tx.afterCommit(() =>
-        queuesByPool.forEach((queues, poolId) => this.signals.announceDispatched(poolId, [...queues])),
-      );
+      tx.afterCommit(() => {
+        const publishedAt = Date.now();
+        candidates.forEach(({ run }) => this.metrics.runPublished(this.dueAt(run, kind), publishedAt, kind));
+        queuesByPool.forEach((queues, poolId) => this.signals.announceDispatched(poolId, [...queues]));
+      });
       return candidates.length;
     });
+  }
+
+  /** When the run became due for the bus: its lease ran out, or the horizon reached its start (not before it existed). */
+  private dueAt(run: DispatchCandidate['run'], kind: PublicationKind): Date | null {
+    if (kind === 'expired') return run.leased_until;
+    if (kind !== 'due' || run.next_scheduled_start_time === null) return null;
+    const horizonStart = run.next_scheduled_start_time.getTime() - this.config.dispatch.horizonSeconds * 1000;
+    return new Date(Math.max(horizonStart, run.created.getTime()));
   }
 
   private async publish({ run, work_pool_id }: DispatchCandidate): Promise<StoredPublication> {

@@ -3,6 +3,7 @@ import { FlowRunBus, NatsClient } from '@app/messaging';
 import { Database, PublishedQueue, PublishedRun } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { LoopService } from '../loop-service';
+import { SchedulerMetrics } from '../metrics/scheduler-metrics';
 import { DispatcherService } from './dispatcher.service';
 
 const PAGE_SIZE = 200;
@@ -21,10 +22,16 @@ export class ReconcilerService extends LoopService {
     private readonly db: Database,
     private readonly bus: FlowRunBus,
     private readonly dispatcher: DispatcherService,
+    private readonly metrics: SchedulerMetrics,
     nats: NatsClient,
     config: AppConfig,
   ) {
-    super(ReconcilerService.name, { enabled: true, intervalSeconds: config.dispatch.reconcileSeconds });
+    super(ReconcilerService.name, {
+      enabled: true,
+      intervalSeconds: config.dispatch.reconcileSeconds,
+      loop: 'reconciler',
+      metrics,
+    });
     // A server that restarted may have come back without its store.
     nats.onReconnect(() => this.runSoon());
   }
@@ -46,6 +53,7 @@ export class ReconcilerService extends LoopService {
   /** Whether the queue's consumer holds fewer messages than Postgres says wait on it (a missing one holds none). */
   private async fallsShort({ work_pool_id, work_queue_id, published }: PublishedQueue): Promise<boolean> {
     const backlog = await this.bus.queueBacklog(work_pool_id, work_queue_id);
+    this.metrics.busBacklogSeen(work_queue_id, backlog);
     // Messages still in the stream flow again through a re-created consumer: create it before checking them.
     if (backlog === null) await this.bus.ensureQueueConsumer(work_pool_id, work_queue_id);
     return backlog === null || backlog < published;

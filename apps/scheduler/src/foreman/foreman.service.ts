@@ -4,6 +4,7 @@ import { EventPublisher } from '@app/messaging';
 import { Database } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { LoopService } from '../loop-service';
+import { SchedulerMetrics } from '../metrics/scheduler-metrics';
 
 /** What one foreman pass changed. */
 export interface ForemanPass {
@@ -25,8 +26,14 @@ export class ForemanService extends LoopService {
     private readonly db: Database,
     private readonly events: EventPublisher,
     private readonly config: AppConfig,
+    metrics: SchedulerMetrics,
   ) {
-    super(ForemanService.name, { enabled: config.foreman.enabled, intervalSeconds: config.foreman.loopSeconds });
+    super(ForemanService.name, {
+      enabled: config.foreman.enabled,
+      intervalSeconds: config.foreman.loopSeconds,
+      loop: 'foreman',
+      metrics,
+    });
   }
 
   /** One pass at `now`, in Prefect's order (a pool's workers are settled before the pool is). */

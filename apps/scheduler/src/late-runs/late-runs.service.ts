@@ -4,6 +4,7 @@ import { FlowRunTransitions, TransitionClient } from '@app/orchestration';
 import { Database } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { LoopService } from '../loop-service';
+import { SchedulerMetrics } from '../metrics/scheduler-metrics';
 
 /** The service proposes states itself: no client, so every rule takes its current-API path. */
 const SERVER: TransitionClient = { clientVersion: null, apiVersion: null };
@@ -23,8 +24,14 @@ export class LateRunsService extends LoopService {
     private readonly db: Database,
     private readonly transitions: FlowRunTransitions,
     private readonly config: AppConfig,
+    metrics: SchedulerMetrics,
   ) {
-    super(LateRunsService.name, { enabled: config.lateRuns.enabled, intervalSeconds: config.lateRuns.loopSeconds });
+    super(LateRunsService.name, {
+      enabled: config.lateRuns.enabled,
+      intervalSeconds: config.lateRuns.loopSeconds,
+      loop: 'late_runs',
+      metrics,
+    });
   }
 
   /**

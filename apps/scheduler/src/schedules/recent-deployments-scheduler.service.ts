@@ -2,6 +2,7 @@ import { AppConfig } from '@app/config';
 import { Database } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { LoopService } from '../loop-service';
+import { SchedulerMetrics } from '../metrics/scheduler-metrics';
 import { DeploymentScheduler, SchedulingPass } from './deployment-scheduler';
 
 /**
@@ -16,10 +17,13 @@ export class RecentDeploymentsSchedulerService extends LoopService {
     private readonly db: Database,
     private readonly scheduler: DeploymentScheduler,
     private readonly config: AppConfig,
+    metrics: SchedulerMetrics,
   ) {
     super(RecentDeploymentsSchedulerService.name, {
       enabled: config.scheduler.enabled,
       intervalSeconds: config.scheduler.recentDeploymentsLoopSeconds,
+      loop: 'recent_deployments_scheduler',
+      metrics,
     });
   }
 

@@ -2,6 +2,7 @@ import { AppConfig } from '@app/config';
 import { Database } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { LoopService } from '../loop-service';
+import { SchedulerMetrics } from '../metrics/scheduler-metrics';
 import { DeploymentScheduler, SchedulingPass } from './deployment-scheduler';
 
 /**
@@ -16,8 +17,14 @@ export class SchedulerService extends LoopService {
     private readonly db: Database,
     private readonly scheduler: DeploymentScheduler,
     private readonly config: AppConfig,
+    metrics: SchedulerMetrics,
   ) {
-    super(SchedulerService.name, { enabled: config.scheduler.enabled, intervalSeconds: config.scheduler.loopSeconds });
+    super(SchedulerService.name, {
+      enabled: config.scheduler.enabled,
+      intervalSeconds: config.scheduler.loopSeconds,
+      loop: 'scheduler',
+      metrics,
+    });
   }
 
   async runOnce(now = new Date()): Promise<SchedulingPass> {

@@ -35,6 +35,15 @@ export interface PublishedQueue {
  */
 const LEASED_RUN_WITH_STATE = `fr.*, (SELECT to_jsonb(s) FROM flow_run_state s WHERE s.id = fr.state_id) AS current_state`;
 
+/** A queue's runs past their start time and still SCHEDULED, as the backlog gauges show them. */
+export interface QueueBacklog {
+  pool_name: string;
+  queue_name: string;
+  work_queue_id: string;
+  late: number;
+  oldest_start: Date;
+}
+
 const NOT_IN_PROCESS_RETRY = `coalesce(fr.empirical_policy->>'retry_type', '') <> 'in_process'`;
 const QUEUE_AND_POOL_ACTIVE = `NOT wq.is_paused AND NOT wp.is_paused`;
 /** Whether the queue whose id is `param` and its pool are unpaused (null for a queue that does not exist). */
@@ -99,6 +108,35 @@ export class DeliveryRepository {
       [runs.map((run) => run.id), runs.map((run) => run.epoch), limit],
       'fr.id',
     );
+  }
+
+  /**
+   * Per queue, the runs past their start time and still SCHEDULED, and the oldest start among them: one grouped
+   * scan of the SCHEDULED index up to `now`, whatever the number of pools.
+   */
+  async backlogPerQueue(now: Date): Promise<QueueBacklog[]> {
+    const rows: (Omit<QueueBacklog, 'oldest_start'> & { oldest_start: Date | string })[] = await this.manager.query(
+      `SELECT wp.name AS pool_name, wq.name AS queue_name, b.work_queue_id, b.late, b.oldest_start
+         FROM (SELECT fr.work_queue_id, count(*)::int AS late, min(fr.next_scheduled_start_time) AS oldest_start
+                 FROM flow_run fr
+                WHERE fr.state_type = 'SCHEDULED' AND fr.next_scheduled_start_time <= $1
+                  AND fr.work_queue_id IS NOT NULL
+                GROUP BY fr.work_queue_id) b
+         JOIN work_queue wq ON wq.id = b.work_queue_id
+         JOIN work_pool wp ON wp.id = wq.work_pool_id`,
+      [now],
+    );
+    return rows.map((row) => ({ ...row, oldest_start: new Date(row.oldest_start) }));
+  }
+
+  /** Runs handed to a poller whose lease still runs and that nobody has claimed yet. */
+  async outstandingLeases(now: Date): Promise<number> {
+    const [row]: { count: number }[] = await this.manager.query(
+      `SELECT count(*)::int AS count FROM flow_run fr WHERE fr.leased_until IS NOT NULL AND fr.leased_until >= $1
+          AND fr.state_type = 'SCHEDULED'`,
+      [now],
+    );
+    return row.count;
   }
 
   /** Per active queue, how many runs are recorded as waiting on the bus (reads only the published, unleased runs). */
