@@ -247,7 +247,7 @@ describe('a three-node NATS cluster, two gateways and two schedulers', () => {
         `stream leader ${leader} SIGKILLed with ${claimedAtKill}/${TOTAL} claimed, new leader ${newLeader}; ` +
         `kill -> next delivery ${resumeMs} ms (${resumeByPath.map((path) => `${path.prefix} ${path.ms} ms`).join(', ')}); ` +
         `largest gap between deliveries after the kill ${gaps.length ? Math.max(...gaps) : 0} ms, p99 ${gaps.length ? percentile(gaps, 99) : 0} ms; ` +
-        `failed polls ${pollFailures.length}\n`,
+        `failed polls ${pollFailures.length} ${JSON.stringify(pollFailures.slice(0, 3))}\n`,
     );
 
     expect(drained).toBeNull();

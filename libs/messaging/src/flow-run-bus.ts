@@ -28,6 +28,8 @@ const DUPLICATE_WINDOW_MS = 120_000;
  * longer exists; this bounds both rare cases.
  */
 const PULL_REPLY_TIMEOUT_MS = 500;
+/** How long an unanswered pull waits to learn whether its consumer is gone, before taking it for there. */
+const GONE_CHECK_TIMEOUT_MS = 500;
 /** How long a stream whose replicas were changed may take to elect a leader and bring its new replicas up to date. */
 const SCALE_WAIT_MS = 15_000;
 
@@ -88,11 +90,14 @@ export class FlowRunBus {
     this.names = nats.names;
     this.js = jetstream(nats.connection);
     this.inboxPrefix = createInbox();
-    // A restarted server may have lost streams and consumers: check again on next use.
-    nats.onReconnect(() => {
-      this.ensuredStreams.clear();
-      this.ensuredConsumers.clear();
-    });
+    // A restarted server may have lost streams and consumers: check again on next use. Replicated ones outlive any
+    // one server, and checking them at once would wait out the leader election that follows a node's loss.
+    if (config.nats.streamReplicas === 1) {
+      nats.onReconnect(() => {
+        this.ensuredStreams.clear();
+        this.ensuredConsumers.clear();
+      });
+    }
   }
 
   private manager(): Promise<JetStreamManager> {
@@ -244,10 +249,15 @@ export class FlowRunBus {
     const { messages, answered } = await this.pullOnce(poolId, queueId, batch);
     if (answered) return messages;
     // Unanswered: the consumer (or its whole stream) may be gone. Then it is forgotten, created again, pulled again.
-    const gone = await this.queueBacklog(poolId, queueId).then(
-      (backlog) => backlog === null,
-      () => false,
-    );
+    // A consumer that is gone is reported gone at once; one that does not answer is electing a leader (a cluster
+    // node was lost) and is there: the poll does not wait out the management API's timeout for it.
+    const gone = await Promise.race([
+      this.queueBacklog(poolId, queueId).then(
+        (backlog) => backlog === null,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), GONE_CHECK_TIMEOUT_MS).unref()),
+    ]);
     if (!gone) return messages;
     this.logger.warn(`the consumer of queue ${queueId} is gone; creating it again`);
     return (await this.pullOnce(poolId, queueId, batch)).messages;
