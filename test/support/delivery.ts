@@ -99,7 +99,7 @@ export class BusProbe {
   private async withManager<T>(
     work: (jsm: Awaited<ReturnType<typeof jetstreamManager>>, names: ReturnType<typeof natsNames>) => Promise<T>,
   ): Promise<T> {
-    const nc = await connect({ servers: this.config.nats.url });
+    const nc = await connect({ servers: this.config.nats.url.split(',') });
     try {
       return await work(await jetstreamManager(nc), natsNames(this.config.nats.namespace));
     } finally {

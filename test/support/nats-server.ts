@@ -2,6 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { freePort } from './processes';
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
@@ -11,6 +13,8 @@ export interface PrivateNatsServerOptions {
   config?: string;
   /** Clients must use TLS: the config has a `tls` block. */
   tls?: boolean;
+  /** Member of a cluster: its name, its own route port and its peers' route ports. */
+  cluster?: { name: string; serverName: string; routePort: number; peerRoutePorts: number[] };
 }
 
 /** A nats-server with JetStream of a test's own, which the test may stop, restart, reconfigure and wipe at will. */
@@ -38,6 +42,11 @@ export class PrivateNatsServer {
     return server;
   }
 
+  /** The server's name in its cluster (JetStream reports stream leaders by it); undefined outside a cluster. */
+  get serverName(): string | undefined {
+    return this.options.cluster?.serverName;
+  }
+
   private static newStoreDir(): string {
     return mkdtempSync(path.join(tmpdir(), 'nats-store-'));
   }
@@ -48,9 +57,15 @@ export class PrivateNatsServer {
 
   /** Address and JetStream belong in the file, not in flags: a reload applies the file alone, and would stop JetStream. */
   private writeConfig(config: string): void {
+    const cluster = this.options.cluster;
+    // Routes to every peer, itself left out; JetStream in a cluster needs a server name unique in it.
+    const clusterBlock = cluster
+      ? `server_name: "${cluster.serverName}"\ncluster {\n  name: "${cluster.name}"\n  listen: "127.0.0.1:${cluster.routePort}"\n` +
+        `  routes: [${cluster.peerRoutePorts.map((port) => `"nats://127.0.0.1:${port}"`).join(', ')}]\n}\n`
+      : '';
     writeFileSync(
       this.configFile,
-      `listen: "127.0.0.1:${this.port}"\njetstream { store_dir: "${this.storeDir}" }\n${config}\n`,
+      `listen: "127.0.0.1:${this.port}"\njetstream { store_dir: "${this.storeDir}" }\n${clusterBlock}${config}\n`,
     );
   }
 
@@ -97,13 +112,17 @@ export class PrivateNatsServer {
     await reloaded;
   }
 
-  /** Stops the server the way an orchestrator would (SIGTERM) and waits for it to exit. */
-  async stop(): Promise<void> {
+  /** Stops the server the way an orchestrator would (SIGTERM), or as a crash would (SIGKILL), and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Starts it again on the same port, with its file store kept or lost. */
@@ -119,5 +138,76 @@ export class PrivateNatsServer {
   async dispose(): Promise<void> {
     await this.stop();
     this.storeDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  }
+}
+
+/**
+ * A real NATS cluster of the test's own: `size` nats-server processes with JetStream, each on its own client and
+ * route ports with its own store, routed to all the others. Ready once JetStream has a meta leader, so streams
+ * with replicas can be created at once.
+ */
+export class PrivateNatsCluster {
+  private constructor(
+    readonly name: string,
+    readonly servers: PrivateNatsServer[],
+  ) {}
+
+  static async start(size = 3): Promise<PrivateNatsCluster> {
+    const name = `test-cluster-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const routePorts: number[] = [];
+    for (let i = 0; i < size; i++) routePorts.push(await freePort());
+    const servers = await Promise.all(
+      routePorts.map((routePort, i) =>
+        PrivateNatsServer.start({
+          cluster: {
+            name,
+            serverName: `${name}-n${i + 1}`,
+            routePort,
+            peerRoutePorts: routePorts.filter((port) => port !== routePort),
+          },
+        }),
+      ),
+    );
+    const cluster = new PrivateNatsCluster(name, servers);
+    await cluster.waitForJetStream();
+    return cluster;
+  }
+
+  /** Every server's URL, comma-separated, as NATS_URL takes them. */
+  get url(): string {
+    return this.servers.map((server) => server.url).join(',');
+  }
+
+  /** The server whose cluster name is `serverName` (as `streams.info(...).cluster.leader` names it). */
+  server(serverName: string): PrivateNatsServer {
+    const found = this.servers.find((server) => server.serverName === serverName);
+    if (!found) throw new Error(`no server ${serverName} in cluster ${this.name}`);
+    return found;
+  }
+
+  /** Waits until JetStream answers management requests (a meta leader is elected), up to `timeoutMs`. */
+  async waitForJetStream(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const nc = await connect({ servers: this.servers.filter((s) => s.running).map((s) => s.url) });
+    try {
+      for (;;) {
+        try {
+          const jsm = await jetstreamManager(nc, { timeout: 1000 });
+          await jsm.getAccountInfo();
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) {
+            throw new Error(`JetStream of cluster ${this.name} did not come up`, { cause: error });
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    } finally {
+      await nc.close();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.dispose()));
   }
 }

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
     expect(config.http.host).toBe('127.0.0.1');
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');
     expect(config.nats.namespace).toBe('prefect');
+    expect(config.nats.streamReplicas).toBe(1);
     expect(config.db.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:5432\//);
   });
 
@@ -21,7 +22,13 @@ describe('loadConfig', () => {
     expect(config.db.url).toBe('postgresql://u@h/db');
   });
 
+  it.each([1, 3, 5])('takes %i stream replicas', (replicas) => {
+    expect(loadConfig({ NATS_STREAM_REPLICAS: String(replicas) }).nats.streamReplicas).toBe(replicas);
+  });
+
   it.each([
+    ['NATS_STREAM_REPLICAS', '2'],
+    ['NATS_STREAM_REPLICAS', 'three'],
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['NATS_NAMESPACE', 'a.b'],
@@ -245,6 +252,7 @@ describe('loadConfig: grouped by concern', () => {
       NATS_NAMESPACE: 'other',
       HOST: '0.0.0.0',
       LOG_LEVEL: 'debug',
+      NATS_STREAM_REPLICAS: '3',
     };
     if (key in other) return { [key]: other[key] };
     if (typeof value === 'number') return { [key]: String(value + 1) };

@@ -11,6 +11,8 @@ export interface DbConfig {
 export interface NatsConfig {
   readonly url: string;
   readonly namespace: string;
+  /** NATS_STREAM_REPLICAS: replicas of every stream and consumer the apps create. */
+  readonly streamReplicas: 1 | 3 | 5;
   readonly creds: string | undefined;
   readonly token: string | undefined;
   readonly user: string | undefined;
@@ -125,6 +127,7 @@ function grouped(env: ConfigEnv): AppConfig {
     nats: {
       url: env.NATS_URL,
       namespace: env.NATS_NAMESPACE,
+      streamReplicas: env.NATS_STREAM_REPLICAS,
       creds: env.NATS_CREDS,
       token: env.NATS_TOKEN,
       user: env.NATS_USER,

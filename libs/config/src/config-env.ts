@@ -124,6 +124,15 @@ export class ConfigEnv {
   @Validate(OneTlsMode)
   NATS_URL = 'nats://127.0.0.1:4222';
 
+  /**
+   * Replicas of every JetStream stream and consumer the apps create (1 on a single server; 3 or 5 on a cluster,
+   * which then keeps the bus through the loss of 1 or 2 servers). A stream created with other replicas is updated
+   * in place on its next use, keeping its messages.
+   */
+  @Transform(toInt)
+  @IsIn([1, 3, 5], { message: 'NATS_STREAM_REPLICAS must be 1, 3 or 5' })
+  NATS_STREAM_REPLICAS: 1 | 3 | 5 = 1;
+
   // Becomes a token of subject, stream and consumer names, so it must be a single NATS token.
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'NATS_NAMESPACE must contain only letters, digits, "_" and "-"' })
   NATS_NAMESPACE = 'prefect';

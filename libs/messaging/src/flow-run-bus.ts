@@ -28,6 +28,10 @@ const DUPLICATE_WINDOW_MS = 120_000;
  * longer exists; this bounds both rare cases.
  */
 const PULL_REPLY_TIMEOUT_MS = 500;
+/** How long an unanswered pull waits to learn whether its consumer is gone, before taking it for there. */
+const GONE_CHECK_TIMEOUT_MS = 500;
+/** How long a stream whose replicas were changed may take to elect a leader and bring its new replicas up to date. */
+const SCALE_WAIT_MS = 15_000;
 
 /**
  * The run's `next_scheduled_start_time` (ISO 8601), fixed for a publication: a run whose time changes changes state
@@ -86,11 +90,14 @@ export class FlowRunBus {
     this.names = nats.names;
     this.js = jetstream(nats.connection);
     this.inboxPrefix = createInbox();
-    // A restarted server may have lost streams and consumers: check again on next use.
-    nats.onReconnect(() => {
-      this.ensuredStreams.clear();
-      this.ensuredConsumers.clear();
-    });
+    // A restarted server may have lost streams and consumers: check again on next use. Replicated ones outlive any
+    // one server, and checking them at once would wait out the leader election that follows a node's loss.
+    if (config.nats.streamReplicas === 1) {
+      nats.onReconnect(() => {
+        this.ensuredStreams.clear();
+        this.ensuredConsumers.clear();
+      });
+    }
   }
 
   private manager(): Promise<JetStreamManager> {
@@ -115,6 +122,7 @@ export class FlowRunBus {
 
   private async createStream(poolId: string): Promise<void> {
     const jsm = await this.manager();
+    const replicas = this.config.nats.streamReplicas;
     const config = {
       name: this.names.poolStream(poolId),
       subjects: [this.names.poolSubjects(poolId)],
@@ -122,14 +130,34 @@ export class FlowRunBus {
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
       duplicate_window: DUPLICATE_WINDOW_MS * NANOS_PER_MS,
-      num_replicas: 1,
+      num_replicas: replicas,
     };
     try {
       await jsm.streams.add(config);
     } catch (error) {
-      // Already there (another process created it): fine when the configuration agrees.
+      // Already there (another process created it, or an older deployment with other replicas).
       if (!(error instanceof JetStreamApiError)) throw error;
-      await jsm.streams.info(config.name);
+      const existing = await jsm.streams.info(config.name);
+      if (existing.config.num_replicas === replicas) return;
+      // Re-created, the stream would lose the runs waiting on it; JetStream re-replicates it in place instead.
+      this.logger.log(`scaling stream ${config.name} from ${existing.config.num_replicas} to ${replicas} replicas`);
+      await jsm.streams.update(config.name, { ...existing.config, num_replicas: replicas });
+      await this.untilStreamServes(jsm, config.name, replicas);
+    }
+  }
+
+  /**
+   * A stream whose replicas just changed forms a new group and elects its leader; until then nobody answers a
+   * publish to it. Waits for the leader and every replica, bounded: past the bound the next use checks again.
+   */
+  private async untilStreamServes(jsm: JetStreamManager, name: string, replicas: number): Promise<void> {
+    const deadline = Date.now() + SCALE_WAIT_MS;
+    for (;;) {
+      const info = await jsm.streams.info(name);
+      const current = (info.cluster?.replicas ?? []).filter((replica) => replica.current).length;
+      if (info.cluster?.leader && current >= replicas - 1) return;
+      if (Date.now() > deadline) throw new Error(`stream ${name} has no leader with ${replicas} replicas yet`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 
@@ -147,7 +175,8 @@ export class FlowRunBus {
   private async createConsumer(poolId: string, queueId: string): Promise<void> {
     await this.ensurePoolStream(poolId);
     const jsm = await this.manager();
-    await jsm.consumers.add(this.names.poolStream(poolId), {
+    const stream = this.names.poolStream(poolId);
+    const config = {
       durable_name: this.names.queueConsumer(queueId),
       filter_subject: this.names.queueSubject(poolId, queueId),
       ack_policy: AckPolicy.Explicit,
@@ -155,7 +184,22 @@ export class FlowRunBus {
       max_deliver: -1,
       max_ack_pending: 100_000,
       deliver_policy: DeliverPolicy.All,
-    });
+      // As many as its stream: a consumer on fewer servers would lose its delivery state with one of them.
+      num_replicas: this.config.nats.streamReplicas,
+    };
+    try {
+      await jsm.consumers.add(stream, config);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError)) throw error;
+      // Created earlier with other replicas: updated in place, keeping which messages are delivered and acked.
+      const existing = await jsm.consumers.info(stream, config.durable_name);
+      if (existing.config.num_replicas === config.num_replicas) return;
+      this.logger.log(`scaling consumer ${config.durable_name} to ${config.num_replicas} replicas`);
+      await jsm.consumers.update(stream, config.durable_name, {
+        ...existing.config,
+        num_replicas: config.num_replicas,
+      });
+    }
   }
 
   /** Forgets that the queue's consumer and its pool's stream exist, so their next use creates them again. */
@@ -205,10 +249,15 @@ export class FlowRunBus {
     const { messages, answered } = await this.pullOnce(poolId, queueId, batch);
     if (answered) return messages;
     // Unanswered: the consumer (or its whole stream) may be gone. Then it is forgotten, created again, pulled again.
-    const gone = await this.queueBacklog(poolId, queueId).then(
-      (backlog) => backlog === null,
-      () => false,
-    );
+    // A consumer that is gone is reported gone at once; one that does not answer is electing a leader (a cluster
+    // node was lost) and is there: the poll does not wait out the management API's timeout for it.
+    const gone = await Promise.race([
+      this.queueBacklog(poolId, queueId).then(
+        (backlog) => backlog === null,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), GONE_CHECK_TIMEOUT_MS).unref()),
+    ]);
     if (!gone) return messages;
     this.logger.warn(`the consumer of queue ${queueId} is gone; creating it again`);
     return (await this.pullOnce(poolId, queueId, batch)).messages;

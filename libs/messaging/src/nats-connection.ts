@@ -6,14 +6,27 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { readFileSync } from 'node:fs';
 import { decodeBody, outgoing, OutgoingMessage } from './message-body';
 
+const RECONNECT_WAIT_MS = 500;
+const PING_INTERVAL_MS = 10_000;
+
 /**
- * Servers, credentials and TLS for a nats.js connection, shared by every connection the system opens (the apps'
+ * Servers, reconnection, credentials and TLS for a nats.js connection, shared by every connection the system opens (the apps'
  * clients, the gateway's request transport, the example worker), so none of them can connect differently.
  */
 export function natsConnectionOptions(settings: AppConfig['nats']): ConnectionOptions {
   const creds = settings.creds;
   return {
+    // Each is tried in turn (shuffled, so a fleet spreads over a cluster); a connection lost to one server moves to
+    // another, and to the servers the cluster announces.
     servers: settings.url.split(','),
+    // Never give up: nats.js would close the connection for good after 10 failed attempts per server (about 20 s of
+    // outage), and the claim transport or a worker would then stay deaf after NATS came back.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    // A server that vanished without closing its sockets (a partition, a lost host) is noticed within two pings,
+    // not nats.js's default four minutes.
+    pingInterval: PING_INTERVAL_MS,
+    maxPingOut: 2,
     // Read on every (re)connection, so a rotated creds file is picked up without a restart.
     ...(creds !== undefined && { authenticator: credsAuthenticator(() => readFileSync(creds)) }),
     ...(settings.token !== undefined && { token: settings.token }),
@@ -48,8 +61,6 @@ export class NatsClient implements OnApplicationShutdown {
     const connection = await connect({
       ...natsConnectionOptions(config.nats),
       name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
     });
     const client = new NatsClient(connection, natsNames(config.nats.namespace));
     client.watchStatus();
