@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { InvalidEventError } from '@app/domain';
-import type { ApiAuth } from '@app/observability';
 import { EventsInService } from './events-in.service';
 import { authRefusal, isObject, PrefectSocketContext, textOf, WS_1008_POLICY_VIOLATION } from './prefect-socket';
 
