@@ -1,6 +1,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const APPS = ['gateway', 'scheduler', 'nats-worker'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -19,23 +21,32 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
     },
   },
-  // Import boundaries: an app never imports another app, a library never imports an app.
-  ...['gateway', 'scheduler', 'nats-worker'].map((app) => ({
-    files: [`apps/${app}/**/*.ts`],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: `(^|/)(apps/)?(${['gateway', 'scheduler', 'nats-worker'].filter((other) => other !== app).join('|')})/src/`,
-              message: 'Apps never import each other: share code through libs/.',
-            },
-          ],
-        },
-      ],
-    },
-  })),
+  // Import boundaries: an app never imports another app, a library never imports an app, and inside an app a feature
+  // folder reaches another one through the app's alias (`@gateway/http/uuid.pipe`), never by a relative path: the
+  // coupling stays visible and a folder can move. ESLint keeps one options object per rule and file, so each block
+  // repeats the app pattern.
+  ...APPS.flatMap((app) => {
+    const others = APPS.filter((other) => other !== app).join('|');
+    const otherApps = {
+      regex: `(^|/)(apps/)?(${others})/src/|^@(${others})/`,
+      message: 'Apps never import each other: share code through libs/.',
+    };
+    const acrossFeatures = (up) => ({
+      regex: `^${up}`,
+      message: `No relative import across feature folders: import another folder of ${app} through @${app}/<folder>/...`,
+    });
+    return [
+      { files: [`apps/${app}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: [otherApps] }] } },
+      {
+        files: [`apps/${app}/src/*/*.ts`],
+        rules: { 'no-restricted-imports': ['error', { patterns: [otherApps, acrossFeatures('\\.\\./')] }] },
+      },
+      {
+        files: [`apps/${app}/src/*/*/*.ts`],
+        rules: { 'no-restricted-imports': ['error', { patterns: [otherApps, acrossFeatures('\\.\\./\\.\\./')] }] },
+      },
+    ];
+  }),
   {
     files: ['libs/**/*.ts'],
     rules: {

@@ -28,6 +28,8 @@ const swc = [
 const moduleNameMapper = {
   '^@app/(config|contracts|domain|messaging|observability|orchestration|persistence)$':
     '<rootDir>/libs/$1/src/index.ts',
+  // Inside an app, one feature folder reaches another through the app's alias (see eslint.config.mjs).
+  '^@(gateway|scheduler)/(.*)$': '<rootDir>/apps/$1/src/$2',
 };
 const common = {
   rootDir: __dirname,

@@ -1,7 +1,7 @@
 import { DeploymentScheduleCreateDto, DeploymentScheduleResponse, DeploymentScheduleUpdateDto } from '@app/contracts';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ArrayBodyPipe } from '../http/request-validation.pipe';
-import { UuidPipe } from '../http/uuid.pipe';
+import { ArrayBodyPipe } from '@gateway/http/request-validation.pipe';
+import { UuidPipe } from '@gateway/http/uuid.pipe';
 import { DeploymentScheduleService } from './deployment-schedule.service';
 
 @Controller('deployments/:id/schedules')

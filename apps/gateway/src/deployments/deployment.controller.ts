@@ -7,7 +7,7 @@ import {
 } from '@app/contracts';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { UuidPipe } from '../http/uuid.pipe';
+import { UuidPipe } from '@gateway/http/uuid.pipe';
 import { DeploymentService } from './deployment.service';
 
 /** Prefect answers `null` (FastAPI's rendering of a handler returning None) with a 200. */

@@ -18,7 +18,7 @@ import {
 } from '@app/domain';
 import { Database, DeploymentEntity, Transaction, WorkPoolEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { ensureLegacyWorkQueue, queueInPool, requireWorkPool } from '../work-pools/work-pool.helpers';
+import { ensureLegacyWorkQueue, queueInPool, requireWorkPool } from '@gateway/work-pools/work-pool.helpers';
 import { DeploymentParameters } from './parameter-schema';
 import { planScheduleUpdate } from './schedule-update-plan';
 import { newScheduleValues, NewSchedule, scheduleChanges } from './schedules';

@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, preValidationHookHandler } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { ApiAuth } from '@app/observability';
-import type { ConnectionCap } from '../http/connection-cap';
+import type { ConnectionCap } from '@gateway/http/connection-cap';
 import { EventStream } from './event-stream.service';
 import { EVENTS_IN_PATH, EventsInConnection } from './events-in.socket';
 import { EventsInService } from './events-in.service';

@@ -1,7 +1,7 @@
 import { isRecordableTaskRunEvent, receiveEvent } from '@app/domain';
 import { EventPublisher } from '@app/messaging';
 import { Injectable } from '@nestjs/common';
-import { TaskRunRecorder } from '../task-runs/task-run-recorder.service';
+import { TaskRunRecorder } from '@gateway/task-runs/task-run-recorder.service';
 
 /** What the server does with each event a client streams in over `/api/events/in`. */
 @Injectable()

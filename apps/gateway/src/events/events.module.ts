@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { TaskRunsModule } from '../task-runs/task-runs.module';
+import { TaskRunsModule } from '@gateway/task-runs/task-runs.module';
 import { EventStream } from './event-stream.service';
 import { EventsInService } from './events-in.service';
 

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { RawData } from 'ws';
 import type { ApiAuth } from '@app/observability';
-import type { ConnectionCap } from '../http/connection-cap';
+import type { ConnectionCap } from '@gateway/http/connection-cap';
 
 export const WS_1002_PROTOCOL_ERROR = 1002;
 export const WS_1008_POLICY_VIOLATION = 1008;

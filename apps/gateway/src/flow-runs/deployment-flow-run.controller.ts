@@ -1,8 +1,8 @@
 import { DeploymentFlowRunCreateDto, FlowRunBulkCreateResponse, FlowRunResponse } from '@app/contracts';
 import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ArrayBodyPipe } from '../http/request-validation.pipe';
-import { UuidPipe } from '../http/uuid.pipe';
+import { ArrayBodyPipe } from '@gateway/http/request-validation.pipe';
+import { UuidPipe } from '@gateway/http/uuid.pipe';
 import { FlowRunService } from './flow-run.service';
 
 @Controller('deployments')

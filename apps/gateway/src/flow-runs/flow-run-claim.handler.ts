@@ -2,7 +2,7 @@ import { CLAIM_PATTERN, claimSubjectPoolId } from '@app/contracts';
 import { RpcReply } from '@app/messaging';
 import { Controller, UseFilters } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { PrefectRpcExceptionFilter } from '../errors/prefect-rpc-exception.filter';
+import { PrefectRpcExceptionFilter } from '@gateway/errors/prefect-rpc-exception.filter';
 import { ClaimRequestPipe, ValidClaim } from './claim-request.pipe';
 import { FlowRunClaimService } from './flow-run-claim.service';
 

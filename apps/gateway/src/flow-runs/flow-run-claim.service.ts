@@ -14,7 +14,7 @@ import {
 import { RpcReply } from '@app/messaging';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import { ValidClaim } from './claim-request.pipe';
 import { FlowRunStateService } from './flow-run-state.service';
 

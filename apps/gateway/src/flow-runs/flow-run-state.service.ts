@@ -3,7 +3,7 @@ import { objectNotFound, orchestrateFlowRun, OrchestrationOutcome, presentOrches
 import { FlowRunTransitions, NewFlowRun } from '@app/orchestration';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import type { OrchestrationClient } from './orchestration-client.decorator';
 
 /** Moves flow runs between states through Prefect's orchestration rules. */

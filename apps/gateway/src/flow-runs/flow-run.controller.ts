@@ -9,7 +9,7 @@ import {
 } from '@app/contracts';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { UuidPipe } from '../http/uuid.pipe';
+import { UuidPipe } from '@gateway/http/uuid.pipe';
 import { FlowRunStateService } from './flow-run-state.service';
 import { FlowRunService } from './flow-run.service';
 import { OrchestrationClient, RequestClient } from './orchestration-client.decorator';

@@ -25,8 +25,8 @@ import {
 import { Database, WorkQueueEntity, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DeploymentParameters } from '../deployments/parameter-schema';
-import { queueInPool, requireWorkPool, workQueueNotFound } from '../work-pools/work-pool.helpers';
+import { DeploymentParameters } from '@gateway/deployments/parameter-schema';
+import { queueInPool, requireWorkPool, workQueueNotFound } from '@gateway/work-pools/work-pool.helpers';
 import { FlowRunStateService } from './flow-run-state.service';
 import type { NewFlowRun } from '@app/orchestration';
 import type { OrchestrationClient } from './orchestration-client.decorator';

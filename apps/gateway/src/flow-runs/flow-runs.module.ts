@@ -1,6 +1,6 @@
 import { OrchestrationModule } from '@app/orchestration';
 import { Module } from '@nestjs/common';
-import { DeploymentsModule } from '../deployments/deployments.module';
+import { DeploymentsModule } from '@gateway/deployments/deployments.module';
 import { DeploymentFlowRunController } from './deployment-flow-run.controller';
 import { FlowRunClaimHandler } from './flow-run-claim.handler';
 import { FlowRunClaimService } from './flow-run-claim.service';

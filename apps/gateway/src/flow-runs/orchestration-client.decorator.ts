@@ -1,7 +1,7 @@
 import { prefectClientVersion } from '@app/domain';
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { requestApiVersion, requestHeader } from '../http/api-version.guard';
+import { requestApiVersion, requestHeader } from '@gateway/http/api-version.guard';
 
 /** Who proposes a transition, as Prefect's orchestration dependencies read it from the request headers. */
 export interface OrchestrationClient {

@@ -1,7 +1,7 @@
 import { FlowCountRequestDto, FlowCreateDto, FlowFilterRequestDto, FlowResponse, FlowUpdateDto } from '@app/contracts';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { UuidPipe } from '../http/uuid.pipe';
+import { UuidPipe } from '@gateway/http/uuid.pipe';
 import { FlowService } from './flow.service';
 
 @Controller('flows')

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { BODY_PARSE_ERROR, isTooDeep, NonJsonBody, unstorableStrings } from '@app/contracts';
 import { badRequest, validationFailed } from '@app/domain';
 import { NamespacedNatsServer, natsConnectionOptions } from '@app/messaging';
-import { serveEventSockets } from '../events/event-sockets';
+import { serveEventSockets } from '@gateway/events/event-sockets';
 import { ConnectionCap } from './connection-cap';
 import { guardHttpEdge } from './http-edge';
 import { RouteMethods } from './route-methods';

@@ -2,7 +2,7 @@ import type { AppConfig } from '@app/config';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { ApiAuth, UNAUTHORIZED_BODY } from '@app/observability';
-import { EVENT_SOCKET_PATHS } from '../events/event-sockets';
+import { EVENT_SOCKET_PATHS } from '@gateway/events/event-sockets';
 import { CorsPolicy } from './cors-policy';
 
 /** What a JSON API answers with so that a browser never renders, frames or leaks it. */

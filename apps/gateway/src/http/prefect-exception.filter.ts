@@ -3,7 +3,7 @@ import { DomainError, domainErrorResponse, integrityConflict } from '@app/domain
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryFailedError } from 'typeorm';
-import { asDomainError } from '../errors/infrastructure-error';
+import { asDomainError } from '@gateway/errors/infrastructure-error';
 import { RouteMethods } from './route-methods';
 
 /**

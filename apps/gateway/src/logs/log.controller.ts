@@ -1,6 +1,6 @@
 import { LogCreateDto, LogFilterRequestDto, LogResponse } from '@app/contracts';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ArrayBodyPipe } from '../http/request-validation.pipe';
+import { ArrayBodyPipe } from '@gateway/http/request-validation.pipe';
 import { LogService } from './log.service';
 
 @Controller('logs')

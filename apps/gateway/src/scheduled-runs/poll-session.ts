@@ -14,7 +14,7 @@ import {
 import { FlowRunBus, PulledRun } from '@app/messaging';
 import { Database, FlowRunEntity, PollPool, PollQueue, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import { PollSideEffects } from './poll-side-effects.service';
 import { PollTargets, ResolvedTarget } from './poll-targets.service';
 import { PoolArrivals } from './pool-arrivals.service';

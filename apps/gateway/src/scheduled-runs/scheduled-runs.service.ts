@@ -10,7 +10,7 @@ import {
 } from '@app/domain';
 import { Database, FlowRunEntity, WorkQueueEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import { PollSessions } from './poll-session';
 
 /** pydantic's lax booleans that read as true (Prefect reads the `X-Prefect-UI` header so). */

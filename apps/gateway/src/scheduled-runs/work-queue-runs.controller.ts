@@ -1,6 +1,6 @@
 import { FlowRunResponse, WorkQueueGetRunsDto } from '@app/contracts';
 import { Body, Controller, Headers, HttpCode, Param, Post } from '@nestjs/common';
-import { UuidPipe } from '../http/uuid.pipe';
+import { UuidPipe } from '@gateway/http/uuid.pipe';
 import { ScheduledRunsService } from './scheduled-runs.service';
 
 @Controller('work_queues')

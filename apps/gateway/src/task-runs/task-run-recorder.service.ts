@@ -10,7 +10,7 @@ import {
 } from '@app/domain';
 import { Database } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
-import { isIntegrityViolation } from '../http/prefect-exception.filter';
+import { isIntegrityViolation } from '@gateway/http/prefect-exception.filter';
 
 /** Inserts that lost a race to a concurrent insert of the same task run, before the event is weighed again. */
 const MAX_INSERT_RACES = 3;

@@ -7,8 +7,8 @@ import {
 } from '@app/contracts';
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { OrchestrationClient, RequestClient } from '../flow-runs/orchestration-client.decorator';
-import { UuidPipe } from '../http/uuid.pipe';
+import { OrchestrationClient, RequestClient } from '@gateway/flow-runs/orchestration-client.decorator';
+import { UuidPipe } from '@gateway/http/uuid.pipe';
 import { TaskRunService } from './task-run.service';
 
 @Controller('task_runs')

@@ -20,7 +20,7 @@ import {
 import { TaskRunTransitions } from '@app/orchestration';
 import { Database, TaskRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import type { OrchestrationClient } from '../flow-runs/orchestration-client.decorator';
+import type { OrchestrationClient } from '@gateway/flow-runs/orchestration-client.decorator';
 
 @Injectable()
 export class TaskRunService {

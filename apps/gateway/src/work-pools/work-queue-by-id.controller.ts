@@ -6,7 +6,7 @@ import {
   WorkQueueUpdateDto,
 } from '@app/contracts';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { UuidPipe } from '../http/uuid.pipe';
+import { UuidPipe } from '@gateway/http/uuid.pipe';
 import { WorkQueueService } from './work-queue.service';
 
 /** Prefect's queue-by-id routes, which the `prefect work-queue` CLI still uses. */

@@ -3,8 +3,8 @@ import { presentWorkerFlowRun } from '@app/domain';
 import { DispatchSignals, FlowRunBus } from '@app/messaging';
 import { Database, DispatchCandidate, PublishedRun, StoredPublication, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { LoopService } from '../loop-service';
-import { SchedulerMetrics } from '../metrics/scheduler-metrics';
+import { LoopService } from '@scheduler/loop-service';
+import { SchedulerMetrics } from '@scheduler/metrics/scheduler-metrics';
 
 const BATCH_SIZE = 200;
 

@@ -2,8 +2,8 @@ import { AppConfig } from '@app/config';
 import { FlowRunBus, NatsClient } from '@app/messaging';
 import { Database, PublishedQueue, PublishedRun } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { LoopService } from '../loop-service';
-import { SchedulerMetrics } from '../metrics/scheduler-metrics';
+import { LoopService } from '@scheduler/loop-service';
+import { SchedulerMetrics } from '@scheduler/metrics/scheduler-metrics';
 import { DispatcherService } from './dispatcher.service';
 
 const PAGE_SIZE = 200;

@@ -3,8 +3,8 @@ import { deploymentStatusEvent, workPoolStatusEvent, workQueueStatusEvent } from
 import { EventPublisher } from '@app/messaging';
 import { Database } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { LoopService } from '../loop-service';
-import { SchedulerMetrics } from '../metrics/scheduler-metrics';
+import { LoopService } from '@scheduler/loop-service';
+import { SchedulerMetrics } from '@scheduler/metrics/scheduler-metrics';
 
 /** What one foreman pass changed. */
 export interface ForemanPass {

@@ -3,8 +3,8 @@ import { LATE_RUNS_BATCH_SIZE, lateState, orchestrateLateRun } from '@app/domain
 import { FlowRunTransitions, TransitionClient } from '@app/orchestration';
 import { Database } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { LoopService } from '../loop-service';
-import { SchedulerMetrics } from '../metrics/scheduler-metrics';
+import { LoopService } from '@scheduler/loop-service';
+import { SchedulerMetrics } from '@scheduler/metrics/scheduler-metrics';
 
 /** The service proposes states itself: no client, so every rule takes its current-API path. */
 const SERVER: TransitionClient = { clientVersion: null, apiVersion: null };

@@ -1,7 +1,7 @@
 import { AppConfig } from '@app/config';
 import { Database } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { LoopService } from '../loop-service';
+import { LoopService } from '@scheduler/loop-service';
 import { SchedulerMetrics } from './scheduler-metrics';
 
 /**

@@ -1,8 +1,8 @@
 import { AppConfig } from '@app/config';
 import { Database } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
-import { LoopService } from '../loop-service';
-import { SchedulerMetrics } from '../metrics/scheduler-metrics';
+import { LoopService } from '@scheduler/loop-service';
+import { SchedulerMetrics } from '@scheduler/metrics/scheduler-metrics';
 import { DeploymentScheduler, SchedulingPass } from './deployment-scheduler';
 
 /**
