@@ -22,7 +22,7 @@ import {
   presentFlowRunResponse,
   resolveLimit,
 } from '@app/domain';
-import { Database, WorkQueueEntity, FlowRunEntity, Transaction } from '@app/persistence';
+import { Database, DeploymentEntity, WorkQueueEntity, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DeploymentParameters } from '@gateway/deployments/parameter-schema';
@@ -58,6 +58,33 @@ type NewFlowRunValues = Pick<
 >;
 
 const flowRunNotFound = () => notFound('Flow run not found');
+
+/** The columns of a run a deployment creates (`create_flow_run`, one or in bulk), as Prefect fills them in. */
+function runOfDeployment(
+  deployment: DeploymentEntity,
+  body: DeploymentFlowRunCreateDto,
+  parameters: Record<string, unknown>,
+  queue: { id: string | null; name: string | null },
+): NewFlowRunValues {
+  return {
+    name: body.name || generateRunName(),
+    flow_id: deployment.flow_id,
+    flow_version: null,
+    deployment_id: deployment.id,
+    deployment_version: deployment.version,
+    parameters,
+    context: body.context,
+    empirical_policy: flowRunPolicy(body.empirical_policy),
+    tags: [...new Set([...deployment.tags, ...body.tags])],
+    labels: flowRunLabels({ flowId: deployment.flow_id, deployment, requested: body.labels }),
+    idempotency_key: body.idempotency_key ?? null,
+    parent_task_run_id: body.parent_task_run_id ?? null,
+    infrastructure_document_id: body.infrastructure_document_id ?? deployment.infrastructure_document_id,
+    work_queue_id: queue.id,
+    work_queue_name: queue.name,
+    job_variables: body.job_variables ?? {},
+  };
+}
 
 /** Prefect's `BULK_CREATE_LIMIT`: runs one bulk request may create. */
 const BULK_CREATE_LIMIT = 100;
@@ -140,24 +167,7 @@ export class FlowRunService {
         workQueueId = (await queueInPool(tx, pool, body.work_queue_name)).id;
         workQueueName = body.work_queue_name;
       }
-      const run: NewFlowRunValues = {
-        name: body.name || generateRunName(),
-        flow_id: deployment.flow_id,
-        flow_version: null,
-        deployment_id: deployment.id,
-        deployment_version: deployment.version,
-        parameters,
-        context: body.context,
-        empirical_policy: flowRunPolicy(body.empirical_policy),
-        tags: [...new Set([...deployment.tags, ...body.tags])],
-        labels: flowRunLabels({ flowId: deployment.flow_id, deployment, requested: body.labels }),
-        idempotency_key: body.idempotency_key ?? null,
-        parent_task_run_id: body.parent_task_run_id ?? null,
-        infrastructure_document_id: body.infrastructure_document_id ?? deployment.infrastructure_document_id,
-        work_queue_id: workQueueId,
-        work_queue_name: workQueueName,
-        job_variables: body.job_variables ?? {},
-      };
+      const run = runOfDeployment(deployment, body, parameters, { id: workQueueId, name: workQueueName });
       // Prefect passes no request versions when a deployment creates the run.
       return this.insert(tx, run, body.state ?? { type: 'SCHEDULED' }, { apiVersion: null, clientVersion: null });
     });
@@ -196,26 +206,15 @@ export class FlowRunService {
           );
         }
         const queueName = body.work_queue_name || defaultQueueName;
-        const values = {
-          id: randomUUID(),
-          name: body.name || generateRunName(),
-          flow_id: deployment.flow_id,
-          flow_version: null,
-          deployment_id: deployment.id,
-          deployment_version: deployment.version,
-          parameters: checked.parameters,
-          context: body.context,
-          empirical_policy: flowRunPolicy(body.empirical_policy),
-          tags: [...new Set([...deployment.tags, ...body.tags])],
-          labels: flowRunLabels({ flowId: deployment.flow_id, deployment, requested: body.labels }),
-          idempotency_key: body.idempotency_key ?? null,
-          parent_task_run_id: body.parent_task_run_id ?? null,
-          infrastructure_document_id: body.infrastructure_document_id ?? deployment.infrastructure_document_id,
-          work_queue_id: body.work_queue_name
+        const queue = {
+          id: body.work_queue_name
             ? (queueIds.get(body.work_queue_name) ?? deployment.work_queue_id)
             : deployment.work_queue_id,
-          work_queue_name: queueName,
-          job_variables: body.job_variables,
+          name: queueName,
+        };
+        const values = {
+          ...runOfDeployment(deployment, body, checked.parameters, queue),
+          id: randomUUID(),
           created_by: null,
         };
         return { values, proposal: body.state ?? { type: 'SCHEDULED' } };
