@@ -2,8 +2,9 @@
 // not hide those runs for long: Prefect's server shows them to the next poller. With the default settings, a run
 // got and not claimed is back for another poller once the poll's lease ends (2 s + 0.3 s per run returned), before
 // any stock worker polls twice (its PREFECT_WORKER_QUERY_SECONDS of 10 s, with Prefect's jitter, is never under
-// 7.5 s), and not a moment earlier: a poll inside the lease gets nothing, so two workers polling at once never get
-// the same run.
+// 7.5 s), and not a moment earlier: a poll inside the lease gets none of them, so two workers polling at once never
+// get the same run. A named worker (stock workers send X-Prefect-Worker-Name) polling inside another's lease is held
+// until that lease ends and then gets what was left, so it does not wait for its own next poll.
 import { pollLeaseMs } from '@app/domain';
 import { TestGateway } from '../support/gateway';
 import { expectOperation } from '../support/openapi';
@@ -120,11 +121,22 @@ describe('a run got and not claimed reaches another poller within the stock poll
     })();
     expect(ids(again)).toEqual([...runIds].sort());
     const other = await poll('other-worker');
+    const otherPolledAt = Date.now();
     expectOperation(other, 'POST', POLL, 200);
     expect(ids(other)).toEqual([...runIds].sort());
-    // Now they are the other worker's: nobody else gets them within its lease.
-    expect((await poll('full-worker')).body).toEqual([]);
-    expect((await poll('third-worker')).body).toEqual([]);
+    // Now they are the other worker's: nobody else gets them within its lease. A nameless poll is answered empty at
+    // once; a named worker that polls meanwhile is held until that lease ends, then gets what was left, as under
+    // Prefect its poll would have.
+    expect(
+      (await gw.post('/work_pools/full/get_scheduled_flow_runs', { scheduled_before: inSeconds(10) })).body,
+    ).toEqual([]);
+    expect(Date.now() - otherPolledAt).toBeLessThan(leaseMs(2));
+    const third = await poll('third-worker');
+    const heldFor = Date.now() - otherPolledAt;
+    process.stdout.write(`${JSON.stringify({ case: 'held', leaseMs: leaseMs(2), answeredAfterMs: heldFor })}\n`);
+    expect(ids(third)).toEqual([...runIds].sort());
+    expect(heldFor).toBeGreaterThanOrEqual(leaseMs(2) - 50);
+    expect(heldFor).toBeLessThan(leaseMs(2) + 1_500);
     for (const id of runIds) {
       expect((await gw.post(`/flow_runs/${id}/set_state`, { state: { type: 'PENDING' } })).body.status).toBe('ACCEPT');
     }

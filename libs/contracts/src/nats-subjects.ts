@@ -41,6 +41,8 @@ export function natsNames(namespace: string) {
     poolDispatched: (poolId: string) => subject<PoolDispatched>(`${namespace}.dispatched.${poolId}`),
     /** Core NATS: a pool or one of its queues was paused, resumed or deleted; gateways drop what they cached of it. */
     poolChanged: (poolId: string) => subject<undefined>(`${namespace}.pool-changed.${poolId}`),
+    /** Core NATS: an HTTP poll leased runs of a pool; held polls and the dispatcher learn when that lease ends. */
+    poolLeased: (poolId: string) => subject<PoolLeased>(`${namespace}.leased.${poolId}`),
     /**
      * Request/reply served by the gateway: claim a run of this pool (SCHEDULED → PENDING) without HTTP. Per pool, so
      * that NATS permissions can confine a worker to its pool's claims.
@@ -66,6 +68,14 @@ export type NatsNames = ReturnType<typeof natsNames>;
 /** Body of {@link NatsNames.dispatchWake}: the pool whose runs changed, when known. */
 export interface DispatchWake {
   work_pool_id?: string | null;
+}
+
+/** Body of {@link NatsNames.poolLeased}. */
+export interface PoolLeased {
+  /** ISO date-time the lease ends. */
+  lease_until: string;
+  /** The poller's `X-Prefect-Worker-Name`, if it sent one. */
+  poller: string | null;
 }
 
 /** Body of {@link NatsNames.poolDispatched}. */

@@ -1,4 +1,4 @@
-import { Subject } from '@app/contracts';
+import { PoolLeased, Subject } from '@app/contracts';
 import { Injectable } from '@nestjs/common';
 import { NatsClient } from './nats-connection';
 
@@ -29,6 +29,15 @@ export class DispatchSignals {
     this.subscribeByPool(this.nats.names.poolDispatched, handler);
   }
 
+  /** An HTTP poll of the pool leased runs (committed) until `leaseUntil`. */
+  announceLeased(workPoolId: string, leaseUntil: Date, poller: string | null): void {
+    this.nats.publish(this.nats.names.poolLeased(workPoolId), { lease_until: leaseUntil.toISOString(), poller });
+  }
+
+  onLeased(handler: (workPoolId: string, lease: PoolLeased) => void): void {
+    this.subscribeByPool(this.nats.names.poolLeased, handler);
+  }
+
   /** The pool, or one of its queues, was paused, resumed or deleted. */
   announcePoolChanged(workPoolId: string): void {
     this.nats.publish(this.nats.names.poolChanged(workPoolId), undefined);
@@ -40,9 +49,9 @@ export class DispatchSignals {
 
   private subscribeByPool<Payload>(
     subject: (poolId: string) => Subject<Payload>,
-    handler: (workPoolId: string) => void,
+    handler: (workPoolId: string, payload: Payload) => void,
   ): void {
     const prefix = subject('');
-    this.nats.subscribe(subject('*'), (_payload, received) => handler(received.slice(prefix.length)));
+    this.nats.subscribe(subject('*'), (payload, received) => handler(received.slice(prefix.length), payload));
   }
 }

@@ -18,9 +18,15 @@ import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import { PollSideEffects } from './poll-side-effects.service';
 import { PollTargets, ResolvedTarget } from './poll-targets.service';
 import { PoolArrivals } from './pool-arrivals.service';
+import { PoolLeases } from './pool-leases.service';
 
 /** How often a long poll looks again even without an arrival notice (a lost notice costs at most this). */
 const LONG_POLL_RECHECK_MS = 1000;
+/**
+ * How long past another poller's lease a held poll still waits for what that poller left: the dispatcher publishes
+ * it again when the lease ends (it is told of every lease), and this covers that pass on a busy machine.
+ */
+const HANDOVER_GRACE_MS = 1000;
 /**
  * Pulls per queue: a few rounds look past messages that turned out stale or outside a narrow window, without
  * looping on a busy bus. One poll sees at most this many × (its allowance + OVERPULL) messages of a queue.
@@ -60,6 +66,7 @@ export class PollSessions {
     readonly config: AppConfig,
     readonly targets: PollTargets,
     readonly arrivals: PoolArrivals,
+    readonly leases: PoolLeases,
     readonly sideEffects: PollSideEffects,
     readonly metrics: GatewayMetrics,
   ) {}
@@ -83,6 +90,8 @@ export class PollSession {
   private settlements: [PulledRun, Settlement][] = [];
   /** Runs returned without a lease: this poller was offered them before and left them (see `offered_to`). */
   private readonly unleased = new Set<string>();
+  /** When the lease this session recorded ends, once it has committed (announced to every gateway then). */
+  private leasedUntil: Date | null = null;
 
   constructor(
     private readonly deps: PollSessions,
@@ -91,13 +100,13 @@ export class PollSession {
 
   async run(): Promise<PollResult> {
     const { poolName, queueNames, limit, waitSeconds } = this.command;
-    const deadline = Date.now() + waitSeconds * 1000;
     let target = await this.deps.targets.resolve(poolName, queueNames);
     this.deps.sideEffects.record(
       target.pool,
       target.polled.map((queue) => queue.id),
     );
     let runs = await this.look(target);
+    const deadline = Math.max(Date.now() + waitSeconds * 1000, this.handoverDeadline(target.pool.id));
     const waitStarted = Date.now();
     let waited = false;
     while (runs.runs.length === 0 && limit > 0 && Date.now() < deadline && !this.deps.arrivals.closing) {
@@ -109,6 +118,20 @@ export class PollSession {
     }
     if (waited) this.deps.metrics.pollWaited((Date.now() - waitStarted) / 1000);
     return runs;
+  }
+
+  /**
+   * Until when a named poller that found nothing waits for runs other pollers hold (epoch ms; 0: it does not). Under
+   * Prefect, runs another worker got and left (its `--limit` was full, or it only looked) reach the next poll; here
+   * they stay reserved for their holder until its lease ends, so a poll that came in between waits for that end
+   * instead of returning empty and coming back a whole poll interval later. Nameless pollers (scripts, the CLI)
+   * get their empty answer at once.
+   */
+  private handoverDeadline(poolId: string): number {
+    const { poller, limit } = this.command;
+    if (!poller || limit === 0) return 0;
+    const heldUntil = this.deps.leases.heldByOthersUntil(poolId, poller);
+    return heldUntil === null ? 0 : heldUntil + HANDOVER_GRACE_MS;
   }
 
   /**
@@ -125,6 +148,7 @@ export class PollSession {
         : await this.deps.targets.resolve(this.command.poolName, this.command.queueNames, true);
       const runs = await this.lease(target, pulled);
       this.settle();
+      if (this.leasedUntil) this.deps.leases.announce(target.pool.id, this.leasedUntil, this.command.poller ?? null);
       return { poolId: target.pool.id, runs };
     } catch (error) {
       this.giveBackHeld();
@@ -180,6 +204,7 @@ export class PollSession {
     if (queues.length === 0) return [];
     // Where slots are limited every run handed out must count against them, so there is always a lease.
     const showLeftRuns = !slotsLimited(pool, queues);
+    this.leasedUntil = null;
     return this.deps.db.transaction(async (tx) => {
       this.unleased.clear();
       const now = new Date();
@@ -206,6 +231,7 @@ export class PollSession {
         this.command.poller ?? null,
       );
       leased.forEach((run) => (run.leased_until = leaseUntil));
+      if (leased.length > 0) this.leasedUntil = leaseUntil;
       return taken;
     });
   }

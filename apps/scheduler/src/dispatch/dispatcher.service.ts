@@ -20,6 +20,8 @@ const RETRY_AFTER_ERROR_SECONDS = 1;
  */
 @Injectable()
 export class DispatcherService extends LoopService {
+  private nextWake: { at: number; timer: NodeJS.Timeout } | null = null;
+
   constructor(
     private readonly db: Database,
     private readonly bus: FlowRunBus,
@@ -35,11 +37,31 @@ export class DispatcherService extends LoopService {
       metrics,
     });
     signals.onDispatchRequested(() => this.wake());
+    // A lease recorded after this loop last looked ends unseen otherwise until the safety-net pass; its runs are
+    // awaited by held polls (see the gateway's PollSession).
+    signals.onLeased((_poolId, lease) => this.wakeAt(Date.parse(lease.lease_until) + 1));
   }
 
   wake(): void {
     this.metrics.dispatcherWoken();
     this.runSoon();
+  }
+
+  /** Wakes at `at` (epoch ms) unless an earlier wake is already set; later ones are found by the pass itself. */
+  private wakeAt(at: number): void {
+    if (!Number.isFinite(at) || (this.nextWake !== null && this.nextWake.at <= at && this.nextWake.at > Date.now())) {
+      return;
+    }
+    if (this.nextWake) clearTimeout(this.nextWake.timer);
+    const timer = setTimeout(
+      () => {
+        this.nextWake = null;
+        this.wake();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.nextWake = { at, timer };
   }
 
   runOnce(): Promise<number> {
