@@ -25,6 +25,14 @@ export class DeploymentRepository extends EntityRepository<DeploymentEntity> {
     return this.repo.findOne({ where: { id }, relations: DETAILS, order: DETAILS_ORDER });
   }
 
+  /**
+   * The deployment with its flow, its work queue and that queue's pool, without its schedules: what making runs of
+   * it reads, their events included.
+   */
+  findWithPlacement(id: string): Promise<DeploymentEntity | null> {
+    return this.repo.findOne({ where: { id }, relations: { flow: true, work_queue: { work_pool: true } } });
+  }
+
   /** {@link findDetailed} for many ids, in no particular order. */
   findDetailedByIds(ids: string[]): Promise<DeploymentEntity[]> {
     if (ids.length === 0) return Promise.resolve([]);
