@@ -13,6 +13,7 @@ import {
   stateFromRow,
   stateRow,
   TransitionEnvironment,
+  withoutDefaultDetails,
 } from '@app/domain';
 import { DispatchSignals } from '@app/messaging';
 import { FlowRunEntity, Transaction } from '@app/persistence';
@@ -141,7 +142,10 @@ export class FlowRunTransitions {
         const stateId = outcome.written && outcome.state ? outcome.state.id : null;
         return { ...values, ...bookkeeping, state_id: stateId };
       }),
-      written.map(({ run, state }) => stateRow(state, run.id)),
+      written.map(({ run, state }) => {
+        const row = stateRow(state, run.id);
+        return { ...row, state_details: withoutDefaultDetails(row.state_details) };
+      }),
     );
     const committed = written.filter(({ run }) => inserted.has(run.id));
     if (committed.some(({ state }) => state.type === 'SCHEDULED')) tx.afterCommit(() => this.signals.requestDispatch());
