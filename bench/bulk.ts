@@ -6,6 +6,7 @@ import { ApiClient } from './api-client';
 import { AppProcess, freePort, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
+import { distribution } from './stats';
 
 /**
  * `POST /deployments/{id}/create_flow_run/bulk` against the scheduler's set-based insert of scheduled runs (issue
@@ -59,10 +60,13 @@ interface TypeOrm {
 export interface BulkCase {
   runs: number;
   schema: boolean;
-  /** Per run, over every batch: the route (request sent → answer read) and the scheduler's insert (of 100). */
-  routeMicros: number;
-  schedulerMicros: number;
-  /** The scheduler's insert 500 runs a statement (its default), per run. */
+  /**
+   * Per run: the route (request sent → answer read) and the scheduler's insert (100 a statement), over every batch
+   * (`mean`) and in the median batch (`median`, which a burst of load elsewhere on the machine moves less).
+   */
+  routeMicros: { mean: number; median: number };
+  schedulerMicros: { mean: number; median: number };
+  /** The scheduler's insert 500 runs a statement (its default), per run, over every batch. */
   schedulerDefaultMicros: number;
 }
 
@@ -183,29 +187,35 @@ export async function measureBulk(): Promise<BulkResult> {
     for (const runs of TOTALS) {
       for (const schema of [false, true]) {
         const deployment = schema ? enforced : plain;
-        let routeMs = 0;
-        let schedulerMs = 0;
+        const routeMs: number[] = [];
+        const schedulerMs: number[] = [];
         let schedulerDefaultMs = 0;
         for (let done = 0; done < runs; done += SCHEDULER_STATEMENT) {
           const size = Math.min(SCHEDULER_STATEMENT, runs - done);
           for (let batch = 0; batch < size; batch += PER_REQUEST) {
-            routeMs += await routeBatch(deployment, PER_REQUEST);
-            schedulerMs += await schedulerBatch(deployment, PER_REQUEST);
+            routeMs.push(await routeBatch(deployment, PER_REQUEST));
+            schedulerMs.push(await schedulerBatch(deployment, PER_REQUEST));
           }
           schedulerDefaultMs += await schedulerBatch(deployment, size);
         }
-        const perRun = (ms: number) => (ms * 1000) / runs;
+        const perRun = (batches: number[]) => ({
+          mean: (batches.reduce((sum, ms) => sum + ms, 0) * 1000) / runs,
+          median: (distribution(batches).p50 * 1000) / PER_REQUEST,
+        });
         const result = {
           runs,
           schema,
           routeMicros: perRun(routeMs),
           schedulerMicros: perRun(schedulerMs),
-          schedulerDefaultMicros: perRun(schedulerDefaultMs),
+          schedulerDefaultMicros: (schedulerDefaultMs * 1000) / runs,
         };
         cases.push(result);
+        const { routeMicros: route, schedulerMicros: scheduler } = result;
         log(
-          `${runs} runs, ${schema ? 'with' : 'without'} a parameter schema: the route ${result.routeMicros.toFixed(0)} µs a run, ` +
-            `the scheduler's insert ${result.schedulerMicros.toFixed(0)} µs (${(result.routeMicros / result.schedulerMicros).toFixed(2)}×), ` +
+          `${runs} runs, ${schema ? 'with' : 'without'} a parameter schema, per run (mean / median batch): ` +
+            `the route ${route.mean.toFixed(0)} / ${route.median.toFixed(0)} µs, ` +
+            `the scheduler's insert ${scheduler.mean.toFixed(0)} / ${scheduler.median.toFixed(0)} µs ` +
+            `(${(route.mean / scheduler.mean).toFixed(2)}× / ${(route.median / scheduler.median).toFixed(2)}×), ` +
             `${result.schedulerDefaultMicros.toFixed(0)} µs at 500 a statement`,
         );
       }
@@ -239,13 +249,21 @@ export function renderBulkSection(result: BulkResult): string {
       `Measured ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} CPUs (\`npm run bench -- --bulk\`), ` +
       `load average (1/5/15 min) ${load(result.loadBefore)} before and ${load(result.loadAfter)} after.`,
     '',
-    "| runs | parameter schema | route, per run | scheduler's insert (100 a statement), per run | ratio | scheduler's insert at 500 a statement |",
+    'Per run, over all batches (mean) and in the median batch of 100:',
+    '',
+    "| runs | parameter schema | route: mean / median | scheduler's insert (100 a statement): mean / median | ratio: mean / median | scheduler's insert at 500 a statement |",
     '|---|---|---|---|---|---|',
-    ...result.cases.map(
-      (entry) =>
-        `| ${entry.runs.toLocaleString('en-US')} | ${entry.schema ? 'enforced' : 'none'} | ${micros(entry.routeMicros)} | ` +
-        `${micros(entry.schedulerMicros)} | ${(entry.routeMicros / entry.schedulerMicros).toFixed(2)}× | ${micros(entry.schedulerDefaultMicros)} |`,
-    ),
+    ...result.cases.map(({ runs, schema, routeMicros: route, schedulerMicros: scheduler, schedulerDefaultMicros }) => {
+      const cells = [
+        runs.toLocaleString('en-US'),
+        schema ? 'enforced' : 'none',
+        `${micros(route.mean)} / ${micros(route.median)}`,
+        `${micros(scheduler.mean)} / ${micros(scheduler.median)}`,
+        `${(route.mean / scheduler.mean).toFixed(2)}× / ${(route.median / scheduler.median).toFixed(2)}×`,
+        micros(schedulerDefaultMicros),
+      ];
+      return `| ${cells.join(' | ')} |`;
+    }),
     SECTION_END,
   ].join('\n');
 }
