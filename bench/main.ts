@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { ApiClient, claimPath, CLAIM_BODY, pollPath, stockPollBody, WorkerFlowRun } from './api-client';
 import { AppProcess, freePort, rssBytes, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
+import { measureBulk, readBulkSection, renderBulkSection, writeBulkSection } from './bulk';
 import { createFixture, Fixture } from './fixture';
 import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
     }
 
     const schedulesSection = readSchedulesSection(REPORT_PATH);
+    const bulkSection = readBulkSection(REPORT_PATH);
     writeFileSync(
       REPORT_PATH,
       renderReport(environment, results, {
@@ -133,6 +135,7 @@ async function main(): Promise<void> {
     );
     // Kept until the schedules benchmark below replaces it (or for good with --polls-only).
     if (schedulesSection) writeSchedulesSection(schedulesSection, REPORT_PATH);
+    if (bulkSection) writeBulkSection(bulkSection, REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     for (const verdict of targetVerdicts(results)) {
       log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
@@ -145,8 +148,17 @@ async function main(): Promise<void> {
   }
 }
 
-/** The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark. */
+/**
+ * The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark; with
+ * `--bulk`, only the bulk-creation one.
+ */
 async function all(): Promise<void> {
+  if (process.argv.includes('--bulk')) {
+    log('bulk creation benchmark (bench/bulk.ts)');
+    writeBulkSection(renderBulkSection(await measureBulk()), REPORT_PATH);
+    log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+    return;
+  }
   await main();
   if (process.argv.includes('--polls-only')) return;
   log('schedules benchmark (bench/schedules.ts)');

@@ -1,5 +1,6 @@
 import type { PrefectEvent } from '@app/contracts';
 import { connect, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { DataSource, EntitySubscriberInterface } from 'typeorm';
 import { TestGateway } from '../support/gateway';
 import { BusProbe, Fixtures, inSeconds, runIds, sleep, waitFor } from '../support/delivery';
 import { expectOperation } from '../support/openapi';
@@ -521,6 +522,38 @@ describe('routes the CLI needs', () => {
       const invalid = await gw.post(`/deployments/${dep.id}/create_flow_run/bulk`, [{}, { tags: 'x' }]);
       expect(invalid.status).toBe(422);
       expect(invalid.body.exception_detail[0].loc).toEqual(['body', 1, 'tags']);
+    });
+
+    it('makes a bulk in four SQL statements whatever its size (BEGIN, one read, one insert, COMMIT), plus one read per other queue named', async () => {
+      const pool = await newPool();
+      const dep = await deployment({ work_pool_name: pool.name, parameters: { n: 0 } });
+      const statements: string[] = [];
+      const dataSource = gw.app.get(DataSource);
+      const counter: EntitySubscriberInterface = { beforeQuery: (event) => void statements.push(event.query) };
+      dataSource.subscribers.push(counter);
+      const statementsOf = async (runs: number, queue?: string) => {
+        statements.length = 0;
+        const body = Array.from({ length: runs }, (_, i) => ({ parameters: { n: i }, work_queue_name: queue }));
+        const response = await gw.post(`/deployments/${dep.id}/create_flow_run/bulk`, body);
+        expect(response.body.results.filter((result: { status: string }) => result.status === 'CREATED')).toHaveLength(
+          runs,
+        );
+        // The runs' events are made from the rows read: nothing is read again once the transaction commits.
+        await sleep(200);
+        return statements.map((sql) => sql.trim().split(/\s+/).slice(0, 2).join(' '));
+      };
+      try {
+        const one = await statementsOf(1);
+        expect(one).toEqual(['START TRANSACTION', 'SELECT "DeploymentEntity"."id"', 'WITH inserted', 'COMMIT']);
+        expect(await statementsOf(100)).toEqual(one);
+        // A queue named is created by the first request that names it, then found by one read.
+        await statementsOf(1, 'other');
+        const named = ['START TRANSACTION', 'SELECT "DeploymentEntity"."id"', 'SELECT "WorkQueueEntity"."id"'];
+        expect(await statementsOf(1, 'other')).toEqual([...named, 'WITH inserted', 'COMMIT']);
+        expect(await statementsOf(100, 'other')).toEqual([...named, 'WITH inserted', 'COMMIT']);
+      } finally {
+        dataSource.subscribers.splice(dataSource.subscribers.indexOf(counter), 1);
+      }
     });
 
     it('creates 1,000 runs in bulk, per run within a small factor of the scheduler inserting its runs', async () => {

@@ -1,4 +1,4 @@
-import { flowRunStateEvent, OrchestratedRun, RunState } from '@app/domain';
+import { FlowRunEventSubject, flowRunStateEvent, OrchestratedRun, RunState } from '@app/domain';
 import { EventPublisher } from '@app/messaging';
 import { Database, FlowRunEntity } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
@@ -8,6 +8,17 @@ export type NewRunSubject = Pick<
   FlowRunEntity,
   'id' | 'name' | 'tags' | 'created_by' | 'flow_id' | 'deployment_id' | 'work_queue_id'
 >;
+
+/**
+ * The flow, deployment, queues and pools new runs of one deployment belong to, as their creator loaded them: the
+ * events of those runs are made from them, without reading them again.
+ */
+export interface NewRunsPlace {
+  flow: FlowRunEventSubject['flow'];
+  deployment: FlowRunEventSubject['deployment'];
+  /** Per work queue id, the queue and its pool. */
+  queues: ReadonlyMap<string, Pick<FlowRunEventSubject, 'workQueue' | 'workPool'>>;
+}
 
 /** Publishes `prefect.flow-run.<state name>` for a committed state, with the run's flow, deployment, queue and pool. */
 @Injectable()
@@ -37,36 +48,21 @@ export class FlowRunStateEvents {
   }
 
   /**
-   * The same event for many new runs of one flow and deployment at once: each flow, deployment, queue and pool is
-   * read once, and the events go out in one batch, in the order of `created`.
+   * The same event for many new runs of one flow and deployment at once, made from `place` (no read), sent in one
+   * batch in the order of `created`.
    */
-  async publishNew(created: { run: NewRunSubject; after: OrchestratedRun; state: RunState }[]): Promise<void> {
+  publishNew(created: { run: NewRunSubject; after: OrchestratedRun; state: RunState }[], place: NewRunsPlace): void {
     if (created.length === 0) return;
-    const { flows, deployments, workQueues, workPools } = this.db.repos;
-    const first = created[0].run;
-    const [flow, deployment] = await Promise.all([
-      flows.findById(first.flow_id),
-      first.deployment_id ? deployments.findById(first.deployment_id) : null,
-    ]);
-    const queueIds = [...new Set(created.flatMap(({ run }) => (run.work_queue_id ? [run.work_queue_id] : [])))];
-    const queues = new Map(
-      await Promise.all(
-        queueIds.map(async (id) => {
-          const workQueue = await workQueues.findById(id);
-          const workPool = workQueue && (await workPools.findById(workQueue.work_pool_id));
-          return [id, { workQueue, workPool }] as const;
-        }),
-      ),
-    );
+    const { flow, deployment, queues } = place;
     this.publisher.publish(
       created.map(({ run, after, state }) => {
-        const place = run.work_queue_id ? queues.get(run.work_queue_id) : undefined;
+        const queue = run.work_queue_id ? queues.get(run.work_queue_id) : undefined;
         const subject = {
           run: { id: run.id, name: run.name, tags: run.tags, run_count: after.run_count, created_by: run.created_by },
           flow,
           deployment,
-          workQueue: place?.workQueue ?? null,
-          workPool: place?.workPool ?? null,
+          workQueue: queue?.workQueue ?? null,
+          workPool: queue?.workPool ?? null,
         };
         return flowRunStateEvent(subject, null, state);
       }),

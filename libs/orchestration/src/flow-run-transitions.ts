@@ -13,12 +13,15 @@ import {
   stateFromRow,
   stateRow,
   TransitionEnvironment,
+  withoutDefaultDetails,
 } from '@app/domain';
 import { DispatchSignals } from '@app/messaging';
 import { FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { transactionalDeploymentConcurrency } from './deployment-concurrency';
-import { FlowRunStateEvents, NewRunSubject } from './flow-run-state-events';
+import { FlowRunStateEvents, NewRunsPlace, NewRunSubject } from './flow-run-state-events';
+
+export type { NewRunsPlace } from './flow-run-state-events';
 
 /** Who proposes a transition, as the rules see it. Server services propose as no client at all. */
 export type TransitionClient = Pick<TransitionEnvironment, 'clientVersion' | 'apiVersion'>;
@@ -84,9 +87,15 @@ export class FlowRunTransitions {
    * run is orchestrated in memory (a new run has no state and no history to read), then all runs and their first
    * states are inserted in one statement. Runs whose idempotency key exists already are skipped, their state with
    * them. As after any committed state, the dispatcher is woken for SCHEDULED runs and each new run's state event is
-   * published once the transaction commits. Resolves to the ids inserted. The runs must share flow and deployment.
+   * published once the transaction commits, made from `place` (the flow, deployment, queues and pools the caller
+   * loaded). Resolves to the ids inserted. The runs must share flow and deployment.
    */
-  async createMany(tx: Transaction, runs: readonly NewFlowRun[], options: TransitionOptions): Promise<Set<string>> {
+  async createMany(
+    tx: Transaction,
+    runs: readonly NewFlowRun[],
+    place: NewRunsPlace,
+    options: TransitionOptions,
+  ): Promise<Set<string>> {
     const now = new Date();
     const deploymentConcurrency = transactionalDeploymentConcurrency(tx, this.config);
     const created = [];
@@ -133,11 +142,14 @@ export class FlowRunTransitions {
         const stateId = outcome.written && outcome.state ? outcome.state.id : null;
         return { ...values, ...bookkeeping, state_id: stateId };
       }),
-      written.map(({ run, state }) => stateRow(state, run.id)),
+      written.map(({ run, state }) => {
+        const row = stateRow(state, run.id);
+        return { ...row, state_details: withoutDefaultDetails(row.state_details) };
+      }),
     );
     const committed = written.filter(({ run }) => inserted.has(run.id));
     if (committed.some(({ state }) => state.type === 'SCHEDULED')) tx.afterCommit(() => this.signals.requestDispatch());
-    if (committed.length > 0) tx.afterCommit(() => this.events.publishNew(committed));
+    if (committed.length > 0) tx.afterCommit(() => this.events.publishNew(committed, place));
     return inserted;
   }
 

@@ -1,4 +1,9 @@
-import { DeploymentFlowRunCreateDto, FlowRunBulkCreateResponse, FlowRunResponse } from '@app/contracts';
+import {
+  DeploymentFlowRunCreateDto,
+  deploymentFlowRunCreateFastPath,
+  FlowRunBulkCreateResponse,
+  FlowRunResponse,
+} from '@app/contracts';
 import { Body, Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ArrayBodyPipe } from '@gateway/http/request-validation.pipe';
@@ -24,7 +29,8 @@ export class DeploymentFlowRunController {
   @HttpCode(200)
   createMany(
     @Param('id', UuidPipe) id: string,
-    @Body(new ArrayBodyPipe(DeploymentFlowRunCreateDto)) body: DeploymentFlowRunCreateDto[],
+    @Body(new ArrayBodyPipe(DeploymentFlowRunCreateDto, deploymentFlowRunCreateFastPath))
+    body: DeploymentFlowRunCreateDto[],
   ): Promise<FlowRunBulkCreateResponse> {
     return this.flowRuns.createManyFromDeployment(id, body);
   }

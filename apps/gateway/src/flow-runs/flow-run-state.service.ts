@@ -1,6 +1,6 @@
 import { OrchestrationResult, SetFlowRunStateDto, StateCreateDto } from '@app/contracts';
 import { objectNotFound, orchestrateFlowRun, OrchestrationOutcome, presentOrchestrationResult } from '@app/domain';
-import { FlowRunTransitions, NewFlowRun } from '@app/orchestration';
+import { FlowRunTransitions, NewFlowRun, NewRunsPlace } from '@app/orchestration';
 import { Database, FlowRunEntity, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
@@ -38,10 +38,16 @@ export class FlowRunStateService {
 
   /**
    * Creates runs set-based, each entering its proposed state as a forced transition from none (as `transition` does
-   * for one new run); resolves to the ids inserted (a run whose idempotency key exists is not).
+   * for one new run); resolves to the ids inserted (a run whose idempotency key exists is not). Their events are made
+   * from `place`.
    */
-  createMany(tx: Transaction, runs: readonly NewFlowRun[], client: OrchestrationClient): Promise<Set<string>> {
-    return this.transitions.createMany(tx, runs, {
+  createMany(
+    tx: Transaction,
+    runs: readonly NewFlowRun[],
+    place: NewRunsPlace,
+    client: OrchestrationClient,
+  ): Promise<Set<string>> {
+    return this.transitions.createMany(tx, runs, place, {
       client,
       orchestrate: (context) => orchestrateFlowRun(context, { force: true }),
     });

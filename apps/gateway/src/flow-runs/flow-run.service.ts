@@ -22,7 +22,14 @@ import {
   presentFlowRunResponse,
   resolveLimit,
 } from '@app/domain';
-import { Database, DeploymentEntity, WorkQueueEntity, FlowRunEntity, Transaction } from '@app/persistence';
+import {
+  Database,
+  DeploymentEntity,
+  FlowRunEntity,
+  Transaction,
+  WorkPoolEntity,
+  WorkQueueEntity,
+} from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DeploymentParameters } from '@gateway/deployments/parameter-schema';
@@ -187,14 +194,21 @@ export class FlowRunService {
       throw badRequest(`Cannot create more than ${BULK_CREATE_LIMIT} flow runs at once.`);
     }
     return this.db.transaction(async (tx) => {
-      const deployment = await tx.deployments.findDetailed(deploymentId);
+      const deployment = await tx.deployments.findWithPlacement(deploymentId);
       if (!deployment) throw notFound('Deployment not found');
       const pool = deployment.work_queue?.work_pool ?? null;
       const defaultQueueName = deployment.work_queue?.name ?? deployment.work_queue_name;
       const queueIds = new Map<string, string>();
+      // The runs' events name their queue and pool: each one is taken from here rather than read again.
+      const places = new Map<string, { workQueue: WorkQueueEntity; workPool: WorkPoolEntity | null }>();
+      if (deployment.work_queue) {
+        places.set(deployment.work_queue.id, { workQueue: deployment.work_queue, workPool: pool });
+      }
       for (const name of new Set(bodies.map((body) => body.work_queue_name))) {
         if (name && name !== deployment.work_queue_name && pool) {
-          queueIds.set(name, (await queueInPool(tx, pool, name)).id);
+          const queue = await queueInPool(tx, pool, name);
+          queueIds.set(name, queue.id);
+          places.set(queue.id, { workQueue: queue, workPool: pool });
         }
       }
       const results: (FlowRunCreateResult | NewFlowRunRow)[] = bodies.map((body) => {
@@ -221,7 +235,8 @@ export class FlowRunService {
       });
       const toCreate = results.filter((result): result is NewFlowRunRow => 'values' in result);
       // Prefect passes no request versions when a deployment creates the run.
-      const inserted = await this.states.createMany(tx, toCreate, { apiVersion: null, clientVersion: null });
+      const place = { flow: deployment.flow ?? null, deployment, queues: places };
+      const inserted = await this.states.createMany(tx, toCreate, place, { apiVersion: null, clientVersion: null });
       const existing = await tx.flowRuns.idsByIdempotencyKeys(
         deployment.flow_id,
         toCreate.flatMap(({ values }) =>

@@ -8,6 +8,7 @@ import {
   StateDetails,
   stateDetailsFromJson,
   stateDetailsToJson,
+  withoutDefaultDetails,
 } from './states';
 
 const NOW = new Date('2026-08-21T12:00:00.000Z');
@@ -41,7 +42,7 @@ describe('states', () => {
     expect(proposedState({ type: 'PENDING', name: null }, NOW).state_details.scheduled_time).toBeNull();
   });
 
-  it('round-trips state details through their stored JSON form (property)', () => {
+  it('round-trips state details through their stored JSON form, whole or without its defaults (property)', () => {
     const instant = fc.option(
       fc.integer({ min: 0, max: 4_102_444_800_000 }).map((ms) => new Date(ms)),
       { nil: null },
@@ -72,6 +73,8 @@ describe('states', () => {
         const json = JSON.parse(JSON.stringify(stateDetailsToJson(value))) as ReturnType<typeof stateDetailsToJson>;
         expect(stateDetailsFromJson(json)).toEqual(value);
         if (value.scheduled_time) expect(json.scheduled_time).toMatch(/Z$/);
+        const compact = JSON.parse(JSON.stringify(withoutDefaultDetails(json))) as typeof json;
+        expect(stateDetailsFromJson(compact)).toStrictEqual(stateDetailsFromJson(json));
       }),
     );
   });
@@ -80,6 +83,15 @@ describe('states', () => {
     expect(stateDetailsFromJson({ scheduled_time: '2026-08-21T12:00:00Z' })).toEqual({
       ...emptyStateDetails(),
       scheduled_time: NOW,
+    });
+  });
+
+  it('leaves out of stored details only the keys at their default', () => {
+    const details = stateDetailsToJson({ ...emptyStateDetails(), scheduled_time: NOW, deferred: null });
+    expect(withoutDefaultDetails({ ...details, flow_run_id: 'r' })).toEqual({
+      flow_run_id: 'r',
+      scheduled_time: '2026-08-21T12:00:00.000Z',
+      deferred: null,
     });
   });
 

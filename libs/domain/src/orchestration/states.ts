@@ -147,6 +147,17 @@ export function persistedStateData(data: unknown): unknown {
   return unpersisted ? null : data;
 }
 
+/**
+ * `state_details` without the keys at Prefect's default, for rows written many at a time: readers put the defaults
+ * back ({@link stateDetailsFromJson}, as for the scheduler's rows), and a new run's state row is a third the size.
+ */
+export function withoutDefaultDetails(details: Partial<StateDetailsJson>): Partial<StateDetailsJson> {
+  const defaults: Record<string, unknown> = emptyStateDetails();
+  return Object.fromEntries(
+    Object.entries(details).filter(([key, value]) => !(key in defaults) || value !== defaults[key]),
+  );
+}
+
 /** The row that records `state` in a run's history. */
 export function stateRow(state: RunState, flowRunId: string): FlowRunStateRow {
   return {

@@ -25,6 +25,19 @@ export class DeploymentRepository extends EntityRepository<DeploymentEntity> {
     return this.repo.findOne({ where: { id }, relations: DETAILS, order: DETAILS_ORDER });
   }
 
+  /**
+   * The deployment with its flow, its work queue and that queue's pool, without its schedules: what making runs of
+   * it reads, their events included.
+   */
+  async findWithPlacement(id: string): Promise<DeploymentEntity | null> {
+    // `find`, not `findOne`: its LIMIT makes TypeORM select the id first in a query of its own when it joins.
+    const [deployment] = await this.repo.find({
+      where: { id },
+      relations: { flow: true, work_queue: { work_pool: true } },
+    });
+    return deployment ?? null;
+  }
+
   /** {@link findDetailed} for many ids, in no particular order. */
   findDetailedByIds(ids: string[]): Promise<DeploymentEntity[]> {
     if (ids.length === 0) return Promise.resolve([]);
