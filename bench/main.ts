@@ -2,13 +2,15 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ApiClient, claimPath, CLAIM_BODY, pollPath, stockPollBody, WorkerFlowRun } from './api-client';
+import { ApiClient } from './api-client';
 import { AppProcess, freePort, rssBytes, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
-import { createFixture, Fixture } from './fixture';
+import { clusterRatios, measureCluster, writeClusterSection } from './cluster';
+import { createFixture, deliverOne } from './fixture';
 import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
 import { Environment, renderReport, targetVerdicts } from './report';
+import { readSection, writeSection } from './report-section';
 import { measureScenario, ScenarioResult } from './scenario';
 import { measureSchedules, readSchedulesSection, renderSchedulesSection, writeSchedulesSection } from './schedules';
 import { SETTINGS } from './settings';
@@ -19,28 +21,6 @@ const READY_TIMEOUT_MS = 30_000;
 const PREWARM_TIMEOUT_MS = 60_000;
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
-/**
- * One run end to end, through the API: a run created due now on the probe pool is polled until it is handed out,
- * then claimed. Proves gateway, scheduler and bus are up; the run is the template the SQL seed copies.
- */
-async function firstDelivery(api: ApiClient, fixture: Fixture): Promise<string> {
-  const run = await api.call<{ id: string }>('POST', `/deployments/${fixture.probe.deploymentId}/create_flow_run`, {});
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const runs = await api.call<WorkerFlowRun[]>(
-      'POST',
-      pollPath(fixture.probe.name),
-      stockPollBody(SETTINGS.prefetchSeconds),
-    );
-    if (runs.some((entry) => entry.flow_run.id === run.id)) {
-      await api.call('POST', claimPath(run.id), CLAIM_BODY);
-      return run.id;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`a run created due now was not handed out within ${READY_TIMEOUT_MS} ms: is the scheduler running?`);
-}
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -97,7 +77,7 @@ async function main(): Promise<void> {
 
     log(`creating ${SETTINGS.pools} pools and deployments`);
     const fixture = await createFixture(api);
-    const templateRunId = await firstDelivery(api, fixture);
+    const templateRunId = await deliverOne(api, fixture.probe, READY_TIMEOUT_MS);
     log('delivering one run per pool (creates every stream and consumer)');
     const now = Date.now();
     await db.seedScheduledRuns(
@@ -124,6 +104,7 @@ async function main(): Promise<void> {
     }
 
     const schedulesSection = readSchedulesSection(REPORT_PATH);
+    const clusterSection = readSection('cluster', REPORT_PATH);
     writeFileSync(
       REPORT_PATH,
       renderReport(environment, results, {
@@ -133,6 +114,8 @@ async function main(): Promise<void> {
     );
     // Kept until the schedules benchmark below replaces it (or for good with --polls-only).
     if (schedulesSection) writeSchedulesSection(schedulesSection, REPORT_PATH);
+    // Kept as it is: only `--cluster` measures it again.
+    if (clusterSection) writeSection('cluster', clusterSection, REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     for (const verdict of targetVerdicts(results)) {
       log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
@@ -145,8 +128,21 @@ async function main(): Promise<void> {
   }
 }
 
-/** The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark. */
+/**
+ * The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark; or, with
+ * `--cluster`, the NATS cluster benchmark alone (bench/cluster.ts).
+ */
 async function all(): Promise<void> {
+  if (process.argv.includes('--cluster')) {
+    const result = await measureCluster(log);
+    writeClusterSection(result, REPORT_PATH);
+    const ratios = clusterRatios(result);
+    log(
+      `wrote ${path.relative(process.cwd(), REPORT_PATH)}: cluster/single throughput ${ratios.throughput.toFixed(2)}×, ` +
+        `poll p99 ${ratios.pollP99.toFixed(2)}×`,
+    );
+    return;
+  }
   await main();
   if (process.argv.includes('--polls-only')) return;
   log('schedules benchmark (bench/schedules.ts)');

@@ -138,6 +138,11 @@ export class PrivateNatsServer implements PrivateNats {
     await exited;
   }
 
+  /** The process id while it runs (the benchmark samples its CPU). */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
