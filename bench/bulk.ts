@@ -1,4 +1,3 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -6,6 +5,7 @@ import { ApiClient } from './api-client';
 import { AppProcess, freePort, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
+import { sectionMarkers, writeSection } from './report-section';
 import { distribution } from './stats';
 
 /**
@@ -24,8 +24,7 @@ import { distribution } from './stats';
 
 const DATABASE_NAME = 'prefect_dispatch_bench_bulk';
 const REPORT_PATH = path.resolve(__dirname, '../../docs/benchmarks.md');
-const SECTION_START = '<!-- bulk:start -->';
-const SECTION_END = '<!-- bulk:end -->';
+const { start: SECTION_START, end: SECTION_END } = sectionMarkers('bulk');
 /** Prefect's `BULK_CREATE_LIMIT`: the most runs one request may carry. */
 const PER_REQUEST = 100;
 /** The scheduler's default `SCHEDULER_INSERT_BATCH_SIZE`. */
@@ -268,32 +267,7 @@ export function renderBulkSection(result: BulkResult): string {
   ].join('\n');
 }
 
-/** The section as docs/benchmarks.md holds it now, if it has one. */
-export function readBulkSection(reportPath = REPORT_PATH): string | null {
-  let report: string;
-  try {
-    report = readFileSync(reportPath, 'utf8');
-  } catch {
-    return null;
-  }
-  const start = report.indexOf(SECTION_START);
-  const end = report.indexOf(SECTION_END);
-  return start >= 0 && end > start ? report.slice(start, end + SECTION_END.length) : null;
-}
-
 /** Puts the section into docs/benchmarks.md, replacing an earlier one. */
 export function writeBulkSection(section: string, reportPath = REPORT_PATH): void {
-  let report: string;
-  try {
-    report = readFileSync(reportPath, 'utf8');
-  } catch {
-    report = '';
-  }
-  const start = report.indexOf(SECTION_START);
-  const end = report.indexOf(SECTION_END);
-  const updated =
-    start >= 0 && end > start
-      ? report.slice(0, start) + section + report.slice(end + SECTION_END.length)
-      : `${report.trimEnd()}\n\n${section}\n`;
-  writeFileSync(reportPath, updated);
+  writeSection('bulk', section, reportPath);
 }

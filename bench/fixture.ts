@@ -1,4 +1,4 @@
-import { ApiClient } from './api-client';
+import { ApiClient, CLAIM_BODY, claimPath, pollPath, stockPollBody, WorkerFlowRun } from './api-client';
 import { SeedTarget } from './bench-database';
 import { SETTINGS } from './settings';
 
@@ -6,6 +6,7 @@ import { SETTINGS } from './settings';
 const SETUP_CONCURRENCY = 8;
 
 export interface BenchPool extends SeedTarget {
+  id: string;
   name: string;
 }
 
@@ -16,32 +17,59 @@ export interface Fixture {
   probe: BenchPool;
 }
 
+/** Creates, through the API, a pool (with its default queue) and a deployment of `flowId` on it. */
+export async function createPool(
+  api: ApiClient,
+  flowId: string,
+  name: string,
+  concurrencyLimit: number | null = null,
+): Promise<BenchPool> {
+  const pool = await api.call<{ id: string; default_queue_id: string }>('POST', '/work_pools/', {
+    name,
+    type: 'process',
+    concurrency_limit: concurrencyLimit,
+  });
+  const deployment = await api.call<{ id: string }>('POST', '/deployments/', {
+    name: `${name}-deployment`,
+    flow_id: flowId,
+    work_pool_name: name,
+  });
+  return { id: pool.id, name, workQueueId: pool.default_queue_id, deploymentId: deployment.id };
+}
+
 /** Creates, through the API, the flow, the pools (each with its default queue) and a deployment per pool. */
 export async function createFixture(api: ApiClient): Promise<Fixture> {
   const flow = await api.call<{ id: string }>('POST', '/flows/', { name: 'bench-flow' });
-  const createPool = async (name: string, concurrencyLimit: number | null): Promise<BenchPool> => {
-    const pool = await api.call<{ default_queue_id: string }>('POST', '/work_pools/', {
-      name,
-      type: 'process',
-      concurrency_limit: concurrencyLimit,
-    });
-    const deployment = await api.call<{ id: string }>('POST', '/deployments/', {
-      name: `${name}-deployment`,
-      flow_id: flow.id,
-      work_pool_name: name,
-    });
-    return { name, workQueueId: pool.default_queue_id, deploymentId: deployment.id };
-  };
   const pools = await mapConcurrently(
     Array.from({ length: SETTINGS.pools }, (_, i) => i),
     (i) =>
       createPool(
+        api,
+        flow.id,
         `bench-pool-${String(i).padStart(3, '0')}`,
         i % SETTINGS.limitedPoolEvery === 0 ? SETTINGS.poolConcurrencyLimit : null,
       ),
   );
-  const probe = await createPool('bench-probe', null);
+  const probe = await createPool(api, flow.id, 'bench-probe');
   return { flowId: flow.id, pools, probe };
+}
+
+/**
+ * One run end to end, through the API: a run created due now on `pool` is polled until it is handed out, then
+ * claimed. Proves gateway, scheduler and bus are up; the run is the template the SQL seed copies.
+ */
+export async function deliverOne(api: ApiClient, pool: BenchPool, timeoutMs: number): Promise<string> {
+  const run = await api.call<{ id: string }>('POST', `/deployments/${pool.deploymentId}/create_flow_run`, {});
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const runs = await api.call<WorkerFlowRun[]>('POST', pollPath(pool.name), stockPollBody(SETTINGS.prefetchSeconds));
+    if (runs.some((entry) => entry.flow_run.id === run.id)) {
+      await api.call('POST', claimPath(run.id), CLAIM_BODY);
+      return run.id;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`a run created due now was not handed out within ${timeoutMs} ms: is the scheduler running?`);
 }
 
 export async function mapConcurrently<T, R>(

@@ -2,46 +2,31 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ApiClient, claimPath, CLAIM_BODY, pollPath, stockPollBody, WorkerFlowRun } from './api-client';
+import { ApiClient } from './api-client';
 import { AppProcess, freePort, rssBytes, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
-import { measureBulk, readBulkSection, renderBulkSection, writeBulkSection } from './bulk';
-import { createFixture, Fixture } from './fixture';
+import { measureBulk, renderBulkSection, writeBulkSection } from './bulk';
+import { clusterRatios, measureCluster, writeClusterSection } from './cluster';
+import { createFixture, deliverOne } from './fixture';
 import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
 import { Environment, renderReport, targetVerdicts } from './report';
+import { readSection, writeSection } from './report-section';
 import { measureScenario, ScenarioResult } from './scenario';
-import { measureSchedules, readSchedulesSection, renderSchedulesSection, writeSchedulesSection } from './schedules';
+import { measureSchedules, renderSchedulesSection, writeSchedulesSection } from './schedules';
 import { SETTINGS } from './settings';
 
 const DATABASE_NAME = 'prefect_dispatch_bench';
 const REPORT_PATH = path.resolve(__dirname, '../../docs/benchmarks.md');
 const READY_TIMEOUT_MS = 30_000;
+/**
+ * Sections of the report that other benchmarks write (the schedules one after this, with --polls-only not at all;
+ * the others with their own flag); rewriting the polling report keeps them.
+ */
+const OWN_SECTIONS = ['schedules', 'bulk', 'cluster'];
 const PREWARM_TIMEOUT_MS = 60_000;
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
-/**
- * One run end to end, through the API: a run created due now on the probe pool is polled until it is handed out,
- * then claimed. Proves gateway, scheduler and bus are up; the run is the template the SQL seed copies.
- */
-async function firstDelivery(api: ApiClient, fixture: Fixture): Promise<string> {
-  const run = await api.call<{ id: string }>('POST', `/deployments/${fixture.probe.deploymentId}/create_flow_run`, {});
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const runs = await api.call<WorkerFlowRun[]>(
-      'POST',
-      pollPath(fixture.probe.name),
-      stockPollBody(SETTINGS.prefetchSeconds),
-    );
-    if (runs.some((entry) => entry.flow_run.id === run.id)) {
-      await api.call('POST', claimPath(run.id), CLAIM_BODY);
-      return run.id;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`a run created due now was not handed out within ${READY_TIMEOUT_MS} ms: is the scheduler running?`);
-}
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -98,7 +83,7 @@ async function main(): Promise<void> {
 
     log(`creating ${SETTINGS.pools} pools and deployments`);
     const fixture = await createFixture(api);
-    const templateRunId = await firstDelivery(api, fixture);
+    const templateRunId = await deliverOne(api, fixture.probe, READY_TIMEOUT_MS);
     log('delivering one run per pool (creates every stream and consumer)');
     const now = Date.now();
     await db.seedScheduledRuns(
@@ -124,8 +109,8 @@ async function main(): Promise<void> {
       for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
     }
 
-    const schedulesSection = readSchedulesSection(REPORT_PATH);
-    const bulkSection = readBulkSection(REPORT_PATH);
+    // Sections other benchmarks own are kept as they are: only their own flag measures them again.
+    const kept = OWN_SECTIONS.map((name) => [name, readSection(name, REPORT_PATH)] as const);
     writeFileSync(
       REPORT_PATH,
       renderReport(environment, results, {
@@ -133,9 +118,7 @@ async function main(): Promise<void> {
         gatewayRssAfterBootBytes,
       }),
     );
-    // Kept until the schedules benchmark below replaces it (or for good with --polls-only).
-    if (schedulesSection) writeSchedulesSection(schedulesSection, REPORT_PATH);
-    if (bulkSection) writeBulkSection(bulkSection, REPORT_PATH);
+    for (const [name, section] of kept) if (section) writeSection(name, section, REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     for (const verdict of targetVerdicts(results)) {
       log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
@@ -149,14 +132,24 @@ async function main(): Promise<void> {
 }
 
 /**
- * The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark; with
- * `--bulk`, only the bulk-creation one.
+ * The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark; or, with
+ * `--cluster`, the NATS cluster benchmark alone (bench/cluster.ts); with `--bulk`, the bulk-creation one alone.
  */
 async function all(): Promise<void> {
   if (process.argv.includes('--bulk')) {
     log('bulk creation benchmark (bench/bulk.ts)');
     writeBulkSection(renderBulkSection(await measureBulk()), REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+    return;
+  }
+  if (process.argv.includes('--cluster')) {
+    const result = await measureCluster(log);
+    writeClusterSection(result, REPORT_PATH);
+    const ratios = clusterRatios(result);
+    log(
+      `wrote ${path.relative(process.cwd(), REPORT_PATH)}: cluster/single throughput ${ratios.throughput.toFixed(2)}×, ` +
+        `poll p99 ${ratios.pollP99.toFixed(2)}×`,
+    );
     return;
   }
   await main();

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -7,6 +7,7 @@ import { ApiClient } from './api-client';
 import { AppProcess, CLOCK_TICKS_PER_SECOND, freePort, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
+import { readSection, sectionMarkers, writeSection } from './report-section';
 import { POSTGRES_BACKENDS, ResourceMonitor } from './resource-monitor';
 
 /**
@@ -30,8 +31,7 @@ const IDLE_MEASURE_SECONDS = 30;
 /** The steady phase: Prefect's settings, a loop every 10 s for two minutes (two top-ups of every deployment). */
 const STEADY_LOOP_SECONDS = 10;
 const STEADY_MEASURE_SECONDS = 120;
-const SECTION_START = '<!-- schedules:start -->';
-const SECTION_END = '<!-- schedules:end -->';
+const { start: SECTION_START, end: SECTION_END } = sectionMarkers('schedules');
 
 const log = (message: string) =>
   process.stdout.write(`[bench:schedules ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -274,32 +274,12 @@ export function renderSchedulesSection(result: SchedulesResult): string {
 
 /** The section as docs/benchmarks.md holds it now, if it has one. */
 export function readSchedulesSection(reportPath = REPORT_PATH): string | null {
-  let report: string;
-  try {
-    report = readFileSync(reportPath, 'utf8');
-  } catch {
-    return null;
-  }
-  const start = report.indexOf(SECTION_START);
-  const end = report.indexOf(SECTION_END);
-  return start >= 0 && end > start ? report.slice(start, end + SECTION_END.length) : null;
+  return readSection('schedules', reportPath);
 }
 
-/** Puts the section into docs/benchmarks.md, replacing an earlier one. */
+/** Replaces the section between the markers, or appends it the first time. */
 export function writeSchedulesSection(section: string, reportPath = REPORT_PATH): void {
-  let report: string;
-  try {
-    report = readFileSync(reportPath, 'utf8');
-  } catch {
-    report = '';
-  }
-  const start = report.indexOf(SECTION_START);
-  const end = report.indexOf(SECTION_END);
-  const updated =
-    start >= 0 && end > start
-      ? report.slice(0, start) + section + report.slice(end + SECTION_END.length)
-      : `${report.trimEnd()}\n\n${section}\n`;
-  writeFileSync(reportPath, updated);
+  writeSection('schedules', section, reportPath);
 }
 
 if (require.main === module) {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { EventStream } from '../../apps/gateway/src/events/event-stream.service';
 import { TestGateway } from '../support/gateway';
-import { PrivateNatsServer } from '../support/nats-server';
+import { PrivateNatsServer } from '../../bench/nats-servers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

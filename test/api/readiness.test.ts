@@ -1,6 +1,6 @@
 import { FaultProxy, NatsPublishFilter } from '../support/fault-proxy';
 import { TestGateway } from '../support/gateway';
-import { PrivateNatsServer } from '../support/nats-server';
+import { PrivateNatsServer } from '../../bench/nats-servers';
 
 const READY = {
   status: 200,

@@ -3,7 +3,7 @@ import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { Api, Fixtures, GatewayProcess, inSeconds, percentile, sleep, Sql, waitFor } from '../support/delivery';
 import { TestGateway } from '../support/gateway';
-import { PrivateNatsCluster } from '../support/nats-server';
+import { PrivateNatsCluster } from '../../bench/nats-servers';
 import { AppProcess, freePort } from '../support/processes';
 import { TestScheduler } from '../support/scheduler';
 

@@ -4,7 +4,7 @@ import { FlowRunBus, NatsClient } from '@app/messaging';
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
-import { PrivateNatsCluster } from '../support/nats-server';
+import { PrivateNatsCluster } from '../../bench/nats-servers';
 
 const run = (fields: object = {}) => fields as WorkerFlowRunResponse;
 const key = () => ({ runId: randomUUID(), stateId: randomUUID(), epoch: 1 });

@@ -1,7 +1,7 @@
 import { Api, BusProbe, Fixtures, GatewayProcess, PollLoop, Sql, sleep, waitFor } from '../support/delivery';
 import { FaultProxy, NatsPublishFilter } from '../support/fault-proxy';
 import { TestGateway } from '../support/gateway';
-import { PrivateNatsServer } from '../support/nats-server';
+import { PrivateNatsServer } from '../../bench/nats-servers';
 import { AppProcess } from '../support/processes';
 import { TestScheduler } from '../support/scheduler';
 

@@ -3,7 +3,7 @@ import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { BusProbe, Fixtures, percentile, PollLoop, Sql, sleep, waitFor } from '../support/delivery';
 import { TestGateway } from '../support/gateway';
-import { PrivateNatsServer } from '../support/nats-server';
+import { PrivateNatsServer } from '../../bench/nats-servers';
 import { TestScheduler } from '../support/scheduler';
 
 /**

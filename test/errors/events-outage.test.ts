@@ -1,7 +1,7 @@
 import { jetstreamManager, JetStreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { TestGateway } from '../support/gateway';
-import { PrivateNatsServer } from '../support/nats-server';
+import { PrivateNatsServer } from '../../bench/nats-servers';
 
 /**
  * Issue 10: events published after a commit while NATS is down are kept and published once it is back, none

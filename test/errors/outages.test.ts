@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import { FaultProxy } from '../support/fault-proxy';
 import { TestGateway, TestResponse } from '../support/gateway';
-import { PrivateNatsServer } from '../support/nats-server';
+import { PrivateNatsServer } from '../../bench/nats-servers';
 
 const UNAVAILABLE = {
   status: 503,

@@ -4,7 +4,7 @@ import { FlowRunBus, NatsClient, parseMessageId } from '@app/messaging';
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
-import { PrivateNatsServer } from '../support/nats-server';
+import { PrivateNatsServer } from '../../bench/nats-servers';
 
 /** The bus passes the body through: these tests need no more of a run than its id, if that. */
 const run = (fields: object = {}) => fields as WorkerFlowRunResponse;

@@ -1,14 +1,14 @@
 import { loadConfig } from '@app/config';
 import { natsNames } from '@app/contracts';
-import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { NatsClient, natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
+import { jetstream, jetstreamManager, JsMsg } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestGateway } from '../support/gateway';
-import { PrivateNatsServer } from '../support/nats-server';
+import { PrivateNats, PrivateNatsCluster, PrivateNatsServer } from '../../bench/nats-servers';
 import { AppProcess } from '../support/processes';
 import { TestScheduler } from '../support/scheduler';
 import { makeCertificates, TestCertificates } from '../support/tls-certificates';
@@ -38,15 +38,40 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string,
   }
 }
 
+interface Topology {
+  start(options: { config: string; tls: boolean; clientEnv: Record<string, string> }): Promise<PrivateNats>;
+  appEnv: Record<string, string>;
+  cluster: boolean;
+}
+
+const topologies: [string, Topology][] = [
+  ['one nats-server', { start: (options) => PrivateNatsServer.start(options), appEnv: {}, cluster: false }],
+  [
+    'a three-node cluster (replicas 3)',
+    {
+      // The cluster's own readiness check connects as a party does, with its credentials.
+      start: ({ clientEnv, ...options }) =>
+        PrivateNatsCluster.start(3, {
+          ...options,
+          client: natsConnectionOptions(loadConfig({ NATS_URL: 'tls://127.0.0.1:4222', ...clientEnv }).nats),
+        }),
+      appEnv: { NATS_STREAM_REPLICAS: '3' },
+      cluster: true,
+    },
+  ],
+];
+
 /**
- * NATS security against a real nats-server: TLS, a user per party and the per-pool permission set of
- * docs/nats-workers.md. The apps connect with their credentials; the example worker of pool A takes and claims A's
- * runs; a client holding A's worker credentials can neither read, claim, forge nor delete pool B's runs.
+ * NATS security against a real nats-server, and against a three-node cluster with the same configuration on every
+ * node: TLS, a user per party and the per-pool permission set of docs/nats-workers.md. The apps connect with their
+ * credentials; the example worker of pool A takes and claims A's runs; a client holding A's worker credentials can
+ * neither read, claim, forge nor delete pool B's runs. On the cluster, the loss of a node leaves every authenticated
+ * connection working, reconnected to another node with the same credentials and held to the same limits.
  */
-describe('NATS security: credentials and per-pool permissions', () => {
+describe.each(topologies)('NATS security on %s: credentials and per-pool permissions', (_where, topology) => {
   let dir: string;
   let tls: TestCertificates;
-  let nats: PrivateNatsServer;
+  let nats: PrivateNats;
   let gw: TestGateway;
   let scheduler: TestScheduler;
   let api: string;
@@ -65,6 +90,7 @@ describe('NATS security: credentials and per-pool permissions', () => {
   const envOf = (user: string): Record<string, string> => ({
     NATS_URL: nats.url,
     NATS_NAMESPACE: NS,
+    ...topology.appEnv,
     NATS_TLS_CA: tls.ca,
     NATS_USER: user,
     NATS_PASSWORD: `${user.replace(/-.*/, '')}-secret`,
@@ -81,11 +107,20 @@ describe('NATS security: credentials and per-pool permissions', () => {
   }
 
   /** Whether nats-server logged that `user` was refused `kind` (Publish or Subscription) on `subject`. */
-  const violationLogged = (kind: 'Publish' | 'Subscription', user: string, subject: string) =>
-    nats.log.some((line) => line.includes(`${kind} Violation - User "${user}", Subject "${subject}"`));
+  const violationsLogged = (kind: 'Publish' | 'Subscription', user: string, subject: string) =>
+    nats.log.filter((line) => line.includes(`${kind} Violation - User "${user}", Subject "${subject}"`)).length;
 
-  async function expectViolation(kind: 'Publish' | 'Subscription', user: string, subject: string): Promise<void> {
-    await eventually(() => violationLogged(kind, user, subject), `a ${kind} violation of ${user} on ${subject}`);
+  /** Waits for nats-server (the node the client is on) to log one more violation of `user` on `subject`. */
+  async function expectViolation(
+    kind: 'Publish' | 'Subscription',
+    user: string,
+    subject: string,
+    before = 0,
+  ): Promise<void> {
+    await eventually(
+      () => violationsLogged(kind, user, subject) > before,
+      `a ${kind} violation of ${user} on ${subject}`,
+    );
   }
 
   async function createRun(pool: 'A' | 'B'): Promise<string> {
@@ -120,7 +155,11 @@ describe('NATS security: credentials and per-pool permissions', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'nats-security-'));
     tls = makeCertificates(dir);
-    nats = await PrivateNatsServer.start({ config: serverConfig([]), tls: true });
+    nats = await topology.start({
+      config: serverConfig([]),
+      tls: true,
+      clientEnv: { NATS_TLS_CA: tls.ca, NATS_USER: 'scheduler', NATS_PASSWORD: 'scheduler-secret' },
+    });
     gw = await TestGateway.start(envOf('gateway'));
     scheduler = await TestScheduler.start({
       ...gw.config,
@@ -148,7 +187,9 @@ describe('NATS security: credentials and per-pool permissions', () => {
   });
 
   it('refuses clients without credentials or without TLS', async () => {
-    await expect(connect({ servers: nats.url, tls: { caFile: tls.ca } })).rejects.toThrow(/Authorization Violation/i);
+    await expect(connect({ servers: nats.url.split(','), tls: { caFile: tls.ca } })).rejects.toThrow(
+      /Authorization Violation/i,
+    );
     await expect(
       connect(natsConnectionOptions(loadConfig({ ...envOf('gateway'), NATS_PASSWORD: 'wrong' }).nats)),
     ).rejects.toThrow(/Authorization Violation/i);
@@ -298,4 +339,74 @@ describe('NATS security: credentials and per-pool permissions', () => {
       expect((await gw.get(`/flow_runs/${runB}`)).body.state_type).toBe('PENDING');
     }, 40_000);
   });
+
+  if (topology.cluster) {
+    it('loses a node: every authenticated connection moves to another, same credentials, same limits', async () => {
+      const cluster = nats as PrivateNatsCluster;
+      const gatewayNats = gw.app.get(NatsClient);
+      const victim = cluster.server(gatewayNats.connection.info?.server_name ?? '');
+      const userA = `worker-${pools.A.id}`;
+      // A worker of pool A given that node alone: it knows the others only as the cluster announced them.
+      const workerA = await connect({
+        ...natsConnectionOptions(loadConfig({ ...envOf(userA), NATS_URL: victim.url }).nats),
+        name: 'test-worker-A',
+        inboxPrefix: `_INBOX_${pools.A.id}`,
+      });
+      opened.push(workerA);
+      await workerA.flush();
+      expect(workerA.info?.server_name).toBe(victim.serverName);
+      // True on its first reconnection; false if it closed instead.
+      const reconnected = (async () => {
+        for await (const status of workerA.status()) if (status.type === 'reconnect') return true;
+        return false;
+      })();
+      const gatewayReconnects = gatewayNats.reconnects;
+
+      await victim.stop('SIGKILL');
+      const killedAt = Date.now();
+      expect(
+        await Promise.race([reconnected, new Promise((resolve) => setTimeout(() => resolve(false), 15_000))]),
+      ).toBe(true);
+      await eventually(() => gatewayNats.reconnects > gatewayReconnects, 'the gateway reconnected', 15_000);
+      expect(workerA.info?.server_name).not.toBe(victim.serverName);
+
+      // A new run of A: published by the scheduler, pulled by A's worker, claimed through the gateway.
+      const runId = await createRun('A');
+      let message: JsMsg | null = null;
+      await eventually(
+        async () => {
+          const consumer = await jetstream(workerA)
+            .consumers.get(names.poolStream(pools.A.id), names.queueConsumer(pools.A.queueId))
+            .catch(() => null);
+          message = consumer && (await consumer.next({ expires: 1000 }).catch(() => null));
+          return message !== null;
+        },
+        "A's new run pulled after the loss",
+        30_000,
+      );
+      const pulled = message as unknown as JsMsg;
+      const publication = pulled.headers?.get('Nats-Msg-Id') ?? '';
+      expect(publication.split(':')[0]).toBe(runId);
+      const reply = await workerA.request(
+        names.claim(pools.A.id),
+        JSON.stringify({ flow_run_id: runId, publication, transition_id: randomUUID() }),
+        { timeout: 5000 },
+      );
+      expect(Number(reply.headers?.get(STATUS_HEADER))).toBeLessThan(300);
+      expect(reply.json<{ status: string }>().status).toBe('ACCEPT');
+      pulled.ack();
+      const claimedMs = Date.now() - killedAt;
+      expect((await gw.get(`/flow_runs/${runId}`)).body.state_type).toBe('PENDING');
+
+      // Held to the same limits on the node it moved to.
+      const pullB = `$JS.API.CONSUMER.MSG.NEXT.${names.poolStream(pools.B.id)}.${names.queueConsumer(pools.B.queueId)}`;
+      const before = violationsLogged('Publish', userA, pullB);
+      workerA.publish(pullB, JSON.stringify({ batch: 1, no_wait: true }));
+      await expectViolation('Publish', userA, pullB, before);
+      process.stdout.write(
+        `cluster security: ${victim.serverName} (the gateway's node) SIGKILLed; A's worker reconnected, ` +
+          `pulled and claimed a new run ${claimedMs} ms after the kill\n`,
+      );
+    }, 60_000);
+  }
 });

@@ -3,8 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { freePort } from './processes';
+import { connect, ConnectionOptions } from '@nats-io/transport-node';
+import { freePort } from './apps';
+
+// The integration tests and the benchmark's cluster section share these: tests import them from bench/, whose own
+// tsconfig cannot reach into test/.
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 
@@ -17,8 +20,18 @@ export interface PrivateNatsServerOptions {
   cluster?: { name: string; serverName: string; routePort: number; peerRoutePorts: number[] };
 }
 
+/** One nats-server or a cluster of them, as a test that secures it sees it. */
+export interface PrivateNats {
+  /** Every server's URL, comma-separated, as NATS_URL takes them. */
+  readonly url: string;
+  /** Everything the servers logged (permission violations among them). */
+  readonly log: readonly string[];
+  reconfigure(config: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
 /** A nats-server with JetStream of a test's own, which the test may stop, restart, reconfigure and wipe at will. */
-export class PrivateNatsServer {
+export class PrivateNatsServer implements PrivateNats {
   private child?: ChildProcess;
   private readonly storeDirs: string[] = [];
   private readonly configFile: string;
@@ -103,9 +116,13 @@ export class PrivateNatsServer {
     });
   }
 
-  /** Replaces the configuration and has the running server reload it (SIGHUP), as an operator adding a user would. */
+  /**
+   * Replaces the configuration and has the running server reload it (SIGHUP), as an operator adding a user would; a
+   * stopped server gets it when it starts again.
+   */
   async reconfigure(config: string): Promise<void> {
     this.config = config;
+    if (!this.running) return;
     this.writeConfig(config);
     const reloaded = this.waitForLog('Reloaded server configuration');
     this.child?.kill('SIGHUP');
@@ -119,6 +136,11 @@ export class PrivateNatsServer {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
+  }
+
+  /** The process id while it runs (the benchmark samples its CPU). */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
   }
 
   get running(): boolean {
@@ -141,24 +163,36 @@ export class PrivateNatsServer {
   }
 }
 
+export interface PrivateNatsClusterOptions {
+  /** The configuration of every node (users, permissions, an operator and its resolver, TLS ...): identical on all. */
+  config?: string;
+  /** Clients must use TLS: the config has a `tls` block (routes stay plain, on loopback). */
+  tls?: boolean;
+  /** Credentials (and TLS settings) the cluster's own JetStream check connects with, when the config requires them. */
+  client?: Omit<ConnectionOptions, 'servers'>;
+}
+
 /**
  * A real NATS cluster of the test's own: `size` nats-server processes with JetStream, each on its own client and
  * route ports with its own store, routed to all the others. Ready once JetStream has a meta leader, so streams
  * with replicas can be created at once.
  */
-export class PrivateNatsCluster {
+export class PrivateNatsCluster implements PrivateNats {
   private constructor(
     readonly name: string,
     readonly servers: PrivateNatsServer[],
+    private readonly client: Omit<ConnectionOptions, 'servers'>,
   ) {}
 
-  static async start(size = 3): Promise<PrivateNatsCluster> {
+  static async start(size = 3, options: PrivateNatsClusterOptions = {}): Promise<PrivateNatsCluster> {
     const name = `test-cluster-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const routePorts: number[] = [];
     for (let i = 0; i < size; i++) routePorts.push(await freePort());
     const servers = await Promise.all(
       routePorts.map((routePort, i) =>
         PrivateNatsServer.start({
+          config: options.config,
+          tls: options.tls,
           cluster: {
             name,
             serverName: `${name}-n${i + 1}`,
@@ -168,7 +202,7 @@ export class PrivateNatsCluster {
         }),
       ),
     );
-    const cluster = new PrivateNatsCluster(name, servers);
+    const cluster = new PrivateNatsCluster(name, servers, options.client ?? {});
     await cluster.waitForJetStream();
     return cluster;
   }
@@ -176,6 +210,15 @@ export class PrivateNatsCluster {
   /** Every server's URL, comma-separated, as NATS_URL takes them. */
   get url(): string {
     return this.servers.map((server) => server.url).join(',');
+  }
+
+  get log(): string[] {
+    return this.servers.flatMap((server) => server.log);
+  }
+
+  /** Every node reloads the same new configuration (a stopped one gets it when it restarts), as `nats-server --signal reload` on each. */
+  async reconfigure(config: string): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.reconfigure(config)));
   }
 
   /** The server whose cluster name is `serverName` (as `streams.info(...).cluster.leader` names it). */
@@ -188,7 +231,7 @@ export class PrivateNatsCluster {
   /** Waits until JetStream answers management requests (a meta leader is elected), up to `timeoutMs`. */
   async waitForJetStream(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const nc = await connect({ servers: this.servers.filter((s) => s.running).map((s) => s.url) });
+    const nc = await connect({ ...this.client, servers: this.servers.filter((s) => s.running).map((s) => s.url) });
     try {
       for (;;) {
         try {

@@ -1,0 +1,39 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+
+/**
+ * A section of docs/benchmarks.md that one benchmark owns, between `<!-- name:start -->` and `<!-- name:end -->`: each
+ * benchmark rewrites its own and keeps the others'.
+ */
+export const sectionMarkers = (name: string) => ({ start: `<!-- ${name}:start -->`, end: `<!-- ${name}:end -->` });
+
+/** The section, markers included, or null when the report has none. */
+export function readSection(name: string, reportPath: string): string | null {
+  let report: string;
+  try {
+    report = readFileSync(reportPath, 'utf8');
+  } catch {
+    return null;
+  }
+  const { start, end } = sectionMarkers(name);
+  const from = report.indexOf(start);
+  const to = report.indexOf(end);
+  return from >= 0 && to > from ? report.slice(from, to + end.length) : null;
+}
+
+/** Replaces the section in place, or appends it the first time. */
+export function writeSection(name: string, section: string, reportPath: string): void {
+  let report: string;
+  try {
+    report = readFileSync(reportPath, 'utf8');
+  } catch {
+    report = '';
+  }
+  const { start, end } = sectionMarkers(name);
+  const from = report.indexOf(start);
+  const to = report.indexOf(end);
+  const updated =
+    from >= 0 && to > from
+      ? report.slice(0, from) + section + report.slice(to + end.length)
+      : `${report.trimEnd()}\n\n${section}\n`;
+  writeFileSync(reportPath, updated);
+}
