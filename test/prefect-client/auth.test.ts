@@ -96,22 +96,21 @@ describe('the real Prefect client against a gateway with API_AUTH_STRING', () =>
   ])(
     'the CLI and the worker with %s are refused with 401 and change nothing',
     async (_case, authString) => {
-      // Every refused command is its own Python process, started side by side: none may change anything, which
-      // the pool list below checks once they have all ended.
-      const commands = [
+      for (const args of [
         ['work-pool', 'ls'],
         ['work-pool', 'create', 'intruder-pool', '--type', 'process'],
         ['work-pool', 'delete', POOL],
         ['work-pool', 'pause', POOL],
-      ];
-      const [worker, ...outcomes] = await Promise.all([
-        run(venvBin('prefect'), ['worker', 'start', '--pool', POOL, '--type', 'process', '--run-once'], authString),
-        ...commands.map((args) => run(venvBin('prefect'), args, authString)),
-      ]);
-      for (const [index, { code, output }] of outcomes.entries()) {
-        expect({ args: commands[index], code }).toEqual({ args: commands[index], code: 1 });
+      ]) {
+        const { code, output } = await run(venvBin('prefect'), args, authString);
+        expect({ args, code }).toEqual({ args, code: 1 });
         expect(output).toMatch(/401|Unauthorized/);
       }
+      const worker = await run(
+        venvBin('prefect'),
+        ['worker', 'start', '--pool', POOL, '--type', 'process', '--run-once'],
+        authString,
+      );
       expect(worker.code).not.toBe(0);
       expect(worker.output).toMatch(/401|Unauthorized/);
       const pools = await live.gateway.request('POST', '/work_pools/filter', {}, authHeader);
@@ -126,12 +125,7 @@ describe('the real Prefect client against a gateway with API_AUTH_STRING', () =>
     "Prefect's events client authenticates on the events websocket with the auth string, and is refused with a wrong one",
     async () => {
       const accepted = randomUUID();
-      const refusedId = randomUUID();
-      // Two clients of their own, side by side.
-      const [sent, refused] = await Promise.all([
-        run(venvBin('python'), ['-c', EMIT_EVENT, accepted], AUTH_STRING),
-        run(venvBin('python'), ['-c', EMIT_EVENT, refusedId], 'operator:wrong'),
-      ]);
+      const sent = await run(venvBin('python'), ['-c', EMIT_EVENT, accepted], AUTH_STRING);
       expect({ code: sent.code, output: sent.code === 0 ? '' : sent.output }).toEqual({ code: 0, output: '' });
       const deadline = Date.now() + 5000;
       while (!events.some((event) => event.resource['prefect.resource.id'] === accepted) && Date.now() < deadline) {
@@ -139,6 +133,8 @@ describe('the real Prefect client against a gateway with API_AUTH_STRING', () =>
       }
       expect(events.map((event) => event.resource['prefect.resource.id'])).toContain(accepted);
 
+      const refusedId = randomUUID();
+      const refused = await run(venvBin('python'), ['-c', EMIT_EVENT, refusedId], 'operator:wrong');
       expect(refused.code).not.toBe(0);
       // The client checks the server's version over HTTP before it opens the socket: that is where it is refused.
       expect(refused.output).toContain("401 Unauthorized' for url");
