@@ -128,40 +128,61 @@ class ThreePools {
   static async build(stack: Stack): Promise<ThreePools> {
     const fixture = new ThreePools(stack);
     const { gw, flowId } = stack;
-    for (const pool of POOL_KEYS) {
-      const created = await gw.post('/work_pools/', { name: fixture.name(pool) });
-      expect(created.status).toBe(201);
-      expect(created.body.type).toBe('prefect-agent');
-      fixture.pools.set(pool, { id: created.body.id, name: created.body.name });
-      for (const suffix of POOL_KEYS) {
-        const queueName = `${pool}${suffix}`;
-        const queue = await gw.post(`/work_pools/${fixture.name(pool)}/queues`, { name: queueName });
-        expect(queue.status).toBe(201);
-        fixture.queues.set(queueName, { id: queue.body.id, pool, priority: queue.body.priority });
-        for (const type of ['RUNNING', 'PENDING']) {
-          const active = await gw.post('/flow_runs/', {
-            flow_id: flowId,
-            work_pool_name: fixture.name(pool),
-            work_queue_name: queueName,
-            state: { type },
-          });
-          expect(active.body.state_type).toBe(type);
-          fixture.labels.set(active.body.id, `${queueName} ${type}`);
+    // Start times are fixed up front, one millisecond apart in the order a serial build would create them, so the
+    // three pools can be built side by side (most cases spend their time here) with the same order among runs of
+    // equal offset and no ties. Three requests at a time at most: the database's connections are shared.
+    const base = Date.now();
+    const scheduledHours = [3, 2, 1, 0, -1];
+    const built = await Promise.all(
+      POOL_KEYS.map(async (pool, poolIndex) => {
+        const created = await gw.post('/work_pools/', { name: fixture.name(pool) });
+        expect(created.status).toBe(201);
+        expect(created.body.type).toBe('prefect-agent');
+        const queues: { name: string; id: string; priority: number }[] = [];
+        const labels: [string, string][] = [];
+        const runs: FixtureRun[] = [];
+        for (const [queueIndex, suffix] of POOL_KEYS.entries()) {
+          const queueName = `${pool}${suffix}`;
+          const queue = await gw.post(`/work_pools/${fixture.name(pool)}/queues`, { name: queueName });
+          expect(queue.status).toBe(201);
+          queues.push({ name: queueName, id: queue.body.id, priority: queue.body.priority });
+          for (const type of ['RUNNING', 'PENDING']) {
+            const active = await gw.post('/flow_runs/', {
+              flow_id: flowId,
+              work_pool_name: fixture.name(pool),
+              work_queue_name: queueName,
+              state: { type },
+            });
+            expect(active.body.state_type).toBe(type);
+            labels.push([active.body.id, `${queueName} ${type}`]);
+          }
+          // Newest first within a queue, as Prefect's fixture inserts them.
+          for (const [hourIndex, hours] of scheduledHours.entries()) {
+            const serial = (poolIndex * POOL_KEYS.length + queueIndex) * scheduledHours.length + hourIndex;
+            const at = new Date(base + hours * HOUR + serial);
+            const run = await gw.post('/flow_runs/', {
+              flow_id: flowId,
+              work_pool_name: fixture.name(pool),
+              work_queue_name: queueName,
+              state: { type: 'SCHEDULED', state_details: { scheduled_time: at.toISOString() } },
+            });
+            expect(run.status).toBe(201);
+            expect(run.body.work_queue_id).toBe(queue.body.id);
+            runs.push({ id: run.body.id, queue: queueName, hours, at });
+            labels.push([run.body.id, `${queueName} h${hours}`]);
+          }
         }
-        for (const hours of [3, 2, 1, 0, -1]) {
-          const at = new Date(Date.now() + hours * HOUR);
-          const run = await gw.post('/flow_runs/', {
-            flow_id: flowId,
-            work_pool_name: fixture.name(pool),
-            work_queue_name: queueName,
-            state: { type: 'SCHEDULED', state_details: { scheduled_time: at.toISOString() } },
-          });
-          expect(run.status).toBe(201);
-          expect(run.body.work_queue_id).toBe(queue.body.id);
-          fixture.runs.push({ id: run.body.id, queue: queueName, hours, at });
-          fixture.labels.set(run.body.id, `${queueName} h${hours}`);
-        }
+        return { pool: { id: created.body.id as string, name: created.body.name as string }, queues, labels, runs };
+      }),
+    );
+    // Recorded in the serial order, pool by pool.
+    for (const [poolIndex, { pool, queues, labels, runs }] of built.entries()) {
+      fixture.pools.set(POOL_KEYS[poolIndex], pool);
+      for (const queue of queues) {
+        fixture.queues.set(queue.name, { id: queue.id, pool: POOL_KEYS[poolIndex], priority: queue.priority });
       }
+      for (const [id, label] of labels) fixture.labels.set(id, label);
+      fixture.runs.push(...runs);
     }
     expect([...fixture.queues.values()].map((queue) => queue.priority)).toEqual([2, 3, 4, 2, 3, 4, 2, 3, 4]);
     await waitForDispatch(gw);
@@ -696,8 +717,12 @@ describe('Prefect acceptance cases for get_scheduled_flow_runs (lease 30 s)', ()
     it('limit defaults to 200 (PREFECT_SERVER_API_DEFAULT_LIMIT): the earliest 200, then the 201st', async () => {
       const pool = await newPool(stack());
       const start = Date.now() - 300_000;
+      // Created three at a time, so out of order: each run's start time, not its creation order, decides its place.
       const ids: string[] = [];
-      for (let i = 0; i < 201; i++) ids.push(await scheduledRun(stack(), pool, new Date(start + i * 1000)));
+      for (let i = 0; i < 201; i += 3) {
+        const batch = [i, i + 1, i + 2].filter((n) => n < 201);
+        ids.push(...(await Promise.all(batch.map((n) => scheduledRun(stack(), pool, new Date(start + n * 1000))))));
+      }
       await waitForDispatch(stack().gw);
       expect(runIds(await pollOk(stack().gw, pool))).toEqual(ids.slice(0, 200));
       expect(runIds(await pollOk(stack().gw, pool))).toEqual(ids.slice(200));

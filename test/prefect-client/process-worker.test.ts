@@ -2,90 +2,37 @@
 // SDK deploys flows from a local directory onto it, and stock `prefect worker start --type process` workers poll
 // the gateway, claim runs and run them in child processes with Prefect's own flow engine, which reports states
 // and logs back. The scheduler runs beside the gateway with a fast foreman, so a stopped worker's fate is visible.
-import { ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expectOperation } from '../support/openapi';
-import { startLiveGateway, type LiveGateway } from './live-gateway';
-import { prefectEnv, runToEnd } from './prefect-process';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { WORKER_SETUP_TIMEOUT_MS, WorkerFixture } from './prefect-worker';
 
-const SETUP_TIMEOUT_MS = 15 * 60_000;
 const POOL = 'e2e-process-pool';
 const HEARTBEAT_SECONDS = 2;
 const FOREMAN_LOOP_SECONDS = 1;
 /** A worker silent for this long is OFFLINE (three heartbeat intervals), seen at the foreman's next pass. */
 const OFFLINE_WINDOW_MS = (3 * HEARTBEAT_SECONDS + FOREMAN_LOOP_SECONDS) * 1000;
 
-interface Deployments {
-  greet: string;
-  limited: string;
-  flaky: string;
-  parent: string;
-}
-
-/** `prefect worker start` as a child process, its output kept for the failure message. */
-class WorkerProcess {
-  output = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly name: string,
-    private readonly child: ChildProcess,
-  ) {
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  async stop(signal: NodeJS.Signals): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    return this.exited;
-  }
-}
-
 describe('stock Prefect process workers running deployed flows end to end', () => {
-  let live: LiveGateway;
-  let home: string;
+  let fixture: WorkerFixture;
+  let live: WorkerFixture['live'];
   let markers: string;
   /** Where the flows are deployed from: a copy of worker_flows.py, so nothing is written into the repository. */
   let source: string;
-  let deployments: Deployments;
-  const workers: WorkerProcess[] = [];
-
-  const run = (command: string, args: string[]) =>
-    runToEnd(command, args, { env: prefectEnv(home, live.apiUrl), timeoutMs: 5 * 60_000 });
+  let deployments: WorkerFixture['deployments'];
 
   /** The README's worker command, with short poll and heartbeat intervals to keep the suite fast. */
-  function startWorker(name: string): WorkerProcess {
-    const env = prefectEnv(home, live.apiUrl, {
-      PREFECT_WORKER_QUERY_SECONDS: '1',
-      PREFECT_WORKER_PREFETCH_SECONDS: '2',
-      PREFECT_WORKER_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+  const startWorker = (name: string) =>
+    fixture.startWorker(name, {
+      env: {
+        PREFECT_WORKER_QUERY_SECONDS: '1',
+        PREFECT_WORKER_PREFETCH_SECONDS: '2',
+        PREFECT_WORKER_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+      },
     });
-    const child = spawn(venvBin('prefect'), ['worker', 'start', '--pool', POOL, '--type', 'process', '--name', name], {
-      cwd: home,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const worker = new WorkerProcess(name, child);
-    workers.push(worker);
-    return worker;
-  }
 
-  const workerOutput = () => workers.map((w) => `--- worker ${w.name} ---\n${w.output.slice(-4000)}`).join('\n');
-
-  /** Polls `check` until it returns a value (not undefined) or the time is up. */
-  async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${workerOutput()}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> =>
+    fixture.eventually(what, check, timeoutMs, 250);
 
   async function createRun(deploymentId: string, parameters: Record<string, unknown> = {}): Promise<string> {
     const response = await live.gateway.post(`/deployments/${deploymentId}/create_flow_run`, { parameters });
@@ -102,7 +49,7 @@ describe('stock Prefect process workers running deployed flows end to end', () =
           runIds.map(async (id) => (await live.gateway.get(`/flow_runs/${id}`)).body.state_type as string),
         );
         const failed = states.filter((type) => ['FAILED', 'CRASHED', 'CANCELLED'].includes(type));
-        if (failed.length > 0) throw new Error(`runs ended ${failed.join(', ')}\n${workerOutput()}`);
+        if (failed.length > 0) throw new Error(`runs ended ${failed.join(', ')}\n${fixture.workerOutput()}`);
         return states.every((type) => type === 'COMPLETED') ? true : undefined;
       },
       timeoutMs,
@@ -123,27 +70,17 @@ describe('stock Prefect process workers running deployed flows end to end', () =
   }
 
   beforeAll(async () => {
-    await ensurePrefectVenv();
-    live = await startLiveGateway({
-      FOREMAN_LOOP_SECONDS: String(FOREMAN_LOOP_SECONDS),
-      DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS: '1',
+    fixture = await WorkerFixture.start({
+      pool: POOL,
+      prefix: 'prefect-worker',
+      settings: { FOREMAN_LOOP_SECONDS: String(FOREMAN_LOOP_SECONDS), DEPLOYMENT_CONCURRENCY_SLOT_WAIT_SECONDS: '1' },
+      createPool: 'cli',
     });
-    home = mkdtempSync(path.join(tmpdir(), 'prefect-worker-'));
-    markers = mkdtempSync(path.join(tmpdir(), 'prefect-worker-markers-'));
-    source = mkdtempSync(path.join(tmpdir(), 'prefect-worker-source-'));
-    copyFileSync(path.join(__dirname, 'worker_flows.py'), path.join(source, 'worker_flows.py'));
-
-    const created = await run(venvBin('prefect'), ['work-pool', 'create', POOL, '--type', 'process']);
-    if (created.code !== 0) throw new Error(`work-pool create exited ${created.code}:\n${created.output}`);
-    const deployed = await run(venvBin('python'), [path.join(source, 'worker_flows.py'), POOL, markers]);
-    if (deployed.code !== 0) throw new Error(`deploying the flows exited ${deployed.code}:\n${deployed.output}`);
-    deployments = JSON.parse(deployed.stdout.trim().split('\n').pop()!) as Deployments;
-  }, SETUP_TIMEOUT_MS);
+    ({ live, markers, source, deployments } = fixture);
+  }, WORKER_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
-    if (live) await live.stop();
-    for (const dir of [home, markers, source]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await fixture?.stop();
   });
 
   it('the pool was created by the CLI as a process pool, and the flows deployed onto it from a local directory', async () => {
@@ -218,7 +155,7 @@ describe('stock Prefect process workers running deployed flows end to end', () =
       expect(history.map((state) => state.type)).toEqual(['PENDING', 'RUNNING', 'COMPLETED']);
     }
     // Neither the workers nor the flow runs' engines (whose output the process workers pass on) lost events.
-    const everything = workers.map((worker) => worker.output).join('\n');
+    const everything = fixture.workers.map((worker) => worker.output).join('\n');
     expect(everything).toContain('Beginning flow run');
     expect(everything).not.toContain('event data (including task run data) may be lost');
     const both = await live.gateway.post(`/work_pools/${POOL}/workers/filter`, {});
@@ -229,81 +166,96 @@ describe('stock Prefect process workers running deployed flows end to end', () =
     expect(readdirSync(markers).sort()).toEqual([...runIds].sort());
   }, 180_000);
 
-  it('a run whose deployment is at its concurrency limit waits as AwaitingConcurrencySlot, then completes after the other', async () => {
-    const [first, second] = await Promise.all(
-      [1, 2].map((n) => createRun(deployments.limited, { n, marker_dir: markers, hold_seconds: 2 })),
-    );
-    await allCompleted([first, second], 120_000);
+  // These runs are independent of one another (each test reads only its own runs), so they are all created at once
+  // and run side by side on the two workers; each test then waits for its own.
+  describe('Prefect engine features, their runs side by side', () => {
+    let limitedRuns: string[];
+    let flakyRun: string;
+    let parentRun: string;
 
-    const histories = await Promise.all([first, second].map(historyOf));
-    const waited = histories.filter((history) => history.includes('SCHEDULED/AwaitingConcurrencySlot'));
-    expect(waited.length).toBeGreaterThanOrEqual(1);
-    for (const history of histories) expect(history.filter((state) => state === 'PENDING/Pending')).toHaveLength(1);
-    // The limit held: one run's RUNNING..COMPLETED span ends before the other's starts.
-    const spans = await Promise.all(
-      [first, second].map(async (id) => {
-        const run = (await live.gateway.get(`/flow_runs/${id}`)).body;
-        return { start: Date.parse(run.start_time as string), end: Date.parse(run.end_time as string) };
-      }),
-    );
-    spans.sort((a, b) => a.start - b.start);
-    expect(spans[1].start).toBeGreaterThanOrEqual(spans[0].end);
-    expect(await live.gateway.db.repos.deploymentConcurrencyLeases.countLive(deployments.limited)).toBe(0);
-    for (const id of [first, second]) expect(executionsOf(id)).toHaveLength(1);
-  }, 150_000);
-
-  it('a flow that fails once with retries=1 completes on its in-process retry', async () => {
-    const runId = await createRun(deployments.flaky, { marker_dir: markers });
-    await allCompleted([runId], 90_000);
-
-    const executions = executionsOf(runId);
-    expect(executions).toHaveLength(2);
-    expect(new Set(executions).size).toBe(1);
-    const history = await historyOf(runId);
-    expect(history.filter((state) => state === 'PENDING/Pending')).toHaveLength(1);
-    expect(history.slice(-4)).toEqual([
-      'RUNNING/Running',
-      'SCHEDULED/AwaitingRetry',
-      'RUNNING/Running',
-      'COMPLETED/Completed',
-    ]);
-    expect((await live.gateway.get(`/flow_runs/${runId}`)).body.run_count).toBe(2);
-    const messages = await eventually(
-      'the retry logs',
-      async () => {
-        const found = await logMessages(runId);
-        return found.includes('flaky attempt 2') ? found : undefined;
-      },
-      15_000,
-    );
-    expect(messages).toEqual(expect.arrayContaining(['flaky attempt 1', 'flaky attempt 2']));
-  }, 120_000);
-
-  it('a flow that starts a deployment run (run_deployment) gets a task run for it, and the subflow completes too', async () => {
-    const parentRunId = await createRun(deployments.parent, { marker_dir: markers });
-    await allCompleted([parentRunId], 90_000);
-    const children = await live.gateway.post('/flow_runs/filter', {
-      flow_runs: { parent_flow_run_id: { any_: [parentRunId] } },
+    beforeAll(async () => {
+      [limitedRuns, flakyRun, parentRun] = await Promise.all([
+        Promise.all([1, 2].map((n) => createRun(deployments.limited, { n, marker_dir: markers, hold_seconds: 2 }))),
+        createRun(deployments.flaky, { marker_dir: markers }),
+        createRun(deployments.parent, { marker_dir: markers }),
+      ]);
     });
-    expect(children.body).toEqual([
-      expect.objectContaining({ deployment_id: deployments.greet, parameters: { n: 100, marker_dir: markers } }),
-    ]);
-    const child = children.body[0];
-    // The engine created the parent's task run through POST /task_runs/ (Prefect's run_deployment does).
-    const task = await live.gateway.get(`/task_runs/${child.parent_task_run_id}`);
-    expect(task.body).toMatchObject({ flow_run_id: parentRunId, state_type: 'PENDING' });
-    expect(task.body.task_key).toMatch(/run_deployment/);
-    await eventually(
-      "the parent run's log line",
-      async () => ((await logMessages(parentRunId)).includes(`started child flow run ${child.id}`) ? true : undefined),
-      15_000,
-    );
-    await allCompleted([child.id], 90_000);
-    expect(executionsOf(child.id)).toHaveLength(1);
-  }, 150_000);
+
+    it('a run whose deployment is at its concurrency limit waits as AwaitingConcurrencySlot, then completes after the other', async () => {
+      const [first, second] = limitedRuns;
+      await allCompleted([first, second], 120_000);
+
+      const histories = await Promise.all([first, second].map(historyOf));
+      const waited = histories.filter((history) => history.includes('SCHEDULED/AwaitingConcurrencySlot'));
+      expect(waited.length).toBeGreaterThanOrEqual(1);
+      for (const history of histories) expect(history.filter((state) => state === 'PENDING/Pending')).toHaveLength(1);
+      // The limit held: one run's RUNNING..COMPLETED span ends before the other's starts.
+      const spans = await Promise.all(
+        [first, second].map(async (id) => {
+          const run = (await live.gateway.get(`/flow_runs/${id}`)).body;
+          return { start: Date.parse(run.start_time as string), end: Date.parse(run.end_time as string) };
+        }),
+      );
+      spans.sort((a, b) => a.start - b.start);
+      expect(spans[1].start).toBeGreaterThanOrEqual(spans[0].end);
+      expect(await live.gateway.db.repos.deploymentConcurrencyLeases.countLive(deployments.limited)).toBe(0);
+      for (const id of [first, second]) expect(executionsOf(id)).toHaveLength(1);
+    }, 150_000);
+
+    it('a flow that fails once with retries=1 completes on its in-process retry', async () => {
+      const runId = flakyRun;
+      await allCompleted([runId], 90_000);
+
+      const executions = executionsOf(runId);
+      expect(executions).toHaveLength(2);
+      expect(new Set(executions).size).toBe(1);
+      const history = await historyOf(runId);
+      expect(history.filter((state) => state === 'PENDING/Pending')).toHaveLength(1);
+      expect(history.slice(-4)).toEqual([
+        'RUNNING/Running',
+        'SCHEDULED/AwaitingRetry',
+        'RUNNING/Running',
+        'COMPLETED/Completed',
+      ]);
+      expect((await live.gateway.get(`/flow_runs/${runId}`)).body.run_count).toBe(2);
+      const messages = await eventually(
+        'the retry logs',
+        async () => {
+          const found = await logMessages(runId);
+          return found.includes('flaky attempt 2') ? found : undefined;
+        },
+        15_000,
+      );
+      expect(messages).toEqual(expect.arrayContaining(['flaky attempt 1', 'flaky attempt 2']));
+    }, 120_000);
+
+    it('a flow that starts a deployment run (run_deployment) gets a task run for it, and the subflow completes too', async () => {
+      const parentRunId = parentRun;
+      await allCompleted([parentRunId], 90_000);
+      const children = await live.gateway.post('/flow_runs/filter', {
+        flow_runs: { parent_flow_run_id: { any_: [parentRunId] } },
+      });
+      expect(children.body).toEqual([
+        expect.objectContaining({ deployment_id: deployments.greet, parameters: { n: 100, marker_dir: markers } }),
+      ]);
+      const child = children.body[0];
+      // The engine created the parent's task run through POST /task_runs/ (Prefect's run_deployment does).
+      const task = await live.gateway.get(`/task_runs/${child.parent_task_run_id}`);
+      expect(task.body).toMatchObject({ flow_run_id: parentRunId, state_type: 'PENDING' });
+      expect(task.body.task_key).toMatch(/run_deployment/);
+      await eventually(
+        "the parent run's log line",
+        async () =>
+          (await logMessages(parentRunId)).includes(`started child flow run ${child.id}`) ? true : undefined,
+        15_000,
+      );
+      await allCompleted([child.id], 90_000);
+      expect(executionsOf(child.id)).toHaveLength(1);
+    }, 150_000);
+  });
 
   it('stopped workers (SIGTERM, SIGINT) go OFFLINE and the pool NOT_READY within the foreman window', async () => {
-    const [first, second] = workers;
+    const [first, second] = fixture.workers;
     const codes = await Promise.all([first.stop('SIGTERM'), second.stop('SIGINT')]);
     const stoppedAt = Date.now();
     expect(first.output).toContain(`Worker '${first.name}' stopped!`);

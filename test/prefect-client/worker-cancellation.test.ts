@@ -3,15 +3,10 @@
 // falls back to polling every `PREFECT_WORKER_CANCELLATION_POLL_SECONDS` (120 s by default). The run is cancelled
 // as `prefect flow-run cancel` cancels it (a CANCELLING state through `set_state`), and the flow's process must
 // be stopped within seconds, the run ending CANCELLED.
-import { ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startLiveGateway, type LiveGateway } from './live-gateway';
-import { prefectEnv, runToEnd } from './prefect-process';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { WORKER_SETUP_TIMEOUT_MS, WorkerFixture, type WorkerProcess } from './prefect-worker';
 
-const SETUP_TIMEOUT_MS = 15 * 60_000;
 const POOL = 'cancel-pool';
 /**
  * What "at once" allows: the worker's SIGTERM and the flow process's own shutdown (2-4 s here, as under Prefect's
@@ -21,8 +16,6 @@ const POOL = 'cancel-pool';
 const STOPPED_WITHIN_MS = 8000;
 /** The worker's log line when its observer cannot open `/api/events/out` (Prefect's `ObservationDelivery`). */
 const NOT_CONNECTED = /failed to connect to the events stream/;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether a process still runs (a zombie, exited but not yet reaped by the worker, counts as stopped). */
 function isRunning(pid: number): boolean {
@@ -35,62 +28,29 @@ function isRunning(pid: number): boolean {
 }
 
 describe('a stock process worker cancelling a running flow through /api/events/out', () => {
-  let live: LiveGateway;
-  let home: string;
+  let fixture: WorkerFixture;
+  let live: WorkerFixture['live'];
   let markers: string;
-  let source: string;
-  let worker: ChildProcess;
-  let workerOutput = '';
-  let greet: string;
+  let worker: WorkerProcess;
 
-  const run = (command: string, args: string[]) =>
-    runToEnd(command, args, { env: prefectEnv(home, live.apiUrl), timeoutMs: 5 * 60_000 });
-
-  async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${workerOutput.slice(-6000)}`);
-      await sleep(50);
-    }
-  }
+  const eventually = <T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number) =>
+    fixture.eventually(what, check, timeoutMs, 50);
 
   beforeAll(async () => {
-    await ensurePrefectVenv();
-    live = await startLiveGateway();
-    home = mkdtempSync(path.join(tmpdir(), 'prefect-cancel-'));
-    markers = mkdtempSync(path.join(tmpdir(), 'prefect-cancel-markers-'));
-    source = mkdtempSync(path.join(tmpdir(), 'prefect-cancel-source-'));
-    copyFileSync(path.join(__dirname, 'worker_flows.py'), path.join(source, 'worker_flows.py'));
-    const created = await run(venvBin('prefect'), ['work-pool', 'create', POOL, '--type', 'process']);
-    if (created.code !== 0) throw new Error(`work-pool create exited ${created.code}:\n${created.output}`);
-    const deployed = await run(venvBin('python'), [path.join(source, 'worker_flows.py'), POOL, markers]);
-    if (deployed.code !== 0) throw new Error(`deploying the flows exited ${deployed.code}:\n${deployed.output}`);
-    greet = (JSON.parse(deployed.stdout.trim().split('\n').pop()!) as { greet: string }).greet;
-
+    fixture = await WorkerFixture.start({ pool: POOL, prefix: 'prefect-cancel', createPool: 'script' });
+    ({ live, markers } = fixture);
     // Stock settings but for a fast poll; the cancellation poll keeps its default (120 s).
-    worker = spawn(venvBin('prefect'), ['worker', 'start', '--pool', POOL, '--type', 'process', '--name', 'w1'], {
-      cwd: home,
-      env: prefectEnv(home, live.apiUrl, { PREFECT_WORKER_QUERY_SECONDS: '1', PREFECT_WORKER_PREFETCH_SECONDS: '2' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+    worker = fixture.startWorker('w1', {
+      env: { PREFECT_WORKER_QUERY_SECONDS: '1', PREFECT_WORKER_PREFETCH_SECONDS: '2' },
     });
-    worker.stdout?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
-    worker.stderr?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
-  }, SETUP_TIMEOUT_MS);
+  }, WORKER_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    if (worker && worker.exitCode === null && worker.signalCode === null) {
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      worker.kill('SIGKILL');
-      await exited;
-    }
-    if (live) await live.stop();
-    for (const dir of [home, markers, source]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await fixture?.stop();
   });
 
   it('stops the flow process within seconds of CANCELLING and the run ends CANCELLED, the observer on the websocket', async () => {
-    const created = await live.gateway.post(`/deployments/${greet}/create_flow_run`, {
+    const created = await live.gateway.post(`/deployments/${fixture.deployments.greet}/create_flow_run`, {
       parameters: { n: 1, marker_dir: markers, hold_seconds: 600 },
     });
     expect(created.status).toBe(201);
@@ -128,7 +88,7 @@ describe('a stock process worker cancelling a running flow through /api/events/o
     );
 
     expect(final).toBe('CANCELLED');
-    expect(workerOutput).not.toMatch(NOT_CONNECTED);
+    expect(worker.output).not.toMatch(NOT_CONNECTED);
     expect(stoppedAfterMs).toBeLessThan(STOPPED_WITHIN_MS);
   }, 600_000);
 });

@@ -3,16 +3,11 @@
 // another worker's poll that comes inside that lease is held until it ends and answered with the runs left, so they
 // reach that worker at its first poll as under Prefect. Two real process workers on one pool, stock poll settings
 // (query every 10 s, 7.5–13 s with jitter; prefetch 10 s).
-import { ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pollLeaseMs } from '@app/domain';
-import { startLiveGateway, type LiveGateway } from './live-gateway';
-import { prefectEnv, runToEnd } from './prefect-process';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { WORKER_SETUP_TIMEOUT_MS, WorkerFixture } from './prefect-worker';
 
-const SETUP_TIMEOUT_MS = 15 * 60_000;
 const POOL = 'limit-pool';
 const RUNS = 4;
 const LEASE_MS = 15_000;
@@ -30,85 +25,38 @@ function pollsAndClaims(output: string): { at: number; discovered?: number; clai
   }));
 }
 
-class WorkerProcess {
-  output = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly name: string,
-    private readonly child: ChildProcess,
-  ) {
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
-
 describe('a stock worker started with --limit leaves the runs beyond its limit to the other workers', () => {
-  let live: LiveGateway;
-  let home: string;
+  let fixture: WorkerFixture;
+  let live: WorkerFixture['live'];
   let markers: string;
-  let source: string;
   let greet: string;
-  const workers: WorkerProcess[] = [];
-
-  const run = (command: string, args: string[]) =>
-    runToEnd(command, args, { env: prefectEnv(home, live.apiUrl), timeoutMs: 5 * 60_000 });
 
   /** The README's worker command with Prefect's default poll settings; debug logs show each poll and claim. */
-  function startWorker(name: string, extraArgs: string[] = []): WorkerProcess {
+  const startWorker = (name: string, args: string[] = []) =>
     // UTC: the log lines' clock times are compared with this process's clock.
-    const env = prefectEnv(home, live.apiUrl, { PREFECT_LOGGING_LEVEL: 'DEBUG', TZ: 'UTC' });
-    const child = spawn(
-      venvBin('prefect'),
-      ['worker', 'start', '--pool', POOL, '--type', 'process', '--name', name, ...extraArgs],
-      { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const worker = new WorkerProcess(name, child);
-    workers.push(worker);
-    return worker;
-  }
+    fixture.startWorker(name, { env: { PREFECT_LOGGING_LEVEL: 'DEBUG', TZ: 'UTC' }, args });
 
-  const workerOutput = () => workers.map((w) => `--- worker ${w.name} ---\n${w.output.slice(-6000)}`).join('\n');
-
-  async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${workerOutput()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> =>
+    fixture.eventually(what, check, timeoutMs, 100);
 
   const stateTypes = (runIds: string[]) =>
     Promise.all(runIds.map(async (id) => (await live.gateway.get(`/flow_runs/${id}`)).body.state_type as string));
 
   beforeAll(async () => {
-    await ensurePrefectVenv();
     // A lease longer than the other worker's start-up, so that its first poll surely comes while the limited
     // worker holds the runs it left (with the default 3.2 s lease it usually polls after the lease ended).
-    live = await startLiveGateway({ DELIVERY_CLAIM_WINDOW_MS: String(LEASE_MS) });
-    home = mkdtempSync(path.join(tmpdir(), 'prefect-limit-'));
-    markers = mkdtempSync(path.join(tmpdir(), 'prefect-limit-markers-'));
-    source = mkdtempSync(path.join(tmpdir(), 'prefect-limit-source-'));
-    copyFileSync(path.join(__dirname, 'worker_flows.py'), path.join(source, 'worker_flows.py'));
-    const created = await run(venvBin('prefect'), ['work-pool', 'create', POOL, '--type', 'process']);
-    if (created.code !== 0) throw new Error(`work-pool create exited ${created.code}:\n${created.output}`);
-    const deployed = await run(venvBin('python'), [path.join(source, 'worker_flows.py'), POOL, markers]);
-    if (deployed.code !== 0) throw new Error(`deploying the flows exited ${deployed.code}:\n${deployed.output}`);
-    greet = (JSON.parse(deployed.stdout.trim().split('\n').pop()!) as { greet: string }).greet;
-  }, SETUP_TIMEOUT_MS);
+    fixture = await WorkerFixture.start({
+      pool: POOL,
+      prefix: 'prefect-limit',
+      createPool: 'script',
+      settings: { DELIVERY_CLAIM_WINDOW_MS: String(LEASE_MS) },
+    });
+    ({ live, markers } = fixture);
+    greet = fixture.deployments.greet;
+  }, WORKER_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    await Promise.all(workers.map((worker) => worker.stop()));
-    if (live) await live.stop();
-    for (const dir of [home, markers, source]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await fixture?.stop();
   });
 
   it(`${RUNS} runs due at once: the limited worker claims one, the other worker gets the rest within the bound, each run completes once`, async () => {
@@ -178,13 +126,13 @@ describe('a stock worker started with --limit leaves the runs beyond its limit t
       async () => {
         const types = await stateTypes(runIds);
         const failed = types.filter((type) => ['FAILED', 'CRASHED', 'CANCELLED'].includes(type));
-        if (failed.length > 0) throw new Error(`runs ended ${failed.join(', ')}\n${workerOutput()}`);
+        if (failed.length > 0) throw new Error(`runs ended ${failed.join(', ')}\n${fixture.workerOutput()}`);
         return types.every((type) => type === 'COMPLETED') ? true : undefined;
       },
       120_000,
     );
     // No claim was refused: no run was handed to both workers and claimed by both.
-    const claims = workers.flatMap((worker) => pollsAndClaims(worker.output).filter((line) => line.claimed));
+    const claims = fixture.workers.flatMap((worker) => pollsAndClaims(worker.output).filter((line) => line.claimed));
     expect(claims.filter((line) => !line.won)).toEqual([]);
     expect(claims.map((line) => line.claimed).sort()).toEqual([...runIds].sort());
     for (const runId of runIds) {

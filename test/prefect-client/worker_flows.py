@@ -3,7 +3,10 @@
 Every execution appends a line to `<marker_dir>/<flow run id>`, so the test can count how many times each run's
 flow body ran and in which process. Run as a script, it deploys the flows from the directory it sits in:
 
-    python worker_flows.py <work pool> <marker dir>   ->  prints {"greet": <id>, "limited": <id>, ...}
+    python worker_flows.py <work pool> <marker dir> [--create-pool]  ->  prints {"greet": <id>, "limited": <id>, ...}
+
+With --create-pool it first creates the process pool as `prefect work-pool create <pool> --type process` does (the
+process worker's default job template), saving a CLI start where the CLI is not what the test is about.
 """
 
 import json
@@ -59,6 +62,18 @@ def parent(marker_dir: str) -> str:
 if __name__ == "__main__":
     pool, marker_dir = sys.argv[1], sys.argv[2]
     source = str(Path(__file__).resolve().parent)
+
+    if "--create-pool" in sys.argv[3:]:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import WorkPoolCreate
+        from prefect.workers.process import ProcessWorker
+
+        with get_client(sync_client=True) as client:
+            client.create_work_pool(
+                WorkPoolCreate(
+                    name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()
+                )
+            )
 
     def deploy(entrypoint: str, name: str, parameters: dict, **options) -> str:
         sourced = flow.from_source(source=source, entrypoint=f"{Path(__file__).name}:{entrypoint}")
