@@ -9,7 +9,10 @@ COPY libs ./libs
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
+# A young generation of 2 MiB semi-spaces (V8 grows it to 16 and keeps it at rest): ~25 MiB less per app, same
+# poll latency (see scripts/start.mjs).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=2 \
     HOST=0.0.0.0 \
     PORT=4200
 WORKDIR /app

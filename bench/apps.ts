@@ -45,7 +45,8 @@ export class AppProcess {
     if (!existsSync(ENTRIES[app])) {
       throw new Error(`${ENTRIES[app]} is missing: build the apps first (\`npm run build\`)`);
     }
-    const child = spawn(process.execPath, [ENTRIES[app]], {
+    // Started as scripts/start.mjs and the image start them (their young generation capped), so as deployed.
+    const child = spawn(process.execPath, ['--max-semi-space-size=2', ENTRIES[app]], {
       // Schedulers run side by side here: each gets a free port for its metrics listener unless told one.
       env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,11 @@ const apps = ['gateway', 'scheduler'].map((name) => ({
   entry: path.join(root, 'dist/apps', name, 'src/main.js'),
 }));
 
+// V8 lets each app's young generation grow to 2 × 16 MiB and keeps it committed at rest. Semi-spaces of 2 MiB still
+// hold what a request allocates: measured, poll latency and CPU per poll or per claim unchanged (16 concurrent idle
+// pollers even faster), and ~25 MiB less resident per app. A NODE_OPTIONS of the caller's comes after, so it wins.
+const nodeOptions = ['--max-semi-space-size=2', process.env.NODE_OPTIONS].filter(Boolean).join(' ');
+
 const missing = apps.filter((app) => !existsSync(app.entry));
 if (missing.length > 0) {
   console.error(`not built: ${missing.map((app) => app.entry).join(', ')} (run \`npm run build\` first)`);
@@ -41,7 +46,11 @@ function ended(name, code) {
 
 for (const app of apps) {
   // Own process group: a terminal's Ctrl-C then reaches each app once, through the forwarding below.
-  const child = spawn(process.execPath, [app.entry], { stdio: 'inherit', env: process.env, detached: true });
+  const child = spawn(process.execPath, [app.entry], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_OPTIONS: nodeOptions },
+    detached: true,
+  });
   running.set(app.name, child);
   child.on('error', (error) => {
     console.error(`${app.name} could not start: ${error.message}`);

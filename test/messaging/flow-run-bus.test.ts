@@ -92,6 +92,31 @@ describe('FlowRunBus (real NATS JetStream)', () => {
     bus.ack(kept[0]);
   });
 
+  it('counts in one request what each queue of a pool holds, messages pulled and not acked included', async () => {
+    const [poolId, busy, quiet, empty] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await bus.ensureQueueConsumer(poolId, empty);
+    expect(await bus.storedPerQueue(poolId)).toEqual(new Map());
+    await bus.publish(poolId, busy, key(), run());
+    await bus.publish(poolId, busy, key(), run());
+    await bus.publish(poolId, quiet, key(), run());
+    expect(await bus.storedPerQueue(poolId)).toEqual(
+      new Map([
+        [busy, 2],
+        [quiet, 1],
+      ]),
+    );
+    const [held] = await bus.pullNow(poolId, busy, 1);
+    expect((await bus.storedPerQueue(poolId))?.get(busy)).toBe(2);
+    bus.ack(held);
+    // The stream drops an acked message once its consumer has handled the ack.
+    const deadline = Date.now() + 2000;
+    while ((await bus.storedPerQueue(poolId))?.get(busy) !== 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await bus.storedPerQueue(poolId))?.get(busy)).toBe(1);
+    await bus.deletePool(poolId);
+  });
+
   it('parses only well-formed message ids', () => {
     expect(parseMessageId('nope')).toBeNull();
     expect(parseMessageId(undefined)).toBeNull();
@@ -140,6 +165,18 @@ describe('FlowRunBus when its stream or consumer vanishes under a live connectio
     expect((await bus.pullNow(poolId, queueId, 10)).map((m) => m.publication)).toEqual([k]);
     // One unanswered pull (500 ms), then the consumer is checked, created again and pulled.
     expect(performance.now() - started).toBeLessThan(1500);
+  });
+
+  it('a count after the stream was deleted answers null, and the next pull creates it again without waiting', async () => {
+    const [poolId, queueId] = [randomUUID(), randomUUID()];
+    await bus.publish(poolId, queueId, key(), run());
+    await jsm.streams.delete(names.poolStream(poolId));
+    expect(await bus.storedPerQueue(poolId)).toBeNull();
+    const started = performance.now();
+    expect(await bus.pullNow(poolId, queueId, 10)).toEqual([]);
+    // Forgotten with its stream, the consumer is created before the pull: no unanswered pull (500 ms) first.
+    expect(performance.now() - started).toBeLessThan(450);
+    expect((await jsm.consumers.info(names.poolStream(poolId), names.queueConsumer(queueId))).num_pending).toBe(0);
   });
 
   it('a pull after the stream was deleted creates it again', async () => {

@@ -14,10 +14,10 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { createInbox, headers, nuid } from '@nats-io/transport-node';
+import { createInbox, headers, nuid, TimeoutError } from '@nats-io/transport-node';
 import { outgoing } from './message-body';
 import { NatsClient } from './nats-connection';
-import { NatsUnavailableError } from './nats-errors';
+import { isNatsUnavailable, NatsUnavailableError } from './nats-errors';
 
 const NANOS_PER_MS = 1_000_000;
 /** JetStream drops a re-publish with the same `Nats-Msg-Id` within this window (a crashed dispatcher's retry). */
@@ -81,6 +81,8 @@ export class FlowRunBus {
   private jsm?: Promise<JetStreamManager>;
   private readonly ensuredStreams = new Map<string, Promise<void>>();
   private readonly ensuredConsumers = new Map<string, Promise<void>>();
+  /** The pool of each queue whose consumer was ensured, to forget them all with their stream. */
+  private readonly consumerPools = new Map<string, string>();
   private readonly inboxPrefix: string;
 
   constructor(
@@ -167,6 +169,7 @@ export class FlowRunBus {
     if (!ensured) {
       ensured = this.createConsumer(poolId, queueId);
       this.ensuredConsumers.set(queueId, ensured);
+      this.consumerPools.set(queueId, poolId);
       ensured.catch(() => this.ensuredConsumers.delete(queueId));
     }
     return ensured;
@@ -208,6 +211,14 @@ export class FlowRunBus {
     this.ensuredConsumers.delete(queueId);
   }
 
+  /** Forgets the pool's stream and every consumer on it (a stream takes its consumers with it). */
+  private forgetPool(poolId: string): void {
+    this.ensuredStreams.delete(poolId);
+    for (const [queueId, pool] of this.consumerPools) {
+      if (pool === poolId) this.ensuredConsumers.delete(queueId);
+    }
+  }
+
   /**
    * Publishes one run onto its queue's subject and waits for JetStream to store it. The message id makes a
    * re-publish of the same (run, state, epoch) a no-op inside the duplicate window.
@@ -236,6 +247,49 @@ export class FlowRunBus {
       this.forgetQueue(poolId, queueId);
       return send();
     }
+  }
+
+  /**
+   * How many messages each of the pool's queues holds (waiting, or delivered and not acked yet), by queue id, in one
+   * request to the stream whatever the number of queues: a poll pulls only from queues that hold some, so an idle
+   * poll costs this request alone. Asked afresh each time (a run published a moment ago counts). Null when it cannot
+   * be told at once (the stream is gone, or did not answer in time, as while a cluster elects its leader): the caller
+   * then pulls every queue, which re-creates whatever is missing.
+   */
+  async storedPerQueue(poolId: string): Promise<Map<string, number> | null> {
+    if (!this.nats.isConnected) throw new NatsUnavailableError('NATS is disconnected');
+    await this.ensurePoolStream(poolId);
+    const filter = this.names.poolSubjects(poolId);
+    let reply: StreamSubjectsReply;
+    try {
+      const message = await this.nats.connection.request(
+        `$JS.API.STREAM.INFO.${this.names.poolStream(poolId)}`,
+        JSON.stringify({ subjects_filter: filter }),
+        { timeout: PULL_REPLY_TIMEOUT_MS },
+      );
+      reply = message.json<StreamSubjectsReply>();
+    } catch (error) {
+      if (error instanceof TimeoutError && this.nats.isConnected) return null;
+      if (!isNatsUnavailable(error)) throw error;
+      // No responders: JetStream is not serving (yet), or lost the stream with the server's store.
+      this.forgetPool(poolId);
+      throw new NatsUnavailableError(`JetStream did not answer for pool ${poolId}`, { cause: error });
+    }
+    if (reply.error) {
+      if (reply.error.code === 503) throw new NatsUnavailableError(`JetStream did not answer for pool ${poolId}`);
+      if (reply.error.code === 404) {
+        this.logger.warn(`the stream of pool ${poolId} is gone; creating it again`);
+        this.forgetPool(poolId);
+      }
+      return null;
+    }
+    // Subjects are `<prefix><queue id>`; an empty stream lists none.
+    const prefix = filter.slice(0, -1);
+    const stored = new Map<string, number>();
+    for (const [subject, count] of Object.entries(reply.state?.subjects ?? {})) {
+      if (subject.startsWith(prefix)) stored.set(subject.slice(prefix.length), count);
+    }
+    return stored;
   }
 
   /**
@@ -354,6 +408,7 @@ export class FlowRunBus {
   async deleteQueue(poolId: string, queueId: string): Promise<void> {
     const jsm = await this.manager();
     this.ensuredConsumers.delete(queueId);
+    this.consumerPools.delete(queueId);
     await jsm.consumers.delete(this.names.poolStream(poolId), this.names.queueConsumer(queueId)).catch(ignoreMissing);
     await this.purgeQueue(poolId, queueId);
   }
@@ -389,6 +444,12 @@ export class FlowRunBus {
     this.ensuredStreams.delete(poolId);
     await jsm.streams.delete(this.names.poolStream(poolId)).catch(ignoreMissing);
   }
+}
+
+/** The part of `$JS.API.STREAM.INFO`'s answer a {@link FlowRunBus.storedPerQueue} reads. */
+interface StreamSubjectsReply {
+  error?: { code: number; description?: string };
+  state?: { subjects?: Record<string, number> };
 }
 
 /** JetStream maps a request nobody answered (no stream on the subject) to this error. */
