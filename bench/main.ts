@@ -8,6 +8,7 @@ import { BenchDatabase } from './bench-database';
 import { measureBulk, renderBulkSection, writeBulkSection } from './bulk';
 import { clusterRatios, measureCluster, writeClusterSection } from './cluster';
 import { createFixture, deliverOne } from './fixture';
+import { measureDispatch, renderDispatchSection } from './dispatch';
 import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
 import { Environment, renderReport, targetVerdicts } from './report';
@@ -23,7 +24,7 @@ const READY_TIMEOUT_MS = 30_000;
  * Sections of the report that other benchmarks write (the schedules one after this, with --polls-only not at all;
  * the others with their own flag); rewriting the polling report keeps them.
  */
-const OWN_SECTIONS = ['schedules', 'bulk', 'cluster'];
+const OWN_SECTIONS = ['schedules', 'bulk', 'cluster', 'dispatch'];
 const PREWARM_TIMEOUT_MS = 60_000;
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -132,10 +133,26 @@ async function main(): Promise<void> {
 }
 
 /**
- * The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark; or, with
- * `--cluster`, the NATS cluster benchmark alone (bench/cluster.ts); with `--bulk`, the bulk-creation one alone.
+ * `--dispatch` alone: the dispatch benchmark, against `--baseline DIR` first when given (another build of the apps,
+ * e.g. main's, copied into a folder of this checkout), then against `dist/`.
+ */
+async function dispatch(): Promise<void> {
+  const startedAt = new Date();
+  const at = process.argv.indexOf('--baseline');
+  const baseline = at >= 0 ? process.argv[at + 1] : undefined;
+  const rounds = [];
+  if (baseline) rounds.push(...(await measureDispatch(`baseline (${baseline})`, baseline, log)));
+  rounds.push(...(await measureDispatch('current', 'dist', log)));
+  writeSection('dispatch', renderDispatchSection(rounds, { startedAt, cpus: os.cpus().length }), REPORT_PATH);
+  log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+}
+
+/**
+ * The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark; or one other
+ * benchmark alone: `--dispatch`, `--cluster` (bench/cluster.ts) or `--bulk` (bench/bulk.ts).
  */
 async function all(): Promise<void> {
+  if (process.argv.includes('--dispatch')) return dispatch();
   if (process.argv.includes('--bulk')) {
     log('bulk creation benchmark (bench/bulk.ts)');
     writeBulkSection(renderBulkSection(await measureBulk()), REPORT_PATH);

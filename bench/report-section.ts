@@ -1,34 +1,32 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 /**
- * A section of docs/benchmarks.md that one benchmark owns, between `<!-- name:start -->` and `<!-- name:end -->`: each
- * benchmark rewrites its own and keeps the others'.
+ * A section of docs/benchmarks.md that one benchmark owns, between `<!-- name:start -->` and `<!-- name:end -->`,
+ * so that each benchmark rewrites its own part and keeps the others'.
  */
 export const sectionMarkers = (name: string) => ({ start: `<!-- ${name}:start -->`, end: `<!-- ${name}:end -->` });
 
-/** The section, markers included, or null when the report has none. */
-export function readSection(name: string, reportPath: string): string | null {
-  let report: string;
+function readReport(reportPath: string): string {
   try {
-    report = readFileSync(reportPath, 'utf8');
+    return readFileSync(reportPath, 'utf8');
   } catch {
-    return null;
+    return '';
   }
+}
+
+/** The section as it stands (markers included), or null when the report has none. */
+export function readSection(name: string, reportPath: string): string | null {
   const { start, end } = sectionMarkers(name);
+  const report = readReport(reportPath);
   const from = report.indexOf(start);
   const to = report.indexOf(end);
   return from >= 0 && to > from ? report.slice(from, to + end.length) : null;
 }
 
-/** Replaces the section in place, or appends it the first time. */
+/** Replaces the section (markers included in `section`), or appends it the first time. */
 export function writeSection(name: string, section: string, reportPath: string): void {
-  let report: string;
-  try {
-    report = readFileSync(reportPath, 'utf8');
-  } catch {
-    report = '';
-  }
   const { start, end } = sectionMarkers(name);
+  const report = readReport(reportPath);
   const from = report.indexOf(start);
   const to = report.indexOf(end);
   const updated =
