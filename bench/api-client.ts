@@ -21,9 +21,18 @@ export class ApiClient {
 
   constructor(private readonly port: number) {}
 
-  request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: http.OutgoingHttpHeaders = {},
+  ): Promise<ApiResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: http.OutgoingHttpHeaders = { 'x-prefect-api-version': '0.8.4', accept: 'application/json' };
+    const headers: http.OutgoingHttpHeaders = {
+      'x-prefect-api-version': '0.8.4',
+      accept: 'application/json',
+      ...extraHeaders,
+    };
     if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
     return new Promise((resolve, reject) => {
       const startedAt = performance.now();

@@ -6,9 +6,20 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ENTRIES = {
-  gateway: path.join(ROOT, 'dist/apps/gateway/src/main.js'),
-  scheduler: path.join(ROOT, 'dist/apps/scheduler/src/main.js'),
+  gateway: 'apps/gateway/src/main.js',
+  scheduler: 'apps/scheduler/src/main.js',
+  'nats-worker': 'apps/nats-worker/src/main.js',
 };
+
+export interface StartOptions {
+  args?: string[];
+  /**
+   * The build to start the app from, relative to the repository: `dist` unless told another (the dispatch
+   * benchmark compares a change with the build before it, kept in another folder of the same checkout so that it
+   * resolves the same node_modules).
+   */
+  dist?: string;
+}
 const STOP_TIMEOUT_MS = 15_000;
 const KEPT_OUTPUT_LINES = 200;
 
@@ -27,6 +38,8 @@ export function freePort(): Promise<number> {
 export class AppProcess {
   private readonly output: string[] = [];
   private readonly exited: Promise<void>;
+  /** Called with every chunk the process writes to stdout (a chunk may hold several lines, or part of one). */
+  onOutput?: (chunk: string) => void;
 
   private constructor(
     readonly name: string,
@@ -38,14 +51,16 @@ export class AppProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    child.stdout?.on('data', (chunk: Buffer) => this.onOutput?.(chunk.toString()));
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
-  static start(app: keyof typeof ENTRIES, env: Record<string, string>): AppProcess {
-    if (!existsSync(ENTRIES[app])) {
-      throw new Error(`${ENTRIES[app]} is missing: build the apps first (\`npm run build\`)`);
+  static start(app: keyof typeof ENTRIES, env: Record<string, string>, options: StartOptions = {}): AppProcess {
+    const entry = path.resolve(ROOT, options.dist ?? 'dist', ENTRIES[app]);
+    if (!existsSync(entry)) {
+      throw new Error(`${entry} is missing: build the apps first (\`npm run build\`)`);
     }
-    const child = spawn(process.execPath, [ENTRIES[app]], {
+    const child = spawn(process.execPath, [entry, ...(options.args ?? [])], {
       // Schedulers run side by side here: each gets a free port for its metrics listener unless told one.
       env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

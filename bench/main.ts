@@ -6,9 +6,11 @@ import { ApiClient, claimPath, CLAIM_BODY, pollPath, stockPollBody, WorkerFlowRu
 import { AppProcess, freePort, rssBytes, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { createFixture, Fixture } from './fixture';
+import { measureDispatch, renderDispatchSection } from './dispatch';
 import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
 import { Environment, renderReport, targetVerdicts } from './report';
+import { readSection, writeSection } from './report-section';
 import { measureScenario, ScenarioResult } from './scenario';
 import { measureSchedules, readSchedulesSection, renderSchedulesSection, writeSchedulesSection } from './schedules';
 import { SETTINGS } from './settings';
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
     }
 
     const schedulesSection = readSchedulesSection(REPORT_PATH);
+    const dispatchSection = readSection('dispatch', REPORT_PATH);
     writeFileSync(
       REPORT_PATH,
       renderReport(environment, results, {
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
     );
     // Kept until the schedules benchmark below replaces it (or for good with --polls-only).
     if (schedulesSection) writeSchedulesSection(schedulesSection, REPORT_PATH);
+    if (dispatchSection) writeSection('dispatch', dispatchSection, REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     for (const verdict of targetVerdicts(results)) {
       log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
@@ -145,8 +149,24 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * `--dispatch` alone: the dispatch benchmark, against `--baseline DIR` first when given (another build of the apps,
+ * e.g. main's, copied into a folder of this checkout), then against `dist/`.
+ */
+async function dispatch(): Promise<void> {
+  const startedAt = new Date();
+  const at = process.argv.indexOf('--baseline');
+  const baseline = at >= 0 ? process.argv[at + 1] : undefined;
+  const rounds = [];
+  if (baseline) rounds.push(...(await measureDispatch(`baseline (${baseline})`, baseline, log)));
+  rounds.push(...(await measureDispatch('current', 'dist', log)));
+  writeSection('dispatch', renderDispatchSection(rounds, { startedAt, cpus: os.cpus().length }), REPORT_PATH);
+  log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+}
+
 /** The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark. */
 async function all(): Promise<void> {
+  if (process.argv.includes('--dispatch')) return dispatch();
   await main();
   if (process.argv.includes('--polls-only')) return;
   log('schedules benchmark (bench/schedules.ts)');

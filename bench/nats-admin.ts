@@ -24,6 +24,11 @@ export class NatsAdmin {
     return names.length;
   }
 
+  /** What run creation through the API sends after its commit: the dispatcher of `namespace` looks for due runs now. */
+  wakeDispatcher(namespace: string): void {
+    this.connection.publish(`${namespace}.dispatch.wake`, JSON.stringify({ work_pool_id: null }));
+  }
+
   async close(): Promise<void> {
     await this.connection.close();
   }

@@ -21,6 +21,8 @@ export interface Interval {
 }
 
 export interface ResourceUsage {
+  /** From the first sample to the last. */
+  elapsedMs: number;
   /** Per group, in % of one core, over the measured time; {@link OTHERS} is what the machine spent beyond the groups. */
   cpuPercent: Record<string, number>;
   rssPeakBytes: Record<string, number>;
@@ -75,6 +77,7 @@ export class ResourceMonitor {
     );
     cpuPercent[OTHERS] = (100 * Math.max(0, last.machine.busy - first.machine.busy - oursTicks)) / elapsedTicks;
     return {
+      elapsedMs: last.at - first.at,
       cpuPercent,
       rssPeakBytes: { ...this.rssPeak },
       rssEndBytes: Object.fromEntries(Object.entries(this.apps).map(([name, pid]) => [name, rssBytes(pid)])),
@@ -134,6 +137,8 @@ export class ResourceMonitor {
       return null;
     }
     if (/(^|\/)nats-server\0/.test(title)) return 'nats-server';
+    // The example NATS workers the dispatch benchmark starts are load as much as its HTTP workers are.
+    if (title.includes('apps/nats-worker/src/main.js')) return 'load generator';
     return null;
   }
 }
