@@ -6,6 +6,8 @@ import { ApiClient, claimPath, CLAIM_BODY, pollPath, stockPollBody, WorkerFlowRu
 import { AppProcess, freePort, rssBytes, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { createFixture, Fixture } from './fixture';
+import { comparePrefect } from './compare';
+import { COMPARE_SECTION, renderCompareSection } from './compare-report';
 import { measureDispatch, renderDispatchSection } from './dispatch';
 import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
 
     const schedulesSection = readSchedulesSection(REPORT_PATH);
     const dispatchSection = readSection('dispatch', REPORT_PATH);
+    const compareSection = readSection(COMPARE_SECTION, REPORT_PATH);
     writeFileSync(
       REPORT_PATH,
       renderReport(environment, results, {
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
     // Kept until the schedules benchmark below replaces it (or for good with --polls-only).
     if (schedulesSection) writeSchedulesSection(schedulesSection, REPORT_PATH);
     if (dispatchSection) writeSection('dispatch', dispatchSection, REPORT_PATH);
+    if (compareSection) writeSection(COMPARE_SECTION, compareSection, REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     for (const verdict of targetVerdicts(results)) {
       log(`${verdict.met ? 'met   ' : 'MISSED'} ${verdict.name}: ${verdict.measured}`);
@@ -164,8 +168,15 @@ async function dispatch(): Promise<void> {
   log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
 }
 
+/** `--compare-prefect` alone: ours and Prefect's own server side by side (bench/compare.ts). */
+async function compare(): Promise<void> {
+  writeSection(COMPARE_SECTION, renderCompareSection(await comparePrefect(log)), REPORT_PATH);
+  log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+}
+
 /** The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark. */
 async function all(): Promise<void> {
+  if (process.argv.includes('--compare-prefect')) return compare();
   if (process.argv.includes('--dispatch')) return dispatch();
   await main();
   if (process.argv.includes('--polls-only')) return;
