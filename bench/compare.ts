@@ -100,6 +100,24 @@ export interface CompareResult {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * A set-up request, retried on 503 as the Prefect client retries it (5 times, backing off): on a shared Postgres out
+ * of connections either server answers 503 for a moment, which should not end the benchmark while seeding.
+ */
+async function setUpCall<T>(api: ApiClient, method: string, path: string, body?: unknown): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await api.request(method, path, body);
+    if (response.status === 503 && attempt < 5) {
+      await sleep(500 * 2 ** attempt);
+      continue;
+    }
+    if (response.status < 200 || response.status >= 300) {
+      throw new Error(`${method} ${path} answered ${response.status}: ${response.body.toString().slice(0, 500)}`);
+    }
+    return JSON.parse(response.body.toString()) as T;
+  }
+}
+
+/**
  * `count` runs through `POST /deployments/{id}/create_flow_run/bulk` (served by both), round-robin over every queue
  * of `pools`; `scheduledAt` gives each its start time (none: due now, as a run created without a state is).
  */
@@ -127,7 +145,8 @@ async function seedThroughApi(
           ? { state: { type: 'SCHEDULED', state_details: { scheduled_time: scheduledAt().toISOString() } } }
           : {},
       );
-      const answer = await api.call<{ results: { status: string; error: string | null }[] }>(
+      const answer = await setUpCall<{ results: { status: string; error: string | null }[] }>(
+        api,
         'POST',
         `/deployments/${deploymentId}/create_flow_run/bulk`,
         body,
@@ -386,7 +405,7 @@ export async function comparePrefect(log: (message: string) => void): Promise<Co
 
 /** Cancels what a cut-short round left SCHEDULED and due, through the API, so that the next round starts clean. */
 async function drainLeftovers(server: Server): Promise<void> {
-  const due = await server.api.call<{ id: string }[]>('POST', '/flow_runs/filter', {
+  const due = await setUpCall<{ id: string }[]>(server.api, 'POST', '/flow_runs/filter', {
     flow_runs: {
       state: { type: { any_: ['SCHEDULED'] } },
       next_scheduled_start_time: { before_: new Date(Date.now() + COMPARE.prefetchSeconds * 1000).toISOString() },
@@ -395,7 +414,7 @@ async function drainLeftovers(server: Server): Promise<void> {
   });
   server.dispatch.log(`${server.name}: cancelling ${due.length} runs left due by the round`);
   await mapConcurrently(due, (run) =>
-    server.api.call('POST', `/flow_runs/${run.id}/set_state`, { state: { type: 'CANCELLED' }, force: true }),
+    setUpCall(server.api, 'POST', `/flow_runs/${run.id}/set_state`, { state: { type: 'CANCELLED' }, force: true }),
   );
   if (due.length === 200) await drainLeftovers(server);
 }
