@@ -52,7 +52,10 @@ database of its own on the same Postgres server, with the load generator on the 
 work pools of 2 queues with a deployment per queue, then ${COMPARE.backlogRuns.toLocaleString('en')} SCHEDULED runs 1 h to 3 days ahead through
 \`POST /deployments/{id}/create_flow_run/bulk\` (ours took ${fixed(result.seedSeconds.ours)} s, Prefect ${fixed(result.seedSeconds.Prefect)} s). Every
 configuration ran against ours, then Prefect${COMPARE.repeats > 1 ? ` (the order swapped at each of the ${COMPARE.repeats} passes)` : ''}, so that
-what else the machine did fell on both; the ratios are the point, the absolute figures move with the machine's load. "Load" is what other processes used during the round (% of one core; other sessions' builds and tests) / the 1-minute load average at its end; the load average was ${result.loadAverageAtStart.map((l) => fixed(l, 2)).join(' / ')} when the run started. Ratios are written so that above 1× means we do better.
+what else the machine did fell on both; the ratios are the point, the absolute figures move with the machine's load.
+"Load" is what other processes used during the round (% of one core: other sessions' builds and tests, and the other
+server's own idle work on Postgres) / the 1-minute load average at its end; the load average was
+${result.loadAverageAtStart.map((l) => fixed(l, 2)).join(' / ')} when the run started. Ratios are written so that above 1× means we do better.
 CPU per request: "server" is our gateway + scheduler + nats-server, or Prefect's server process tree; "Postgres"
 is the backends of that server's database plus Postgres' own processes. Resident memory after the rounds: ours
 ${fixed(result.rssAfterBytes.ours / 1024 ** 2, 0)} MiB (gateway + scheduler), Prefect ${fixed(result.rssAfterBytes.Prefect / 1024 ** 2, 0)} MiB.
@@ -145,7 +148,7 @@ ${table(
   ]),
 )}
 
-Other claim answers: ${dispatch.map(([o, p]) => `${o.workers} workers: ours ${others(o.answers)}, Prefect ${others(p.answers)}`).join('; ')}.
+Other claim answers: ${dispatch.map(([o, p]) => `${o.workers} worker${o.workers === 1 ? '' : 's'}: ours ${others(o.answers)}, Prefect ${others(p.answers)}`).join('; ')}.
 A claim answered other than ACCEPT or ABORT (a 503: the server's Postgres refused a connection) leaves its run
 SCHEDULED; the worker's next poll gets it again, and it counts as a duplicate.
 "claimed" is the runs claimed within the round, of those due; "runs/s" is that over the time to the last claim.
