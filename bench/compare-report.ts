@@ -19,12 +19,15 @@ function table(header: string[], rows: string[][]): string {
 }
 
 /** The rounds of one configuration, ours and Prefect's, in the order they ran (several with `--compare-repeats`). */
-function pairs<T extends { server: ServerName }>(rounds: T[], key: (round: T) => number): [T, T][] {
-  const result: [T, T][] = [];
+function pairs<T extends { server: ServerName }>(rounds: T[], key: (round: T) => number): [T, T, string][] {
+  const result: [T, T, string][] = [];
   for (const k of [...new Set(rounds.map(key))]) {
     const ours = rounds.filter((r) => key(r) === k && r.server === 'ours');
     const theirs = rounds.filter((r) => key(r) === k && r.server === 'Prefect');
-    ours.forEach((r, i) => theirs[i] && result.push([r, theirs[i]]));
+    // With several passes, each row says which one (odd passes ran ours first, even ones Prefect first).
+    const label = (i: number) =>
+      COMPARE.repeats > 1 ? `${k} (pass ${i + 1}, ${i % 2 === 0 ? 'ours' : 'Prefect'} first)` : String(k);
+    ours.forEach((r, i) => theirs[i] && result.push([r, theirs[i], label(i)]));
   }
   return result;
 }
@@ -81,8 +84,8 @@ ${table(
     'load ours',
     'load Prefect',
   ],
-  idle.map(([o, p]) => [
-    String(o.pollers),
+  idle.map(([o, p, label]) => [
+    label,
     fixed(o.perSecond, 0),
     fixed(p.perSecond, 0),
     ratio(o.perSecond, p.perSecond),
@@ -129,8 +132,8 @@ ${table(
     'load ours',
     'load Prefect',
   ],
-  dispatch.map(([o, p]) => [
-    String(o.workers),
+  dispatch.map(([o, p, label]) => [
+    label,
     `${o.claimed}/${o.runs}`,
     `${p.claimed}/${p.runs}`,
     fixed(o.runsPerSecond, 0),
