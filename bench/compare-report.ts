@@ -152,8 +152,8 @@ ${table(
 )}
 
 Other claim answers: ${dispatch.map(([o, p]) => `${o.workers} worker${o.workers === 1 ? '' : 's'}: ours ${others(o.answers)}, Prefect ${others(p.answers)}`).join('; ')}.
-A claim answered other than ACCEPT or ABORT (a 503: the server's Postgres refused a connection) leaves its run
-SCHEDULED; the worker's next poll gets it again, and it counts as a duplicate.
+A claim answered otherwise (a 5xx, or a connection reset: the server could not get a database connection in time)
+leaves its run SCHEDULED; the worker's next poll gets it again, and it counts as a duplicate.
 "claimed" is the runs claimed within the round, of those due; "runs/s" is that over the time to the last claim.
 Sizes: \`--compare-backlog N\` (future runs), \`--compare-runs N\` (runs per dispatch round), \`--compare-repeats N\`.
 ${end}`;

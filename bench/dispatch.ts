@@ -213,10 +213,12 @@ async function httpWorker(setup: DispatchTarget, pool: DispatchPool, name: strin
       scheduled_before: pythonDateTime(new Date(Date.now() + DISPATCH.prefetchSeconds * 1000)),
       work_queue_names: pool.queueNames,
     };
-    const response = await setup.api.request('POST', pollPath(pool.name), body, headers);
+    // A connection the server resets (Prefect's, when its database pool times out) fails that request only, as the
+    // stock worker logs it and polls again.
+    const response = await setup.api.request('POST', pollPath(pool.name), body, headers).catch(() => null);
     tally.polls++;
     const runs =
-      response.status === 200 ? (JSON.parse(response.body.toString()) as { flow_run: { id: string } }[]) : [];
+      response?.status === 200 ? (JSON.parse(response.body.toString()) as { flow_run: { id: string } }[]) : [];
     if (runs.length === 0) {
       await sleep(DISPATCH.emptyPollPauseMs);
       continue;
@@ -224,9 +226,10 @@ async function httpWorker(setup: DispatchTarget, pool: DispatchPool, name: strin
     await Promise.all(
       runs.map(async ({ flow_run: { id } }) => {
         tally.handedOut(id);
-        const claim = await setup.api.request('POST', claimPath(id), stockPendingBody(id));
-        const status =
-          claim.status === 200 || claim.status === 201
+        const claim = await setup.api.request('POST', claimPath(id), stockPendingBody(id)).catch(() => null);
+        const status = !claim
+          ? 'connection reset'
+          : claim.status === 200 || claim.status === 201
             ? (JSON.parse(claim.body.toString()) as { status: string }).status
             : `HTTP ${claim.status}`;
         tally.answered(status, status === 'ACCEPT');
