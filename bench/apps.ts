@@ -13,6 +13,8 @@ const ENTRIES = {
 
 export interface StartOptions {
   args?: string[];
+  /** Options of node itself, before the entry (`--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   /**
    * The build to start the app from, relative to the repository: `dist` unless told another (the dispatch
    * benchmark compares a change with the build before it, kept in another folder of the same checkout so that it
@@ -60,7 +62,7 @@ export class AppProcess {
     if (!existsSync(entry)) {
       throw new Error(`${entry} is missing: build the apps first (\`npm run build\`)`);
     }
-    const child = spawn(process.execPath, [entry, ...(options.args ?? [])], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, ...(options.args ?? [])], {
       // Schedulers run side by side here: each gets a free port for its metrics listener unless told one.
       env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -296,7 +296,7 @@ export async function round(
     while (!tally.done && performance.now() < deadline) await sleep(10);
   }
   const resources = await monitor.stop();
-  for (const worker of natsWorkers) await worker.stop();
+  await Promise.all(natsWorkers.map((worker) => worker.stop()));
   await setup.db.settleCounters();
   const after = await setup.db.counters();
   if (!tally.done) setup.log(`${protocol} × ${workers}: only ${tally.claimed} of ${runs} runs claimed in time`);
@@ -373,12 +373,18 @@ async function startNatsWorkers(setup: DispatchTarget, count: number, tally: Tal
     };
     workers.push(worker);
   }
-  const deadline = performance.now() + 60_000;
-  while (started < count) {
-    if (performance.now() > deadline) throw new Error(`only ${started} of ${count} NATS workers started`);
-    const gone = workers.find((worker) => !worker.running);
-    if (gone) throw new Error(`a NATS worker exited:\n${gone.recentOutput()}`);
-    await sleep(50);
+  // Sixteen processes starting at once on two busy cores take a while.
+  const deadline = performance.now() + 180_000;
+  try {
+    while (started < count) {
+      if (performance.now() > deadline) throw new Error(`only ${started} of ${count} NATS workers started`);
+      const gone = workers.find((worker) => !worker.running);
+      if (gone) throw new Error(`a NATS worker exited:\n${gone.recentOutput()}`);
+      await sleep(50);
+    }
+  } catch (error) {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    throw error;
   }
   return workers;
 }
@@ -394,6 +400,8 @@ export async function measureDispatch(
   const nats = await NatsAdmin.connect();
   const port = await freePort();
   const env = { DATABASE_URL: db.url, NATS_NAMESPACE: namespace, LOG_LEVEL: 'warn', PORT: String(port) };
+  // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the rounds.
+  const gatewayNodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
   const api = new ApiClient(port);
   const apps: AppProcess[] = [];
   const stopAll = async () => {
@@ -407,7 +415,7 @@ export async function measureDispatch(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const gateway = AppProcess.start('gateway', env, { dist });
+    const gateway = AppProcess.start('gateway', env, { dist, nodeArgs: gatewayNodeArgs });
     apps.push(gateway);
     await waitForHealth(port, gateway);
     const scheduler = AppProcess.start('scheduler', env, { dist });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { TestGateway } from '../support/gateway';
 import { expectOperation } from '../support/openapi';
 
@@ -100,6 +101,37 @@ describe('POST /flow_runs/{id}/set_state', () => {
         expect(loser.body.state.id).toBe(winner.body.state.id);
       }
       expect(await history(id)).toEqual(['SCHEDULED/Scheduled', 'PENDING/Pending']);
+    });
+
+    it('a claim that waited for the run while another transaction committed a state sees that state', async () => {
+      // Another writer holds the run's row and commits a PENDING state while the claim waits for the lock: the claim's
+      // read began before that commit, so it must read the state again once it holds the lock.
+      const id = await scheduledRun();
+      const other = new Client({ connectionString: gw.config.db.url });
+      await other.connect();
+      try {
+        const stateId = randomUUID();
+        await other.query('BEGIN');
+        await other.query('SELECT id FROM flow_run WHERE id = $1 FOR UPDATE', [id]);
+        await other.query(
+          `INSERT INTO flow_run_state (id, flow_run_id, type, name, timestamp, state_details)
+           VALUES ($1, $2::uuid, 'PENDING', 'Pending', now(), jsonb_build_object('flow_run_id', $2::text))`,
+          [stateId, id],
+        );
+        await other.query(
+          `UPDATE flow_run SET state_id = $1, state_type = 'PENDING', state_name = 'Pending', state_timestamp = now(),
+                  next_scheduled_start_time = NULL WHERE id = $2`,
+          [stateId, id],
+        );
+        const claim = setState(id, { type: 'PENDING', state_details: { transition_id: randomUUID() } });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await other.query('COMMIT');
+        const response = await claim;
+        expect(response.body).toMatchObject({ status: 'ABORT', state: { id: stateId, type: 'PENDING' } });
+        expect(await history(id)).toEqual(['SCHEDULED/Scheduled', 'PENDING/Pending']);
+      } finally {
+        await other.end();
+      }
     });
 
     it('lets the winner move to named PENDING sub-states, but never back to "Pending"', async () => {

@@ -1,6 +1,6 @@
 import { flowRunStateEvent, OrchestratedRun, RunState } from '@app/domain';
 import { EventPublisher } from '@app/messaging';
-import { Database, FlowRunEntity } from '@app/persistence';
+import { Database, FlowRunEntity, FlowRunSurroundings } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 
 /** What a new run's state event names of it. */
@@ -17,15 +17,17 @@ export class FlowRunStateEvents {
     private readonly publisher: EventPublisher,
   ) {}
 
-  /** `run` as it was read for the transition, `after` its bookkeeping once `state` was committed. */
-  async publish(run: FlowRunEntity, after: OrchestratedRun, initial: RunState | null, state: RunState): Promise<void> {
-    const { flows, deployments, workQueues, workPools } = this.db.repos;
-    const [flow, deployment, workQueue] = await Promise.all([
-      flows.findById(run.flow_id),
-      run.deployment_id ? deployments.findById(run.deployment_id) : null,
-      run.work_queue_id ? workQueues.findById(run.work_queue_id) : null,
-    ]);
-    const workPool = workQueue && (await workPools.findById(workQueue.work_pool_id));
+  /**
+   * `run` as it was read for the transition, `after` its bookkeeping once `state` was committed, and its flow,
+   * deployment, queue and pool as the transition read them (in its transaction, so nothing is read here).
+   */
+  publish(
+    run: FlowRunEntity,
+    after: OrchestratedRun,
+    initial: RunState | null,
+    state: RunState,
+    { flow, deployment, workQueue, workPool }: FlowRunSurroundings,
+  ): void {
     const subject = {
       run: { id: run.id, name: run.name, tags: run.tags, run_count: after.run_count, created_by: run.created_by },
       flow,

@@ -15,7 +15,7 @@ import {
   TransitionEnvironment,
 } from '@app/domain';
 import { DispatchSignals } from '@app/messaging';
-import { FlowRunEntity, Transaction } from '@app/persistence';
+import { FlowRunEntity, FlowRunSurroundings, Transaction, TransitionContextRow } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { transactionalDeploymentConcurrency } from './deployment-concurrency';
 import { FlowRunStateEvents, NewRunSubject } from './flow-run-state-events';
@@ -57,9 +57,28 @@ export class FlowRunTransitions {
     proposal: StateCreateDto,
     options: TransitionOptions,
   ): Promise<OrchestrationOutcome> {
+    return this.transitionWith(tx, run, await tx.flowRuns.transitionContextOf(run), proposal, options);
+  }
+
+  /** `transition` for the run `id`, locked here and read with its context in one statement; null when it is unknown. */
+  async transitionById(
+    tx: Transaction,
+    id: string,
+    proposal: StateCreateDto,
+    options: TransitionOptions,
+  ): Promise<OrchestrationOutcome | null> {
+    const locked = await tx.flowRuns.lockForTransition(id);
+    return locked && this.transitionWith(tx, locked.run, locked, proposal, options);
+  }
+
+  private async transitionWith(
+    tx: Transaction,
+    run: FlowRunEntity,
+    { current, marks, surroundings }: TransitionContextRow,
+    proposal: StateCreateDto,
+    options: TransitionOptions,
+  ): Promise<OrchestrationOutcome> {
     const now = new Date();
-    const current = run.state_id ? await tx.flowRunStates.findById(run.state_id) : null;
-    const history = await tx.flowRunStates.marksOf(run.id);
     const before = orchestratedRun(run);
     const context = new OrchestrationContext(
       orchestratedRun(run),
@@ -69,13 +88,13 @@ export class FlowRunTransitions {
         now,
         clientVersion: options.client.clientVersion,
         apiVersion: options.client.apiVersion,
-        takenStateTimestamps: new Set(history.map((mark) => mark.timestamp.getTime())),
-        startedSinceScheduled: startedSinceScheduled(history),
-        deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config),
+        takenStateTimestamps: new Set(marks.map((mark) => mark.timestamp.getTime())),
+        startedSinceScheduled: startedSinceScheduled(marks),
+        deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config, surroundings.deployment),
       },
     );
     const outcome = await options.orchestrate(context);
-    await this.commit(tx, run, before, outcome);
+    await this.commit(tx, run, before, outcome, surroundings);
     return outcome;
   }
 
@@ -151,17 +170,21 @@ export class FlowRunTransitions {
     run: FlowRunEntity,
     before: OrchestratedRun,
     outcome: OrchestrationOutcome,
+    surroundings: FlowRunSurroundings,
   ): Promise<void> {
     const changes = runChanges(before, outcome.run);
     if (outcome.written && outcome.state) {
-      await tx.flowRunStates.insert(stateRow(outcome.state, before.id));
       const delivery = deliveryAfterTransition(run, outcome.state, outcome.run.next_scheduled_start_time);
-      await tx.flowRuns.patch(before.id, { ...changes, state_id: outcome.state.id, ...delivery });
+      await tx.flowRuns.commitTransition(
+        before.id,
+        { ...changes, state_id: outcome.state.id, ...delivery },
+        stateRow(outcome.state, before.id),
+      );
       if (outcome.state.type === 'SCHEDULED') tx.afterCommit(() => this.signals.requestDispatch());
       const { initialState, state } = outcome;
-      tx.afterCommit(() => this.events.publish(run, outcome.run, initialState, state));
+      tx.afterCommit(() => this.events.publish(run, outcome.run, initialState, state, surroundings));
     } else if (Object.keys(changes).length > 0) {
-      await tx.flowRuns.patch(before.id, changes);
+      await tx.flowRuns.commitTransition(before.id, changes, null);
     }
   }
 }

@@ -27,9 +27,12 @@ export class FlowRunStateService {
   ): Promise<{ result: OrchestrationResult; created: boolean }> {
     const propose = () =>
       this.db.transaction(async (tx) => {
-        const run = await tx.flowRuns.findByIdForUpdate(id);
-        if (!run) throw objectNotFound(`Flow run with id ${id} not found`);
-        const outcome = await this.transition(tx, run, body.state, { force: body.force === true, client });
+        const force = body.force === true;
+        const outcome = await this.transitions.transitionById(tx, id, body.state, {
+          client,
+          orchestrate: (context) => orchestrateFlowRun(context, { force }),
+        });
+        if (!outcome) throw objectNotFound(`Flow run with id ${id} not found`);
         return { result: presentOrchestrationResult(outcome), created: outcome.written };
       });
     // A PENDING proposal is a worker's claim.

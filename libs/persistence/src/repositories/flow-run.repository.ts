@@ -1,8 +1,91 @@
-import type { FlowRunStateRow } from '@app/domain';
+import type { DeploymentConcurrencySettings, FlowRunEventSubject, FlowRunStateRow, StoredRunState } from '@app/domain';
 import { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { FlowRunEntity, FlowRunStateEntity } from '../entities';
+import { FlowRunEntity, FlowRunStateEntity, StateType } from '../entities';
 import { EntityRepository } from './entity-repository';
+
+/** What the run belongs to, as its state events name it and as the deployment concurrency rules read it. */
+export interface FlowRunSurroundings {
+  flow: FlowRunEventSubject['flow'];
+  deployment: (NonNullable<FlowRunEventSubject['deployment']> & DeploymentConcurrencySettings) | null;
+  workQueue: FlowRunEventSubject['workQueue'];
+  workPool: FlowRunEventSubject['workPool'];
+}
+
+/** Everything orchestrating one transition of a run reads besides the run: its current state, history, surroundings. */
+export interface TransitionContextRow {
+  current: StoredRunState | null;
+  /** The type and timestamp of each of the run's states (timestamps are unique per run). */
+  marks: { type: StateType; timestamp: Date }[];
+  surroundings: FlowRunSurroundings;
+}
+
+/**
+ * The select list of {@link TransitionContextRow} for the run `fr`, whose current state is joined as `s`. Scalar
+ * subqueries rather than joins, so that each is one index probe; plain columns for everything holding an instant, so
+ * that pg parses them exactly as it parses an entity's.
+ */
+const TRANSITION_CONTEXT = `
+  s.id AS "s_id", s.type AS "s_type", s.name AS "s_name", s.timestamp AS "s_timestamp", s.message AS "s_message",
+  s.data AS "s_data", s.state_details AS "s_state_details",
+  (SELECT array_agg(h.type) FROM flow_run_state h WHERE h.flow_run_id = fr.id) AS "mark_types",
+  (SELECT array_agg(h.timestamp) FROM flow_run_state h WHERE h.flow_run_id = fr.id) AS "mark_timestamps",
+  (SELECT json_build_object('id', f.id, 'name', f.name, 'tags', f.tags) FROM flow f WHERE f.id = fr.flow_id) AS "x_flow",
+  (SELECT json_build_object('id', d.id, 'name', d.name, 'tags', d.tags, 'concurrency_limit', d.concurrency_limit,
+                            'concurrency_options', d.concurrency_options)
+     FROM deployment d WHERE d.id = fr.deployment_id) AS "x_deployment",
+  (SELECT json_build_object('id', q.id, 'name', q.name) FROM work_queue q WHERE q.id = fr.work_queue_id) AS "x_work_queue",
+  (SELECT json_build_object('id', p.id, 'name', p.name, 'type', p.type)
+     FROM work_queue q JOIN work_pool p ON p.id = q.work_pool_id WHERE q.id = fr.work_queue_id) AS "x_work_pool"`;
+
+interface TransitionContextColumns {
+  s_id: string | null;
+  s_type: StateType;
+  s_name: string;
+  s_timestamp: Date;
+  s_message: string | null;
+  s_data: unknown;
+  s_state_details: StoredRunState['state_details'];
+  mark_types: StateType[] | null;
+  mark_timestamps: Date[] | null;
+  x_flow: FlowRunSurroundings['flow'];
+  x_deployment: FlowRunSurroundings['deployment'];
+  x_work_queue: FlowRunSurroundings['workQueue'];
+  x_work_pool: FlowRunSurroundings['workPool'];
+}
+
+function transitionContext(row: TransitionContextColumns): TransitionContextRow {
+  const stamps = row.mark_timestamps ?? [];
+  return {
+    current:
+      row.s_id === null
+        ? null
+        : {
+            id: row.s_id,
+            type: row.s_type,
+            name: row.s_name,
+            timestamp: row.s_timestamp,
+            message: row.s_message,
+            data: row.s_data,
+            state_details: row.s_state_details,
+          },
+    marks: (row.mark_types ?? []).map((type, i) => ({ type, timestamp: stamps[i] })),
+    surroundings: {
+      flow: row.x_flow,
+      deployment: row.x_deployment,
+      workQueue: row.x_work_queue,
+      workPool: row.x_work_pool,
+    },
+  };
+}
+
+/** A `flow_run` row as pg returns it, as the entity TypeORM would have made of it. */
+function flowRunFromRow(row: Record<string, unknown>): FlowRunEntity {
+  const run = Object.assign(new FlowRunEntity(), row);
+  // The one column TypeORM transforms (bigint, which pg returns as a string).
+  run.dispatch_seq = row.dispatch_seq === null ? null : Number(row.dispatch_seq);
+  return run;
+}
 
 export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
   constructor(manager: EntityManager) {
@@ -66,6 +149,87 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
       [flowId, keys],
     );
     return new Map(rows.map((row) => [row.idempotency_key, row.id]));
+  }
+
+  /**
+   * Locks the run until the transaction ends and reads, in the same statement, what orchestrating a transition of it
+   * needs. A proposal that waited for the lock sees the run as the transaction it waited for left it, but the rest of
+   * the statement as it was when the statement began: should that transaction have committed a new state meanwhile,
+   * the state read is not the run's current one, and everything but the run is read again (rare: two proposals for
+   * one run at once, such as two workers claiming it).
+   */
+  async lockForTransition(id: string): Promise<(TransitionContextRow & { run: FlowRunEntity }) | null> {
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `SELECT fr.*, ${TRANSITION_CONTEXT}
+         FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = fr.state_id
+        WHERE fr.id = $1
+          FOR UPDATE OF fr`,
+      [id],
+    );
+    if (rows.length === 0) return null;
+    const { s_id, s_type, s_name, s_timestamp, s_message, s_data, s_state_details, ...rest } = rows[0];
+    const { mark_types, mark_timestamps, x_flow, x_deployment, x_work_queue, x_work_pool, ...columns } = rest;
+    const run = flowRunFromRow(columns);
+    if (s_id !== run.state_id) return { run, ...(await this.transitionContextOf(run)) };
+    const context = transitionContext({
+      s_id,
+      s_type,
+      s_name,
+      s_timestamp,
+      s_message,
+      s_data,
+      s_state_details,
+      mark_types,
+      mark_timestamps,
+      x_flow,
+      x_deployment,
+      x_work_queue,
+      x_work_pool,
+    } as TransitionContextColumns);
+    return { run, ...context };
+  }
+
+  /** What orchestrating a transition of `run` (locked by the caller, or created in this transaction) reads, at once. */
+  async transitionContextOf(run: Pick<FlowRunEntity, 'id' | 'state_id'>): Promise<TransitionContextRow> {
+    const rows: TransitionContextColumns[] = await this.manager.query(
+      `SELECT ${TRANSITION_CONTEXT}
+         FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = $2
+        WHERE fr.id = $1`,
+      [run.id, run.state_id],
+    );
+    if (rows.length === 0) throw new Error(`flow run ${run.id} vanished from its own transaction`);
+    return transitionContext(rows[0]);
+  }
+
+  /**
+   * A transition's writes in one statement: the new state joins the run's history (when there is one) and the run's
+   * columns take `changes` (the new `state_id` among them), `updated` moving as on every update.
+   */
+  async commitTransition(
+    id: string,
+    changes: Partial<Omit<FlowRunEntity, 'id'>>,
+    state: FlowRunStateRow | null,
+  ): Promise<void> {
+    const columns = Object.keys(changes).map((key) => `"${key.replace(/"/g, '""')}"`);
+    if (columns.length === 0 && !state) return;
+    const stateColumns = state
+      ? Object.keys(state)
+          .map((key) => `"${key.replace(/"/g, '""')}"`)
+          .join(', ')
+      : '';
+    const insertState = state
+      ? `WITH new_state AS (
+           INSERT INTO flow_run_state (${stateColumns})
+           SELECT ${stateColumns} FROM jsonb_populate_record(NULL::flow_run_state, $3::jsonb)
+         ) `
+      : '';
+    const assignments = [...columns.map((column) => `${column} = c.${column}`), 'updated = CURRENT_TIMESTAMP'];
+    await this.manager.query(
+      `${insertState}UPDATE flow_run fr SET ${assignments.join(', ')}
+         FROM jsonb_populate_record(NULL::flow_run, $2::jsonb) AS c
+        WHERE fr.id = $1`,
+      state ? [id, JSON.stringify(changes), JSON.stringify(state)] : [id, JSON.stringify(changes)],
+    );
   }
 
   /** A run with its current state, its work queue and that queue's pool (what a `FlowRunResponse` shows). */
