@@ -112,9 +112,15 @@ export async function waitForHealth(port: number, app: AppProcess, timeoutMs = 3
   throw new Error(`${app.name} did not answer /api/health within ${timeoutMs} ms:\n${app.recentOutput()}`);
 }
 
-/** Resident set size of a process, from /proc (Linux). */
+/** Resident set size of a process, from /proc (Linux); NaN once it is gone (the sampler then reports it, not crash). */
 export function rssBytes(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return Number.NaN;
+  }
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
   return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 

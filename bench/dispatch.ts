@@ -43,7 +43,16 @@ export const DISPATCH = {
 } as const;
 
 const DATABASE_NAME = 'prefect_dispatch_bench_dispatch';
-const SYSTEM_GROUPS = ['gateway', 'scheduler', POSTGRES_BACKENDS, POSTGRES_SERVER, 'nats-server'] as const;
+/** `prefect server` is Prefect's own server, when the comparison (bench/compare.ts) runs these rounds against it. */
+export const PREFECT_SERVER = 'prefect server';
+const SYSTEM_GROUPS = [
+  'gateway',
+  'scheduler',
+  PREFECT_SERVER,
+  POSTGRES_BACKENDS,
+  POSTGRES_SERVER,
+  'nats-server',
+] as const;
 
 export interface DispatchRound {
   build: string;
@@ -68,30 +77,37 @@ export interface DispatchRound {
   loadAverage: number;
 }
 
-interface DispatchPool {
+export interface DispatchPool {
   name: string;
   queueNames: string[];
   targets: SeedTarget[];
 }
 
-interface Setup {
+/** The server a round runs against: ours (any build), or Prefect's own. */
+export interface DispatchTarget {
   api: ApiClient;
+  /** Its database: the Postgres backends measured, and the transactions counted. */
   db: BenchDatabase;
-  nats: NatsAdmin;
-  namespace: string;
-  port: number;
   pools: DispatchPool[];
-  templateRunId: string;
+  /** The server's processes, measured with their children. */
   pids: Record<string, number>;
   build: string;
-  dist: string;
   log: (message: string) => void;
+  /** Makes `count` runs due now, round-robin over every queue of `pools`; resolves once they are committed. */
+  seedDue: (count: number, pools: DispatchPool[]) => Promise<void>;
+  /**
+   * Whether seeding is left out of the measured round: through the API it takes seconds (Prefect's server creates
+   * about 70 runs/s on this machine), which is not dispatch; the SQL seed takes milliseconds and stays in.
+   */
+  seedOutsideRound?: boolean;
+  /** Where the example NATS workers connect; only our gateway has them. */
+  nats?: { namespace: string; port: number; dist: string };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The pools, their queues and a deployment per queue, through the API; and the run the SQL seed copies. */
-async function createDispatchFixture(api: ApiClient): Promise<{ pools: DispatchPool[]; templateRunId: string }> {
+export async function createDispatchFixture(api: ApiClient): Promise<{ pools: DispatchPool[]; templateRunId: string }> {
   const flow = await api.call<{ id: string }>('POST', '/flows/', { name: 'bench-dispatch-flow' });
   const deploy = (pool: string, queue: string) =>
     api.call<{ id: string }>('POST', '/deployments/', {
@@ -106,7 +122,7 @@ async function createDispatchFixture(api: ApiClient): Promise<{ pools: DispatchP
       const pool = await api.call<{ default_queue_id: string }>('POST', '/work_pools/', { name, type: 'process' });
       const queues = [{ name: 'default', id: pool.default_queue_id }];
       for (let q = 1; q <= DISPATCH.extraQueuesPerPool; q++) {
-        const queue = await api.call<{ id: string }>('POST', `/work_pools/${name}/queues/`, { name: `queue-${q}` });
+        const queue = await api.call<{ id: string }>('POST', `/work_pools/${name}/queues`, { name: `queue-${q}` });
         queues.push({ name: `queue-${q}`, id: queue.id });
       }
       const targets: SeedTarget[] = [];
@@ -190,17 +206,19 @@ class Tally {
 }
 
 /** A stock-protocol worker: poll its pool's queues, claim every run got (concurrently, as the worker's task group does). */
-async function httpWorker(setup: Setup, pool: DispatchPool, name: string, tally: Tally, deadline: number) {
+async function httpWorker(setup: DispatchTarget, pool: DispatchPool, name: string, tally: Tally, deadline: number) {
   const headers = { 'x-prefect-worker-name': name };
   while (!tally.done && performance.now() < deadline) {
     const body = {
       scheduled_before: pythonDateTime(new Date(Date.now() + DISPATCH.prefetchSeconds * 1000)),
       work_queue_names: pool.queueNames,
     };
-    const response = await setup.api.request('POST', pollPath(pool.name), body, headers);
+    // A connection the server resets (Prefect's, when its database pool times out) fails that request only, as the
+    // stock worker logs it and polls again.
+    const response = await setup.api.request('POST', pollPath(pool.name), body, headers).catch(() => null);
     tally.polls++;
     const runs =
-      response.status === 200 ? (JSON.parse(response.body.toString()) as { flow_run: { id: string } }[]) : [];
+      response?.status === 200 ? (JSON.parse(response.body.toString()) as { flow_run: { id: string } }[]) : [];
     if (runs.length === 0) {
       await sleep(DISPATCH.emptyPollPauseMs);
       continue;
@@ -208,9 +226,10 @@ async function httpWorker(setup: Setup, pool: DispatchPool, name: string, tally:
     await Promise.all(
       runs.map(async ({ flow_run: { id } }) => {
         tally.handedOut(id);
-        const claim = await setup.api.request('POST', claimPath(id), stockPendingBody(id));
-        const status =
-          claim.status === 200 || claim.status === 201
+        const claim = await setup.api.request('POST', claimPath(id), stockPendingBody(id)).catch(() => null);
+        const status = !claim
+          ? 'connection reset'
+          : claim.status === 200 || claim.status === 201
             ? (JSON.parse(claim.body.toString()) as { status: string }).status
             : `HTTP ${claim.status}`;
         tally.answered(status, status === 'ACCEPT');
@@ -223,38 +242,50 @@ async function httpWorker(setup: Setup, pool: DispatchPool, name: string, tally:
  * `count` runs due now (spread over the last second), round-robin over every queue of the pools served (a stock worker
  * serves one pool: one worker gets one pool's runs); resolves once committed.
  */
-async function seedDueRuns(setup: Setup, count: number, pools: DispatchPool[]): Promise<void> {
+async function seedDueRuns(
+  db: BenchDatabase,
+  wake: () => void,
+  templateRunId: string,
+  count: number,
+  pools: DispatchPool[],
+): Promise<void> {
   const now = Date.now();
-  await setup.db.seedScheduledRuns(
+  await db.seedScheduledRuns(
     pools.flatMap((pool) => pool.targets),
     { count, from: new Date(now - 1000), to: new Date(now), spacing: 'even', assignment: 'round-robin' },
-    setup.templateRunId,
+    templateRunId,
   );
   // Runs created through the API wake the dispatcher at their commit; the SQL seed does what they do.
-  setup.nats.wakeDispatcher(setup.namespace);
+  wake();
 }
 
 /**
  * One round: the workers are running (NATS) or start polling (HTTP) when `runs` due runs are committed; it ends when
  * every one is claimed. CPU is measured from the commit to the last claim.
  */
-async function round(
-  setup: Setup,
+export async function round(
+  setup: DispatchTarget,
   protocol: 'HTTP' | 'NATS',
   workers: number,
   runs: number,
   measured = true,
+  limits: { quietWaitSeconds: number; timeoutMs: number } = {
+    quietWaitSeconds: DISPATCH.quietWaitSeconds,
+    timeoutMs: DISPATCH.roundTimeoutMs,
+  },
 ): Promise<DispatchRound> {
   const tally = new Tally(runs);
   let natsWorkers: AppProcess[] = [];
   if (protocol === 'NATS') natsWorkers = await startNatsWorkers(setup, workers, tally);
-  if (measured) await waitForQuietMachine(DISPATCH.quietWaitSeconds * 1000);
+  const served = setup.pools.slice(0, Math.min(workers, setup.pools.length));
+  if (setup.seedOutsideRound) await setup.seedDue(runs, served);
+  if (measured) await waitForQuietMachine(limits.quietWaitSeconds * 1000);
   const before = await setup.db.counters();
   const monitor = new ResourceMonitor(setup.pids, setup.db.name);
   await monitor.start();
-  await seedDueRuns(setup, runs, setup.pools.slice(0, Math.min(workers, setup.pools.length)));
+  if (!setup.seedOutsideRound) await setup.seedDue(runs, served);
   const committedAt = performance.now();
-  const deadline = committedAt + DISPATCH.roundTimeoutMs;
+  const deadline = committedAt + limits.timeoutMs;
   if (protocol === 'HTTP') {
     await Promise.all(
       Array.from({ length: workers }, (_, i) =>
@@ -299,20 +330,22 @@ async function round(
  * `count` example NATS workers (`apps/nats-worker`), spread over the pools; resolves once each has started. Their
  * log lines say what each claim was answered.
  */
-async function startNatsWorkers(setup: Setup, count: number, tally: Tally): Promise<AppProcess[]> {
+async function startNatsWorkers(setup: DispatchTarget, count: number, tally: Tally): Promise<AppProcess[]> {
+  const { nats } = setup;
+  if (!nats) throw new Error(`${setup.build} has no NATS workers`);
   const workers: AppProcess[] = [];
   let started = 0;
   for (let i = 0; i < count; i++) {
     const worker = AppProcess.start(
       'nats-worker',
-      { NATS_NAMESPACE: setup.namespace },
+      { NATS_NAMESPACE: nats.namespace },
       {
-        dist: setup.dist,
+        dist: nats.dist,
         args: [
           '--pool',
           setup.pools[i % setup.pools.length].name,
           '--api',
-          `http://127.0.0.1:${setup.port}/api`,
+          `http://127.0.0.1:${nats.port}/api`,
           '--name',
           `bench-nats-worker-${i}`,
         ],
@@ -388,18 +421,17 @@ export async function measureDispatch(
     const scheduler = AppProcess.start('scheduler', env, { dist });
     apps.push(scheduler);
     await db.connect();
-    const fixture = await createDispatchFixture(api);
-    const setup: Setup = {
+    const { pools, templateRunId } = await createDispatchFixture(api);
+    const wake = () => nats.wakeDispatcher(namespace);
+    const setup: DispatchTarget = {
       api,
       db,
-      nats,
-      namespace,
-      port,
-      ...fixture,
+      pools,
       pids: { gateway: gateway.pid, scheduler: scheduler.pid },
       build,
-      dist,
       log,
+      seedDue: (count, served) => seedDueRuns(db, wake, templateRunId, count, served),
+      nats: { namespace, port, dist },
     };
     log(`${build}: warm-up, ${DISPATCH.warmupRuns} runs over HTTP`);
     await round(setup, 'HTTP', 4, DISPATCH.warmupRuns, false);

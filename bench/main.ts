@@ -8,6 +8,8 @@ import { BenchDatabase } from './bench-database';
 import { measureBulk, renderBulkSection, writeBulkSection } from './bulk';
 import { clusterRatios, measureCluster, writeClusterSection } from './cluster';
 import { createFixture, deliverOne } from './fixture';
+import { comparePrefect } from './compare';
+import { COMPARE_SECTION, renderCompareSection } from './compare-report';
 import { measureDispatch, renderDispatchSection } from './dispatch';
 import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
@@ -24,7 +26,7 @@ const READY_TIMEOUT_MS = 30_000;
  * Sections of the report that other benchmarks write (the schedules one after this, with --polls-only not at all;
  * the others with their own flag); rewriting the polling report keeps them.
  */
-const OWN_SECTIONS = ['schedules', 'bulk', 'cluster', 'dispatch'];
+const OWN_SECTIONS = ['schedules', 'bulk', 'cluster', 'dispatch', COMPARE_SECTION];
 const PREWARM_TIMEOUT_MS = 60_000;
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -147,11 +149,18 @@ async function dispatch(): Promise<void> {
   log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
 }
 
+/** `--compare-prefect` alone: ours and Prefect's own server side by side (bench/compare.ts). */
+async function compare(): Promise<void> {
+  writeSection(COMPARE_SECTION, renderCompareSection(await comparePrefect(log)), REPORT_PATH);
+  log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+}
+
 /**
  * The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark; or one other
- * benchmark alone: `--dispatch`, `--cluster` (bench/cluster.ts) or `--bulk` (bench/bulk.ts).
+ * benchmark alone: `--dispatch`, `--compare-prefect` (bench/compare.ts), `--cluster` (bench/cluster.ts) or `--bulk` (bench/bulk.ts).
  */
 async function all(): Promise<void> {
+  if (process.argv.includes('--compare-prefect')) return compare();
   if (process.argv.includes('--dispatch')) return dispatch();
   if (process.argv.includes('--bulk')) {
     log('bulk creation benchmark (bench/bulk.ts)');

@@ -128,6 +128,12 @@ export class ResourceMonitor {
   private async classify(pid: number): Promise<string | null> {
     const app = Object.entries(this.apps).find(([, appPid]) => appPid === pid);
     if (app) return app[0];
+    // A server that forks (uvicorn workers, a services process) is measured as its whole process tree.
+    const parent = await parentPid(pid);
+    if (parent !== null && parent > 1) {
+      const parentGroup = this.groupOfPid.has(parent) ? this.groupOfPid.get(parent) : await this.classify(parent);
+      if (parentGroup && Object.hasOwn(this.apps, parentGroup)) return parentGroup;
+    }
     if (pid === process.pid) return 'load generator';
     const title = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (title.startsWith('postgres:')) {
@@ -141,6 +147,12 @@ export class ResourceMonitor {
     if (title.includes('apps/nats-worker/src/main.js')) return 'load generator';
     return null;
   }
+}
+
+async function parentPid(pid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  // The fields after the command name (which may hold spaces and parentheses): state, then the parent's pid.
+  return stat === null ? null : Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 /**

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
 import { prefectEnv, ProcessOutcome, runToEnd } from './prefect-process';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, venvBin } from '../../bench/prefect-venv';
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;
 const CLI_TIMEOUT_MS = 90_000;

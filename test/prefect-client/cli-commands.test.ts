@@ -7,7 +7,7 @@ import path from 'node:path';
 import { waitFor } from '../support/delivery';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
 import { prefectEnv, runToEnd } from './prefect-process';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, venvBin } from '../../bench/prefect-venv';
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;
 const CLI_TIMEOUT_MS = 90_000;

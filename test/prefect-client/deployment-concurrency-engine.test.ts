@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConcurrencyLeaseService } from '../../apps/gateway/src/concurrency-leases/concurrency-lease.service';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, venvBin } from '../../bench/prefect-venv';
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;
 const RUN_TIMEOUT_MS = 90_000;

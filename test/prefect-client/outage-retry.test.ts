@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FaultProxy } from '../support/fault-proxy';
 import { TestGateway } from '../support/gateway';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, venvBin } from '../../bench/prefect-venv';
 
 /** Prefect's own client: reads a work pool, then (told to go on) reads it again and reports how long that took. */
 const CLIENT = `

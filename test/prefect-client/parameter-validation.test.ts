@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import fc from 'fast-check';
 import { ParameterSchemas } from '@app/domain';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, venvBin } from '../../bench/prefect-venv';
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;
 const NAMES = ['a', 'b', 'c', 'x', 'y', 'z'];

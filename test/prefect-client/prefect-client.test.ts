@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
 import { prefectEnv, runToEnd } from './prefect-process';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, venvBin } from '../../bench/prefect-venv';
 import { RecordingProxy } from './recording-proxy';
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;

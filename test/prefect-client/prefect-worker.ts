@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
 import { prefectEnv, runToEnd, type ProcessOutcome } from './prefect-process';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, venvBin } from '../../bench/prefect-venv';
 
 /** A first run may install the Prefect virtualenv (a few minutes). */
 export const WORKER_SETUP_TIMEOUT_MS = 15 * 60_000;

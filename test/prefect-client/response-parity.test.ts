@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLiveGateway, type LiveGateway } from './live-gateway';
 import { prefectEnv, runToEnd } from './prefect-process';
-import { ensurePrefectVenv, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, venvBin } from '../../bench/prefect-venv';
 
 const SETUP_TIMEOUT_MS = 15 * 60_000;
 const SCRIPT = path.join(__dirname, 'response_parity.py');

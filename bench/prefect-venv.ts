@@ -4,7 +4,18 @@ import path from 'node:path';
 
 export const PREFECT_VERSION = '3.9.1';
 
-const VENV_DIR = path.resolve(__dirname, '../../.cache/prefect-venv');
+/**
+ * The repository: the first folder above this file with a package.json. Tests load this file from `bench/`, the
+ * benchmark from `dist/bench/`, and both must find the same virtualenv.
+ */
+function repositoryRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
+  }
+}
+
+const VENV_DIR = path.join(repositoryRoot(), '.cache/prefect-venv');
 const MARKER = path.join(VENV_DIR, 'prefect-dispatch-installed.txt');
 const REQUIREMENT = `prefect==${PREFECT_VERSION}`;
 
@@ -26,7 +37,7 @@ function run(command: string, args: string[]): Promise<void> {
 }
 
 /**
- * Makes sure the cached virtualenv holds the real Prefect client at the pinned version. The marker is written
+ * Makes sure the cached virtualenv holds the real Prefect client (and server) at the pinned version. The marker is written
  * last, so an interrupted install is redone rather than trusted; a different pinned version rebuilds the venv.
  */
 export async function ensurePrefectVenv(): Promise<void> {
