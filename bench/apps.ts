@@ -37,6 +37,17 @@ export function freePort(): Promise<number> {
 }
 
 /** One of the built apps as a real process; its last output lines are kept for error messages. */
+/** What every benchmark's apps are started with: their database, NATS namespace and port, quiet logs. */
+export function appSettings(databaseUrl: string, namespace: string, port: number): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    NATS_NAMESPACE: namespace,
+    LOG_LEVEL: 'warn',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  };
+}
+
 export class AppProcess {
   private readonly output: string[] = [];
   private readonly exited: Promise<void>;

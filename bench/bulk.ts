@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from './api-client';
-import { AppProcess, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
 import { sectionMarkers, writeSection } from './report-section';
@@ -89,13 +89,7 @@ export async function measureBulk(): Promise<BulkResult> {
   const db = await BenchDatabase.recreate(DATABASE_NAME);
   const nats = await NatsAdmin.connect();
   const port = await freePort();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  };
+  const env = appSettings(db.url, namespace, port);
   const api = new ApiClient(port);
   const gateway = AppProcess.start('gateway', env);
   /* eslint-disable @typescript-eslint/no-require-imports -- the built library, resolved at run time from dist/ */

@@ -7,7 +7,7 @@ import { AppProcess, freePort, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { BenchPool, createPool, deliverOne, mapConcurrently } from './fixture';
 import { PrivateNatsCluster, PrivateNatsServer } from './nats-servers';
-import { sectionMarkers, writeSection } from './report-section';
+import { sectionMarkers, table, writeSection } from './report-section';
 import { OTHERS, ResourceMonitor } from './resource-monitor';
 import { SETTINGS } from './settings';
 import { distribution, Distribution } from './stats';
@@ -443,14 +443,6 @@ const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(value <
 const loadText = (load: MachineLoad) =>
   `load ${load.loadAverage.toFixed(1)}, others ${load.othersPercent.toFixed(0)} % of a core`;
 const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
-}
 
 /** The ratios the README quotes: cluster over single, mean throughput and mean poll p99 over the rounds. */
 export function clusterRatios(result: ClusterResult): { throughput: number; pollP99: number } {

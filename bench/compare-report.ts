@@ -1,6 +1,6 @@
 import { COMPARE, CompareResult, IdleRound, ServerName } from './compare';
 import { PREFECT_VERSION } from './prefect-venv';
-import { sectionMarkers } from './report-section';
+import { sectionMarkers, table } from './report-section';
 
 export const COMPARE_SECTION = 'compare';
 
@@ -9,14 +9,6 @@ const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(value <
 /** `ours / theirs` or `theirs / ours`, written so that above 1 always means we do better. */
 const ratio = (better: number, worse: number) =>
   Number.isFinite(better / worse) ? `${fixed(better / worse, 1)}×` : '–';
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
-}
 
 /** The rounds of one configuration, ours and Prefect's, in the order they ran (several with `--compare-repeats`). */
 function pairs<T extends { server: ServerName }>(rounds: T[], key: (round: T) => number): [T, T, string][] {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, pollPath, pythonDateTime } from './api-client';
-import { AppProcess, freePort, rssBytes, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, rssBytes, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { createDispatchFixture, DispatchPool, DispatchRound, DispatchTarget, PREFECT_SERVER, round } from './dispatch';
 import { mapConcurrently } from './fixture';
@@ -232,7 +232,7 @@ export async function comparePrefect(log: (message: string) => void): Promise<Co
   const nats = await NatsAdmin.connect();
   const oursDb = await BenchDatabase.recreate(OURS_DATABASE);
   const port = await freePort();
-  const env = { DATABASE_URL: oursDb.url, NATS_NAMESPACE: namespace, LOG_LEVEL: 'warn', PORT: String(port) };
+  const env = appSettings(oursDb.url, namespace, port);
   const oursApi = new ApiClient(port);
   const apps: AppProcess[] = [];
   let prefect: PrefectServer | undefined;

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, claimPath, pollPath, pythonDateTime } from './api-client';
-import { AppProcess, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, waitForHealth } from './apps';
 import { BenchDatabase, SeedTarget } from './bench-database';
 import { mapConcurrently } from './fixture';
 import { NatsAdmin } from './nats-admin';
 import { OTHERS, POSTGRES_BACKENDS, POSTGRES_SERVER, ResourceMonitor, waitForQuietMachine } from './resource-monitor';
-import { sectionMarkers } from './report-section';
+import { sectionMarkers, table } from './report-section';
 
 /**
  * Dispatch end to end (issue 14): N runs come due at once across a few pools and queues, and W workers take them
@@ -399,7 +399,7 @@ export async function measureDispatch(
   const db = await BenchDatabase.recreate(DATABASE_NAME);
   const nats = await NatsAdmin.connect();
   const port = await freePort();
-  const env = { DATABASE_URL: db.url, NATS_NAMESPACE: namespace, LOG_LEVEL: 'warn', PORT: String(port) };
+  const env = appSettings(db.url, namespace, port);
   // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the rounds.
   const gatewayNodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
   const api = new ApiClient(port);
@@ -463,14 +463,6 @@ export async function measureDispatch(
 }
 
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
-}
 
 /** The section of docs/benchmarks.md: every round, then the current build against the baseline, if one ran. */
 export function renderDispatchSection(rounds: DispatchRound[], facts: { startedAt: Date; cpus: number }): string {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from './api-client';
-import { AppProcess, freePort, rssBytes, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, rssBytes, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { measureBulk, renderBulkSection, writeBulkSection } from './bulk';
 import { clusterRatios, measureCluster, writeClusterSection } from './cluster';
@@ -38,13 +38,7 @@ async function main(): Promise<void> {
   const db = await BenchDatabase.recreate(DATABASE_NAME);
   const nats = await NatsAdmin.connect();
   const port = await freePort();
-  const appEnv = {
-    DATABASE_URL: db.url,
-    NATS_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  };
+  const appEnv = appSettings(db.url, namespace, port);
   const api = new ApiClient(port);
   const apps: AppProcess[] = [];
 

@@ -35,3 +35,12 @@ export function writeSection(name: string, section: string, reportPath: string):
       : `${report.trimEnd()}\n\n${section}\n`;
   writeFileSync(reportPath, updated);
 }
+
+/** A Markdown table. */
+export function table(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}

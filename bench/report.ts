@@ -1,6 +1,7 @@
 import { OTHERS, POSTGRES_BACKENDS, POSTGRES_SERVER } from './resource-monitor';
 import { ScenarioResult, UNCONTENDED_OTHERS_PERCENT } from './scenario';
 import { SETTINGS } from './settings';
+import { table } from './report-section';
 
 export interface Environment {
   cpus: number;
@@ -30,14 +31,6 @@ function systemCpuMsPerPoll(r: ScenarioResult): number {
   return (10 * percent) / r.polls.perSecond;
 }
 const yesNo = (met: boolean) => (met ? '**yes**' : '**no**');
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
-}
 
 /** Which targets of issue 3 the run met: the first scenario is the baseline the last one is compared with. */
 export function targetVerdicts(results: ScenarioResult[]): { name: string; measured: string; met: boolean }[] {

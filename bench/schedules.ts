@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { ApiClient } from './api-client';
-import { AppProcess, CLOCK_TICKS_PER_SECOND, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, CLOCK_TICKS_PER_SECOND, freePort, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
 import { readSection, sectionMarkers, writeSection } from './report-section';
@@ -109,11 +109,7 @@ export async function measureSchedules(): Promise<SchedulesResult> {
   const port = await freePort();
   // Only the scheduler service works: the pool is paused, so nothing is dispatched, and the other loops are off.
   const env = {
-    DATABASE_URL: db.url,
-    NATS_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    HOST: '127.0.0.1',
+    ...appSettings(db.url, namespace, port),
     FOREMAN_ENABLED: 'false',
     LATE_RUNS_ENABLED: 'false',
   };
