@@ -43,7 +43,14 @@ describe('a run got and not claimed reaches another poller within the stock poll
       expect(response.status).toBe(201);
       ids.push(response.body.id);
     }
-    return ids;
+    // Every run on the bus before the first poll: each creation wakes the dispatcher, and a poll between two of its
+    // passes would get only some of them.
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+      const rows = await Promise.all(ids.map((id) => gw.db.repos.flowRuns.findById(id)));
+      if (rows.every((row) => row && row.dispatched_state_id === row.state_id)) return ids;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('the runs created were not all published within 5 s');
   }
 
   const leaseMs = (runs: number) =>

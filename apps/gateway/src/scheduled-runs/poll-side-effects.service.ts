@@ -18,6 +18,8 @@ export class PollSideEffects implements OnModuleDestroy {
   private readonly pending = new Map<string, PollPool>();
   private timer?: NodeJS.Timeout;
   private lastFlush = 0;
+  /** Set once the module is being destroyed: the last flush is not retried (the database is going away too). */
+  private closed = false;
 
   constructor(
     private readonly db: Database,
@@ -30,7 +32,7 @@ export class PollSideEffects implements OnModuleDestroy {
   }
 
   private schedule(): void {
-    if (this.timer || this.pending.size === 0) return;
+    if (this.timer || this.pending.size === 0 || this.closed) return;
     const delay = Math.max(0, this.lastFlush + MIN_FLUSH_INTERVAL_MS - Date.now());
     this.timer = setTimeout(() => void this.flush(), delay);
   }
@@ -71,6 +73,7 @@ export class PollSideEffects implements OnModuleDestroy {
 
   /** Writes what is pending before the process goes away. */
   async onModuleDestroy(): Promise<void> {
+    this.closed = true;
     await this.flush();
   }
 }
