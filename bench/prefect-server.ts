@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './apps';
 import { BenchDatabase } from './bench-database';
-import { ensurePrefectVenv, PREFECT_VERSION, venvBin } from './prefect-venv';
+import { ensurePrefectVenv, PREFECT_VERSION, prefectEnv, venvBin } from './prefect-venv';
 
 const START_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -47,20 +47,11 @@ export class PrefectServer {
       {
         // The Prefect home as working directory keeps this repository's files out of Prefect's settings.
         cwd: home,
-        env: {
-          PATH: process.env.PATH,
-          HOME: home,
-          LANG: 'C.UTF-8',
-          PYTHONUNBUFFERED: '1',
-          PYTHONDONTWRITEBYTECODE: '1',
-          PREFECT_HOME: home,
-          PREFECT_PROFILES_PATH: path.join(home, 'profiles.toml'),
+        env: prefectEnv(home, `http://127.0.0.1:${port}/api`, {
           PREFECT_API_DATABASE_CONNECTION_URL: `postgresql+asyncpg://postgres@127.0.0.1:5432/${databaseName}`,
-          PREFECT_SERVER_ANALYTICS_ENABLED: 'false',
-          DO_NOT_TRACK: '1',
           PREFECT_SERVER_UI_ENABLED: 'false',
           PREFECT_SERVER_LOGGING_LEVEL: 'WARNING',
-        },
+        }),
         stdio: ['ignore', 'pipe', 'pipe'],
         // Its own process group, so that stopping it reaches any process it forks.
         detached: true,

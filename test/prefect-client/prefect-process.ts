@@ -1,29 +1,6 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 
-/**
- * A clean environment for a Prefect CLI, worker or client process: its own home and profile (no API key, no
- * profile of the machine's), no analytics, prompts or colours, wide unwrapped CLI output, and `apiUrl` as its API.
- */
-export function prefectEnv(home: string, apiUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: home,
-    LANG: 'C.UTF-8',
-    PYTHONUNBUFFERED: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-    PREFECT_HOME: home,
-    PREFECT_PROFILES_PATH: path.join(home, 'profiles.toml'),
-    PREFECT_API_URL: apiUrl,
-    PREFECT_SERVER_ANALYTICS_ENABLED: 'false',
-    DO_NOT_TRACK: '1',
-    PREFECT_CLI_PROMPT: 'false',
-    PREFECT_CLI_COLORS: 'false',
-    PREFECT_CLI_WRAP_LINES: 'false',
-    COLUMNS: '250',
-    ...extra,
-  };
-}
+export { prefectEnv } from '../../bench/prefect-venv';
 
 export interface ProcessOutcome {
   code: number | null;
