@@ -268,8 +268,16 @@ describe('a three-node NATS cluster, two gateways and two schedulers', () => {
     const runs = [await fx.run('notice'), await fx.run('notice'), await fx.run('notice')];
     await waitFor('the runs on the bus', () => sql.allDispatched(runs.map((run) => run.id)), 20_000);
     const poll = () => gwB.request('POST', '/work_pools/notice/get_scheduled_flow_runs', { limit: 1 });
-    // B has read (and cached) the pool.
-    const first = await poll();
+    // B has read (and cached) the pool. A queue consumer made moments ago on a cluster that has just lost and
+    // regained a node may answer its first no-wait pulls empty while its replicas come up: poll until it hands out.
+    let first = await poll();
+    for (
+      const deadline = Date.now() + 10_000;
+      first.status === 200 && first.body.length === 0 && Date.now() < deadline;
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      first = await poll();
+    }
     expect(first.status).toBe(200);
     expect(first.body).toHaveLength(1);
 

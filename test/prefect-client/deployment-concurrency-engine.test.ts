@@ -54,15 +54,14 @@ describe('the real Prefect engine under a deployment concurrency limit', () => {
       const gw = live.gateway;
       const leases = gw.app.get(ConcurrencyLeaseService);
       const renew = leases.renew.bind(leases);
-      /** Each renewal: when it reached the service, and whether it renewed. */
+      /** Each renewal: when the service answered it, and whether it renewed. */
       const renewed: { at: number; ok: boolean }[] = [];
       const renewals = jest.spyOn(leases, 'renew').mockImplementation(async (...args) => {
-        const at = Date.now();
         try {
           await renew(...args);
-          renewed.push({ at, ok: true });
+          renewed.push({ at: Date.now(), ok: true });
         } catch (error) {
-          renewed.push({ at, ok: false });
+          renewed.push({ at: Date.now(), ok: false });
           throw error;
         }
       });
@@ -91,7 +90,8 @@ describe('the real Prefect engine under a deployment concurrency limit', () => {
       expect(stderr).not.toContain('lease renewal failed');
 
       // The engine renewed the lease it got at the claim, before and after the retry, and never lost it while the
-      // run held it (a renewal the engine had in flight as the run completed may find it released: 410, as Prefect).
+      // run held it (a renewal answered after the run completed — in flight meanwhile — may find it released: 410, as
+      // Prefect answers).
       for (const [renewedLease] of renewals.mock.calls) expect(renewedLease).toBe(lease);
       const history = await gw.db.repos.flowRunStates.historyOf(runId);
       const completedAt = new Date(history[history.length - 1].timestamp).getTime();
