@@ -127,6 +127,53 @@ describe('POST /flow_runs/{id}/set_state, concurrently', () => {
     }
   });
 
+  it('leaves runs as proposals one at a time would, when a batch mixes transitions that change different columns', async () => {
+    const T = new Date(Date.now() + 3600_000).toISOString();
+    const steps: [string, Record<string, unknown>, boolean][][] = [
+      [
+        ['claim', { type: 'PENDING', name: 'Pending' }, false],
+        ['reschedule', { type: 'SCHEDULED', name: 'Scheduled', state_details: { scheduled_time: T } }, true],
+        ['cancel', { type: 'CANCELLED', name: 'Cancelled', message: 'no' }, true],
+      ],
+      [
+        ['claim', { type: 'RUNNING', name: 'Running' }, false],
+        ['reschedule', { type: 'PENDING', name: 'Pending' }, false],
+        ['cancel', { type: 'RUNNING', name: 'Running' }, false],
+      ],
+      [
+        ['claim', { type: 'COMPLETED', name: 'Completed' }, false],
+        ['reschedule', { type: 'RUNNING', name: 'Running' }, false],
+        ['cancel', { type: 'SCHEDULED', name: 'Scheduled', state_details: { scheduled_time: T } }, true],
+      ],
+    ];
+    const alone = await scheduledRuns(3);
+    const together = await scheduledRuns(3);
+    const propose = (id: string, state: Record<string, unknown>, force: boolean) =>
+      gw.post(`/flow_runs/${id}/set_state`, { state, force });
+    for (const step of steps) {
+      for (const [i, [, state, force]] of step.entries()) await propose(alone[i], state, force);
+      const { transactions } = await countingTransactions(() =>
+        Promise.all(step.map(([, state, force], i) => propose(together[i], state, force))),
+      );
+      expect(transactions).toBeLessThan(step.length);
+    }
+    const shape = async (id: string) => {
+      const run = (await gw.get(`/flow_runs/${id}`)).body;
+      return {
+        state_type: run.state_type,
+        state_name: run.state_name,
+        run_count: run.run_count,
+        started: run.start_time !== null,
+        ended: run.end_time !== null,
+        next_scheduled_start_time: run.next_scheduled_start_time,
+        expected_start_time_set: run.expected_start_time !== null,
+        empirical_policy: run.empirical_policy,
+        history: await history(id),
+      };
+    };
+    for (let i = 0; i < alone.length; i++) expect(await shape(together[i])).toEqual(await shape(alone[i]));
+  });
+
   it('keeps a deployment concurrency limit among concurrent claims', async () => {
     const deploymentId = (
       await gw.post('/deployments/', { name: `limited-${randomUUID()}`, flow_id: flowId, concurrency_limit: 1 })

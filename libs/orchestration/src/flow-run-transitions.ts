@@ -104,7 +104,10 @@ export class FlowRunTransitions {
    * that throws rejects the whole batch (its statements may have run), for the caller to roll back.
    */
   async transitionManyById(tx: Transaction, proposals: readonly ProposalFor[]): Promise<BatchedOutcome[]> {
-    const locked = await tx.flowRuns.lockManyForTransition(proposals.map(({ id }) => id));
+    const ids = proposals.map(({ id }) => id);
+    // A second proposal for a run must see the first's outcome, which an in-memory batch would not show it.
+    if (new Set(ids).size !== ids.length) throw new Error('a batch of proposals holds two for one run');
+    const locked = await tx.flowRuns.lockManyForTransition(ids);
     const results: BatchedOutcome[] = [];
     const writes: TransitionWrite[] = [];
     const hooks: (() => void)[] = [];
