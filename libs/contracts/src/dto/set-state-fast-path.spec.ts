@@ -130,6 +130,7 @@ describe('setFlowRunStateFastPath', () => {
     expect(taken).toBeGreaterThan(200);
   });
 
+  // The second is what `propose_state(client, Pending(), flow_run_id=...)` sends (bench/dispatch.ts stockPendingBody).
   it("takes the bodies Prefect's client and workers send", () => {
     const sent: unknown[] = [
       { state: { type: 'PENDING', name: 'Pending' }, force: false },
@@ -140,13 +141,13 @@ describe('setFlowRunStateFastPath', () => {
           message: null,
           data: null,
           state_details: {
-            flow_run_id: null,
+            flow_run_id: '5d3c6a4e-1f2b-4c8d-9e7f-0a1b2c3d4e5f',
             task_run_id: null,
             child_flow_run_id: null,
             scheduled_time: null,
             cache_key: null,
             cache_expiration: null,
-            deferred: false,
+            deferred: null,
             untrackable_result: false,
             pause_timeout: null,
             pause_reschedule: false,
