@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from './api-client';
-import { AppProcess, appSettings, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, CLOCK_TICKS_PER_SECOND, freePort, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
 import { sectionMarkers, writeSection } from './report-section';
@@ -39,6 +40,8 @@ const SCHEMA = {
   required: ['n'],
 };
 
+const cpu = ({ app, postgres }: { app: number; postgres: number }) => `${app.toFixed(0)} + ${postgres.toFixed(0)} µs`;
+
 const log = (message: string) =>
   process.stdout.write(`[bench:bulk ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
@@ -53,7 +56,11 @@ interface SchedulerRepository {
   insertScheduledRuns(templates: unknown[], runs: unknown[], state: unknown): Promise<{ inserted: number }>;
 }
 interface TypeOrm {
-  DataSource: new (options: unknown) => { initialize(): Promise<unknown>; destroy(): Promise<void> };
+  DataSource: new (options: unknown) => {
+    initialize(): Promise<unknown>;
+    destroy(): Promise<void>;
+    query<T>(sql: string, parameters?: unknown[]): Promise<T>;
+  };
 }
 
 export interface BulkCase {
@@ -67,6 +74,13 @@ export interface BulkCase {
   schedulerMicros: { mean: number; median: number };
   /** The scheduler's insert 500 runs a statement (its default), per run, over every batch. */
   schedulerDefaultMicros: number;
+  /**
+   * CPU per run, in µs, over the batches of 100 (less moved by load elsewhere than times are): the route's is the
+   * gateway's and the database backends'; the insert's, this process's (where the scheduler's own code runs) and the
+   * backends'. Read from /proc in clock ticks, so each figure is good to some 10 ms over all the batches.
+   */
+  routeCpuMicros: { app: number; postgres: number };
+  schedulerCpuMicros: { app: number; postgres: number };
 }
 
 export interface BulkResult {
@@ -91,7 +105,9 @@ export async function measureBulk(): Promise<BulkResult> {
   const port = await freePort();
   const env = appSettings(db.url, namespace, port);
   const api = new ApiClient(port);
-  const gateway = AppProcess.start('gateway', env);
+  // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the batches.
+  const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
+  const gateway = AppProcess.start('gateway', env, { nodeArgs });
   /* eslint-disable @typescript-eslint/no-require-imports -- the built library, resolved at run time from dist/ */
   const persistence = require('../libs/persistence/src/index.js') as Persistence;
   const typeorm = require('typeorm') as TypeOrm;
@@ -169,6 +185,39 @@ export async function measureBulk(): Promise<BulkResult> {
       return elapsed;
     };
 
+    /** CPU ticks so far of a process; 0 once it is gone. */
+    const ticksOf = (pid: number): number => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[11]) + Number(fields[12]);
+      } catch {
+        return 0;
+      }
+    };
+    let backends: number[] = [];
+    const backendTicks = () => backends.reduce((sum, pid) => sum + ticksOf(pid), 0);
+    /** Runs `batch`, adding the CPU it took to `into` (µs): `app` the process given (the gateway, or this one). */
+    const measured = async (
+      into: { app: number; postgres: number },
+      appPid: number | null,
+      batch: () => Promise<number>,
+    ): Promise<number> => {
+      const tickMicros = 1e6 / CLOCK_TICKS_PER_SECOND;
+      const own = process.cpuUsage();
+      const app = appPid === null ? 0 : ticksOf(appPid);
+      const postgres = backendTicks();
+      const elapsed = await batch();
+      into.postgres += (backendTicks() - postgres) * tickMicros;
+      if (appPid === null) {
+        const { user, system } = process.cpuUsage(own);
+        into.app += user + system;
+      } else {
+        into.app += (ticksOf(appPid) - app) * tickMicros;
+      }
+      return elapsed;
+    };
+
     log(`warming up: ${WARM_UP_RUNS} runs each way`);
     for (let done = 0; done < WARM_UP_RUNS; done += PER_REQUEST) {
       await routeBatch(done % 200 === 0 ? plain : enforced, PER_REQUEST);
@@ -183,11 +232,18 @@ export async function measureBulk(): Promise<BulkResult> {
         const routeMs: number[] = [];
         const schedulerMs: number[] = [];
         let schedulerDefaultMs = 0;
+        const routeCpu = { app: 0, postgres: 0 };
+        const schedulerCpu = { app: 0, postgres: 0 };
+        backends = (
+          await dataSource.query<{ pid: number }[]>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [
+            DATABASE_NAME,
+          ])
+        ).map((row) => row.pid);
         for (let done = 0; done < runs; done += SCHEDULER_STATEMENT) {
           const size = Math.min(SCHEDULER_STATEMENT, runs - done);
           for (let batch = 0; batch < size; batch += PER_REQUEST) {
-            routeMs.push(await routeBatch(deployment, PER_REQUEST));
-            schedulerMs.push(await schedulerBatch(deployment, PER_REQUEST));
+            routeMs.push(await measured(routeCpu, gateway.pid, () => routeBatch(deployment, PER_REQUEST)));
+            schedulerMs.push(await measured(schedulerCpu, null, () => schedulerBatch(deployment, PER_REQUEST)));
           }
           schedulerDefaultMs += await schedulerBatch(deployment, size);
         }
@@ -201,6 +257,8 @@ export async function measureBulk(): Promise<BulkResult> {
           routeMicros: perRun(routeMs),
           schedulerMicros: perRun(schedulerMs),
           schedulerDefaultMicros: (schedulerDefaultMs * 1000) / runs,
+          routeCpuMicros: { app: routeCpu.app / runs, postgres: routeCpu.postgres / runs },
+          schedulerCpuMicros: { app: schedulerCpu.app / runs, postgres: schedulerCpu.postgres / runs },
         };
         cases.push(result);
         const { routeMicros: route, schedulerMicros: scheduler } = result;
@@ -209,7 +267,8 @@ export async function measureBulk(): Promise<BulkResult> {
             `the route ${route.mean.toFixed(0)} / ${route.median.toFixed(0)} µs, ` +
             `the scheduler's insert ${scheduler.mean.toFixed(0)} / ${scheduler.median.toFixed(0)} µs ` +
             `(${(route.mean / scheduler.mean).toFixed(2)}× / ${(route.median / scheduler.median).toFixed(2)}×), ` +
-            `${result.schedulerDefaultMicros.toFixed(0)} µs at 500 a statement`,
+            `${result.schedulerDefaultMicros.toFixed(0)} µs at 500 a statement; CPU per run (app + Postgres): ` +
+            `the route ${cpu(result.routeCpuMicros)}, the insert ${cpu(result.schedulerCpuMicros)}`,
         );
       }
     }
