@@ -32,7 +32,7 @@ const PER_REQUEST = 100;
 const SCHEDULER_STATEMENT = 500;
 const TOTALS = [500, 5000];
 /** Before measuring, this many runs each way: the gateway's code warmed up, the tables past their first pages. */
-const WARM_UP_RUNS = 1000;
+const WARM_UP_RUNS = 5000;
 /** A parameter schema the enforced deployment validates every run against. */
 const SCHEMA = {
   type: 'object',
@@ -81,6 +81,8 @@ export interface BulkCase {
    */
   routeCpuMicros: { app: number; postgres: number };
   schedulerCpuMicros: { app: number; postgres: number };
+  /** With `--baseline DIR`: the route of that build's gateway, its batches alternating with the others. */
+  baseline?: { routeMicros: { mean: number; median: number }; routeCpuMicros: { app: number; postgres: number } };
 }
 
 export interface BulkResult {
@@ -98,16 +100,20 @@ interface Deployment {
   parameters: Record<string, unknown>;
 }
 
-export async function measureBulk(): Promise<BulkResult> {
+/** `baselineDist`: another build of the apps (relative to the repository), whose route is measured alongside. */
+export async function measureBulk(baselineDist?: string): Promise<BulkResult> {
   const namespace = `bench-bulk-${process.pid}`;
   const db = await BenchDatabase.recreate(DATABASE_NAME);
   const nats = await NatsAdmin.connect();
   const port = await freePort();
   const env = appSettings(db.url, namespace, port);
   const api = new ApiClient(port);
+  const baselinePort = baselineDist ? await freePort() : null;
+  const baselineApi = baselinePort === null ? null : new ApiClient(baselinePort);
   // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the batches.
   const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
   const gateway = AppProcess.start('gateway', env, { nodeArgs });
+  let baselineGateway: AppProcess | null = null;
   /* eslint-disable @typescript-eslint/no-require-imports -- the built library, resolved at run time from dist/ */
   const persistence = require('../libs/persistence/src/index.js') as Persistence;
   const typeorm = require('typeorm') as TypeOrm;
@@ -115,6 +121,14 @@ export async function measureBulk(): Promise<BulkResult> {
   const dataSource = new typeorm.DataSource(persistence.dataSourceOptions(db.url));
   try {
     await waitForHealth(port, gateway);
+    if (baselinePort !== null) {
+      // A namespace of its own: each gateway reads back only the events it published, as it would alone.
+      baselineGateway = AppProcess.start('gateway', appSettings(db.url, `${namespace}-baseline`, baselinePort), {
+        dist: baselineDist,
+        nodeArgs,
+      });
+      await waitForHealth(baselinePort, baselineGateway);
+    }
     await dataSource.initialize();
     const database = new persistence.Database(dataSource);
     const flow = await api.call<{ id: string }>('POST', '/flows/', { name: 'bench-bulk' });
@@ -132,7 +146,7 @@ export async function measureBulk(): Promise<BulkResult> {
 
     let sequence = 0;
     const dayAhead = Date.now() + 86_400_000;
-    const routeBatch = async (deployment: Deployment, size: number): Promise<number> => {
+    const routeBatch = async (deployment: Deployment, size: number, client = api): Promise<number> => {
       const body = Array.from({ length: size }, () => {
         const n = sequence++;
         return {
@@ -141,7 +155,7 @@ export async function measureBulk(): Promise<BulkResult> {
         };
       });
       const started = performance.now();
-      const response = await api.call<{ results: { status: string }[] }>(
+      const response = await client.call<{ results: { status: string }[] }>(
         'POST',
         `/deployments/${deployment.id}/create_flow_run/bulk`,
         body,
@@ -221,6 +235,7 @@ export async function measureBulk(): Promise<BulkResult> {
     log(`warming up: ${WARM_UP_RUNS} runs each way`);
     for (let done = 0; done < WARM_UP_RUNS; done += PER_REQUEST) {
       await routeBatch(done % 200 === 0 ? plain : enforced, PER_REQUEST);
+      if (baselineApi) await routeBatch(done % 200 === 0 ? plain : enforced, PER_REQUEST, baselineApi);
       await schedulerBatch(plain, PER_REQUEST);
     }
 
@@ -233,6 +248,8 @@ export async function measureBulk(): Promise<BulkResult> {
         const schedulerMs: number[] = [];
         let schedulerDefaultMs = 0;
         const routeCpu = { app: 0, postgres: 0 };
+        const baselineMs: number[] = [];
+        const baselineCpu = { app: 0, postgres: 0 };
         const schedulerCpu = { app: 0, postgres: 0 };
         backends = (
           await dataSource.query<{ pid: number }[]>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [
@@ -243,6 +260,10 @@ export async function measureBulk(): Promise<BulkResult> {
           const size = Math.min(SCHEDULER_STATEMENT, runs - done);
           for (let batch = 0; batch < size; batch += PER_REQUEST) {
             routeMs.push(await measured(routeCpu, gateway.pid, () => routeBatch(deployment, PER_REQUEST)));
+            if (baselineApi && baselineGateway) {
+              const { pid } = baselineGateway;
+              baselineMs.push(await measured(baselineCpu, pid, () => routeBatch(deployment, PER_REQUEST, baselineApi)));
+            }
             schedulerMs.push(await measured(schedulerCpu, null, () => schedulerBatch(deployment, PER_REQUEST)));
           }
           schedulerDefaultMs += await schedulerBatch(deployment, size);
@@ -259,6 +280,12 @@ export async function measureBulk(): Promise<BulkResult> {
           schedulerDefaultMicros: (schedulerDefaultMs * 1000) / runs,
           routeCpuMicros: { app: routeCpu.app / runs, postgres: routeCpu.postgres / runs },
           schedulerCpuMicros: { app: schedulerCpu.app / runs, postgres: schedulerCpu.postgres / runs },
+          ...(baselineMs.length > 0 && {
+            baseline: {
+              routeMicros: perRun(baselineMs),
+              routeCpuMicros: { app: baselineCpu.app / runs, postgres: baselineCpu.postgres / runs },
+            },
+          }),
         };
         cases.push(result);
         const { routeMicros: route, schedulerMicros: scheduler } = result;
@@ -270,15 +297,29 @@ export async function measureBulk(): Promise<BulkResult> {
             `${result.schedulerDefaultMicros.toFixed(0)} µs at 500 a statement; CPU per run (app + Postgres): ` +
             `the route ${cpu(result.routeCpuMicros)}, the insert ${cpu(result.schedulerCpuMicros)}`,
         );
+        if (result.baseline) {
+          const { routeMicros: base, routeCpuMicros: baseCpu } = result.baseline;
+          log(
+            `  baseline (${baselineDist}): the route ${base.mean.toFixed(0)} / ${base.median.toFixed(0)} µs, ` +
+              `CPU ${cpu(baseCpu)}; this build / baseline: time ${(route.mean / base.mean).toFixed(2)}× / ` +
+              `${(route.median / base.median).toFixed(2)}×, gateway CPU ${(result.routeCpuMicros.app / baseCpu.app).toFixed(2)}×`,
+          );
+        }
       }
     }
     if (!gateway.running) throw new Error(`gateway exited:\n${gateway.recentOutput()}`);
+    if (baselineGateway && !baselineGateway.running) {
+      throw new Error(`baseline gateway exited:\n${baselineGateway.recentOutput()}`);
+    }
     return { cases, loadBefore, loadAfter: os.loadavg() };
   } finally {
     api.close();
+    baselineApi?.close();
+    await baselineGateway?.stop();
     await dataSource.destroy().catch(() => undefined);
     await gateway.stop();
     await nats.deleteStreams(namespace);
+    if (baselineDist) await nats.deleteStreams(`${namespace}-baseline`);
     await nats.close();
     await db.drop();
   }
