@@ -1,10 +1,14 @@
 import type { OrchestrationContext } from './context';
 import { ALL_ORCHESTRATION_STATES, RunState, StateType } from './states';
 
-/** One governed step around a transition: entered before the new state is validated, exited after. */
+/**
+ * One governed step around a transition: entered before the new state is validated, exited after. A step with
+ * nothing to wait for (bookkeeping) returns nothing, and is not awaited: awaiting each of a dozen transforms, twice,
+ * made most of what creating a run allocated.
+ */
 export interface Transition {
-  enter(): Promise<void>;
-  exit(): Promise<void>;
+  enter(): Promise<void> | void;
+  exit(): Promise<void> | void;
 }
 
 /** A rule or transform class, as a policy lists it: it says which transitions it governs. */
@@ -131,9 +135,17 @@ export abstract class UniversalTransform implements Transition {
 
 /** A transform that only adjusts the proposed state or the run before validation. */
 export function bookkeeping(adjust: (proposed: RunState, context: OrchestrationContext) => void): TransitionRule {
-  return class extends UniversalTransform {
-    protected override async beforeTransition(proposed: RunState): Promise<void> {
-      adjust(proposed, this.context);
+  // Synchronous, as `adjust` is (see `Transition`).
+  return class implements Transition {
+    static readonly fromStates = ALL_ORCHESTRATION_STATES;
+    static readonly toStates = ALL_ORCHESTRATION_STATES;
+
+    constructor(private readonly context: OrchestrationContext) {}
+
+    enter(): void {
+      if (this.context.proposedState) adjust(this.context.proposedState, this.context);
     }
+
+    exit(): void {}
   };
 }
