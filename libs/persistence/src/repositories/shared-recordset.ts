@@ -56,8 +56,12 @@ export function sharedRecordset(rows: readonly object[]): SharedRecordset {
   );
   const varyingColumns = columns.filter((column) => !sharedColumns.has(column));
   // `undefined` is written as null, as it reads (a key left out of a row reads as NULL).
-  const pick = (record: Record<string, unknown>, keys: string[]) =>
-    Object.fromEntries(keys.map((key) => [key, record[key] ?? null]));
+  const pick = (record: Record<string, unknown>, keys: string[]) => {
+    // No prototype: a column named `__proto__` is a key like any other.
+    const picked = Object.create(null) as Record<string, unknown>;
+    for (const key of keys) picked[key] = record[key] ?? null;
+    return picked;
+  };
   return {
     columns,
     sharedColumns,
