@@ -42,7 +42,20 @@ describe('sharedRecordset', () => {
     }
     const value = fc.oneof(
       fc.jsonValue({ maxDepth: 2 }),
-      fc.constantFrom(undefined, null, 0, -0, '', 'x', [], {}, { a: 1, b: 2 }, { b: 2, a: 1 }, { a: undefined }),
+      fc.constantFrom(
+        undefined,
+        null,
+        0,
+        -0,
+        '',
+        'x',
+        [],
+        {},
+        { a: 1, b: 2 },
+        { b: 2, a: 1 },
+        { a: undefined },
+        { b: 2 },
+      ),
       fc.constantFrom(new Date(0), new Date(0), new OffsetDate('1970-01-01T01:00:00+01:00')),
       fc.constantFrom(new OffsetDate('1970-01-01T00:00:00Z'), new Date(Number.NaN)),
     );

@@ -14,36 +14,35 @@ export interface SharedRecordset {
   varying: string;
 }
 
-const isPlain = (value: object, prototype: object) => {
-  const actual: unknown = Object.getPrototypeOf(value);
-  return actual === prototype || (prototype === Object.prototype && actual === null);
-};
-
 /**
- * Whether `a` and `b` are written alike as JSON, judged without writing them (comparing is cheaper than writing, and
- * most of what is compared is not written). Only sure answers are `true`: anything but plain objects, arrays and
- * dates (a date that keeps its offset, say) is the same only when it is the same object, and objects must list
- * their keys in the same order.
+ * Whether `a` and `b` read alike as jsonb (what Postgres makes of the rows: key order does not count), judged without
+ * writing them, and without allocating: this compares every column of every row. Only sure answers are `true`:
+ * anything but plain objects, arrays and dates (a date that keeps its offset, say) is the same only when it is the same
+ * object.
  */
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (a instanceof Date || b instanceof Date) {
-    return isPlain(a, Date.prototype) && isPlain(b, Date.prototype) && a.valueOf() === b.valueOf();
+  const prototype: unknown = Object.getPrototypeOf(a);
+  if (prototype !== Object.getPrototypeOf(b)) return false;
+  if (prototype === Date.prototype) return a.valueOf() === b.valueOf();
+  if (prototype === Array.prototype) {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameJson(x[i], y[i])) return false;
+    return true;
   }
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || !isPlain(a, Array.prototype) || !isPlain(b, Array.prototype)) {
-      return false;
-    }
-    return a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
-  }
-  if (!isPlain(a, Object.prototype) || !isPlain(b, Object.prototype)) return false;
-  const keys = Object.keys(a);
-  const otherKeys = Object.keys(b);
-  if (keys.length !== otherKeys.length) return false;
+  if (prototype !== Object.prototype && prototype !== null) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
-  return keys.every((key, i) => key === otherKeys[i] && sameJson(x[key], y[key]));
+  let keys = 0;
+  for (const key in x) {
+    if (!Object.prototype.hasOwnProperty.call(y, key) || !sameJson(x[key], y[key])) return false;
+    keys += 1;
+  }
+  for (const key in y) if (Object.prototype.hasOwnProperty.call(y, key)) keys -= 1;
+  return keys === 0;
 }
 
 /** Splits `rows`, which must all carry the same keys (those of the first). */
@@ -57,9 +56,13 @@ export function sharedRecordset(rows: readonly object[]): SharedRecordset {
   const varyingColumns = columns.filter((column) => !sharedColumns.has(column));
   // `undefined` is written as null, as it reads (a key left out of a row reads as NULL).
   const pick = (record: Record<string, unknown>, keys: string[]) => {
-    // No prototype: a column named `__proto__` is a key like any other.
-    const picked = Object.create(null) as Record<string, unknown>;
-    for (const key of keys) picked[key] = record[key] ?? null;
+    const picked: Record<string, unknown> = {};
+    for (const key of keys) {
+      const value = record[key] ?? null;
+      // A column named `__proto__` is a key like any other (assigning it would set the prototype).
+      if (key === '__proto__') Object.defineProperty(picked, key, { value, enumerable: true });
+      else picked[key] = value;
+    }
     return picked;
   };
   return {
