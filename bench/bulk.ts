@@ -18,6 +18,12 @@ import { distribution } from './stats';
  * (`SchedulerRepository.insertScheduledRuns`, in a transaction of its own, as the scheduler commits a page) run in
  * this process against the same database, 100 runs a statement too (the scheduler's default statement is 500 runs:
  * reported beside). The two alternate batch by batch, so that load from elsewhere on the machine weighs on both alike.
+ * Besides times, the CPU each side took per run: the route's in the gateway and the database's backends, the insert's
+ * in this process and the backends (load elsewhere moves it less than times).
+ *
+ * `npm run bench -- --bulk --baseline DIR` also measures the route of another build (DIR relative to the repository,
+ * as the dispatch benchmark takes it), on a gateway of its own, its batches between the others: the report then
+ * compares the two builds too. `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateways.
  *
  * `npm run bench -- --bulk` runs only this and writes its section into docs/benchmarks.md between
  * `<!-- bulk:start -->` and `<!-- bulk:end -->`.
@@ -338,15 +344,18 @@ export function renderBulkSection(result: BulkResult): string {
       '(`insertScheduledRuns`, its own transaction) of as many runs of the same deployment, 100 a statement; the two ' +
       'alternate batch by batch. The route validates each run, merges and checks its parameters, orchestrates its ' +
       "first state, inserts runs and states in one statement, publishes each run's event after the commit and answers; " +
-      'the scheduler only inserts. ' +
+      'the scheduler only inserts. Before measuring, 5,000 runs each way warm the gateway up (with 1,000, whichever ' +
+      'case came first measured slowest). ' +
       `Measured ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} CPUs (\`npm run bench -- --bulk\`), ` +
       `load average (1/5/15 min) ${load(result.loadBefore)} before and ${load(result.loadAfter)} after.`,
     '',
-    'Per run, over all batches (mean) and in the median batch of 100:',
+    'Per run, over all batches (mean) and in the median batch of 100; CPU per run over the batches of 100 (the ' +
+      "gateway's or the inserting process's, + the database backends', from /proc in 10 ms ticks):",
     '',
-    "| runs | parameter schema | route: mean / median | scheduler's insert (100 a statement): mean / median | ratio: mean / median | scheduler's insert at 500 a statement |",
-    '|---|---|---|---|---|---|',
-    ...result.cases.map(({ runs, schema, routeMicros: route, schedulerMicros: scheduler, schedulerDefaultMicros }) => {
+    "| runs | parameter schema | route: mean / median | scheduler's insert (100 a statement): mean / median | ratio: mean / median | scheduler's insert at 500 a statement | CPU: route / insert |",
+    '|---|---|---|---|---|---|---|',
+    ...result.cases.map((result) => {
+      const { runs, schema, routeMicros: route, schedulerMicros: scheduler, schedulerDefaultMicros } = result;
       const cells = [
         runs.toLocaleString('en-US'),
         schema ? 'enforced' : 'none',
@@ -354,11 +363,38 @@ export function renderBulkSection(result: BulkResult): string {
         `${micros(scheduler.mean)} / ${micros(scheduler.median)}`,
         `${(route.mean / scheduler.mean).toFixed(2)}× / ${(route.median / scheduler.median).toFixed(2)}×`,
         micros(schedulerDefaultMicros),
+        `${cpu(result.routeCpuMicros)} / ${cpu(result.schedulerCpuMicros)}`,
       ];
       return `| ${cells.join(' | ')} |`;
     }),
+    ...baselineTable(result.cases),
     SECTION_END,
   ].join('\n');
+}
+
+/** With `--baseline`: this build's route against the baseline's, measured in the same run. */
+function baselineTable(cases: BulkCase[]): string[] {
+  if (!cases.some((c) => c.baseline)) return [];
+  return [
+    '',
+    'This build against the baseline build (`--baseline`), their batches alternating in the same run (ratio < 1 is better):',
+    '',
+    '| runs | parameter schema | route: this build, mean / median | route: baseline, mean / median | time ratio: mean / median | CPU: this build / baseline | gateway CPU ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...cases.flatMap(({ runs, schema, routeMicros: route, routeCpuMicros, baseline }) => {
+      if (!baseline) return [];
+      const cells = [
+        runs.toLocaleString('en-US'),
+        schema ? 'enforced' : 'none',
+        `${micros(route.mean)} / ${micros(route.median)}`,
+        `${micros(baseline.routeMicros.mean)} / ${micros(baseline.routeMicros.median)}`,
+        `${(route.mean / baseline.routeMicros.mean).toFixed(2)}× / ${(route.median / baseline.routeMicros.median).toFixed(2)}×`,
+        `${cpu(routeCpuMicros)} / ${cpu(baseline.routeCpuMicros)}`,
+        `${(routeCpuMicros.app / baseline.routeCpuMicros.app).toFixed(2)}×`,
+      ];
+      return [`| ${cells.join(' | ')} |`];
+    }),
+  ];
 }
 
 /** Puts the section into docs/benchmarks.md, replacing an earlier one. */
