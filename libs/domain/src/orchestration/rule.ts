@@ -43,15 +43,16 @@ export abstract class OrchestrationRule implements Transition {
     private toStateType: StateType | null,
   ) {}
 
-  async enter(): Promise<void> {
+  // The hook's own promise, not one more around it (see `Transition`).
+  enter(): Promise<void> | void {
     if (this.invalid()) return;
-    await this.beforeTransition(this.context.initialState, this.context.proposedState);
+    return this.beforeTransition(this.context.initialState, this.context.proposedState);
   }
 
-  async exit(): Promise<void> {
+  exit(): Promise<void> | void {
     if (this.invalid()) return;
-    if (this.transitionChanged()) await this.cleanup(this.context.initialState, this.context.validatedState);
-    else await this.afterTransition(this.context.initialState, this.context.validatedState);
+    if (this.transitionChanged()) return this.cleanup(this.context.initialState, this.context.validatedState);
+    return this.afterTransition(this.context.initialState, this.context.validatedState);
   }
 
   protected async beforeTransition(_initial: RunState | null, _proposed: RunState | null): Promise<void> {}
@@ -119,13 +120,13 @@ export abstract class UniversalTransform implements Transition {
     _toStateType: StateType | null,
   ) {}
 
-  async enter(): Promise<void> {
-    if (this.context.proposedState) await this.beforeTransition(this.context.proposedState);
+  enter(): Promise<void> | void {
+    if (this.context.proposedState) return this.beforeTransition(this.context.proposedState);
   }
 
-  async exit(): Promise<void> {
+  exit(): Promise<void> | void {
     const { proposedState, validatedState } = this.context;
-    if (proposedState && validatedState) await this.afterTransition(validatedState);
+    if (proposedState && validatedState) return this.afterTransition(validatedState);
   }
 
   protected async beforeTransition(_proposed: RunState): Promise<void> {}
