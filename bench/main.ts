@@ -158,7 +158,8 @@ async function all(): Promise<void> {
   if (process.argv.includes('--dispatch')) return dispatch();
   if (process.argv.includes('--bulk')) {
     log('bulk creation benchmark (bench/bulk.ts)');
-    writeBulkSection(renderBulkSection(await measureBulk()), REPORT_PATH);
+    const at = process.argv.indexOf('--baseline');
+    writeBulkSection(renderBulkSection(await measureBulk(at >= 0 ? process.argv[at + 1] : undefined)), REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     return;
   }

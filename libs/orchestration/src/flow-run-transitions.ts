@@ -116,10 +116,19 @@ export class FlowRunTransitions {
     options: TransitionOptions,
   ): Promise<Set<string>> {
     const now = new Date();
-    const deploymentConcurrency = transactionalDeploymentConcurrency(tx, this.config);
+    // One environment for the batch: it is read-only, and nothing of it differs between new runs.
+    const environment: TransitionEnvironment = {
+      now,
+      clientVersion: options.client.clientVersion,
+      apiVersion: options.client.apiVersion,
+      takenStateTimestamps: new Set(),
+      startedSinceScheduled: false,
+      deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config),
+    };
     const created = [];
     for (const { values, proposal } of runs) {
-      const before: OrchestratedRun = {
+      // A new run: no state, no history; the rules fill its bookkeeping in.
+      const run: OrchestratedRun = {
         id: values.id,
         deployment_id: values.deployment_id,
         parent_task_run_id: values.parent_task_run_id,
@@ -135,14 +144,7 @@ export class FlowRunTransitions {
         next_scheduled_start_time: null,
         empirical_policy: flowRunPolicy(values.empirical_policy as Parameters<typeof flowRunPolicy>[0]),
       };
-      const context = new OrchestrationContext({ ...before }, null, proposedState(proposal, now), {
-        now,
-        clientVersion: options.client.clientVersion,
-        apiVersion: options.client.apiVersion,
-        takenStateTimestamps: new Set(),
-        startedSinceScheduled: false,
-        deploymentConcurrency,
-      });
+      const context = new OrchestrationContext(run, null, proposedState(proposal, now), environment);
       const outcome = await options.orchestrate(context);
       created.push({ values, outcome });
     }

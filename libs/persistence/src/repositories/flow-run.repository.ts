@@ -3,6 +3,7 @@ import { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { FlowRunEntity, FlowRunStateEntity, StateType } from '../entities';
 import { EntityRepository } from './entity-repository';
+import { SharedRecordset, sharedRecordset } from './shared-recordset';
 
 /** What the run belongs to, as its state events name it and as the deployment concurrency rules read it. */
 export interface FlowRunSurroundings {
@@ -96,33 +97,46 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
    * Inserts runs (each with its `id` and first `state_id` given) and their first states, set-based in one statement:
    * one multi-row INSERT for the runs, one for the states of those inserted. A run whose `(flow_id, idempotency_key)`
    * exists already (or comes earlier in `runs`) is skipped with its state. Resolves to the ids inserted. Every run row
-   * must carry the same keys (columns left out take their defaults), and so must every state row.
+   * must carry the same keys (columns left out take their defaults), and so must every state row. What the rows share
+   * is sent once (see {@link sharedRecordset}).
    */
   async insertManyWithStates(
     runs: readonly Record<string, unknown>[],
     states: readonly FlowRunStateRow[],
   ): Promise<Set<string>> {
     if (runs.length === 0) return new Set();
-    const columnsOf = (rows: readonly object[]) =>
-      Object.keys(rows[0])
-        .map((key) => `"${key.replace(/"/g, '""')}"`)
-        .join(', ');
-    const runColumns = columnsOf(runs);
-    const stateColumns = columnsOf(states);
+    const quoted = (column: string) => `"${column.replace(/"/g, '""')}"`;
+    /** The column list, and the select list taking each column from the shared record `c` or its row's `r`. */
+    const lists = ({ columns, sharedColumns }: SharedRecordset, r: string, c: string) => ({
+      columns: columns.map(quoted).join(', '),
+      values: columns.map((column) => `${sharedColumns.has(column) ? c : r}.${quoted(column)}`).join(', '),
+    });
+    const runRows = sharedRecordset(runs);
+    const run = lists(runRows, 'r', 'c');
+    const stateRows = states.length > 0 ? sharedRecordset(states) : null;
+    const state = stateRows && lists(stateRows, 's', 't');
+    const statesInsert =
+      stateRows && state
+        ? `, states AS (
+         INSERT INTO flow_run_state (${state.columns})
+         SELECT ${state.values}
+           FROM jsonb_populate_recordset(NULL::flow_run_state, $3::jsonb) AS s,
+                jsonb_populate_record(NULL::flow_run_state, $4::jsonb) AS t
+          WHERE ${stateRows.sharedColumns.has('flow_run_id') ? 't' : 's'}.flow_run_id IN (SELECT id FROM inserted)
+       )`
+        : '';
     const rows: { id: string }[] = await this.manager.query(
       `WITH inserted AS (
-         INSERT INTO flow_run (${runColumns})
-         SELECT ${runColumns} FROM jsonb_populate_recordset(NULL::flow_run, $1::jsonb) WITH ORDINALITY AS r
+         INSERT INTO flow_run (${run.columns})
+         SELECT ${run.values}
+           FROM jsonb_populate_recordset(NULL::flow_run, $1::jsonb) WITH ORDINALITY AS r,
+                jsonb_populate_record(NULL::flow_run, $2::jsonb) AS c
           ORDER BY r.ordinality
          ON CONFLICT (flow_id, idempotency_key) DO NOTHING
          RETURNING id
-       ), states AS (
-         INSERT INTO flow_run_state (${stateColumns})
-         SELECT ${stateColumns} FROM jsonb_populate_recordset(NULL::flow_run_state, $2::jsonb) AS s
-          WHERE s.flow_run_id IN (SELECT id FROM inserted)
-       )
+       )${statesInsert}
        SELECT id FROM inserted`,
-      [JSON.stringify(runs), JSON.stringify(states)],
+      [runRows.varying, runRows.shared, ...(stateRows ? [stateRows.varying, stateRows.shared] : [])],
     );
     return new Set(rows.map((row) => row.id));
   }
