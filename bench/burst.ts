@@ -34,7 +34,13 @@ export const BURST = {
   runs: numberArgument('--burst-runs') ?? 10_000,
   pools: 100,
   workers: 16,
-  prefetchSeconds: numberArgument('--burst-prefetch') ?? 0,
+  /**
+   * The workers' prefetch in each measured burst: 0 s first (no run can be handed out before it is due, so due →
+   * claimed is the service's delay), then the stock worker's 10 s (runs are handed out as soon as they are on the
+   * bus, up to 10 s early: how fast the burst drains). `--burst-prefetch S` measures one only.
+   */
+  prefetchSeconds:
+    numberArgument('--burst-prefetch') !== undefined ? [numberArgument('--burst-prefetch') ?? 0] : [0, 10],
   /** The due second starts this long after the seed begins: the seed commits before any run is due. */
   leadMs: 5_000,
   emptyPollPauseMs: 50,
@@ -49,12 +55,15 @@ const SYSTEM_GROUPS = ['gateway', 'scheduler', POSTGRES_BACKENDS, POSTGRES_SERVE
 
 export interface BurstResult {
   startedAt: Date;
+  prefetchSeconds: number;
   runs: number;
   claimed: number;
   seedMs: number;
   /** From the start of the due second. */
   firstClaimMs: number;
   lastClaimMs: number;
+  /** Where the measured window (runs/s, CPU) starts: the due second (0), or the commit before it (negative). */
+  measuredFromMs: number;
   /** Per run, from its scheduled time to its winning claim's answer. */
   dueToClaimed: Distribution;
   runsPerSecond: number;
@@ -92,13 +101,20 @@ interface PolledRun {
   flow_run: { id: string; next_scheduled_start_time: string | null; expected_start_time?: string | null };
 }
 
-async function worker(api: ApiClient, pools: BenchPool[], name: string, tally: Tally, deadline: number) {
+async function worker(
+  api: ApiClient,
+  pools: BenchPool[],
+  name: string,
+  prefetchSeconds: number,
+  tally: Tally,
+  deadline: number,
+) {
   const headers = { 'x-prefect-worker-name': name };
   for (let turn = 0; !tally.done && performance.now() < deadline; turn++) {
     const pool = pools[turn % pools.length];
     for (;;) {
       const body = {
-        scheduled_before: pythonDateTime(new Date(Date.now() + BURST.prefetchSeconds * 1000)),
+        scheduled_before: pythonDateTime(new Date(Date.now() + prefetchSeconds * 1000)),
         work_queue_names: [],
       };
       const response = await api.request('POST', pollPath(pool.name), body, headers).catch(() => null);
@@ -140,7 +156,7 @@ interface Setup {
 }
 
 /** One burst: seeded, then the workers run until every run is claimed. */
-async function burst(setup: Setup, runs: number, measured: boolean): Promise<BurstResult> {
+async function burst(setup: Setup, runs: number, prefetchSeconds: number, measured: boolean): Promise<BurstResult> {
   const { api, db, pools } = setup;
   const loadStart = os.loadavg();
   if (measured) await waitForQuietMachine(BURST.quietWaitSeconds * 1000);
@@ -168,12 +184,15 @@ async function burst(setup: Setup, runs: number, measured: boolean): Promise<Bur
       api,
       pools.filter((_, p) => p % BURST.workers === i),
       `bench-burst-worker-${i}`,
+      prefetchSeconds,
       tally,
       deadline,
     ),
   );
-  // Measured from the start of the due second: the workers' idle polls before it are not the burst's.
-  await sleep(dueFrom - performance.now());
+  // With no prefetch, measured from the start of the due second: the workers' idle polls before it are not the
+  // burst's. With a prefetch the runs are handed out from the commit on, and measured from there.
+  const measureFrom = prefetchSeconds > 0 ? performance.now() : dueFrom;
+  await sleep(measureFrom - performance.now());
   const before = await db.counters();
   const monitor = new ResourceMonitor(setup.pids, db.name);
   await monitor.start();
@@ -189,13 +208,15 @@ async function burst(setup: Setup, runs: number, measured: boolean): Promise<Bur
   );
   return {
     startedAt: new Date(dueFromWall),
+    prefetchSeconds,
     runs,
     claimed: tally.claimed,
     seedMs,
     firstClaimMs: tally.firstClaimAt - dueFrom,
     lastClaimMs: tally.lastClaimAt - dueFrom,
     dueToClaimed: distribution(tally.dueToClaimedMs),
-    runsPerSecond: tally.claimed / ((tally.lastClaimAt - dueFrom) / 1000),
+    measuredFromMs: measureFrom - dueFrom,
+    runsPerSecond: tally.claimed / ((tally.lastClaimAt - measureFrom) / 1000),
     duplicates: tally.duplicates,
     answers: Object.fromEntries(tally.answers),
     polls: tally.polls,
@@ -207,7 +228,7 @@ async function burst(setup: Setup, runs: number, measured: boolean): Promise<Bur
   };
 }
 
-export async function measureBurst(log: (message: string) => void): Promise<BurstResult> {
+export async function measureBurst(log: (message: string) => void): Promise<BurstResult[]> {
   const namespace = `bench-burst-${process.pid}`;
   const db = await BenchDatabase.recreate(DATABASE_NAME);
   const nats = await NatsAdmin.connect();
@@ -247,16 +268,25 @@ export async function measureBurst(log: (message: string) => void): Promise<Burs
       pids: { gateway: gateway.pid, scheduler: scheduler.pid },
     };
     log(`burst: warm-up, ${BURST.warmupRuns} runs`);
-    await burst(setup, BURST.warmupRuns, false);
-    log(`burst: ${BURST.runs} runs due in one second over ${BURST.pools} pools, ${BURST.workers} HTTP workers`);
-    const result = await burst(setup, BURST.runs, true);
-    for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
-    log(
-      `burst: ${result.claimed}/${result.runs} claimed, last claim ${(result.lastClaimMs / 1000).toFixed(2)} s after ` +
-        `the due second began, due → claimed p50 ${result.dueToClaimed.p50.toFixed(0)} ms p99 ${result.dueToClaimed.p99.toFixed(0)} ms, ` +
-        `${result.duplicates} duplicates, ${result.systemCpuMsPerRun.toFixed(2)} ms CPU per run, others ${result.othersPercent.toFixed(0)} %`,
-    );
-    return result;
+    await burst(setup, BURST.warmupRuns, BURST.prefetchSeconds[0], false);
+    const results: BurstResult[] = [];
+    for (const prefetch of BURST.prefetchSeconds) {
+      log(
+        `burst: ${BURST.runs} runs due in one second over ${BURST.pools} pools, ${BURST.workers} HTTP workers, ` +
+          `prefetch ${prefetch} s`,
+      );
+      const result = await burst(setup, BURST.runs, prefetch, true);
+      for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
+      log(
+        `burst (prefetch ${prefetch} s): ${result.claimed}/${result.runs} claimed, last claim ` +
+          `${(result.lastClaimMs / 1000).toFixed(2)} s after the due second began, due → claimed p50 ` +
+          `${result.dueToClaimed.p50.toFixed(0)} ms p99 ${result.dueToClaimed.p99.toFixed(0)} ms, ` +
+          `${result.duplicates} duplicates, ${result.systemCpuMsPerRun.toFixed(2)} ms CPU per run, ` +
+          `others ${result.othersPercent.toFixed(0)} %`,
+      );
+      results.push(result);
+    }
+    return results;
   } catch (error) {
     for (const app of apps) if (app.recentOutput()) log(`${app.name} output:\n${app.recentOutput()}`);
     throw error;
@@ -269,50 +299,74 @@ export async function measureBurst(log: (message: string) => void): Promise<Burs
 
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
 
-export function renderBurstSection(r: BurstResult): string {
+export function renderBurstSection(results: BurstResult[]): string {
   const { start, end } = sectionMarkers('burst');
-  const answers = Object.entries(r.answers)
-    .map(([status, count]) => `${count} ${status}`)
-    .join(', ');
-  const d = r.dueToClaimed;
+  const first = results[0];
+  const answers = (r: BurstResult) =>
+    Object.entries(r.answers)
+      .map(([status, count]) => `${count} ${status}`)
+      .join(', ');
+  const prefetch = (r: BurstResult) => `${r.prefetchSeconds} s`;
   return `${start}
-## Burst: ${r.runs.toLocaleString('en')} runs due in one second (issue 14)
+## Burst: ${first.runs.toLocaleString('en')} runs due in one second (issue 14)
 
-\`npm run bench -- --burst\` (bench/burst.ts) on ${r.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} CPUs
-shared by the gateway, the scheduler, Postgres, NATS (the machine's nats-server) and the workers; load average
-${r.loadAverage.start.map((l) => l.toFixed(2)).join(' / ')} before the burst, ${fixed(r.loadAverage.end, 2)} after; the rest of the
-machine used ${fixed(r.othersPercent, 0)} % of a core meanwhile. ${r.runs.toLocaleString('en')} runs, scheduled evenly over one
-second, round-robin over ${BURST.pools} pools (one queue and deployment each), seeded by SQL in one transaction
-(${fixed(r.seedMs / 1000, 2)} s) committed before that second, then the dispatcher woken as run creation through the API
-wakes it; a burst of ${BURST.warmupRuns.toLocaleString('en')} ran before, unmeasured. ${BURST.workers} stock-protocol HTTP
-workers: worker *i* serves pools *i*, *i* + ${BURST.workers}, … and polls them in turn with \`POST
-/work_pools/{name}/get_scheduled_flow_runs\`, \`{"scheduled_before": str(now + ${BURST.prefetchSeconds} s), "work_queue_names": []}\`
-(prefetch ${BURST.prefetchSeconds} s, so no run is handed out before it is due), claims every run got at once, concurrently
-(\`POST /flow_runs/{id}/set_state\`, Prefect 3.9.1's \`propose_state(client, Pending())\` body), polls the same pool again while
-it gets runs, and after an empty answer waits ${BURST.emptyPollPauseMs} ms and moves to its next pool. Times run from the start of
-the due second; due → claimed is per run, from its scheduled time to its winning claim's answer. CPU is per run claimed
-from the start of the due second to the last claim (system = gateway + scheduler + Postgres backends and server processes
-+ nats-server; the machine's nats-server is shared with other sessions, so its figure includes their use).
+\`npm run bench -- --burst\` (bench/burst.ts) on ${first.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} CPUs
+shared by the gateway, the scheduler, Postgres, NATS (the machine's nats-server) and the workers. ${first.runs.toLocaleString('en')}
+runs, scheduled evenly over one second, round-robin over ${BURST.pools} pools (one queue and deployment each), seeded by
+SQL in one transaction committed before that second (${BURST.leadMs / 1000} s lead), then the dispatcher woken as run creation
+through the API wakes it; a burst of ${BURST.warmupRuns.toLocaleString('en')} ran before, unmeasured. ${BURST.workers}
+stock-protocol HTTP workers: worker *i* serves pools *i*, *i* + ${BURST.workers}, … (${Math.floor(BURST.pools / BURST.workers)} or
+${Math.ceil(BURST.pools / BURST.workers)} pools) and polls them in turn with \`POST /work_pools/{name}/get_scheduled_flow_runs\`,
+\`{"scheduled_before": str(now + prefetch), "work_queue_names": []}\`, claims every run got at once, concurrently (\`POST
+/flow_runs/{id}/set_state\`, Prefect 3.9.1's \`propose_state(client, Pending())\` body), polls the same pool again while it
+gets runs, and after an empty answer waits ${BURST.emptyPollPauseMs} ms and moves to its next pool (a stock worker serves one
+pool and waits 10 s between polls). With prefetch 0 s no run can be handed out before it is due, so due → claimed is the
+service's delay; with the stock worker's 10 s the runs are handed out as soon as they are on the bus, before they are due
+(due → claimed is then negative), and the burst measures how fast they drain. Times run from the start of the due second;
+due → claimed is per run, from its scheduled time to its winning claim's answer. CPU is per run claimed, over the window below (system = gateway + scheduler + Postgres backends and server processes + nats-server;
+the machine's nats-server is shared with other sessions, so its figure includes their use). "Others" is what the rest of
+the machine used meanwhile (% of one core); load is the 1-minute load average before the burst / after it.
 
 ${table(
-  ['runs claimed', 'first claim', 'last claim', 'due → claimed p50', 'p90', 'p99', 'max', 'runs/s', 'duplicates'],
   [
-    [
-      `${r.claimed.toLocaleString('en')} / ${r.runs.toLocaleString('en')}`,
-      `${fixed(r.firstClaimMs, 0)} ms`,
-      `**${fixed(r.lastClaimMs / 1000, 2)} s**`,
-      `${fixed(d.p50, 0)} ms`,
-      `${fixed(d.p90, 0)} ms`,
-      `**${fixed(d.p99, 0)} ms**`,
-      `${fixed(d.max, 0)} ms`,
-      fixed(r.runsPerSecond, 0),
-      `**${r.duplicates}**`,
-    ],
+    'prefetch',
+    'runs claimed',
+    'seed',
+    'first claim',
+    'last claim',
+    'due → claimed p50',
+    'p90',
+    'p99',
+    'max',
+    'runs/s',
+    'duplicates',
+    'others',
+    'load',
   ],
+  results.map((r) => [
+    prefetch(r),
+    `${r.claimed.toLocaleString('en')} / ${r.runs.toLocaleString('en')}`,
+    `${fixed(r.seedMs / 1000, 2)} s`,
+    `${fixed(r.firstClaimMs, 0)} ms`,
+    `**${fixed(r.lastClaimMs / 1000, 2)} s**`,
+    `${fixed(r.dueToClaimed.p50, 0)} ms`,
+    `${fixed(r.dueToClaimed.p90, 0)} ms`,
+    `**${fixed(r.dueToClaimed.p99, 0)} ms**`,
+    `${fixed(r.dueToClaimed.max, 0)} ms`,
+    fixed(r.runsPerSecond, 0),
+    `**${r.duplicates}**`,
+    `${fixed(r.othersPercent, 0)} %`,
+    `${fixed(r.loadAverage.start[0], 2)} / ${fixed(r.loadAverage.end, 2)}`,
+  ]),
 )}
 
+"runs/s" is the runs claimed over the measured window, which ends at the last claim and starts at the due second with
+no prefetch, at the seed's commit with one (${results.map((r) => `prefetch ${r.prefetchSeconds} s: ${fixed(r.measuredFromMs / 1000, 2)} s`).join(', ')} from the due second); CPU is
+over the same window.
+
 ${table(
   [
+    'prefetch',
     'gateway',
     'scheduler',
     'pg backends',
@@ -323,19 +377,18 @@ ${table(
     'polls',
     'claim answers',
   ],
-  [
-    [
-      `${fixed(r.cpuMsPerRun.gateway ?? NaN, 2)} ms`,
-      `${fixed(r.cpuMsPerRun.scheduler ?? NaN, 2)} ms`,
-      `${fixed(r.cpuMsPerRun[POSTGRES_BACKENDS] ?? NaN, 2)} ms`,
-      `${fixed(r.cpuMsPerRun[POSTGRES_SERVER] ?? NaN, 2)} ms`,
-      `${fixed(r.cpuMsPerRun['nats-server'] ?? NaN, 2)} ms`,
-      `**${fixed(r.systemCpuMsPerRun, 2)} ms**`,
-      fixed(r.transactionsPerRun, 2),
-      r.polls.toLocaleString('en'),
-      answers,
-    ],
-  ],
+  results.map((r) => [
+    prefetch(r),
+    `${fixed(r.cpuMsPerRun.gateway ?? NaN, 2)} ms`,
+    `${fixed(r.cpuMsPerRun.scheduler ?? NaN, 2)} ms`,
+    `${fixed(r.cpuMsPerRun[POSTGRES_BACKENDS] ?? NaN, 2)} ms`,
+    `${fixed(r.cpuMsPerRun[POSTGRES_SERVER] ?? NaN, 2)} ms`,
+    `${fixed(r.cpuMsPerRun['nats-server'] ?? NaN, 2)} ms`,
+    `**${fixed(r.systemCpuMsPerRun, 2)} ms**`,
+    fixed(r.transactionsPerRun, 2),
+    r.polls.toLocaleString('en'),
+    answers(r),
+  ]),
 )}
 ${end}`;
 }
