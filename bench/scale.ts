@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, CLAIM_BODY, claimPath, pollPath, stockPollBody, WorkerFlowRun } from './api-client';
@@ -44,6 +45,8 @@ export const SCALE = {
   warmupSeconds: 3,
   measureSeconds: 10,
   quietWaitSeconds: 5,
+  /** Before each round, the system's CPU with no polls at all (scheduler loops, heartbeats, timers) for this long. */
+  idleSeconds: 4,
   /** Time to deliver one run on every new pool (creates its stream and consumers). */
   prewarmTimeoutMs: 180_000,
   recoveryTimeoutMs: 60_000,
@@ -74,6 +77,14 @@ export interface ScaleRound {
   /** CPU milliseconds per poll by process group, and the system's (gateway, scheduler, Postgres, nats-server). */
   cpuMsPerPoll: Record<string, number>;
   systemCpuMsPerPoll: number;
+  /** The system's CPU with nothing polling (% of one core), and CPU per poll beyond it. */
+  idleSystemPercent: number;
+  netCpuMsPerPoll: number;
+  /**
+   * The gateway's context switches per poll (voluntary: its event loop went idle and was woken; involuntary:
+   * preempted). A closed loop of back-to-back polls keeps the loop busy and needs fewer wake-ups per poll.
+   */
+  gatewaySwitchesPerPoll: { voluntary: number; involuntary: number };
   rssBytes: { gateway: number; scheduler: number; nats: number };
   othersPercent: number;
   loadAverage: number;
@@ -306,6 +317,16 @@ async function measureRound(
 ): Promise<ScaleRound> {
   const { api, db } = system;
   await waitForQuietMachine(SCALE.quietWaitSeconds * 1000);
+  const natsPidIdle = system.nats.pid;
+  if (natsPidIdle === undefined) throw new Error('the private nats-server is not running');
+  const idleMonitor = new ResourceMonitor(
+    { gateway: system.gateway.pid, scheduler: system.scheduler.pid, 'nats-server': natsPidIdle },
+    db.name,
+  );
+  await idleMonitor.start();
+  await sleep(SCALE.idleSeconds * 1000);
+  const idle = await idleMonitor.stop();
+  const idleSystemPercent = SYSTEM_GROUPS.reduce((sum, group) => sum + (idle.cpuPercent[group] ?? 0), 0);
   const startAt = performance.now() + 200;
   const measureFrom = startAt + SCALE.warmupSeconds * 1000;
   const endAt = measureFrom + SCALE.measureSeconds * 1000;
@@ -317,8 +338,16 @@ async function measureRound(
     await sleep(measureFrom - performance.now());
     const monitor = new ResourceMonitor(pids, db.name);
     await monitor.start();
+    const switchesBefore = contextSwitches(pids.gateway);
     await sleep(endAt - performance.now());
-    return monitor.stop();
+    const switchesAfter = contextSwitches(pids.gateway);
+    return {
+      ...(await monitor.stop()),
+      switches: {
+        voluntary: switchesAfter.voluntary - switchesBefore.voluntary,
+        involuntary: switchesAfter.involuntary - switchesBefore.involuntary,
+      },
+    };
   })();
   const [samples, resources] = await Promise.all([runPollers(api, pools, { startAt, endAt }, deliveries, rate), usage]);
   await deliveries.settled();
@@ -328,6 +357,7 @@ async function measureRound(
   const cpuMsPerPoll = Object.fromEntries(
     Object.entries(resources.cpuPercent).map(([group, percent]) => [group, perPoll(percent)]),
   );
+  const systemCpuMsPerPoll = SYSTEM_GROUPS.reduce((sum, group) => sum + (cpuMsPerPoll[group] ?? 0), 0);
   return {
     series,
     value,
@@ -342,7 +372,13 @@ async function measureRound(
     late: polls.filter((poll) => poll.lateMs > LATE_MS).length,
     runsHandedOut: ok.reduce((sum, poll) => sum + poll.runs, 0),
     cpuMsPerPoll,
-    systemCpuMsPerPoll: SYSTEM_GROUPS.reduce((sum, group) => sum + (cpuMsPerPoll[group] ?? 0), 0),
+    systemCpuMsPerPoll,
+    idleSystemPercent,
+    netCpuMsPerPoll: systemCpuMsPerPoll - perPoll(idleSystemPercent),
+    gatewaySwitchesPerPoll: {
+      voluntary: resources.switches.voluntary / Math.max(1, ok.length),
+      involuntary: resources.switches.involuntary / Math.max(1, ok.length),
+    },
     rssBytes: {
       gateway: resources.rssPeakBytes.gateway,
       scheduler: resources.rssPeakBytes.scheduler,
@@ -351,6 +387,13 @@ async function measureRound(
     othersPercent: resources.cpuPercent[OTHERS] ?? 0,
     loadAverage: os.loadavg()[0],
   };
+}
+
+/** Context switches so far of a process's main thread (Node's event loop), from /proc/<pid>/status. */
+function contextSwitches(pid: number): { voluntary: number; involuntary: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(status)?.[1] ?? NaN);
+  return { voluntary: field('voluntary_ctxt_switches'), involuntary: field('nonvoluntary_ctxt_switches') };
 }
 
 /**
@@ -402,12 +445,25 @@ const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toF
 const ms = (value: number) => (Number.isFinite(value) ? `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms` : '–');
 
 /** Last round ÷ first round of a series: poll p99 and system CPU per poll, and whether both are within 1.3×. */
-export function seriesRatios(rounds: ScaleRound[]): { p99: number; cpu: number; flat: boolean } {
-  const first = rounds[0];
+export function seriesRatios(
+  rounds: ScaleRound[],
+  first = rounds[0],
+): { p99: number; cpu: number; netCpu: number; flat: boolean } {
   const last = rounds[rounds.length - 1];
   const p99 = last.latency.p99 / first.latency.p99;
   const cpu = last.systemCpuMsPerPoll / first.systemCpuMsPerPoll;
-  return { p99, cpu, flat: p99 <= SCALE.targets.ratio && cpu <= SCALE.targets.ratio };
+  const netCpu = last.netCpuMsPerPoll / first.netCpuMsPerPoll;
+  return { p99, cpu, netCpu, flat: p99 <= SCALE.targets.ratio && cpu <= SCALE.targets.ratio };
+}
+
+/**
+ * The pollers series' first round is one poller that must poll every millisecond: if it could not keep that pace,
+ * it polled back to back (a closed loop: its event loops rarely went idle), unlike the paced rounds after it.
+ * Resolves to the first round that kept its pace, when the first did not.
+ */
+function firstPacedRound(rounds: ScaleRound[]): ScaleRound | undefined {
+  const paced = (r: ScaleRound) => r.late < 0.5 * r.latency.count;
+  return rounds.length > 1 && !paced(rounds[0]) ? rounds.slice(1).find(paced) : undefined;
 }
 
 const SERIES_TEXT: Record<Series, { title: string; column: string; describe: string }> = {
@@ -441,6 +497,21 @@ const SERIES_TEXT: Record<Series, { title: string; column: string; describe: str
       `Target: idle poll p99 ≤ ${SCALE.targets.pollP99Ms} ms at ${SCALE.pollerSeriesPollsPerSecond.toLocaleString('en')} polls/s.`,
   },
 };
+
+function pacedNote(rounds: ScaleRound[]): string {
+  const paced = firstPacedRound(rounds);
+  if (!paced) return '';
+  const ratios = seriesRatios(rounds, paced);
+  const first = rounds[0];
+  return (
+    ` The first round could not keep its pace (${first.late.toLocaleString('en')} of ${first.latency.count.toLocaleString('en')} polls ` +
+    `late by more than ${LATE_MS} ms): its poller polled back to back, a closed loop in which the gateway's and ` +
+    `nats-server's event loops seldom go idle between polls (see the context switches), which makes each poll cheaper ` +
+    `than in the paced rounds. Against the first paced round (${paced.value.toLocaleString('en')}): poll p99 ` +
+    `${fixed(ratios.p99, 2)}×, system CPU per poll ${fixed(ratios.cpu, 2)}× (net ${fixed(ratios.netCpu, 2)}×); flat ` +
+    `within ${SCALE.targets.ratio}×: ${ratios.flat ? '**yes**' : '**no**'}.`
+  );
+}
 
 export function renderScaleSection(result: ScaleResult): string {
   const { start, end } = sectionMarkers('scale');
@@ -491,6 +562,9 @@ ${table(
     'pg',
     'nats-server',
     'system CPU per poll',
+    'system idle (no polls)',
+    'net CPU per poll',
+    'gateway context switches per poll (voluntary / involuntary)',
     'gateway RSS',
     ...extraHeader,
     'others',
@@ -510,6 +584,9 @@ ${table(
     ms((r.cpuMsPerPoll[POSTGRES_BACKENDS] ?? 0) + (r.cpuMsPerPoll[POSTGRES_SERVER] ?? 0)),
     ms(r.cpuMsPerPoll['nats-server'] ?? NaN),
     `**${ms(r.systemCpuMsPerPoll)}**`,
+    `${fixed(r.idleSystemPercent, 0)} %`,
+    ms(r.netCpuMsPerPoll),
+    `${fixed(r.gatewaySwitchesPerPoll.voluntary, 2)} / ${fixed(r.gatewaySwitchesPerPoll.involuntary, 2)}`,
     mib(r.rssBytes.gateway),
     ...extra(r),
     `${fixed(r.othersPercent, 0)} %`,
@@ -517,7 +594,7 @@ ${table(
   ]),
 )}
 
-Last ÷ first: poll p99 ${fixed(ratios.p99, 2)}×, system CPU per poll ${fixed(ratios.cpu, 2)}×; flat within ${SCALE.targets.ratio}×: ${verdict(ratios.flat)}.`;
+Last ÷ first: poll p99 ${fixed(ratios.p99, 2)}×, system CPU per poll ${fixed(ratios.cpu, 2)}× (net ${fixed(ratios.netCpu, 2)}×); flat within ${SCALE.targets.ratio}×: ${verdict(ratios.flat)}.${pacedNote(rounds)}`;
   });
   return `${start}
 ## Scale: data, pools, pollers (issue 14)
@@ -530,6 +607,9 @@ worker's request (\`POST /work_pools/{name}/get_scheduled_flow_runs\`, \`{"sched
 "work_queue_names": []}\`) with nothing due, so the rounds measure what waiting for work costs. Short windows:
 ${SCALE.warmupSeconds} s warm-up and ${SCALE.measureSeconds} s measured per round. CPU is per successful poll over the measured
 window (pg = the benchmark database's backends + Postgres' own processes; system = gateway + scheduler + pg + nats-server);
+"system idle" is the system's CPU (% of one core) in ${SCALE.idleSeconds} s with no polls just before the round (scheduler loops,
+heartbeats, timers), and "net CPU per poll" the system CPU per poll beyond it; context switches are of the gateway's main
+thread (voluntary: its event loop went idle and was woken; involuntary: preempted);
 "others" is what the rest of the machine used meanwhile (% of one core), "load" the 1-minute load average at the round's
 end. Latency moves with what else runs on the machine; CPU per poll hardly does.
 
