@@ -87,6 +87,9 @@ export interface ScaleRound {
   gatewaySwitchesPerPoll: { voluntary: number; involuntary: number };
   rssBytes: { gateway: number; scheduler: number; nats: number };
   othersPercent: number;
+  /** The load generator (this process: the pollers) in % of one core: it shares the cores, and a stall of its event
+   * loop counts in the latency it measures. */
+  loadGeneratorPercent: number;
   loadAverage: number;
   /** Data series: how long topping the database up took, and its size after. */
   seedSeconds?: number;
@@ -385,6 +388,7 @@ async function measureRound(
       nats: resources.rssPeakBytes['nats-server'],
     },
     othersPercent: resources.cpuPercent[OTHERS] ?? 0,
+    loadGeneratorPercent: resources.cpuPercent['load generator'] ?? 0,
     loadAverage: os.loadavg()[0],
   };
 }
@@ -567,6 +571,7 @@ ${table(
     'gateway context switches per poll (voluntary / involuntary)',
     'gateway RSS',
     ...extraHeader,
+    'load generator',
     'others',
     'load (1 min)',
   ],
@@ -589,6 +594,7 @@ ${table(
     `${fixed(r.gatewaySwitchesPerPoll.voluntary, 2)} / ${fixed(r.gatewaySwitchesPerPoll.involuntary, 2)}`,
     mib(r.rssBytes.gateway),
     ...extra(r),
+    `${fixed(r.loadGeneratorPercent, 0)} %`,
     `${fixed(r.othersPercent, 0)} %`,
     fixed(r.loadAverage, 2),
   ]),
@@ -610,7 +616,8 @@ window (pg = the benchmark database's backends + Postgres' own processes; system
 "system idle" is the system's CPU (% of one core) in ${SCALE.idleSeconds} s with no polls just before the round (scheduler loops,
 heartbeats, timers), and "net CPU per poll" the system CPU per poll beyond it; context switches are of the gateway's main
 thread (voluntary: its event loop went idle and was woken; involuntary: preempted);
-"others" is what the rest of the machine used meanwhile (% of one core), "load" the 1-minute load average at the round's
+"load generator" is the pollers' own process (% of one core; it shares the cores, and a stall of its event loop counts in
+the latency it measures), "others" what the rest of the machine used meanwhile (% of one core), "load" the 1-minute load average at the round's
 end. Latency moves with what else runs on the machine; CPU per poll hardly does.
 
 ${sections.filter(Boolean).join('\n\n')}
