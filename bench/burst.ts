@@ -51,6 +51,8 @@ export const BURST = {
 } as const;
 
 const DATABASE_NAME = 'prefect_dispatch_bench_burst';
+/** The histogram of due → claimed: how the claims spread out in time (a cluster shows a timer at work). */
+const HISTOGRAM_BUCKET_MS = 5_000;
 const SYSTEM_GROUPS = ['gateway', 'scheduler', POSTGRES_BACKENDS, POSTGRES_SERVER, 'nats-server'];
 
 export interface BurstResult {
@@ -66,6 +68,8 @@ export interface BurstResult {
   measuredFromMs: number;
   /** Per run, from its scheduled time to its winning claim's answer. */
   dueToClaimed: Distribution;
+  /** Runs claimed per {@link HISTOGRAM_BUCKET_MS} of due → claimed, from the earliest bucket that has any. */
+  histogram: { fromMs: number; counts: number[] };
   runsPerSecond: number;
   duplicates: number;
   answers: Record<string, number>;
@@ -215,6 +219,7 @@ async function burst(setup: Setup, runs: number, prefetchSeconds: number, measur
     firstClaimMs: tally.firstClaimAt - dueFrom,
     lastClaimMs: tally.lastClaimAt - dueFrom,
     dueToClaimed: distribution(tally.dueToClaimedMs),
+    histogram: histogram(tally.dueToClaimedMs),
     measuredFromMs: measureFrom - dueFrom,
     runsPerSecond: tally.claimed / ((tally.lastClaimAt - measureFrom) / 1000),
     duplicates: tally.duplicates,
@@ -226,6 +231,19 @@ async function burst(setup: Setup, runs: number, prefetchSeconds: number, measur
     othersPercent: resources.cpuPercent[OTHERS] ?? 0,
     loadAverage: { start: loadStart, end: os.loadavg()[0] },
   };
+}
+
+function histogram(values: number[]): BurstResult['histogram'] {
+  if (values.length === 0) return { fromMs: 0, counts: [] };
+  const bucket = (value: number) => Math.floor(value / HISTOGRAM_BUCKET_MS);
+  const first = Math.min(...values.map(bucket));
+  const counts: number[] = [];
+  for (const value of values) {
+    const i = bucket(value) - first;
+    while (counts.length <= i) counts.push(0);
+    counts[i]++;
+  }
+  return { fromMs: first * HISTOGRAM_BUCKET_MS, counts };
 }
 
 export async function measureBurst(log: (message: string) => void): Promise<BurstResult[]> {
@@ -359,6 +377,21 @@ ${table(
     `${fixed(r.loadAverage.start[0], 2)} / ${fixed(r.loadAverage.end, 2)}`,
   ]),
 )}
+
+Runs claimed per ${HISTOGRAM_BUCKET_MS / 1000} s of due → claimed:
+
+${results
+  .map(
+    (r) =>
+      `- prefetch ${r.prefetchSeconds} s: ` +
+      r.histogram.counts
+        .map((count, i) => {
+          const from = (r.histogram.fromMs + i * HISTOGRAM_BUCKET_MS) / 1000;
+          return `${from}–${from + HISTOGRAM_BUCKET_MS / 1000} s: ${count}`;
+        })
+        .join(', '),
+  )
+  .join('\n')}
 
 "runs/s" is the runs claimed over the measured window, which ends at the last claim and starts at the due second with
 no prefetch, at the seed's commit with one (${results.map((r) => `prefetch ${r.prefetchSeconds} s: ${fixed(r.measuredFromMs / 1000, 2)} s`).join(', ')} from the due second); CPU is
