@@ -414,14 +414,16 @@ export class DeliveryRepository {
 
   /**
    * A poll's bookkeeping (Prefect's `record_work_queue_polls`): every polled queue gets `last_polled`, NOT_READY
-   * ones become READY (PAUSED stay PAUSED). Resolves to the queues that became READY.
+   * ones become READY (PAUSED stay PAUSED). Resolves to the queues that became READY. Locked in id order, `FOR NO KEY
+   * UPDATE` (what the update takes anyway): a poll's transaction holds its queues `FOR KEY SHARE` while it leases runs
+   * referring to them, and `FOR UPDATE` would wait for it, and deadlock with it.
    */
   async recordQueuePolls(workQueueIds: string[], polledAt: Date): Promise<{ id: string; name: string }[]> {
     if (workQueueIds.length === 0) return [];
     const [polled]: [{ id: string; name: string; before: string }[], number] = await this.manager.query(
       `UPDATE work_queue wq SET last_polled = $2, updated = now(),
               status = CASE WHEN wq.status = 'NOT_READY' THEN 'READY' ELSE wq.status END
-         FROM (SELECT id, status AS before FROM work_queue WHERE id = ANY($1) ORDER BY id FOR UPDATE) AS old
+         FROM (SELECT id, status AS before FROM work_queue WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) AS old
         WHERE wq.id = old.id
        RETURNING wq.id, wq.name, old.before`,
       [workQueueIds, polledAt],
@@ -431,14 +433,15 @@ export class DeliveryRepository {
 
   /**
    * Deployments on the polled queues become READY with `last_polled` (Prefect's `mark_deployments_ready`:
-   * locked in id order so concurrent marks cannot deadlock; `updated` deliberately untouched). Resolves to the
+   * locked in id order so concurrent marks cannot deadlock, and `FOR NO KEY UPDATE` so as not to wait for polls
+   * leasing the deployments' runs, see `recordQueuePolls`; `updated` deliberately untouched). Resolves to the
    * deployments that were NOT_READY, with what their events name.
    */
   async markDeploymentsReady(workQueueIds: string[], polledAt: Date): Promise<ReadiedDeployment[]> {
     if (workQueueIds.length === 0) return [];
     return this.manager.query(
       `WITH locked AS (
-         SELECT id, status FROM deployment WHERE work_queue_id = ANY($1) ORDER BY id FOR UPDATE
+         SELECT id, status FROM deployment WHERE work_queue_id = ANY($1) ORDER BY id FOR NO KEY UPDATE
        ), changed AS (
          UPDATE deployment d SET status = 'READY', last_polled = $2 FROM locked
           WHERE d.id = locked.id
