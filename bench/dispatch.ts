@@ -23,12 +23,23 @@ function runsArgument(): number | undefined {
   return at >= 0 ? Number(process.argv[at + 1]) : undefined;
 }
 
+/** `--only HTTP` or `--only NATS`: the rounds of one protocol (a quick look at one path); both when not given. */
+function onlyArgument(): 'HTTP' | 'NATS' | undefined {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const protocol = process.argv[at + 1]?.toUpperCase();
+  if (protocol !== 'HTTP' && protocol !== 'NATS') throw new Error('--only takes HTTP or NATS');
+  return protocol;
+}
+
 export const DISPATCH = {
   pools: 4,
   /** Each pool's default queue plus this many more; one deployment per queue. */
   extraQueuesPerPool: 1,
   /** `--runs N` overrides it (a quick look). */
   runs: runsArgument() ?? 5_000,
+  /** `--only HTTP|NATS` leaves the other protocol's rounds out. */
+  only: onlyArgument(),
   httpWorkers: [1, 4, 16],
   natsWorkers: 16,
   /** Runs claimed before the measured rounds, so that streams, consumers and the JIT are warm. */
@@ -42,7 +53,8 @@ export const DISPATCH = {
   targets: { httpRunsPerSecond: 1_000, natsRunsPerSecond: 2_000, cpuMsPerRun: 1.5 },
 } as const;
 
-const DATABASE_NAME = 'prefect_dispatch_bench_dispatch';
+// One per process: two sessions benchmarking on one machine must not drop each other's database.
+const DATABASE_NAME = `prefect_dispatch_bench_dispatch_${process.pid}`;
 /** `prefect server` is Prefect's own server, when the comparison (bench/compare.ts) runs these rounds against it. */
 export const PREFECT_SERVER = 'prefect server';
 const SYSTEM_GROUPS = [
@@ -439,7 +451,7 @@ export async function measureDispatch(
     const plan = [
       ...DISPATCH.httpWorkers.map((workers) => ['HTTP', workers] as const),
       ['NATS', DISPATCH.natsWorkers] as const,
-    ];
+    ].filter(([protocol]) => !DISPATCH.only || protocol === DISPATCH.only);
     for (const [protocol, workers] of plan) {
       log(`${build}: ${DISPATCH.runs} runs, ${workers} ${protocol} workers`);
       const result = await round(setup, protocol, workers, DISPATCH.runs);
