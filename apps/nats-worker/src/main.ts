@@ -3,13 +3,16 @@
 // would start.
 //   npm run worker:nats -- --pool NAME [--api http://127.0.0.1:4200/api] [--nats nats://127.0.0.1:4222]
 //                                      [--namespace prefect] [--name my-worker] [--once] [--claim-timeout-ms 5000]
+//                                      [--claims 1]
+// --claims is how many messages it holds and claims at once (each pulled as the one before it: queues in priority
+// order); a real worker would bound it by how many runs it can start.
 // It connects as the apps do, with NATS_CREDS, NATS_TOKEN, NATS_USER/NATS_PASSWORD and NATS_TLS_* from the environment
 // (--nats and --namespace override NATS_URL and NATS_NAMESPACE), and to the HTTP API with Prefect's client setting
 // PREFECT_API_AUTH_STRING when the gateway requires basic auth.
 import { loadConfig } from '@app/config';
 import { ClaimFlowRunReply, natsNames } from '@app/contracts';
 import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
-import { jetstream, JsMsg } from '@nats-io/jetstream';
+import { Consumer, jetstream, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -33,6 +36,7 @@ const { values: args } = parseArgs({
     name: { type: 'string', default: `nats-worker-${process.pid}` },
     once: { type: 'boolean', default: false },
     'claim-timeout-ms': { type: 'string', default: '5000' },
+    claims: { type: 'string', default: '1' },
   },
 });
 
@@ -122,6 +126,32 @@ async function handle(nc: NatsConnection, claimSubject: string, message: JsMsg):
   return false;
 }
 
+/**
+ * The queues' consumers, looked up once each (a lookup is a JetStream API request) and again only while one is
+ * missing: the server creates a queue's consumer when it first publishes to it, under the same name ever after.
+ */
+class QueueConsumers {
+  private readonly found = new Map<string, Promise<Consumer | null>>();
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly stream: string,
+    private readonly consumerName: (queueId: string) => string,
+  ) {}
+
+  /** The queue's consumer, or null while it does not exist; lanes asking at once share one lookup. */
+  async get(queueId: string): Promise<Consumer | null> {
+    let lookup = this.found.get(queueId);
+    if (!lookup) {
+      lookup = this.js.consumers.get(this.stream, this.consumerName(queueId)).catch(() => null);
+      this.found.set(queueId, lookup);
+    }
+    const consumer = await lookup;
+    if (!consumer && this.found.get(queueId) === lookup) this.found.delete(queueId);
+    return consumer;
+  }
+}
+
 async function main(): Promise<void> {
   if (!args.pool) throw new Error('--pool NAME is required');
   const config = loadConfig({
@@ -141,6 +171,7 @@ async function main(): Promise<void> {
     inboxPrefix: `_INBOX_${pool.id}`,
   });
   const js = jetstream(nc);
+  const consumers = new QueueConsumers(js, names.poolStream(pool.id), names.queueConsumer);
   log('started', { pool: args.pool, queues: queues.map((q) => q.name) });
   let stopping = false;
   const stop = () => {
@@ -148,20 +179,23 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  while (!stopping) {
-    let claimedAny = false;
-    // Higher-priority queues first, as a poll would drain them.
-    for (const queue of queues) {
-      const consumer = await js.consumers
-        .get(names.poolStream(pool.id), names.queueConsumer(queue.id))
-        .catch(() => null);
-      if (!consumer) continue; // nothing was ever published to this queue yet
-      const message = await consumer.next({ expires: 1000 }).catch(() => null);
-      if (message) claimedAny = (await handle(nc, names.claim(pool.id), message)) || claimedAny;
+  /** One message held at a time, taken from the highest-priority queue that has one. */
+  const lane = async () => {
+    while (!stopping) {
+      let claimedAny = false;
+      for (const queue of queues) {
+        if (stopping) break;
+        const consumer = await consumers.get(queue.id);
+        if (!consumer) continue; // nothing was ever published to this queue yet
+        // Bound to the consumer: no consumer info request on every pull.
+        const message = await consumer.next({ expires: 1000, bind: true }).catch(() => null);
+        if (message) claimedAny = (await handle(nc, names.claim(pool.id), message)) || claimedAny;
+      }
+      if (args.once && claimedAny) stop();
+      if (!claimedAny && !stopping) await sleep(200);
     }
-    if (args.once && claimedAny) break;
-    if (!claimedAny) await sleep(200);
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Number(args.claims)) }, lane));
   await nc.drain();
   log('stopped');
 }
