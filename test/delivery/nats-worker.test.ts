@@ -162,6 +162,18 @@ describe('NATS-native workers', () => {
         body: { exception_message: `Flow run with id ${runId} not found` },
       });
     }
+    // Only the pool's id as stored names it: another spelling of it, or no id at all, names no pool.
+    const request = {
+      flow_run_id: theirs.runId,
+      publication: await currentPublication(theirs.runId),
+      transition_id: randomUUID(),
+    };
+    for (const subjectPool of [theirs.poolId.toUpperCase(), 'not-a-pool']) {
+      expect(await claim(subjectPool, request)).toEqual({
+        status: 404,
+        body: { exception_message: `Flow run with id ${theirs.runId} not found` },
+      });
+    }
     expect((await gw.get(`/flow_runs/${theirs.runId}`)).body.state_type).toBe('SCHEDULED');
     expect(await claim(theirs.poolId, claimOf(await message(theirs.poolId, theirs.queueId)))).toMatchObject({
       status: 201,

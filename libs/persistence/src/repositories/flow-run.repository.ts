@@ -170,15 +170,17 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
   }
 
   /**
-   * {@link lockForTransition} for a run in a queue of the pool `workPoolId` (a run elsewhere, or in no queue, is
-   * neither locked nor read), with the concurrency limits of its queue and pool, read in the same statement.
+   * {@link lockForTransition} for a run in a queue of the pool `workPoolId`, spelt as stored (a run elsewhere, or in
+   * no queue, is neither locked nor read), with the concurrency limits of its queue and pool, read in the same
+   * statement.
    */
   async lockForClaim(id: string, workPoolId: string): Promise<LockedForClaim | null> {
     const locked = await this.lockWithContext(
       id,
       `, (SELECT json_build_object('queue', q.concurrency_limit, 'pool', p.concurrency_limit)
             FROM work_queue q JOIN work_pool p ON p.id = q.work_pool_id WHERE q.id = fr.work_queue_id) AS "x_limits"`,
-      ' AND fr.work_queue_id IN (SELECT wq.id FROM work_queue wq WHERE wq.work_pool_id = $2)',
+      // Compared as text, as the id is written: any other spelling (or no uuid at all) names no pool of ours.
+      ' AND EXISTS (SELECT 1 FROM work_queue wq WHERE wq.id = fr.work_queue_id AND wq.work_pool_id::text = $2::text)',
       [id, workPoolId],
     );
     if (!locked) return null;
