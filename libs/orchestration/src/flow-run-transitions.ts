@@ -16,7 +16,13 @@ import {
   withoutDefaultDetails,
 } from '@app/domain';
 import { DispatchSignals } from '@app/messaging';
-import { FlowRunEntity, FlowRunSurroundings, Transaction, TransitionContextRow } from '@app/persistence';
+import {
+  FlowRunEntity,
+  FlowRunSurroundings,
+  LockedForTransition,
+  Transaction,
+  TransitionContextRow,
+} from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { transactionalDeploymentConcurrency } from './deployment-concurrency';
 import { FlowRunStateEvents, NewRunsPlace, NewRunSubject } from './flow-run-state-events';
@@ -60,7 +66,7 @@ export class FlowRunTransitions {
     proposal: StateCreateDto,
     options: TransitionOptions,
   ): Promise<OrchestrationOutcome> {
-    return this.transitionWith(tx, run, await tx.flowRuns.transitionContextOf(run), proposal, options);
+    return (await this.transitionWith(tx, run, await tx.flowRuns.transitionContextOf(run), proposal, options)).outcome;
   }
 
   /** `transition` for the run `id`, locked here and read with its context in one statement; null when it is unknown. */
@@ -71,7 +77,21 @@ export class FlowRunTransitions {
     options: TransitionOptions,
   ): Promise<OrchestrationOutcome | null> {
     const locked = await tx.flowRuns.lockForTransition(id);
-    return locked && this.transitionWith(tx, locked.run, locked, proposal, options);
+    return locked && (await this.transitionWith(tx, locked.run, locked, proposal, options)).outcome;
+  }
+
+  /**
+   * `transition` for a run the caller locked with its context (`lockForTransition`, `lockForClaim`), resolving also
+   * to the run as this transaction left it (its written columns, `updated` as stored), so that it can be answered
+   * without reading it again.
+   */
+  transitionLocked(
+    tx: Transaction,
+    locked: LockedForTransition,
+    proposal: StateCreateDto,
+    options: TransitionOptions,
+  ): Promise<{ outcome: OrchestrationOutcome; run: FlowRunEntity }> {
+    return this.transitionWith(tx, locked.run, locked, proposal, options);
   }
 
   private async transitionWith(
@@ -80,7 +100,7 @@ export class FlowRunTransitions {
     { current, marks, surroundings }: TransitionContextRow,
     proposal: StateCreateDto,
     options: TransitionOptions,
-  ): Promise<OrchestrationOutcome> {
+  ): Promise<{ outcome: OrchestrationOutcome; run: FlowRunEntity }> {
     const now = new Date();
     const before = orchestratedRun(run);
     const context = new OrchestrationContext(
@@ -97,8 +117,7 @@ export class FlowRunTransitions {
       },
     );
     const outcome = await options.orchestrate(context);
-    await this.commit(tx, run, before, outcome, surroundings);
-    return outcome;
+    return { outcome, run: await this.commit(tx, run, before, outcome, surroundings) };
   }
 
   /**
@@ -177,7 +196,7 @@ export class FlowRunTransitions {
   /**
    * Where a flow run's transition is committed (`createMany` commits first states alike, set-based): the new state joins the run's history and
    * becomes current, and the run takes the bookkeeping the rules did. Whatever must follow a committed
-   * state hangs off here, through `tx.afterCommit`.
+   * state hangs off here, through `tx.afterCommit`. Resolves to the run as written (a copy: `run` stays as it was).
    */
   private async commit(
     tx: Transaction,
@@ -185,20 +204,24 @@ export class FlowRunTransitions {
     before: OrchestratedRun,
     outcome: OrchestrationOutcome,
     surroundings: FlowRunSurroundings,
-  ): Promise<void> {
+  ): Promise<FlowRunEntity> {
     const changes = runChanges(before, outcome.run);
+    const written = (values: Partial<FlowRunEntity>, updated: Date | null) =>
+      Object.assign(Object.create(Object.getPrototypeOf(run) as object) as FlowRunEntity, run, values, {
+        updated: updated ?? run.updated,
+      });
     if (outcome.written && outcome.state) {
       const delivery = deliveryAfterTransition(run, outcome.state, outcome.run.next_scheduled_start_time);
-      await tx.flowRuns.commitTransition(
-        before.id,
-        { ...changes, state_id: outcome.state.id, ...delivery },
-        stateRow(outcome.state, before.id),
-      );
+      const values = { ...changes, state_id: outcome.state.id, ...delivery };
+      const updated = await tx.flowRuns.commitTransition(before.id, values, stateRow(outcome.state, before.id));
       if (outcome.state.type === 'SCHEDULED') tx.afterCommit(() => this.signals.requestDispatch());
       const { initialState, state } = outcome;
       tx.afterCommit(() => this.events.publish(run, outcome.run, initialState, state, surroundings));
-    } else if (Object.keys(changes).length > 0) {
-      await tx.flowRuns.commitTransition(before.id, changes, null);
+      return written(values, updated);
     }
+    if (Object.keys(changes).length > 0) {
+      return written(changes, await tx.flowRuns.commitTransition(before.id, changes, null));
+    }
+    return run;
   }
 }

@@ -21,6 +21,12 @@ export interface TransitionContextRow {
   surroundings: FlowRunSurroundings;
 }
 
+/** A run locked for a transition, with what orchestrating it reads. */
+export type LockedForTransition = TransitionContextRow & { run: FlowRunEntity };
+
+/** A run locked for a claim: {@link LockedForTransition} plus the concurrency limits of its queue and pool. */
+export type LockedForClaim = LockedForTransition & { limits: { queue: number | null; pool: number | null } };
+
 /**
  * The select list of {@link TransitionContextRow} for the run `fr`, whose current state is joined as `s`. Scalar
  * subqueries rather than joins, so that each is one index probe; plain columns for everything holding an instant, so
@@ -172,19 +178,49 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
    * the state read is not the run's current one, and everything but the run is read again (rare: two proposals for
    * one run at once, such as two workers claiming it).
    */
-  async lockForTransition(id: string): Promise<(TransitionContextRow & { run: FlowRunEntity }) | null> {
+  async lockForTransition(id: string): Promise<LockedForTransition | null> {
+    const locked = await this.lockWithContext(id, '', '', [id]);
+    return locked && { run: locked.run, ...locked.context };
+  }
+
+  /**
+   * {@link lockForTransition} for a run in a queue of the pool `workPoolId`, spelt as stored (a run elsewhere, or in
+   * no queue, is neither locked nor read), with the concurrency limits of its queue and pool, read in the same
+   * statement.
+   */
+  async lockForClaim(id: string, workPoolId: string): Promise<LockedForClaim | null> {
+    const locked = await this.lockWithContext(
+      id,
+      `, (SELECT json_build_object('queue', q.concurrency_limit, 'pool', p.concurrency_limit)
+            FROM work_queue q JOIN work_pool p ON p.id = q.work_pool_id WHERE q.id = fr.work_queue_id) AS "x_limits"`,
+      // Compared as text, as the id is written: any other spelling (or no uuid at all) names no pool of ours.
+      ' AND EXISTS (SELECT 1 FROM work_queue wq WHERE wq.id = fr.work_queue_id AND wq.work_pool_id::text = $2::text)',
+      [id, workPoolId],
+    );
+    if (!locked) return null;
+    const limits = locked.extra.x_limits as { queue: number | null; pool: number | null } | null;
+    return { run: locked.run, ...locked.context, limits: limits ?? { queue: null, pool: null } };
+  }
+
+  private async lockWithContext(
+    id: string,
+    extraColumns: string,
+    extraCondition: string,
+    parameters: unknown[],
+  ): Promise<{ run: FlowRunEntity; context: TransitionContextRow; extra: Record<string, unknown> } | null> {
     const rows: Record<string, unknown>[] = await this.manager.query(
-      `SELECT fr.*, ${TRANSITION_CONTEXT}
+      `SELECT fr.*, ${TRANSITION_CONTEXT}${extraColumns}
          FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = fr.state_id
-        WHERE fr.id = $1
+        WHERE fr.id = $1${extraCondition}
           FOR UPDATE OF fr`,
-      [id],
+      parameters,
     );
     if (rows.length === 0) return null;
     const { s_id, s_type, s_name, s_timestamp, s_message, s_data, s_state_details, ...rest } = rows[0];
-    const { mark_types, mark_timestamps, x_flow, x_deployment, x_work_queue, x_work_pool, ...columns } = rest;
+    const { mark_types, mark_timestamps, x_flow, x_deployment, x_work_queue, x_work_pool, x_limits, ...columns } = rest;
     const run = flowRunFromRow(columns);
-    if (s_id !== run.state_id) return { run, ...(await this.transitionContextOf(run)) };
+    const extra = { x_limits };
+    if (s_id !== run.state_id) return { run, context: await this.transitionContextOf(run), extra };
     const context = transitionContext({
       s_id,
       s_type,
@@ -200,7 +236,7 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
       x_work_queue,
       x_work_pool,
     } as TransitionContextColumns);
-    return { run, ...context };
+    return { run, context, extra };
   }
 
   /** What orchestrating a transition of `run` (locked by the caller, or created in this transaction) reads, at once. */
@@ -217,15 +253,16 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
 
   /**
    * A transition's writes in one statement: the new state joins the run's history (when there is one) and the run's
-   * columns take `changes` (the new `state_id` among them), `updated` moving as on every update.
+   * columns take `changes` (the new `state_id` among them), `updated` moving as on every update. Resolves to the
+   * `updated` written (null when there was nothing to write), so that a caller can answer with the row as written.
    */
   async commitTransition(
     id: string,
     changes: Partial<Omit<FlowRunEntity, 'id'>>,
     state: FlowRunStateRow | null,
-  ): Promise<void> {
+  ): Promise<Date | null> {
     const columns = Object.keys(changes).map((key) => `"${key.replace(/"/g, '""')}"`);
-    if (columns.length === 0 && !state) return;
+    if (columns.length === 0 && !state) return null;
     const stateColumns = state
       ? Object.keys(state)
           .map((key) => `"${key.replace(/"/g, '""')}"`)
@@ -238,12 +275,14 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
          ) `
       : '';
     const assignments = [...columns.map((column) => `${column} = c.${column}`), 'updated = CURRENT_TIMESTAMP'];
-    await this.manager.query(
+    const [rows]: [{ updated: Date }[], number] = await this.manager.query(
       `${insertState}UPDATE flow_run fr SET ${assignments.join(', ')}
          FROM jsonb_populate_record(NULL::flow_run, $2::jsonb) AS c
-        WHERE fr.id = $1`,
+        WHERE fr.id = $1
+        RETURNING fr.updated`,
       state ? [id, JSON.stringify(changes), JSON.stringify(state)] : [id, JSON.stringify(changes)],
     );
+    return rows[0]?.updated ?? null;
   }
 
   /** A run with its current state, its work queue and that queue's pool (what a `FlowRunResponse` shows). */
