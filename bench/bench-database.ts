@@ -125,6 +125,65 @@ export class BenchDatabase {
   }
 
   /**
+   * Inserts finished runs, the bulk of a long-lived database: COMPLETED (about 85 %), FAILED, CANCELLED and CRASHED,
+   * started over the last 30 days, round-robin over the targets, each with its one current state row (a real run
+   * has four or five; the poll never reads them). One statement per table, from `generate_series`.
+   */
+  async seedTerminalRuns(targets: SeedTarget[], count: number, templateRunId: string): Promise<void> {
+    if (count <= 0) return;
+    await this.db.query('BEGIN');
+    try {
+      await this.db.query(
+        `CREATE TEMP TABLE seed ON COMMIT DROP AS
+         SELECT gen_random_uuid() AS id, gen_random_uuid() AS state_id, t.deployment_id, t.work_queue_id,
+                now() - random() * interval '30 days' AS start_time,
+                (ARRAY['COMPLETED','COMPLETED','COMPLETED','COMPLETED','COMPLETED','COMPLETED',
+                       'COMPLETED','COMPLETED','COMPLETED','COMPLETED','COMPLETED','COMPLETED',
+                       'COMPLETED','COMPLETED','COMPLETED','COMPLETED','COMPLETED',
+                       'FAILED','CANCELLED','CRASHED'])[1 + r.g % 20] AS state_type
+           FROM generate_series(1, $3::int) AS r(g)
+           JOIN unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS t(deployment_id, work_queue_id, n)
+             ON t.n = 1 + r.g % cardinality($1::uuid[])`,
+        [targets.map((t) => t.deploymentId), targets.map((t) => t.workQueueId), count],
+      );
+      await this.db.query(
+        `INSERT INTO flow_run (id, name, flow_id, deployment_id, work_queue_id, idempotency_key, empirical_policy, tags, labels,
+                               state_id, state_type, state_name, state_timestamp, run_count, expected_start_time,
+                               next_scheduled_start_time, start_time, end_time, total_run_time, auto_scheduled, job_variables)
+         SELECT s.id, 'bench-' || left(s.id::text, 8), d.flow_id, s.deployment_id, s.work_queue_id,
+                'scheduled ' || s.deployment_id || ' ' || s.id, tpl.empirical_policy, '["auto-scheduled"]'::jsonb,
+                jsonb_build_object('prefect.flow.id', d.flow_id, 'prefect.deployment.id', s.deployment_id),
+                s.state_id, s.state_type, initcap(s.state_type), s.start_time + interval '30 seconds', 1,
+                s.start_time, s.start_time, s.start_time, s.start_time + interval '30 seconds', 30, true, '{}'::jsonb
+           FROM seed s JOIN deployment d ON d.id = s.deployment_id
+          CROSS JOIN (SELECT empirical_policy FROM flow_run WHERE id = $1) AS tpl`,
+        [templateRunId],
+      );
+      await this.db.query(
+        `INSERT INTO flow_run_state (id, flow_run_id, type, name, timestamp, state_details)
+         SELECT s.state_id, s.id, s.state_type, initcap(s.state_type), s.start_time + interval '30 seconds',
+                jsonb_build_object('flow_run_id', s.id)
+           FROM seed s`,
+      );
+      await this.db.query('COMMIT');
+    } catch (error) {
+      await this.db.query('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async countRuns(): Promise<number> {
+    const { rows } = await this.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM flow_run`);
+    return rows[0].count;
+  }
+
+  /** Database size on disk (tables and indexes). */
+  async sizeBytes(): Promise<number> {
+    const { rows } = await this.db.query<{ size: string }>(`SELECT pg_database_size(current_database()) AS size`);
+    return Number(rows[0].size);
+  }
+
+  /**
    * What autovacuum gives a long-lived database after a bulk load (visibility map, planner statistics), done
    * now so that it does not start in the middle of a measurement.
    */

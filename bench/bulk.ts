@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from './api-client';
-import { AppProcess, appSettings, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, CLOCK_TICKS_PER_SECOND, freePort, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
 import { sectionMarkers, writeSection } from './report-section';
@@ -17,6 +18,12 @@ import { distribution } from './stats';
  * (`SchedulerRepository.insertScheduledRuns`, in a transaction of its own, as the scheduler commits a page) run in
  * this process against the same database, 100 runs a statement too (the scheduler's default statement is 500 runs:
  * reported beside). The two alternate batch by batch, so that load from elsewhere on the machine weighs on both alike.
+ * Besides times, the CPU each side took per run: the route's in the gateway and the database's backends, the insert's
+ * in this process and the backends (load elsewhere moves it less than times).
+ *
+ * `npm run bench -- --bulk --baseline DIR` also measures the route of another build (DIR relative to the repository,
+ * as the dispatch benchmark takes it), on a gateway of its own, its batches between the others: the report then
+ * compares the two builds too. `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateways.
  *
  * `npm run bench -- --bulk` runs only this and writes its section into docs/benchmarks.md between
  * `<!-- bulk:start -->` and `<!-- bulk:end -->`.
@@ -31,13 +38,15 @@ const PER_REQUEST = 100;
 const SCHEDULER_STATEMENT = 500;
 const TOTALS = [500, 5000];
 /** Before measuring, this many runs each way: the gateway's code warmed up, the tables past their first pages. */
-const WARM_UP_RUNS = 1000;
+const WARM_UP_RUNS = 5000;
 /** A parameter schema the enforced deployment validates every run against. */
 const SCHEMA = {
   type: 'object',
   properties: { n: { type: 'integer' }, label: { type: 'string', default: 'x' } },
   required: ['n'],
 };
+
+const cpu = ({ app, postgres }: { app: number; postgres: number }) => `${app.toFixed(0)} + ${postgres.toFixed(0)} µs`;
 
 const log = (message: string) =>
   process.stdout.write(`[bench:bulk ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -53,7 +62,11 @@ interface SchedulerRepository {
   insertScheduledRuns(templates: unknown[], runs: unknown[], state: unknown): Promise<{ inserted: number }>;
 }
 interface TypeOrm {
-  DataSource: new (options: unknown) => { initialize(): Promise<unknown>; destroy(): Promise<void> };
+  DataSource: new (options: unknown) => {
+    initialize(): Promise<unknown>;
+    destroy(): Promise<void>;
+    query<T>(sql: string, parameters?: unknown[]): Promise<T>;
+  };
 }
 
 export interface BulkCase {
@@ -67,6 +80,15 @@ export interface BulkCase {
   schedulerMicros: { mean: number; median: number };
   /** The scheduler's insert 500 runs a statement (its default), per run, over every batch. */
   schedulerDefaultMicros: number;
+  /**
+   * CPU per run, in µs, over the batches of 100 (less moved by load elsewhere than times are): the route's is the
+   * gateway's and the database backends'; the insert's, this process's (where the scheduler's own code runs) and the
+   * backends'. Read from /proc in clock ticks, so each figure is good to some 10 ms over all the batches.
+   */
+  routeCpuMicros: { app: number; postgres: number };
+  schedulerCpuMicros: { app: number; postgres: number };
+  /** With `--baseline DIR`: the route of that build's gateway, its batches alternating with the others. */
+  baseline?: { routeMicros: { mean: number; median: number }; routeCpuMicros: { app: number; postgres: number } };
 }
 
 export interface BulkResult {
@@ -84,14 +106,20 @@ interface Deployment {
   parameters: Record<string, unknown>;
 }
 
-export async function measureBulk(): Promise<BulkResult> {
+/** `baselineDist`: another build of the apps (relative to the repository), whose route is measured alongside. */
+export async function measureBulk(baselineDist?: string): Promise<BulkResult> {
   const namespace = `bench-bulk-${process.pid}`;
   const db = await BenchDatabase.recreate(DATABASE_NAME);
   const nats = await NatsAdmin.connect();
   const port = await freePort();
   const env = appSettings(db.url, namespace, port);
   const api = new ApiClient(port);
-  const gateway = AppProcess.start('gateway', env);
+  const baselinePort = baselineDist ? await freePort() : null;
+  const baselineApi = baselinePort === null ? null : new ApiClient(baselinePort);
+  // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the batches.
+  const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
+  const gateway = AppProcess.start('gateway', env, { nodeArgs });
+  let baselineGateway: AppProcess | null = null;
   /* eslint-disable @typescript-eslint/no-require-imports -- the built library, resolved at run time from dist/ */
   const persistence = require('../libs/persistence/src/index.js') as Persistence;
   const typeorm = require('typeorm') as TypeOrm;
@@ -99,6 +127,14 @@ export async function measureBulk(): Promise<BulkResult> {
   const dataSource = new typeorm.DataSource(persistence.dataSourceOptions(db.url));
   try {
     await waitForHealth(port, gateway);
+    if (baselinePort !== null) {
+      // A namespace of its own: each gateway reads back only the events it published, as it would alone.
+      baselineGateway = AppProcess.start('gateway', appSettings(db.url, `${namespace}-baseline`, baselinePort), {
+        dist: baselineDist,
+        nodeArgs,
+      });
+      await waitForHealth(baselinePort, baselineGateway);
+    }
     await dataSource.initialize();
     const database = new persistence.Database(dataSource);
     const flow = await api.call<{ id: string }>('POST', '/flows/', { name: 'bench-bulk' });
@@ -116,7 +152,7 @@ export async function measureBulk(): Promise<BulkResult> {
 
     let sequence = 0;
     const dayAhead = Date.now() + 86_400_000;
-    const routeBatch = async (deployment: Deployment, size: number): Promise<number> => {
+    const routeBatch = async (deployment: Deployment, size: number, client = api): Promise<number> => {
       const body = Array.from({ length: size }, () => {
         const n = sequence++;
         return {
@@ -125,7 +161,7 @@ export async function measureBulk(): Promise<BulkResult> {
         };
       });
       const started = performance.now();
-      const response = await api.call<{ results: { status: string }[] }>(
+      const response = await client.call<{ results: { status: string }[] }>(
         'POST',
         `/deployments/${deployment.id}/create_flow_run/bulk`,
         body,
@@ -169,9 +205,43 @@ export async function measureBulk(): Promise<BulkResult> {
       return elapsed;
     };
 
+    /** CPU ticks so far of a process; 0 once it is gone. */
+    const ticksOf = (pid: number): number => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[11]) + Number(fields[12]);
+      } catch {
+        return 0;
+      }
+    };
+    let backends: number[] = [];
+    const backendTicks = () => backends.reduce((sum, pid) => sum + ticksOf(pid), 0);
+    /** Runs `batch`, adding the CPU it took to `into` (µs): `app` the process given (the gateway, or this one). */
+    const measured = async (
+      into: { app: number; postgres: number },
+      appPid: number | null,
+      batch: () => Promise<number>,
+    ): Promise<number> => {
+      const tickMicros = 1e6 / CLOCK_TICKS_PER_SECOND;
+      const own = process.cpuUsage();
+      const app = appPid === null ? 0 : ticksOf(appPid);
+      const postgres = backendTicks();
+      const elapsed = await batch();
+      into.postgres += (backendTicks() - postgres) * tickMicros;
+      if (appPid === null) {
+        const { user, system } = process.cpuUsage(own);
+        into.app += user + system;
+      } else {
+        into.app += (ticksOf(appPid) - app) * tickMicros;
+      }
+      return elapsed;
+    };
+
     log(`warming up: ${WARM_UP_RUNS} runs each way`);
     for (let done = 0; done < WARM_UP_RUNS; done += PER_REQUEST) {
       await routeBatch(done % 200 === 0 ? plain : enforced, PER_REQUEST);
+      if (baselineApi) await routeBatch(done % 200 === 0 ? plain : enforced, PER_REQUEST, baselineApi);
       await schedulerBatch(plain, PER_REQUEST);
     }
 
@@ -183,11 +253,24 @@ export async function measureBulk(): Promise<BulkResult> {
         const routeMs: number[] = [];
         const schedulerMs: number[] = [];
         let schedulerDefaultMs = 0;
+        const routeCpu = { app: 0, postgres: 0 };
+        const baselineMs: number[] = [];
+        const baselineCpu = { app: 0, postgres: 0 };
+        const schedulerCpu = { app: 0, postgres: 0 };
+        backends = (
+          await dataSource.query<{ pid: number }[]>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [
+            DATABASE_NAME,
+          ])
+        ).map((row) => row.pid);
         for (let done = 0; done < runs; done += SCHEDULER_STATEMENT) {
           const size = Math.min(SCHEDULER_STATEMENT, runs - done);
           for (let batch = 0; batch < size; batch += PER_REQUEST) {
-            routeMs.push(await routeBatch(deployment, PER_REQUEST));
-            schedulerMs.push(await schedulerBatch(deployment, PER_REQUEST));
+            routeMs.push(await measured(routeCpu, gateway.pid, () => routeBatch(deployment, PER_REQUEST)));
+            if (baselineApi && baselineGateway) {
+              const { pid } = baselineGateway;
+              baselineMs.push(await measured(baselineCpu, pid, () => routeBatch(deployment, PER_REQUEST, baselineApi)));
+            }
+            schedulerMs.push(await measured(schedulerCpu, null, () => schedulerBatch(deployment, PER_REQUEST)));
           }
           schedulerDefaultMs += await schedulerBatch(deployment, size);
         }
@@ -201,6 +284,14 @@ export async function measureBulk(): Promise<BulkResult> {
           routeMicros: perRun(routeMs),
           schedulerMicros: perRun(schedulerMs),
           schedulerDefaultMicros: (schedulerDefaultMs * 1000) / runs,
+          routeCpuMicros: { app: routeCpu.app / runs, postgres: routeCpu.postgres / runs },
+          schedulerCpuMicros: { app: schedulerCpu.app / runs, postgres: schedulerCpu.postgres / runs },
+          ...(baselineMs.length > 0 && {
+            baseline: {
+              routeMicros: perRun(baselineMs),
+              routeCpuMicros: { app: baselineCpu.app / runs, postgres: baselineCpu.postgres / runs },
+            },
+          }),
         };
         cases.push(result);
         const { routeMicros: route, schedulerMicros: scheduler } = result;
@@ -209,17 +300,32 @@ export async function measureBulk(): Promise<BulkResult> {
             `the route ${route.mean.toFixed(0)} / ${route.median.toFixed(0)} µs, ` +
             `the scheduler's insert ${scheduler.mean.toFixed(0)} / ${scheduler.median.toFixed(0)} µs ` +
             `(${(route.mean / scheduler.mean).toFixed(2)}× / ${(route.median / scheduler.median).toFixed(2)}×), ` +
-            `${result.schedulerDefaultMicros.toFixed(0)} µs at 500 a statement`,
+            `${result.schedulerDefaultMicros.toFixed(0)} µs at 500 a statement; CPU per run (app + Postgres): ` +
+            `the route ${cpu(result.routeCpuMicros)}, the insert ${cpu(result.schedulerCpuMicros)}`,
         );
+        if (result.baseline) {
+          const { routeMicros: base, routeCpuMicros: baseCpu } = result.baseline;
+          log(
+            `  baseline (${baselineDist}): the route ${base.mean.toFixed(0)} / ${base.median.toFixed(0)} µs, ` +
+              `CPU ${cpu(baseCpu)}; this build / baseline: time ${(route.mean / base.mean).toFixed(2)}× / ` +
+              `${(route.median / base.median).toFixed(2)}×, gateway CPU ${(result.routeCpuMicros.app / baseCpu.app).toFixed(2)}×`,
+          );
+        }
       }
     }
     if (!gateway.running) throw new Error(`gateway exited:\n${gateway.recentOutput()}`);
+    if (baselineGateway && !baselineGateway.running) {
+      throw new Error(`baseline gateway exited:\n${baselineGateway.recentOutput()}`);
+    }
     return { cases, loadBefore, loadAfter: os.loadavg() };
   } finally {
     api.close();
+    baselineApi?.close();
+    await baselineGateway?.stop();
     await dataSource.destroy().catch(() => undefined);
     await gateway.stop();
     await nats.deleteStreams(namespace);
+    if (baselineDist) await nats.deleteStreams(`${namespace}-baseline`);
     await nats.close();
     await db.drop();
   }
@@ -238,15 +344,18 @@ export function renderBulkSection(result: BulkResult): string {
       '(`insertScheduledRuns`, its own transaction) of as many runs of the same deployment, 100 a statement; the two ' +
       'alternate batch by batch. The route validates each run, merges and checks its parameters, orchestrates its ' +
       "first state, inserts runs and states in one statement, publishes each run's event after the commit and answers; " +
-      'the scheduler only inserts. ' +
+      'the scheduler only inserts. Before measuring, 5,000 runs each way warm the gateway up (with 1,000, whichever ' +
+      'case came first measured slowest). ' +
       `Measured ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} CPUs (\`npm run bench -- --bulk\`), ` +
       `load average (1/5/15 min) ${load(result.loadBefore)} before and ${load(result.loadAfter)} after.`,
     '',
-    'Per run, over all batches (mean) and in the median batch of 100:',
+    'Per run, over all batches (mean) and in the median batch of 100; CPU per run over the batches of 100 (the ' +
+      "gateway's or the inserting process's, + the database backends', from /proc in 10 ms ticks):",
     '',
-    "| runs | parameter schema | route: mean / median | scheduler's insert (100 a statement): mean / median | ratio: mean / median | scheduler's insert at 500 a statement |",
-    '|---|---|---|---|---|---|',
-    ...result.cases.map(({ runs, schema, routeMicros: route, schedulerMicros: scheduler, schedulerDefaultMicros }) => {
+    "| runs | parameter schema | route: mean / median | scheduler's insert (100 a statement): mean / median | ratio: mean / median | scheduler's insert at 500 a statement | CPU: route / insert |",
+    '|---|---|---|---|---|---|---|',
+    ...result.cases.map((result) => {
+      const { runs, schema, routeMicros: route, schedulerMicros: scheduler, schedulerDefaultMicros } = result;
       const cells = [
         runs.toLocaleString('en-US'),
         schema ? 'enforced' : 'none',
@@ -254,11 +363,38 @@ export function renderBulkSection(result: BulkResult): string {
         `${micros(scheduler.mean)} / ${micros(scheduler.median)}`,
         `${(route.mean / scheduler.mean).toFixed(2)}× / ${(route.median / scheduler.median).toFixed(2)}×`,
         micros(schedulerDefaultMicros),
+        `${cpu(result.routeCpuMicros)} / ${cpu(result.schedulerCpuMicros)}`,
       ];
       return `| ${cells.join(' | ')} |`;
     }),
+    ...baselineTable(result.cases),
     SECTION_END,
   ].join('\n');
+}
+
+/** With `--baseline`: this build's route against the baseline's, measured in the same run. */
+function baselineTable(cases: BulkCase[]): string[] {
+  if (!cases.some((c) => c.baseline)) return [];
+  return [
+    '',
+    'This build against the baseline build (`--baseline`), their batches alternating in the same run (ratio < 1 is better):',
+    '',
+    '| runs | parameter schema | route: this build, mean / median | route: baseline, mean / median | time ratio: mean / median | CPU: this build / baseline | gateway CPU ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...cases.flatMap(({ runs, schema, routeMicros: route, routeCpuMicros, baseline }) => {
+      if (!baseline) return [];
+      const cells = [
+        runs.toLocaleString('en-US'),
+        schema ? 'enforced' : 'none',
+        `${micros(route.mean)} / ${micros(route.median)}`,
+        `${micros(baseline.routeMicros.mean)} / ${micros(baseline.routeMicros.median)}`,
+        `${(route.mean / baseline.routeMicros.mean).toFixed(2)}× / ${(route.median / baseline.routeMicros.median).toFixed(2)}×`,
+        `${cpu(routeCpuMicros)} / ${cpu(baseline.routeCpuMicros)}`,
+        `${(routeCpuMicros.app / baseline.routeCpuMicros.app).toFixed(2)}×`,
+      ];
+      return [`| ${cells.join(' | ')} |`];
+    }),
+  ];
 }
 
 /** Puts the section into docs/benchmarks.md, replacing an earlier one. */

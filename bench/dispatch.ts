@@ -23,14 +23,33 @@ function runsArgument(): number | undefined {
   return at >= 0 ? Number(process.argv[at + 1]) : undefined;
 }
 
+/** `--only HTTP` or `--only NATS`: the rounds of one protocol (a quick look at one path); both when not given. */
+function onlyArgument(): 'HTTP' | 'NATS' | undefined {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const protocol = process.argv[at + 1]?.toUpperCase();
+  if (protocol !== 'HTTP' && protocol !== 'NATS') throw new Error('--only takes HTTP or NATS');
+  return protocol;
+}
+
+/** `--nats-claims N`: the example NATS worker's `--claims` (messages held and claimed at once); its default when not given. */
+function natsClaimsArgument(): number | undefined {
+  const at = process.argv.indexOf('--nats-claims');
+  return at >= 0 ? Number(process.argv[at + 1]) : undefined;
+}
+
 export const DISPATCH = {
   pools: 4,
   /** Each pool's default queue plus this many more; one deployment per queue. */
   extraQueuesPerPool: 1,
   /** `--runs N` overrides it (a quick look). */
   runs: runsArgument() ?? 5_000,
+  /** `--only HTTP|NATS` leaves the other protocol's rounds out. */
+  only: onlyArgument(),
   httpWorkers: [1, 4, 16],
   natsWorkers: 16,
+  /** Left out of the worker's arguments when not given, so that a baseline build's worker (without it) runs too. */
+  natsClaimsPerWorker: natsClaimsArgument(),
   /** Runs claimed before the measured rounds, so that streams, consumers and the JIT are warm. */
   warmupRuns: 400,
   /** The stock worker's prefetch: it polls with `scheduled_before = now + 10 s`. */
@@ -42,7 +61,8 @@ export const DISPATCH = {
   targets: { httpRunsPerSecond: 1_000, natsRunsPerSecond: 2_000, cpuMsPerRun: 1.5 },
 } as const;
 
-const DATABASE_NAME = 'prefect_dispatch_bench_dispatch';
+// One per process: two sessions benchmarking on one machine must not drop each other's database.
+const DATABASE_NAME = `prefect_dispatch_bench_dispatch_${process.pid}`;
 /** `prefect server` is Prefect's own server, when the comparison (bench/compare.ts) runs these rounds against it. */
 export const PREFECT_SERVER = 'prefect server';
 const SYSTEM_GROUPS = [
@@ -348,6 +368,7 @@ async function startNatsWorkers(setup: DispatchTarget, count: number, tally: Tal
           `http://127.0.0.1:${nats.port}/api`,
           '--name',
           `bench-nats-worker-${i}`,
+          ...(DISPATCH.natsClaimsPerWorker ? ['--claims', String(DISPATCH.natsClaimsPerWorker)] : []),
         ],
       },
     );
@@ -439,7 +460,7 @@ export async function measureDispatch(
     const plan = [
       ...DISPATCH.httpWorkers.map((workers) => ['HTTP', workers] as const),
       ['NATS', DISPATCH.natsWorkers] as const,
-    ];
+    ].filter(([protocol]) => !DISPATCH.only || protocol === DISPATCH.only);
     for (const [protocol, workers] of plan) {
       log(`${build}: ${DISPATCH.runs} runs, ${workers} ${protocol} workers`);
       const result = await round(setup, protocol, workers, DISPATCH.runs);
@@ -507,7 +528,9 @@ workers speak the stock protocol: \`POST /work_pools/{name}/get_scheduled_flow_r
 \`{"scheduled_before": str(now + 10 s), "work_queue_names": [the pool's queues]}\` and \`X-Prefect-Worker-Name\`, then
 \`POST /flow_runs/{id}/set_state\` with the body of Prefect 3.9.1's \`propose_state(client, Pending())\` for every run
 got, concurrently; an empty poll is repeated after ${DISPATCH.emptyPollPauseMs} ms (a stock worker waits 10 s). NATS
-workers are the example worker (\`apps/nats-worker\`, one process each, spread over the pools). Worker *i* serves pool
+workers are the example worker (\`apps/nats-worker\`, one process each, spread over the pools${
+    DISPATCH.natsClaimsPerWorker ? `, \`--claims ${DISPATCH.natsClaimsPerWorker}\`` : ''
+  }). Worker *i* serves pool
 *i* mod ${DISPATCH.pools}, and the runs are spread over the pools served (all of them from 4 workers on). Times run from the seed's commit; CPU is per run claimed, from the commit to the last claim
 (system = gateway + scheduler + Postgres backends and server processes + nats-server). "Others" is what the rest of the
 machine (other sessions' builds and tests) used meanwhile, in % of one core.

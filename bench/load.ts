@@ -81,17 +81,22 @@ async function poll(api: ApiClient, pool: BenchPool): Promise<ApiResponse> {
 }
 
 /**
- * The load: `SETTINGS.pollers` pollers, each polling on a fixed period so that together they send
- * `SETTINGS.targetPollsPerSecond`, slots staggered evenly. Poller i polls pools i, i + pollers, ... in turn, so
- * every pool is polled equally often. At most one poll per poller is in flight, as with a worker.
+ * The load: `SETTINGS.pollers` pollers (or `rate.pollers`), each polling on a fixed period so that together they send
+ * `SETTINGS.targetPollsPerSecond` (or `rate.pollsPerSecond`), slots staggered evenly. Poller i polls pools i,
+ * i + pollers, ... in turn, so every pool is polled equally often. At most one poll per poller is in flight, as with
+ * a worker.
  */
 export async function runPollers(
   api: ApiClient,
   pools: BenchPool[],
   window: Window,
   deliveries: Deliveries,
+  rate: { pollers: number; pollsPerSecond: number } = {
+    pollers: SETTINGS.pollers,
+    pollsPerSecond: SETTINGS.targetPollsPerSecond,
+  },
 ): Promise<PollSample[]> {
-  const { pollers, targetPollsPerSecond } = SETTINGS;
+  const { pollers, pollsPerSecond: targetPollsPerSecond } = rate;
   const period = (1000 * pollers) / targetPollsPerSecond;
   const samples: PollSample[] = [];
   const poller = async (index: number) => {

@@ -6,6 +6,7 @@ import { ApiClient } from './api-client';
 import { AppProcess, appSettings, freePort, rssBytes, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { measureBulk, renderBulkSection, writeBulkSection } from './bulk';
+import { measureBurst, renderBurstSection } from './burst';
 import { clusterRatios, measureCluster, writeClusterSection } from './cluster';
 import { createFixture, deliverOne } from './fixture';
 import { comparePrefect } from './compare';
@@ -15,6 +16,7 @@ import { Deliveries, drainEveryPool } from './load';
 import { NatsAdmin } from './nats-admin';
 import { Environment, renderReport, targetVerdicts } from './report';
 import { readSection, writeSection } from './report-section';
+import { measureScale, renderScaleSection, seriesRatios } from './scale';
 import { measureScenario, ScenarioResult } from './scenario';
 import { measureSchedules, renderSchedulesSection, writeSchedulesSection } from './schedules';
 import { SETTINGS } from './settings';
@@ -26,7 +28,7 @@ const READY_TIMEOUT_MS = 30_000;
  * Sections of the report that other benchmarks write (the schedules one after this, with --polls-only not at all;
  * the others with their own flag); rewriting the polling report keeps them.
  */
-const OWN_SECTIONS = ['schedules', 'bulk', 'cluster', 'dispatch', COMPARE_SECTION];
+const OWN_SECTIONS = ['schedules', 'bulk', 'cluster', 'dispatch', 'scale', 'burst', COMPARE_SECTION];
 const PREWARM_TIMEOUT_MS = 60_000;
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -149,16 +151,43 @@ async function compare(): Promise<void> {
   log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
 }
 
+/** `--scale` alone: poll latency and cost as data, pools and pollers grow (bench/scale.ts). */
+async function scale(): Promise<void> {
+  log('scale benchmark (bench/scale.ts)');
+  const result = await measureScale(log);
+  writeSection('scale', renderScaleSection(result), REPORT_PATH);
+  for (const series of ['pools', 'data', 'pollers'] as const) {
+    const rounds = result.rounds.filter((r) => r.series === series);
+    if (rounds.length === 0) continue;
+    const ratios = seriesRatios(rounds);
+    log(
+      `${series}: last/first poll p99 ${ratios.p99.toFixed(2)}×, CPU per poll ${ratios.cpu.toFixed(2)}× ` +
+        `(flat within 1.3×: ${ratios.flat ? 'yes' : 'no'})`,
+    );
+  }
+  log(`wrote ${path.relative(process.cwd(), REPORT_PATH)} in ${(result.durationSeconds / 60).toFixed(1)} min`);
+}
+
+/** `--burst` alone: 10,000 runs due in one second, claimed by 16 HTTP workers (bench/burst.ts). */
+async function burst(): Promise<void> {
+  writeSection('burst', renderBurstSection(await measureBurst(log)), REPORT_PATH);
+  log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
+}
+
 /**
  * The polling benchmark, then (on its own processes, after the first are gone) the schedules benchmark; or one other
- * benchmark alone: `--dispatch`, `--compare-prefect` (bench/compare.ts), `--cluster` (bench/cluster.ts) or `--bulk` (bench/bulk.ts).
+ * benchmark alone: `--dispatch`, `--compare-prefect` (bench/compare.ts), `--cluster` (bench/cluster.ts), `--bulk`
+ * (bench/bulk.ts), `--scale` (bench/scale.ts) or `--burst` (bench/burst.ts).
  */
 async function all(): Promise<void> {
+  if (process.argv.includes('--scale')) return scale();
+  if (process.argv.includes('--burst')) return burst();
   if (process.argv.includes('--compare-prefect')) return compare();
   if (process.argv.includes('--dispatch')) return dispatch();
   if (process.argv.includes('--bulk')) {
     log('bulk creation benchmark (bench/bulk.ts)');
-    writeBulkSection(renderBulkSection(await measureBulk()), REPORT_PATH);
+    const at = process.argv.indexOf('--baseline');
+    writeBulkSection(renderBulkSection(await measureBulk(at >= 0 ? process.argv[at + 1] : undefined)), REPORT_PATH);
     log(`wrote ${path.relative(process.cwd(), REPORT_PATH)}`);
     return;
   }

@@ -7,8 +7,9 @@ const NATS_URL = 'nats://127.0.0.1:4222';
 export class NatsAdmin {
   private constructor(private readonly connection: NatsConnection) {}
 
-  static async connect(): Promise<NatsAdmin> {
-    return new NatsAdmin(await connect({ servers: NATS_URL, name: 'bench' }));
+  /** The machine's nats-server unless told another (a private one, bench/nats-servers.ts). */
+  static async connect(url = NATS_URL): Promise<NatsAdmin> {
+    return new NatsAdmin(await connect({ servers: url, name: 'bench' }));
   }
 
   get serverVersion(): string {
@@ -22,6 +23,14 @@ export class NatsAdmin {
     for await (const name of jsm.streams.names(`${namespace}.>`)) names.push(name);
     for (const name of names) await jsm.streams.delete(name);
     return names.length;
+  }
+
+  /** How many streams hold subjects matching `subject`. */
+  async countStreams(subject: string): Promise<number> {
+    const jsm = await jetstreamManager(this.connection);
+    let count = 0;
+    for await (const name of jsm.streams.names(subject)) if (name) count++;
+    return count;
   }
 
   /** What run creation through the API sends after its commit: the dispatcher of `namespace` looks for due runs now. */

@@ -142,7 +142,8 @@ export class ResourceMonitor {
       if (POSTGRES_SERVER_PROCESS.test(title)) return POSTGRES_SERVER;
       return null;
     }
-    if (/(^|\/)nats-server\0/.test(title)) return 'nats-server';
+    // A benchmark on a private nats-server names its pid: the machine's own (other sessions' load) is not its.
+    if (/(^|\/)nats-server\0/.test(title)) return Object.hasOwn(this.apps, 'nats-server') ? null : 'nats-server';
     // The example NATS workers the dispatch benchmark starts are load as much as its HTTP workers are.
     if (title.includes('apps/nats-worker/src/main.js')) return 'load generator';
     return null;

@@ -272,6 +272,22 @@ describe('GET /api/events/out (websocket)', () => {
       wide.socket.close();
     });
 
+    it('backfills each event exactly as it was streamed live, `received` stamped as it arrived', async () => {
+      const name = `acme.same.${randomUUID().slice(0, 8)}`;
+      const live = await Client.open(url);
+      await live.subscribe({ event: { name: [name] } }, { backfill: false });
+      const sent = [event(name, { payload: { n: 1 } }), event(name, { related: [{ 'prefect.resource.id': 'a.b' }] })];
+      await publish(...sent);
+      await live.received(2);
+      await sleep(50);
+      const later = await Client.open(url);
+      await later.subscribe({ event: { name: [name] } });
+      expect(live.ids()).toEqual(sent.map((e) => e.id));
+      expect(later.messages).toEqual(live.messages);
+      live.socket.close();
+      later.socket.close();
+    });
+
     it("takes the filter at once from a client without the subprotocol (Prefect's legacy mode)", async () => {
       const client = await Client.open(url, []);
       expect(client.socket.protocol).toBe('');

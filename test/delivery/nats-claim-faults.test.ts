@@ -31,10 +31,13 @@ describe('I10: a lost claim reply never orphans a run', () => {
   const replyDropper = new NatsPublishFilter((subject) =>
     subject.startsWith('_INBOX') && replies++ % 2 === 0 ? 'drop' : 'pass',
   );
-  /** Counts the workers' claim requests, resends included. */
-  const claimCounter = new NatsPublishFilter(
-    (subject) => (subject.includes('.api.flow-runs.claim.') && claimRequests++, 'pass'),
-  );
+  let consumerLookups = 0;
+  /** Counts the workers' claim requests, resends included, and their consumer lookups (JetStream API requests). */
+  const claimCounter = new NatsPublishFilter((subject) => {
+    if (subject.includes('.api.flow-runs.claim.')) claimRequests++;
+    if (subject.startsWith('$JS.API.CONSUMER.INFO.')) consumerLookups++;
+    return 'pass';
+  });
 
   beforeAll(async () => {
     gatewayNats = await FaultProxy.start(NATS, replyDropper.filter);
@@ -108,7 +111,7 @@ describe('I10: a lost claim reply never orphans a run', () => {
         (row) => row.state_type === 'PENDING' && !started.some((start) => start.runId === row.id),
       );
       process.stdout.write(
-        `${JSON.stringify({ runs: RUNS, orphans: orphans.length, repliesDropped: replyDropper.dropped, claimRequests, drainMs })}\n`,
+        `${JSON.stringify({ runs: RUNS, orphans: orphans.length, repliesDropped: replyDropper.dropped, claimRequests, consumerLookups, drainMs })}\n`,
       );
 
       expect(replyDropper.dropped).toBeGreaterThanOrEqual(RUNS / 2);
@@ -118,6 +121,8 @@ describe('I10: a lost claim reply never orphans a run', () => {
       expect(started.map((start) => start.runId).sort()).toEqual([...runIds].sort());
       // A resend per lost reply, not a storm: at most three requests per run.
       expect(claimRequests).toBeLessThanOrEqual(RUNS * 3);
+      // A worker looks its queue's consumer up once (again only while it does not exist yet), not before every pull.
+      expect(consumerLookups).toBeLessThanOrEqual(workers.length * 2);
     } finally {
       await Promise.all(workers.map((worker) => worker.stop()));
     }

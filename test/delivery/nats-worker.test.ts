@@ -162,6 +162,18 @@ describe('NATS-native workers', () => {
         body: { exception_message: `Flow run with id ${runId} not found` },
       });
     }
+    // Only the pool's id as stored names it: another spelling of it, or no id at all, names no pool.
+    const request = {
+      flow_run_id: theirs.runId,
+      publication: await currentPublication(theirs.runId),
+      transition_id: randomUUID(),
+    };
+    for (const subjectPool of [theirs.poolId.toUpperCase(), 'not-a-pool']) {
+      expect(await claim(subjectPool, request)).toEqual({
+        status: 404,
+        body: { exception_message: `Flow run with id ${theirs.runId} not found` },
+      });
+    }
     expect((await gw.get(`/flow_runs/${theirs.runId}`)).body.state_type).toBe('SCHEDULED');
     expect(await claim(theirs.poolId, claimOf(await message(theirs.poolId, theirs.queueId)))).toMatchObject({
       status: 201,
@@ -213,6 +225,44 @@ describe('NATS-native workers', () => {
       body: { status: 'ACCEPT', run: { flow_run: { id: runId } } },
     });
     redelivered.ack();
+  });
+
+  it('claims of a pool without limits never wait for its slots; where a limit counts them, a claim waits its turn', async () => {
+    const { poolId, queueId } = await poolWithRun('n8');
+    await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: 'n8', state: { type: 'SCHEDULED' } });
+    const held = [await message(poolId, queueId), await message(poolId, queueId)];
+    const limited = await poolWithRun('n9', 5);
+    const limitedHeld = await message(limited.poolId, limited.queueId);
+    // Another transaction holds both pools' slots lock, as a poll of a limited pool does while it leases.
+    const holder = await Sql.connect(gw.config.db.url);
+    try {
+      await holder.query('BEGIN');
+      for (const id of [poolId, limited.poolId]) {
+        await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [id]);
+      }
+      const answers = await Promise.all(held.map((m) => claim(poolId, claimOf(m))));
+      expect(answers.map((answer) => answer.body.status)).toEqual(['ACCEPT', 'ACCEPT']);
+      // The run answered is the row as written, to the last column.
+      for (const answer of answers) {
+        const { estimated_run_time: _r, estimated_start_time_delta: _d, ...answered } = answer.body.run.flow_run;
+        const { body: row } = await gw.get(`/flow_runs/${answered.id}`);
+        expect(answered).toEqual(
+          Object.fromEntries(Object.keys(answered).map((key) => [key, key === 'state' ? null : row[key]])),
+        );
+      }
+
+      let answered = false;
+      const waiting = claim(limited.poolId, claimOf(limitedHeld)).then((answer) => ((answered = true), answer));
+      await sleep(500);
+      expect(answered).toBe(false);
+      await holder.query('COMMIT');
+      expect((await waiting).body.status).toBe('ACCEPT');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => null);
+      await holder.end();
+    }
+    held.forEach((m) => m.ack());
+    limitedHeld.ack();
   });
 
   it('makes a NATS claim WAIT when the queue has no free slot (I5 without a lease)', async () => {

@@ -1,6 +1,7 @@
 import type { PrefectEvent } from '@app/contracts';
 import { connect, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { TestGateway } from '../support/gateway';
 import { expectOperation } from '../support/openapi';
 import { TestScheduler } from '../support/scheduler';
@@ -288,6 +289,36 @@ describe('poll side effects', () => {
       ],
     });
     expect(event.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it("does not wait for a poll that holds the queue's and deployment's rows as a run's references (no deadlock)", async () => {
+    const pool = await poolA();
+    const created = await deployment(pool.name, 'AA');
+    const run = await gw.post(`/deployments/${created.id}/create_flow_run`, {
+      state: { type: 'SCHEDULED', state_details: { scheduled_time: new Date(Date.now() + 86_400_000).toISOString() } },
+    });
+    expect(run.status).toBe(201);
+    // A poll updates the runs it hands out twice in its transaction (the lease recorded, then its length); the
+    // second update of a row the transaction already changed re-checks the run's foreign keys, which holds the
+    // queue's and the deployment's rows FOR KEY SHARE until the poll commits. Recording polls locked those rows
+    // FOR UPDATE, which waits for that: two polls' transactions deadlocked so (one poll answered 503).
+    const poller = new Client({ connectionString: gw.config.db.url });
+    await poller.connect();
+    try {
+      await poller.query('BEGIN');
+      for (let i = 0; i < 2; i++) {
+        await poller.query(`UPDATE flow_run SET leased_until = now() + interval '1 minute' WHERE id = $1`, [
+          run.body.id,
+        ]);
+      }
+      const since = new Date();
+      await poll(pool.name, { work_queue_names: ['AA'] });
+      await eventually(async () => polledSince(since)((await queueMap(pool.name)).AA), 'AA recorded as polled');
+      await eventually(async () => (await readDeployment(created.id)).status === 'READY', 'the deployment READY');
+    } finally {
+      await poller.query('ROLLBACK');
+      await poller.end();
+    }
   });
 
   it("emits prefect.work-queue.ready with Prefect's resource and related pool", async () => {

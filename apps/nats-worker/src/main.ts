@@ -3,13 +3,16 @@
 // would start.
 //   npm run worker:nats -- --pool NAME [--api http://127.0.0.1:4200/api] [--nats nats://127.0.0.1:4222]
 //                                      [--namespace prefect] [--name my-worker] [--once] [--claim-timeout-ms 5000]
+//                                      [--claims 1]
+// --claims is how many messages it claims at once (a lane that comes free goes to the highest-priority queue with a
+// message waiting); a real worker would bound it by how many runs it can start.
 // It connects as the apps do, with NATS_CREDS, NATS_TOKEN, NATS_USER/NATS_PASSWORD and NATS_TLS_* from the environment
 // (--nats and --namespace override NATS_URL and NATS_NAMESPACE), and to the HTTP API with Prefect's client setting
 // PREFECT_API_AUTH_STRING when the gateway requires basic auth.
 import { loadConfig } from '@app/config';
 import { ClaimFlowRunReply, natsNames } from '@app/contracts';
 import { natsConnectionOptions, STATUS_HEADER } from '@app/messaging';
-import { jetstream, JsMsg } from '@nats-io/jetstream';
+import { Consumer, ConsumerMessages, jetstream, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { connect, NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -33,6 +36,7 @@ const { values: args } = parseArgs({
     name: { type: 'string', default: `nats-worker-${process.pid}` },
     once: { type: 'boolean', default: false },
     'claim-timeout-ms': { type: 'string', default: '5000' },
+    claims: { type: 'string', default: '1' },
   },
 });
 
@@ -122,6 +126,52 @@ async function handle(nc: NatsConnection, claimSubject: string, message: JsMsg):
   return false;
 }
 
+/**
+ * The queues' consumers, looked up once each (a lookup is a JetStream API request) and again only while one is
+ * missing: the server creates a queue's consumer when it first publishes to it, under the same name ever after.
+ */
+class QueueConsumers {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly stream: string,
+    private readonly consumerName: (queueId: string) => string,
+  ) {}
+
+  /** The queue's consumer, once it exists (null if `stopped` says to give up first). */
+  async get(queueId: string, stopped: () => boolean): Promise<Consumer | null> {
+    while (!stopped()) {
+      const consumer = await this.js.consumers.get(this.stream, this.consumerName(queueId)).catch(() => null);
+      if (consumer) return consumer;
+      await sleep(1000); // nothing was ever published to this queue yet
+    }
+    return null;
+  }
+}
+
+/** The claims a worker makes at once: a lane that comes free goes to the highest-priority queue waiting for one. */
+class Lanes {
+  private readonly waiting: { priority: number; grant: () => void }[] = [];
+
+  constructor(private free: number) {}
+
+  acquire(priority: number): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((grant) => {
+      this.waiting.push({ priority, grant });
+      this.waiting.sort((a, b) => a.priority - b.priority);
+    });
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next.grant();
+    else this.free++;
+  }
+}
+
 async function main(): Promise<void> {
   if (!args.pool) throw new Error('--pool NAME is required');
   const config = loadConfig({
@@ -141,27 +191,54 @@ async function main(): Promise<void> {
     inboxPrefix: `_INBOX_${pool.id}`,
   });
   const js = jetstream(nc);
+  const consumers = new QueueConsumers(js, names.poolStream(pool.id), names.queueConsumer);
+  const claims = Math.max(1, Number(args.claims));
+  const lanes = new Lanes(claims);
+  const subscriptions: ConsumerMessages[] = [];
+  const inFlight = new Set<Promise<void>>();
   log('started', { pool: args.pool, queues: queues.map((q) => q.name) });
   let stopping = false;
   const stop = () => {
     stopping = true;
+    subscriptions.forEach((messages) => void messages.close());
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  while (!stopping) {
-    let claimedAny = false;
-    // Higher-priority queues first, as a poll would drain them.
-    for (const queue of queues) {
-      const consumer = await js.consumers
-        .get(names.poolStream(pool.id), names.queueConsumer(queue.id))
-        .catch(() => null);
-      if (!consumer) continue; // nothing was ever published to this queue yet
-      const message = await consumer.next({ expires: 1000 }).catch(() => null);
-      if (message) claimedAny = (await handle(nc, names.claim(pool.id), message)) || claimedAny;
+  /**
+   * One long-lived pull per queue (a pull per message costs a subscription and a request each time), holding at
+   * most `claims` messages beyond those being claimed; a message is claimed once a lane is free for its queue.
+   */
+  const serve = async (queue: Queue) => {
+    const consumer = await consumers.get(queue.id, () => stopping);
+    if (!consumer) return;
+    // Bound to the consumer: no consumer info requests while it pulls.
+    const messages = await consumer.consume({ max_messages: claims, bind: true });
+    subscriptions.push(messages);
+    if (stopping) void messages.close();
+    for await (const message of messages) {
+      await lanes.acquire(queue.priority);
+      if (stopping) {
+        message.nak();
+        lanes.release();
+        continue;
+      }
+      const work = handle(nc, names.claim(pool.id), message).then(
+        (claimed) => {
+          if (args.once && claimed) stop();
+        },
+        (error: unknown) => {
+          log('claim failed', { error: String(error) });
+        },
+      );
+      inFlight.add(work);
+      void work.finally(() => {
+        inFlight.delete(work);
+        lanes.release();
+      });
     }
-    if (args.once && claimedAny) break;
-    if (!claimedAny) await sleep(200);
-  }
+  };
+  await Promise.all(queues.map(serve));
+  await Promise.all([...inFlight]);
   await nc.drain();
   log('stopped');
 }

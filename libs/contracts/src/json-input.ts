@@ -16,12 +16,20 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 /** Whether a parsed JSON value nests deeper than {@link MAX_JSON_DEPTH} (iterative: any depth is safe to ask). */
 export function isTooDeep(value: unknown): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
+  // Two stacks rather than one of pairs: this runs on every request body, and allocated a pair per value.
+  const nodes: unknown[] = [value];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop()!;
     if (node === null || typeof node !== 'object') continue;
     if (depth > MAX_JSON_DEPTH) return true;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
+    }
   }
   return false;
 }
@@ -33,22 +41,33 @@ export function isTooDeep(value: unknown): boolean {
  */
 export function unstorableStrings(value: unknown, loc: (string | number)[] = ['body']): PydanticErrorDetail[] {
   const errors: PydanticErrorDetail[] = [];
-  const check = (text: string, at: (string | number)[]) => {
-    if (text.includes('\u0000')) errors.push({ type: 'value_error', loc: at, msg: NUL_MESSAGE, input: text });
+  // One path, grown and shrunk as the walk goes, copied only into an error: this runs on every request body, and
+  // copied the path for every value.
+  const path = [...loc];
+  const check = (text: string) => {
+    if (text.includes('\u0000')) errors.push({ type: 'value_error', loc: [...path], msg: NUL_MESSAGE, input: text });
     else if (LONE_SURROGATE.test(text)) {
-      errors.push({ type: 'string_unicode', loc: at, msg: UNICODE_MESSAGE, input: text });
+      errors.push({ type: 'string_unicode', loc: [...path], msg: UNICODE_MESSAGE, input: text });
     }
   };
-  const visit = (node: unknown, at: (string | number)[]): void => {
-    if (typeof node === 'string') check(node, at);
-    else if (Array.isArray(node)) node.forEach((item, index) => visit(item, [...at, index]));
-    else if (node !== null && typeof node === 'object') {
-      for (const [key, child] of Object.entries(node)) {
-        check(key, [...at, key]);
-        visit(child, [...at, key]);
+  const visit = (node: unknown): void => {
+    if (typeof node === 'string') check(node);
+    else if (Array.isArray(node)) {
+      for (let index = 0; index < node.length; index++) {
+        path.push(index);
+        visit(node[index]);
+        path.pop();
+      }
+    } else if (node !== null && typeof node === 'object') {
+      const record = node as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        path.push(key);
+        check(key);
+        visit(record[key]);
+        path.pop();
       }
     }
   };
-  visit(value, loc);
+  visit(value);
   return errors;
 }

@@ -1,6 +1,6 @@
 import { PrefectEvent } from '@app/contracts';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { outgoing, OutgoingMessage } from './message-body';
+import { outgoing, OutgoingMessage, UnreadBody } from './message-body';
 import { NatsClient } from './nats-connection';
 
 /**
@@ -45,10 +45,11 @@ export class EventPublisher implements BeforeApplicationShutdown {
   /**
    * Every event published on NATS from now on, by any process, as it arrives (core NATS: at most once per
    * subscriber while connected; the subscription outlives reconnections, and what was kept during an outage
-   * arrives once it is sent).
+   * arrives once it is sent). Handed over unread: reading costs more than anything else done with an event that no
+   * one asks for.
    */
-  onEvent(handler: (event: PrefectEvent) => void): void {
-    this.nats.subscribe(this.nats.names.allEvents, (event) => handler(event));
+  onEvent(handler: (event: UnreadBody<PrefectEvent>) => void): void {
+    this.nats.subscribeUnread(this.nats.names.allEvents, (event) => handler(event));
   }
 
   private async send(): Promise<void> {

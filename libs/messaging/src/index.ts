@@ -5,3 +5,4 @@ export * from './messaging.module';
 export * from './namespaced-nats.server';
 export * from './nats-connection';
 export * from './nats-errors';
+export { UnreadBody } from './message-body';

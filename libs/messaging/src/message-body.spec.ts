@@ -1,5 +1,5 @@
 import { natsNames } from '@app/contracts';
-import { decodeBody, outgoing } from './message-body';
+import { decodeBody, outgoing, UnreadBody } from './message-body';
 import { NatsClient } from './nats-connection';
 
 describe('message bodies', () => {
@@ -14,6 +14,14 @@ describe('message bodies', () => {
   it('writes no body for a subject that carries none, and reads an empty body as none', () => {
     expect(outgoing(names.poolChanged('p'), undefined)).toEqual({ subject: 'ns.pool-changed.p', body: undefined });
     expect(decodeBody(new Uint8Array())).toBeUndefined();
+  });
+
+  it('keeps a body unread as it arrived, though the buffer it came in is reused, and reads it when asked', () => {
+    const buffer = Buffer.from('{"n":1}');
+    const body = new UnreadBody(buffer);
+    buffer.write('{"n":2}');
+    expect(body.read()).toEqual({ n: 1 });
+    expect(() => new UnreadBody(Buffer.from('{no')).read()).toThrow(SyntaxError);
   });
 
   it('fails the caller at once on a payload JSON cannot hold', () => {

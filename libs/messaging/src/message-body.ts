@@ -18,3 +18,22 @@ export function outgoing<Payload>(subject: Subject<Payload>, payload: NoInfer<Pa
 export function decodeBody(data: Uint8Array): unknown {
   return data.length === 0 ? undefined : JSON.parse(Buffer.from(data).toString());
 }
+
+/**
+ * A body received but not read yet, for a subscriber that may never need it (the gateway keeps every event for a
+ * backfill few ask for): copied off the connection's read buffer, which it would otherwise keep alive, and read by
+ * {@link decodeBody} only when asked, each time asked.
+ */
+export class UnreadBody<Payload = unknown> {
+  private readonly data: Uint8Array;
+
+  constructor(data: Uint8Array) {
+    // A copy (a Buffer's `slice` would be a view of the same memory).
+    this.data = new Uint8Array(data);
+  }
+
+  /** The payload, as {@link decodeBody} reads it (throws on a body that is not JSON). */
+  read(): Payload {
+    return decodeBody(this.data) as Payload;
+  }
+}

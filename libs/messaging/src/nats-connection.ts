@@ -4,7 +4,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { connect, ConnectionOptions, credsAuthenticator, NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { readFileSync } from 'node:fs';
-import { decodeBody, outgoing, OutgoingMessage } from './message-body';
+import { decodeBody, outgoing, OutgoingMessage, UnreadBody } from './message-body';
 
 const RECONNECT_WAIT_MS = 500;
 const PING_INTERVAL_MS = 10_000;
@@ -93,6 +93,18 @@ export class NatsClient implements OnApplicationShutdown {
           return;
         }
         handler(payload, message.subject);
+      },
+    });
+  }
+
+  /** `subscribe`, the body handed over unread: the handler reads it only if it needs it. */
+  subscribeUnread<Payload>(
+    subject: Subject<Payload>,
+    handler: (body: UnreadBody<Payload>, subject: string) => void,
+  ): void {
+    this.connection.subscribe(subject, {
+      callback: (error, message) => {
+        if (!error) handler(new UnreadBody<Payload>(message.data), message.subject);
       },
     });
   }

@@ -80,7 +80,7 @@ export class FlowRunTransitions {
     proposal: StateCreateDto,
     options: TransitionOptions,
   ): Promise<OrchestrationOutcome> {
-    return this.transitionWith(tx, run, await tx.flowRuns.transitionContextOf(run), proposal, options);
+    return (await this.transitionWith(tx, run, await tx.flowRuns.transitionContextOf(run), proposal, options)).outcome;
   }
 
   /** `transition` for the run `id`, locked here and read with its context in one statement; null when it is unknown. */
@@ -91,7 +91,21 @@ export class FlowRunTransitions {
     options: TransitionOptions,
   ): Promise<OrchestrationOutcome | null> {
     const locked = await tx.flowRuns.lockForTransition(id);
-    return locked && this.transitionWith(tx, locked.run, locked, proposal, options);
+    return locked && (await this.transitionWith(tx, locked.run, locked, proposal, options)).outcome;
+  }
+
+  /**
+   * `transition` for a run the caller locked with its context (`lockForTransition`, `lockForClaim`), resolving also
+   * to the run as this transaction left it (its written columns, `updated` as stored), so that it can be answered
+   * without reading it again.
+   */
+  transitionLocked(
+    tx: Transaction,
+    locked: LockedForTransition,
+    proposal: StateCreateDto,
+    options: TransitionOptions,
+  ): Promise<{ outcome: OrchestrationOutcome; run: FlowRunEntity }> {
+    return this.transitionWith(tx, locked.run, locked, proposal, options);
   }
 
   /**
@@ -136,10 +150,9 @@ export class FlowRunTransitions {
     context: TransitionContextRow,
     proposal: StateCreateDto,
     options: TransitionOptions,
-  ): Promise<OrchestrationOutcome> {
+  ): Promise<{ outcome: OrchestrationOutcome; run: FlowRunEntity }> {
     const { before, outcome } = await this.orchestrate(tx, { run, ...context }, proposal, options);
-    await this.commit(tx, run, before, outcome, context.surroundings);
-    return outcome;
+    return { outcome, run: await this.commit(tx, run, before, outcome, context.surroundings) };
   }
 
   /** Runs `proposal` through the rules for the locked `run`, in memory but for what the rules read or hold. */
@@ -182,10 +195,19 @@ export class FlowRunTransitions {
     options: TransitionOptions,
   ): Promise<Set<string>> {
     const now = new Date();
-    const deploymentConcurrency = transactionalDeploymentConcurrency(tx, this.config);
+    // One environment for the batch: it is read-only, and nothing of it differs between new runs.
+    const environment: TransitionEnvironment = {
+      now,
+      clientVersion: options.client.clientVersion,
+      apiVersion: options.client.apiVersion,
+      takenStateTimestamps: new Set(),
+      startedSinceScheduled: false,
+      deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config),
+    };
     const created = [];
     for (const { values, proposal } of runs) {
-      const before: OrchestratedRun = {
+      // A new run: no state, no history; the rules fill its bookkeeping in.
+      const run: OrchestratedRun = {
         id: values.id,
         deployment_id: values.deployment_id,
         parent_task_run_id: values.parent_task_run_id,
@@ -201,14 +223,7 @@ export class FlowRunTransitions {
         next_scheduled_start_time: null,
         empirical_policy: flowRunPolicy(values.empirical_policy as Parameters<typeof flowRunPolicy>[0]),
       };
-      const context = new OrchestrationContext({ ...before }, null, proposedState(proposal, now), {
-        now,
-        clientVersion: options.client.clientVersion,
-        apiVersion: options.client.apiVersion,
-        takenStateTimestamps: new Set(),
-        startedSinceScheduled: false,
-        deploymentConcurrency,
-      });
+      const context = new OrchestrationContext(run, null, proposedState(proposal, now), environment);
       const outcome = await options.orchestrate(context);
       created.push({ values, outcome });
     }
@@ -241,7 +256,7 @@ export class FlowRunTransitions {
   /**
    * Where a flow run's transition is committed (`createMany` commits first states alike, set-based): the new state joins the run's history and
    * becomes current, and the run takes the bookkeeping the rules did. Whatever must follow a committed
-   * state hangs off here, through `tx.afterCommit`.
+   * state hangs off here, through `tx.afterCommit`. Resolves to the run as written (a copy: `run` stays as it was).
    */
   private async commit(
     tx: Transaction,
@@ -249,10 +264,14 @@ export class FlowRunTransitions {
     before: OrchestratedRun,
     outcome: OrchestrationOutcome,
     surroundings: FlowRunSurroundings,
-  ): Promise<void> {
+  ): Promise<FlowRunEntity> {
     const write = this.writeOf(run, before, outcome);
-    if (write) await tx.flowRuns.commitTransition(write.id, write.changes, write.state);
+    if (!write) return run;
+    const updated = await tx.flowRuns.commitTransition(write.id, write.changes, write.state);
     this.hookCommitted(tx, run, outcome, surroundings);
+    return Object.assign(Object.create(Object.getPrototypeOf(run) as object) as FlowRunEntity, run, write.changes, {
+      updated: updated ?? run.updated,
+    });
   }
 
   /** The writes of a transition: none when the rules wrote no state and changed nothing. */

@@ -1,6 +1,6 @@
 import { formatPreciseDateTime, parsePreciseDateTime, PrefectEvent } from '@app/contracts';
 import { EventFilter, eventFilterIncludes, MAXIMUM_WEBSOCKET_BACKFILL_MS } from '@app/domain';
-import { EventPublisher } from '@app/messaging';
+import { EventPublisher, UnreadBody } from '@app/messaging';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 
 /**
@@ -13,9 +13,15 @@ const PRUNE_STEP = 1000;
 /** An event as `/api/events/out` sends it: Prefect's `ReceivedEvent`, `received` stamped. */
 export type OutgoingEvent = PrefectEvent & { received: string };
 
+/**
+ * An event as it arrived: read only once a subscriber needs it (most never are: the gateway publishes an event per
+ * state it commits, and reading each one back cost the bulk route a tenth of its time), then kept read.
+ */
 interface Recent {
-  event: OutgoingEvent;
+  body: UnreadBody<PrefectEvent>;
   arrivedAt: number;
+  /** Read: the event, or null when the message was not one. */
+  event?: OutgoingEvent | null;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -56,7 +62,7 @@ export class EventStream implements OnApplicationBootstrap {
   constructor(private readonly events: EventPublisher) {}
 
   onApplicationBootstrap(): void {
-    this.events.onEvent((value) => this.distribute(value));
+    this.events.onEvent((body) => this.distribute(body));
   }
 
   /**
@@ -68,8 +74,8 @@ export class EventStream implements OnApplicationBootstrap {
     if (backfill) {
       this.prune(Date.now());
       this.recent
-        .map(({ event }) => event)
-        .filter((event) => eventFilterIncludes(filter, event))
+        .map((recent) => this.read(recent))
+        .filter((event): event is OutgoingEvent => event !== null && eventFilterIncludes(filter, event))
         .sort((a, b) => (a.occurred < b.occurred ? -1 : a.occurred > b.occurred ? 1 : 0))
         .forEach(send);
     }
@@ -82,15 +88,13 @@ export class EventStream implements OnApplicationBootstrap {
     return this.subscribers.size;
   }
 
-  private distribute(value: unknown): void {
-    const now = new Date();
-    const event = outgoing(value, now);
-    if (event === null) {
-      this.logger.warn('dropped a message on the events subjects: not an event');
-      return;
-    }
-    this.recent.push({ event, arrivedAt: now.getTime() });
-    this.prune(now.getTime());
+  private distribute(body: UnreadBody<PrefectEvent>): void {
+    const recent: Recent = { body, arrivedAt: Date.now() };
+    this.recent.push(recent);
+    this.prune(recent.arrivedAt);
+    if (this.subscribers.size === 0) return;
+    const event = this.read(recent);
+    if (event === null) return;
     for (const subscriber of this.subscribers) {
       try {
         if (eventFilterIncludes(subscriber.filter, event)) subscriber.send(event);
@@ -100,6 +104,20 @@ export class EventStream implements OnApplicationBootstrap {
         );
       }
     }
+  }
+
+  /** The event `recent` holds, read on first use and stamped `received` as it arrived; null (warned once) if none. */
+  private read(recent: Recent): OutgoingEvent | null {
+    if (recent.event !== undefined) return recent.event;
+    let value: unknown;
+    try {
+      value = recent.body.read();
+    } catch {
+      value = undefined;
+    }
+    recent.event = outgoing(value, new Date(recent.arrivedAt));
+    if (recent.event === null) this.logger.warn('dropped a message on the events subjects: not an event');
+    return recent.event;
   }
 
   private prune(now: number): void {

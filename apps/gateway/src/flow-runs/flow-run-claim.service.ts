@@ -12,7 +12,7 @@ import {
   stateFromRow,
 } from '@app/domain';
 import { RpcReply } from '@app/messaging';
-import { Database, FlowRunEntity, Transaction } from '@app/persistence';
+import { Database, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import { ValidClaim } from './claim-request.pipe';
@@ -20,6 +20,9 @@ import { FlowRunStateService } from './flow-run-state.service';
 
 /** How long a NATS worker should hold off when the queue or pool has no free slot. */
 const NO_SLOT_RETRY_SECONDS = 1;
+
+/** A first attempt found the pool's slots locked while holding its run: it must start again in the poll's order. */
+const POOL_SLOTS_BUSY = Symbol('pool slots busy');
 
 /**
  * A claim sent over NATS by a worker that took the run straight from the bus: `set_state` PENDING through the same
@@ -50,29 +53,48 @@ export class FlowRunClaimService {
     );
   }
 
-  private async decide(poolId: string, { request, offer }: ValidClaim): Promise<RpcReply> {
-    const { flow_run_id: id, transition_id: transitionId } = request;
-    // Lock order as in a poll (the pool's slots, then the run), so the two cannot deadlock.
-    const unlocked = await this.db.repos.flowRuns.findById(id);
-    const queue = unlocked?.work_queue_id ? await this.db.repos.workQueues.findById(unlocked.work_queue_id) : null;
-    const notFound = objectNotFound(`Flow run with id ${id} not found`);
-    if (!queue || queue.work_pool_id !== poolId) throw notFound;
+  /**
+   * One transaction of two statements (the run locked and read with everything the claim needs, then the write)
+   * for a claim that counts no slots. The pool's slots are locked only where a limit makes claims and polls compete
+   * for them; a poll takes that lock before the runs it hands out, so a claim holding its run must not wait for it:
+   * should it be taken, the claim starts again in the poll's order.
+   */
+  private async decide(poolId: string, claim: ValidClaim): Promise<RpcReply> {
+    const first = await this.db.transaction((tx) => this.attempt(tx, poolId, claim, false));
+    if (first !== POOL_SLOTS_BUSY) return first;
     return this.db.transaction(async (tx) => {
-      await tx.delivery.lockPoolSlots(queue.work_pool_id);
-      const run = await tx.flowRuns.findByIdForUpdate(id);
-      if (!run || run.work_queue_id !== queue.id) throw notFound;
-      const current = run.state_id ? await tx.flowRunStates.findById(run.state_id) : null;
-      const state = current && stateFromRow(current);
-      // A resent claim goes straight to orchestration, which recognises it if it won.
-      if (state?.state_details.transition_id !== transitionId) {
-        if (!mayClaimOffer(run, offer, new Date())) {
-          const reason =
-            run.state_type === 'SCHEDULED'
-              ? 'This message is no longer the delivery of this run: it was published again, or another worker holds it.'
-              : `This run is in a ${run.state_type} state and cannot transition to a PENDING state.`;
-          return unwritten(state, 'ABORT', { type: 'abort_details', reason });
-        }
-        if (!(await this.hasFreeSlot(tx, queue.id))) {
+      await tx.delivery.lockPoolSlots(poolId);
+      return (await this.attempt(tx, poolId, claim, true)) as RpcReply;
+    });
+  }
+
+  private async attempt(
+    tx: Transaction,
+    poolId: string,
+    { request, offer }: ValidClaim,
+    slotsLocked: boolean,
+  ): Promise<RpcReply | typeof POOL_SLOTS_BUSY> {
+    const { flow_run_id: id, transition_id: transitionId } = request;
+    const locked = await tx.flowRuns.lockForClaim(id, poolId);
+    if (!locked?.run.work_queue_id) throw objectNotFound(`Flow run with id ${id} not found`);
+    const { run, limits } = locked;
+    const queueId = locked.run.work_queue_id;
+    const state = locked.current && stateFromRow(locked.current);
+    // A resent claim goes straight to orchestration, which recognises it if it won.
+    if (state?.state_details.transition_id !== transitionId) {
+      if (!mayClaimOffer(run, offer, new Date())) {
+        const reason =
+          run.state_type === 'SCHEDULED'
+            ? 'This message is no longer the delivery of this run: it was published again, or another worker holds it.'
+            : `This run is in a ${run.state_type} state and cannot transition to a PENDING state.`;
+        return unwritten(state, 'ABORT', { type: 'abort_details', reason });
+      }
+      const pool = { id: poolId, concurrency_limit: limits.pool };
+      const queue = { id: queueId, concurrency_limit: limits.queue };
+      if (slotsLimited(pool, [queue])) {
+        if (!slotsLocked && !(await tx.delivery.tryLockPoolSlots(poolId))) return POOL_SLOTS_BUSY;
+        const held = await tx.delivery.busySlotsOfPool(poolId, new Date());
+        if (slotBudget(1, pool, held).queueAllowance(queue) === 0) {
           return unwritten(state, 'WAIT', {
             type: 'wait_details',
             delay_seconds: NO_SLOT_RETRY_SECONDS,
@@ -80,31 +102,15 @@ export class FlowRunClaimService {
           });
         }
       }
-      const proposal = { type: 'PENDING' as const, state_details: { transition_id: transitionId } };
-      const outcome = await this.states.transition(tx, run, proposal, {
-        force: false,
-        client: { clientVersion: null, apiVersion: null },
-      });
-      const body: ClaimFlowRunReply = presentOrchestrationResult(outcome);
-      if (won(outcome, transitionId)) {
-        const claimed = (await tx.flowRuns.findById(id)) as FlowRunEntity & { work_queue_id: string };
-        body.run = presentWorkerFlowRun(claimed, queue.work_pool_id);
-      }
-      return { status: outcome.written ? 201 : 200, body };
+    }
+    const proposal = { type: 'PENDING' as const, state_details: { transition_id: transitionId } };
+    const { outcome, run: written } = await this.states.transitionLocked(tx, locked, proposal, {
+      force: false,
+      client: { clientVersion: null, apiVersion: null },
     });
-  }
-
-  /** Whether the queue and its pool can take one more active run. */
-  private async hasFreeSlot(tx: Transaction, queueId: string): Promise<boolean> {
-    const queue = await tx.workQueues.findById(queueId);
-    const pool = queue && (await tx.workPools.findById(queue.work_pool_id));
-    if (!queue || !pool || !slotsLimited(pool, [queue])) return true;
-    const active = (await tx.delivery.queuesOfPool(pool.id)).filter((q) => !q.is_paused);
-    const held = await tx.delivery.busySlots(
-      active.map((q) => q.id),
-      new Date(),
-    );
-    return slotBudget(1, pool, held).queueAllowance(queue) > 0;
+    const body: ClaimFlowRunReply = presentOrchestrationResult(outcome);
+    if (won(outcome, transitionId)) body.run = presentWorkerFlowRun({ ...written, work_queue_id: queueId }, poolId);
+    return { status: outcome.written ? 201 : 200, body };
   }
 }
 

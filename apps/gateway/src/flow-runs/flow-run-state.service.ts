@@ -1,7 +1,7 @@
 import { OrchestrationResult, SetFlowRunStateDto, StateCreateDto } from '@app/contracts';
 import { objectNotFound, orchestrateFlowRun, OrchestrationOutcome, presentOrchestrationResult } from '@app/domain';
 import { FlowRunProposals, FlowRunTransitions, NewFlowRun, NewRunsPlace } from '@app/orchestration';
-import { FlowRunEntity, Transaction } from '@app/persistence';
+import { FlowRunEntity, LockedForTransition, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import type { OrchestrationClient } from './orchestration-client.decorator';
@@ -67,6 +67,19 @@ export class FlowRunStateService {
     options: { force: boolean; client: OrchestrationClient },
   ): Promise<OrchestrationOutcome> {
     return this.transitions.transition(tx, run, proposal, {
+      client: options.client,
+      orchestrate: (context) => orchestrateFlowRun(context, { force: options.force }),
+    });
+  }
+
+  /** `transition` for a run the caller locked with its context; resolves also to the run as written. */
+  transitionLocked(
+    tx: Transaction,
+    locked: LockedForTransition,
+    proposal: StateCreateDto,
+    options: { force: boolean; client: OrchestrationClient },
+  ): Promise<{ outcome: OrchestrationOutcome; run: FlowRunEntity }> {
+    return this.transitions.transitionLocked(tx, locked, proposal, {
       client: options.client,
       orchestrate: (context) => orchestrateFlowRun(context, { force: options.force }),
     });

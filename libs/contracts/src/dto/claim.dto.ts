@@ -25,7 +25,7 @@ export class ClaimFlowRunRequestDto {
 
 /**
  * The answer to a claim: what `set_state` would answer and, when the run is the claimer's (ACCEPT, or its own
- * claim resent and recognised), `run`: the run to execute, read from the database after the claim.
+ * claim resent and recognised), `run`: the run to execute, as the claim left it in the database.
  */
 export interface ClaimFlowRunReply extends OrchestrationResult {
   run?: WorkerFlowRunResponse;

@@ -103,6 +103,14 @@ describe('orchestration engine', () => {
     expect(adjusted).toEqual([]);
   });
 
+  it('runs bookkeeping without waiting: every transform has adjusted the state before the first await', async () => {
+    const adjusted: number[] = [];
+    const transforms = [1, 2, 3].map((n) => bookkeeping(() => adjusted.push(n)));
+    const outcome = orchestrate(context(null, pending()), [transforms]);
+    expect(adjusted).toEqual([1, 2, 3]);
+    await expect(outcome).resolves.toMatchObject({ written: true });
+  });
+
   it('refuses to reject into "no change" a run that has no state', async () => {
     const rejecting = loggingRule('a', [], (rule) => rule.reject(null, 'no'));
     await expect(orchestrate(context(null, pending()), [[rejecting]])).rejects.toThrow(

@@ -32,12 +32,16 @@ export async function orchestrate(
   for (const policy of policies) {
     for (const Rule of rulesFor(policy, from, to)) {
       const rule = new Rule(context, from, to);
-      await rule.enter();
+      const entering = rule.enter();
+      if (entering) await entering;
       entered.push(rule);
     }
   }
   context.validatedState = context.proposedState ?? context.initialState;
-  for (const rule of entered.reverse()) await rule.exit();
+  for (const rule of entered.reverse()) {
+    const exiting = rule.exit();
+    if (exiting) await exiting;
+  }
   return {
     status: context.status,
     details: context.details,

@@ -1,10 +1,14 @@
 import type { OrchestrationContext } from './context';
 import { ALL_ORCHESTRATION_STATES, RunState, StateType } from './states';
 
-/** One governed step around a transition: entered before the new state is validated, exited after. */
+/**
+ * One governed step around a transition: entered before the new state is validated, exited after. A step with
+ * nothing to wait for (bookkeeping) returns nothing, and is not awaited: awaiting each of a dozen transforms, twice,
+ * made most of what creating a run allocated.
+ */
 export interface Transition {
-  enter(): Promise<void>;
-  exit(): Promise<void>;
+  enter(): Promise<void> | void;
+  exit(): Promise<void> | void;
 }
 
 /** A rule or transform class, as a policy lists it: it says which transitions it governs. */
@@ -39,15 +43,16 @@ export abstract class OrchestrationRule implements Transition {
     private toStateType: StateType | null,
   ) {}
 
-  async enter(): Promise<void> {
+  // The hook's own promise, not one more around it (see `Transition`).
+  enter(): Promise<void> | void {
     if (this.invalid()) return;
-    await this.beforeTransition(this.context.initialState, this.context.proposedState);
+    return this.beforeTransition(this.context.initialState, this.context.proposedState);
   }
 
-  async exit(): Promise<void> {
+  exit(): Promise<void> | void {
     if (this.invalid()) return;
-    if (this.transitionChanged()) await this.cleanup(this.context.initialState, this.context.validatedState);
-    else await this.afterTransition(this.context.initialState, this.context.validatedState);
+    if (this.transitionChanged()) return this.cleanup(this.context.initialState, this.context.validatedState);
+    return this.afterTransition(this.context.initialState, this.context.validatedState);
   }
 
   protected async beforeTransition(_initial: RunState | null, _proposed: RunState | null): Promise<void> {}
@@ -115,13 +120,13 @@ export abstract class UniversalTransform implements Transition {
     _toStateType: StateType | null,
   ) {}
 
-  async enter(): Promise<void> {
-    if (this.context.proposedState) await this.beforeTransition(this.context.proposedState);
+  enter(): Promise<void> | void {
+    if (this.context.proposedState) return this.beforeTransition(this.context.proposedState);
   }
 
-  async exit(): Promise<void> {
+  exit(): Promise<void> | void {
     const { proposedState, validatedState } = this.context;
-    if (proposedState && validatedState) await this.afterTransition(validatedState);
+    if (proposedState && validatedState) return this.afterTransition(validatedState);
   }
 
   protected async beforeTransition(_proposed: RunState): Promise<void> {}
@@ -131,9 +136,17 @@ export abstract class UniversalTransform implements Transition {
 
 /** A transform that only adjusts the proposed state or the run before validation. */
 export function bookkeeping(adjust: (proposed: RunState, context: OrchestrationContext) => void): TransitionRule {
-  return class extends UniversalTransform {
-    protected override async beforeTransition(proposed: RunState): Promise<void> {
-      adjust(proposed, this.context);
+  // Synchronous, as `adjust` is (see `Transition`).
+  return class implements Transition {
+    static readonly fromStates = ALL_ORCHESTRATION_STATES;
+    static readonly toStates = ALL_ORCHESTRATION_STATES;
+
+    constructor(private readonly context: OrchestrationContext) {}
+
+    enter(): void {
+      if (this.context.proposedState) adjust(this.context.proposedState, this.context);
     }
+
+    exit(): void {}
   };
 }

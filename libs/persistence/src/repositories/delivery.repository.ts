@@ -278,14 +278,19 @@ export class DeliveryRepository {
    * Slots held per queue: runs in a slot-occupying state (PENDING, RUNNING), plus runs leased to a poller and not yet claimed (a drained
    * run is off the bus, so without its lease the next poll would hand its slot out again).
    */
-  async busySlots(workQueueIds: string[], now: Date): Promise<Map<string, number>> {
+  busySlots(workQueueIds: string[], now: Date): Promise<Map<string, number>> {
+    return this.busySlotsWhere('work_queue_id = ANY($1)', workQueueIds, now);
+  }
+
+  /** Slots held per queue, of the queues `queues` (a condition on `work_queue_id` over `$1`) selects. */
+  private async busySlotsWhere(queues: string, queuesParameter: unknown, now: Date): Promise<Map<string, number>> {
     const rows: { work_queue_id: string; count: number }[] = await this.manager.query(
       `SELECT work_queue_id, count(*)::int AS count FROM flow_run
-        WHERE work_queue_id = ANY($1) AND state_type = ANY($3) GROUP BY work_queue_id
+        WHERE ${queues} AND state_type = ANY($3) GROUP BY work_queue_id
        UNION ALL
        SELECT work_queue_id, count(*)::int AS count FROM flow_run
-        WHERE work_queue_id = ANY($1) AND leased_until > $2 AND state_type = 'SCHEDULED' GROUP BY work_queue_id`,
-      [workQueueIds, now, SLOT_OCCUPYING_STATE_TYPES],
+        WHERE ${queues} AND leased_until > $2 AND state_type = 'SCHEDULED' GROUP BY work_queue_id`,
+      [queuesParameter, now, SLOT_OCCUPYING_STATE_TYPES],
     );
     const busy = new Map<string, number>();
     for (const row of rows) busy.set(row.work_queue_id, (busy.get(row.work_queue_id) ?? 0) + row.count);
@@ -295,6 +300,27 @@ export class DeliveryRepository {
   /** Serialises polls of one pool for the rest of the transaction (needed only where slots are limited). */
   async lockPoolSlots(workPoolId: string): Promise<void> {
     await this.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [workPoolId]);
+  }
+
+  /**
+   * {@link lockPoolSlots} without waiting: resolves to whether the lock is now held. For a caller already holding a
+   * run's lock, which must not wait for the pool's (a poll holding it may be waiting for that run: a deadlock).
+   */
+  async tryLockPoolSlots(workPoolId: string): Promise<boolean> {
+    const [row]: { locked: boolean }[] = await this.manager.query(
+      `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked`,
+      [workPoolId],
+    );
+    return row.locked;
+  }
+
+  /** {@link busySlots} of every unpaused queue of the pool, in one statement. */
+  busySlotsOfPool(workPoolId: string, now: Date): Promise<Map<string, number>> {
+    return this.busySlotsWhere(
+      `work_queue_id IN (SELECT id FROM work_queue WHERE work_pool_id = $1 AND NOT is_paused)`,
+      workPoolId,
+      now,
+    );
   }
 
   /**
@@ -414,14 +440,16 @@ export class DeliveryRepository {
 
   /**
    * A poll's bookkeeping (Prefect's `record_work_queue_polls`): every polled queue gets `last_polled`, NOT_READY
-   * ones become READY (PAUSED stay PAUSED). Resolves to the queues that became READY.
+   * ones become READY (PAUSED stay PAUSED). Resolves to the queues that became READY. Locked in id order, `FOR NO KEY
+   * UPDATE` (what the update takes anyway): a poll's transaction holds its queues `FOR KEY SHARE` while it leases runs
+   * referring to them, and `FOR UPDATE` would wait for it, and deadlock with it.
    */
   async recordQueuePolls(workQueueIds: string[], polledAt: Date): Promise<{ id: string; name: string }[]> {
     if (workQueueIds.length === 0) return [];
     const [polled]: [{ id: string; name: string; before: string }[], number] = await this.manager.query(
       `UPDATE work_queue wq SET last_polled = $2, updated = now(),
               status = CASE WHEN wq.status = 'NOT_READY' THEN 'READY' ELSE wq.status END
-         FROM (SELECT id, status AS before FROM work_queue WHERE id = ANY($1) ORDER BY id FOR UPDATE) AS old
+         FROM (SELECT id, status AS before FROM work_queue WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) AS old
         WHERE wq.id = old.id
        RETURNING wq.id, wq.name, old.before`,
       [workQueueIds, polledAt],
@@ -431,14 +459,15 @@ export class DeliveryRepository {
 
   /**
    * Deployments on the polled queues become READY with `last_polled` (Prefect's `mark_deployments_ready`:
-   * locked in id order so concurrent marks cannot deadlock; `updated` deliberately untouched). Resolves to the
+   * locked in id order so concurrent marks cannot deadlock, and `FOR NO KEY UPDATE` so as not to wait for polls
+   * leasing the deployments' runs, see `recordQueuePolls`; `updated` deliberately untouched). Resolves to the
    * deployments that were NOT_READY, with what their events name.
    */
   async markDeploymentsReady(workQueueIds: string[], polledAt: Date): Promise<ReadiedDeployment[]> {
     if (workQueueIds.length === 0) return [];
     return this.manager.query(
       `WITH locked AS (
-         SELECT id, status FROM deployment WHERE work_queue_id = ANY($1) ORDER BY id FOR UPDATE
+         SELECT id, status FROM deployment WHERE work_queue_id = ANY($1) ORDER BY id FOR NO KEY UPDATE
        ), changed AS (
          UPDATE deployment d SET status = 'READY', last_polled = $2 FROM locked
           WHERE d.id = locked.id

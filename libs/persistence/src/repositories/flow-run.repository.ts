@@ -3,6 +3,7 @@ import { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { FlowRunEntity, FlowRunStateEntity, StateType } from '../entities';
 import { EntityRepository } from './entity-repository';
+import { SharedRecordset, sharedRecordset } from './shared-recordset';
 
 /** What the run belongs to, as its state events name it and as the deployment concurrency rules read it. */
 export interface FlowRunSurroundings {
@@ -19,6 +20,12 @@ export interface TransitionContextRow {
   marks: { type: StateType; timestamp: Date }[];
   surroundings: FlowRunSurroundings;
 }
+
+/** A run locked for a transition, with what orchestrating it reads. */
+export type LockedForTransition = TransitionContextRow & { run: FlowRunEntity };
+
+/** A run locked for a claim: {@link LockedForTransition} plus the concurrency limits of its queue and pool. */
+export type LockedForClaim = LockedForTransition & { limits: { queue: number | null; pool: number | null } };
 
 /**
  * The select list of {@link TransitionContextRow} for the run `fr`, whose current state is joined as `s`. Scalar
@@ -53,9 +60,6 @@ interface TransitionContextColumns {
   x_work_queue: FlowRunSurroundings['workQueue'];
   x_work_pool: FlowRunSurroundings['workPool'];
 }
-
-/** A run locked for a transition, with what orchestrating it reads. */
-export type LockedForTransition = TransitionContextRow & { run: FlowRunEntity };
 
 function transitionContext(row: TransitionContextColumns): TransitionContextRow {
   const stamps = row.mark_timestamps ?? [];
@@ -106,33 +110,46 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
    * Inserts runs (each with its `id` and first `state_id` given) and their first states, set-based in one statement:
    * one multi-row INSERT for the runs, one for the states of those inserted. A run whose `(flow_id, idempotency_key)`
    * exists already (or comes earlier in `runs`) is skipped with its state. Resolves to the ids inserted. Every run row
-   * must carry the same keys (columns left out take their defaults), and so must every state row.
+   * must carry the same keys (columns left out take their defaults), and so must every state row. What the rows share
+   * is sent once (see {@link sharedRecordset}).
    */
   async insertManyWithStates(
     runs: readonly Record<string, unknown>[],
     states: readonly FlowRunStateRow[],
   ): Promise<Set<string>> {
     if (runs.length === 0) return new Set();
-    const columnsOf = (rows: readonly object[]) =>
-      Object.keys(rows[0])
-        .map((key) => `"${key.replace(/"/g, '""')}"`)
-        .join(', ');
-    const runColumns = columnsOf(runs);
-    const stateColumns = columnsOf(states);
+    const quoted = (column: string) => `"${column.replace(/"/g, '""')}"`;
+    /** The column list, and the select list taking each column from the shared record `c` or its row's `r`. */
+    const lists = ({ columns, sharedColumns }: SharedRecordset, r: string, c: string) => ({
+      columns: columns.map(quoted).join(', '),
+      values: columns.map((column) => `${sharedColumns.has(column) ? c : r}.${quoted(column)}`).join(', '),
+    });
+    const runRows = sharedRecordset(runs);
+    const run = lists(runRows, 'r', 'c');
+    const stateRows = states.length > 0 ? sharedRecordset(states) : null;
+    const state = stateRows && lists(stateRows, 's', 't');
+    const statesInsert =
+      stateRows && state
+        ? `, states AS (
+         INSERT INTO flow_run_state (${state.columns})
+         SELECT ${state.values}
+           FROM jsonb_populate_recordset(NULL::flow_run_state, $3::jsonb) AS s,
+                jsonb_populate_record(NULL::flow_run_state, $4::jsonb) AS t
+          WHERE ${stateRows.sharedColumns.has('flow_run_id') ? 't' : 's'}.flow_run_id IN (SELECT id FROM inserted)
+       )`
+        : '';
     const rows: { id: string }[] = await this.manager.query(
       `WITH inserted AS (
-         INSERT INTO flow_run (${runColumns})
-         SELECT ${runColumns} FROM jsonb_populate_recordset(NULL::flow_run, $1::jsonb) WITH ORDINALITY AS r
+         INSERT INTO flow_run (${run.columns})
+         SELECT ${run.values}
+           FROM jsonb_populate_recordset(NULL::flow_run, $1::jsonb) WITH ORDINALITY AS r,
+                jsonb_populate_record(NULL::flow_run, $2::jsonb) AS c
           ORDER BY r.ordinality
          ON CONFLICT (flow_id, idempotency_key) DO NOTHING
          RETURNING id
-       ), states AS (
-         INSERT INTO flow_run_state (${stateColumns})
-         SELECT ${stateColumns} FROM jsonb_populate_recordset(NULL::flow_run_state, $2::jsonb) AS s
-          WHERE s.flow_run_id IN (SELECT id FROM inserted)
-       )
+       )${statesInsert}
        SELECT id FROM inserted`,
-      [JSON.stringify(runs), JSON.stringify(states)],
+      [runRows.varying, runRows.shared, ...(stateRows ? [stateRows.varying, stateRows.shared] : [])],
     );
     return new Set(rows.map((row) => row.id));
   }
@@ -169,7 +186,43 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
    * one run at once, such as two workers claiming it).
    */
   async lockForTransition(id: string): Promise<LockedForTransition | null> {
-    return (await this.lockManyForTransition([id])).get(id) ?? null;
+    const locked = await this.lockWithContext(id, '', '', [id]);
+    return locked && { run: locked.run, ...locked.context };
+  }
+
+  /**
+   * {@link lockForTransition} for a run in a queue of the pool `workPoolId`, spelt as stored (a run elsewhere, or in
+   * no queue, is neither locked nor read), with the concurrency limits of its queue and pool, read in the same
+   * statement.
+   */
+  async lockForClaim(id: string, workPoolId: string): Promise<LockedForClaim | null> {
+    const locked = await this.lockWithContext(
+      id,
+      `, (SELECT json_build_object('queue', q.concurrency_limit, 'pool', p.concurrency_limit)
+            FROM work_queue q JOIN work_pool p ON p.id = q.work_pool_id WHERE q.id = fr.work_queue_id) AS "x_limits"`,
+      // Compared as text, as the id is written: any other spelling (or no uuid at all) names no pool of ours.
+      ' AND EXISTS (SELECT 1 FROM work_queue wq WHERE wq.id = fr.work_queue_id AND wq.work_pool_id::text = $2::text)',
+      [id, workPoolId],
+    );
+    if (!locked) return null;
+    const limits = locked.extra.x_limits as { queue: number | null; pool: number | null } | null;
+    return { run: locked.run, ...locked.context, limits: limits ?? { queue: null, pool: null } };
+  }
+
+  private async lockWithContext(
+    id: string,
+    extraColumns: string,
+    extraCondition: string,
+    parameters: unknown[],
+  ): Promise<{ run: FlowRunEntity; context: TransitionContextRow; extra: Record<string, unknown> } | null> {
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `SELECT fr.*, ${TRANSITION_CONTEXT}${extraColumns}
+         FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = fr.state_id
+        WHERE fr.id = $1${extraCondition}
+          FOR UPDATE OF fr`,
+      parameters,
+    );
+    return rows.length === 0 ? null : this.lockedFromRow(rows[0]);
   }
 
   /**
@@ -177,47 +230,47 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
    * so the two never wait on each other in a cycle). Unknown ids are absent from the map.
    */
   async lockManyForTransition(ids: readonly string[]): Promise<Map<string, LockedForTransition>> {
-    const locked = new Map<string, LockedForTransition>();
-    if (ids.length === 0) return locked;
     const rows: Record<string, unknown>[] = await this.manager.query(
-      ids.length === 1
-        ? `SELECT fr.*, ${TRANSITION_CONTEXT}
-             FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = fr.state_id
-            WHERE fr.id = $1
-              FOR UPDATE OF fr`
-        : `SELECT fr.*, ${TRANSITION_CONTEXT}
-             FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = fr.state_id
-            WHERE fr.id = ANY($1::uuid[])
-            ORDER BY fr.id
-              FOR UPDATE OF fr`,
-      ids.length === 1 ? [ids[0]] : [ids],
+      `SELECT fr.*, ${TRANSITION_CONTEXT}
+         FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = fr.state_id
+        WHERE fr.id = ANY($1::uuid[])
+        ORDER BY fr.id
+          FOR UPDATE OF fr`,
+      [ids],
     );
+    const locked = new Map<string, LockedForTransition>();
     for (const row of rows) {
-      const { s_id, s_type, s_name, s_timestamp, s_message, s_data, s_state_details, ...rest } = row;
-      const { mark_types, mark_timestamps, x_flow, x_deployment, x_work_queue, x_work_pool, ...columns } = rest;
-      const run = flowRunFromRow(columns);
-      if (s_id !== run.state_id) {
-        locked.set(run.id, { run, ...(await this.transitionContextOf(run)) });
-        continue;
-      }
-      const context = transitionContext({
-        s_id,
-        s_type,
-        s_name,
-        s_timestamp,
-        s_message,
-        s_data,
-        s_state_details,
-        mark_types,
-        mark_timestamps,
-        x_flow,
-        x_deployment,
-        x_work_queue,
-        x_work_pool,
-      } as TransitionContextColumns);
+      const { run, context } = await this.lockedFromRow(row);
       locked.set(run.id, { run, ...context });
     }
     return locked;
+  }
+
+  /** A row of a lock statement: the run, its transition's context (read again if the state moved), extra columns. */
+  private async lockedFromRow(
+    row: Record<string, unknown>,
+  ): Promise<{ run: FlowRunEntity; context: TransitionContextRow; extra: Record<string, unknown> }> {
+    const { s_id, s_type, s_name, s_timestamp, s_message, s_data, s_state_details, ...rest } = row;
+    const { mark_types, mark_timestamps, x_flow, x_deployment, x_work_queue, x_work_pool, x_limits, ...columns } = rest;
+    const run = flowRunFromRow(columns);
+    const extra = { x_limits };
+    if (s_id !== run.state_id) return { run, context: await this.transitionContextOf(run), extra };
+    const context = transitionContext({
+      s_id,
+      s_type,
+      s_name,
+      s_timestamp,
+      s_message,
+      s_data,
+      s_state_details,
+      mark_types,
+      mark_timestamps,
+      x_flow,
+      x_deployment,
+      x_work_queue,
+      x_work_pool,
+    } as TransitionContextColumns);
+    return { run, context, extra };
   }
 
   /** What orchestrating a transition of `run` (locked by the caller, or created in this transaction) reads, at once. */
@@ -234,15 +287,16 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
 
   /**
    * A transition's writes in one statement: the new state joins the run's history (when there is one) and the run's
-   * columns take `changes` (the new `state_id` among them), `updated` moving as on every update.
+   * columns take `changes` (the new `state_id` among them), `updated` moving as on every update. Resolves to the
+   * `updated` written (null when there was nothing to write), so that a caller can answer with the row as written.
    */
   async commitTransition(
     id: string,
     changes: Partial<Omit<FlowRunEntity, 'id'>>,
     state: FlowRunStateRow | null,
-  ): Promise<void> {
+  ): Promise<Date | null> {
     const columns = Object.keys(changes).map((key) => `"${key.replace(/"/g, '""')}"`);
-    if (columns.length === 0 && !state) return;
+    if (columns.length === 0 && !state) return null;
     const stateColumns = state
       ? Object.keys(state)
           .map((key) => `"${key.replace(/"/g, '""')}"`)
@@ -255,12 +309,14 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
          ) `
       : '';
     const assignments = [...columns.map((column) => `${column} = c.${column}`), 'updated = CURRENT_TIMESTAMP'];
-    await this.manager.query(
+    const [rows]: [{ updated: Date }[], number] = await this.manager.query(
       `${insertState}UPDATE flow_run fr SET ${assignments.join(', ')}
          FROM jsonb_populate_record(NULL::flow_run, $2::jsonb) AS c
-        WHERE fr.id = $1`,
+        WHERE fr.id = $1
+        RETURNING fr.updated`,
       state ? [id, JSON.stringify(changes), JSON.stringify(state)] : [id, JSON.stringify(changes)],
     );
+    return rows[0]?.updated ?? null;
   }
 
   /**
