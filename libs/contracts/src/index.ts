@@ -6,6 +6,7 @@ export * from './dto/concurrency-status.dto';
 export * from './dto/deployment.dto';
 export * from './dto/filters.dto';
 export * from './dto/flow-run-create-fast-path';
+export * from './dto/set-state-fast-path';
 export * from './dto/flow-run.dto';
 export * from './dto/flow.dto';
 export * from './dto/log.dto';

@@ -22,6 +22,7 @@ import {
   LockedForTransition,
   Transaction,
   TransitionContextRow,
+  TransitionWrite,
 } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { transactionalDeploymentConcurrency } from './deployment-concurrency';
@@ -43,6 +44,19 @@ export interface NewFlowRun {
   values: NewRunSubject & Record<string, unknown> & { parent_task_run_id: string | null; empirical_policy: unknown };
   proposal: StateCreateDto;
 }
+
+/** One proposal of a batch: the run `id`, the state proposed, and how. */
+export interface ProposalFor {
+  id: string;
+  proposal: StateCreateDto;
+  options: TransitionOptions;
+}
+
+/**
+ * What became of one proposal of a batch: its outcome (null when the run is unknown), or `alone` when it must be
+ * proposed again in a transaction of its own (see {@link FlowRunTransitions.transitionManyById}).
+ */
+export type BatchedOutcome = { outcome: OrchestrationOutcome | null } | { alone: true };
 
 /**
  * Moves flow runs between states: the API's `set_state`, run creation and claims, and the scheduler's services all
@@ -94,13 +108,60 @@ export class FlowRunTransitions {
     return this.transitionWith(tx, locked.run, locked, proposal, options);
   }
 
+  /**
+   * `transitionById` for many proposals in one transaction, each for a different run, answered in their order: the
+   * runs are locked and read in one statement (in id order), each proposal is orchestrated in memory in turn, and
+   * all the writes go in one statement. What follows a committed state is hooked per proposal, as `transition` does.
+   * A proposal whose rules may take a deployment's advisory lock (its deployment has a concurrency limit, or its
+   * state holds a lease) is not orchestrated: it comes back `alone`, to be proposed in a transaction of its own,
+   * since a batch taking several deployments' locks in proposal order could deadlock with another batch. A rule
+   * that throws rejects the whole batch (its statements may have run), for the caller to roll back.
+   */
+  async transitionManyById(tx: Transaction, proposals: readonly ProposalFor[]): Promise<BatchedOutcome[]> {
+    const ids = proposals.map(({ id }) => id);
+    // A second proposal for a run must see the first's outcome, which an in-memory batch would not show it.
+    if (new Set(ids).size !== ids.length) throw new Error('a batch of proposals holds two for one run');
+    const locked = await tx.flowRuns.lockManyForTransition(ids);
+    const results: BatchedOutcome[] = [];
+    const writes: TransitionWrite[] = [];
+    const hooks: (() => void)[] = [];
+    for (const { id, proposal, options } of proposals) {
+      const context = locked.get(id);
+      if (!context) {
+        results.push({ outcome: null });
+      } else if (mayTakeDeploymentLock(context)) {
+        results.push({ alone: true });
+      } else {
+        const { before, outcome } = await this.orchestrate(tx, context, proposal, options);
+        const write = this.writeOf(context.run, before, outcome);
+        if (write) writes.push(write);
+        hooks.push(() => this.hookCommitted(tx, context.run, outcome, context.surroundings));
+        results.push({ outcome });
+      }
+    }
+    await tx.flowRuns.commitTransitions(writes);
+    for (const hook of hooks) hook();
+    return results;
+  }
+
   private async transitionWith(
     tx: Transaction,
     run: FlowRunEntity,
-    { current, marks, surroundings }: TransitionContextRow,
+    context: TransitionContextRow,
     proposal: StateCreateDto,
     options: TransitionOptions,
   ): Promise<{ outcome: OrchestrationOutcome; run: FlowRunEntity }> {
+    const { before, outcome } = await this.orchestrate(tx, { run, ...context }, proposal, options);
+    return { outcome, run: await this.commit(tx, run, before, outcome, context.surroundings) };
+  }
+
+  /** Runs `proposal` through the rules for the locked `run`, in memory but for what the rules read or hold. */
+  private async orchestrate(
+    tx: Transaction,
+    { run, current, marks, surroundings }: LockedForTransition,
+    proposal: StateCreateDto,
+    options: TransitionOptions,
+  ): Promise<{ before: OrchestratedRun; outcome: OrchestrationOutcome }> {
     const now = new Date();
     const before = orchestratedRun(run);
     const context = new OrchestrationContext(
@@ -116,8 +177,7 @@ export class FlowRunTransitions {
         deploymentConcurrency: transactionalDeploymentConcurrency(tx, this.config, surroundings.deployment),
       },
     );
-    const outcome = await options.orchestrate(context);
-    return { outcome, run: await this.commit(tx, run, before, outcome, surroundings) };
+    return { before, outcome: await options.orchestrate(context) };
   }
 
   /**
@@ -205,23 +265,50 @@ export class FlowRunTransitions {
     outcome: OrchestrationOutcome,
     surroundings: FlowRunSurroundings,
   ): Promise<FlowRunEntity> {
+    const write = this.writeOf(run, before, outcome);
+    if (!write) return run;
+    const updated = await tx.flowRuns.commitTransition(write.id, write.changes, write.state);
+    this.hookCommitted(tx, run, outcome, surroundings);
+    return Object.assign(Object.create(Object.getPrototypeOf(run) as object) as FlowRunEntity, run, write.changes, {
+      updated: updated ?? run.updated,
+    });
+  }
+
+  /** The writes of a transition: none when the rules wrote no state and changed nothing. */
+  private writeOf(run: FlowRunEntity, before: OrchestratedRun, outcome: OrchestrationOutcome): TransitionWrite | null {
     const changes = runChanges(before, outcome.run);
-    const written = (values: Partial<FlowRunEntity>, updated: Date | null) =>
-      Object.assign(Object.create(Object.getPrototypeOf(run) as object) as FlowRunEntity, run, values, {
-        updated: updated ?? run.updated,
-      });
     if (outcome.written && outcome.state) {
       const delivery = deliveryAfterTransition(run, outcome.state, outcome.run.next_scheduled_start_time);
-      const values = { ...changes, state_id: outcome.state.id, ...delivery };
-      const updated = await tx.flowRuns.commitTransition(before.id, values, stateRow(outcome.state, before.id));
-      if (outcome.state.type === 'SCHEDULED') tx.afterCommit(() => this.signals.requestDispatch());
-      const { initialState, state } = outcome;
-      tx.afterCommit(() => this.events.publish(run, outcome.run, initialState, state, surroundings));
-      return written(values, updated);
+      return {
+        id: before.id,
+        changes: { ...changes, state_id: outcome.state.id, ...delivery },
+        state: stateRow(outcome.state, before.id),
+      };
     }
-    if (Object.keys(changes).length > 0) {
-      return written(changes, await tx.flowRuns.commitTransition(before.id, changes, null));
-    }
-    return run;
+    return Object.keys(changes).length > 0 ? { id: before.id, changes, state: null } : null;
   }
+
+  /** What follows a committed state, once the transaction has committed: the dispatcher woken, the state's event. */
+  private hookCommitted(
+    tx: Transaction,
+    run: FlowRunEntity,
+    outcome: OrchestrationOutcome,
+    surroundings: FlowRunSurroundings,
+  ): void {
+    if (!outcome.written || !outcome.state) return;
+    if (outcome.state.type === 'SCHEDULED') tx.afterCommit(() => this.signals.requestDispatch());
+    const { initialState, state } = outcome;
+    tx.afterCommit(() => this.events.publish(run, outcome.run, initialState, state, surroundings));
+  }
+}
+
+/**
+ * Whether orchestrating a transition of the run may take its deployment's advisory lock: when the deployment has a
+ * concurrency limit (a claim takes a slot under it) or the current state holds a lease (renewed or kept under it).
+ */
+function mayTakeDeploymentLock({ current, surroundings }: TransitionContextRow): boolean {
+  return (
+    (surroundings.deployment !== null && surroundings.deployment.concurrency_limit !== null) ||
+    Boolean(current?.state_details?.deployment_concurrency_lease_id)
+  );
 }

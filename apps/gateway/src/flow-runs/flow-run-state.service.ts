@@ -1,7 +1,7 @@
 import { OrchestrationResult, SetFlowRunStateDto, StateCreateDto } from '@app/contracts';
 import { objectNotFound, orchestrateFlowRun, OrchestrationOutcome, presentOrchestrationResult } from '@app/domain';
-import { FlowRunTransitions, NewFlowRun, NewRunsPlace } from '@app/orchestration';
-import { Database, FlowRunEntity, LockedForTransition, Transaction } from '@app/persistence';
+import { FlowRunProposals, FlowRunTransitions, NewFlowRun, NewRunsPlace } from '@app/orchestration';
+import { FlowRunEntity, LockedForTransition, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import type { OrchestrationClient } from './orchestration-client.decorator';
@@ -10,31 +10,31 @@ import type { OrchestrationClient } from './orchestration-client.decorator';
 @Injectable()
 export class FlowRunStateService {
   constructor(
-    private readonly db: Database,
     private readonly transitions: FlowRunTransitions,
+    private readonly proposals: FlowRunProposals,
     private readonly metrics: GatewayMetrics,
   ) {}
 
   /**
    * `POST /flow_runs/{id}/set_state`. The run stays locked from the read to the commit, so concurrent
    * proposals for one run are orchestrated one after the other: of two workers claiming a SCHEDULED run,
-   * the second sees PENDING and is told to abort. `created` says whether a new state was written.
+   * the second sees PENDING and is told to abort. Concurrent calls share a transaction (see `FlowRunProposals`).
+   * `created` says whether a new state was written.
    */
   async setState(
     id: string,
     body: SetFlowRunStateDto,
     client: OrchestrationClient,
   ): Promise<{ result: OrchestrationResult; created: boolean }> {
-    const propose = () =>
-      this.db.transaction(async (tx) => {
-        const force = body.force === true;
-        const outcome = await this.transitions.transitionById(tx, id, body.state, {
-          client,
-          orchestrate: (context) => orchestrateFlowRun(context, { force }),
-        });
-        if (!outcome) throw objectNotFound(`Flow run with id ${id} not found`);
-        return { result: presentOrchestrationResult(outcome), created: outcome.written };
+    const force = body.force === true;
+    const propose = async () => {
+      const outcome = await this.proposals.propose(id, body.state, {
+        client,
+        orchestrate: (context) => orchestrateFlowRun(context, { force }),
       });
+      if (!outcome) throw objectNotFound(`Flow run with id ${id} not found`);
+      return { result: presentOrchestrationResult(outcome), created: outcome.written };
+    };
     // A PENDING proposal is a worker's claim.
     return this.metrics.setState(propose, ({ result }) => (body.state.type === 'PENDING' ? result.status : null));
   }

@@ -1,4 +1,4 @@
-import { bodyAsSent, isEmbeddedBody, NonJsonBody, validateModel } from '@app/contracts';
+import { BODY_FAST_PATHS, bodyAsSent, isEmbeddedBody, NonJsonBody, validateModel } from '@app/contracts';
 import { validationFailed } from '@app/domain';
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import type { ClassConstructor } from 'class-transformer';
@@ -43,6 +43,10 @@ export class RequestValidationPipe implements PipeTransform {
       throw validationFailed([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }], null);
     }
     const body = value instanceof NonJsonBody ? undefined : value;
+    // A body of the common shape of a hot route (every claim is a set_state) skips class-transformer and
+    // class-validator, for the same instance.
+    const fast = BODY_FAST_PATHS.get(metatype)?.(body);
+    if (fast) return fast;
     const result = validateModel(metatype as ClassConstructor<object>, body);
     if (!result.ok) throw validationFailed(result.errors);
     return result.value;

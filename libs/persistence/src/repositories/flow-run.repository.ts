@@ -94,6 +94,13 @@ function flowRunFromRow(row: Record<string, unknown>): FlowRunEntity {
   return run;
 }
 
+/** One transition's writes: the run's changed columns and, when a state was written, that state. */
+export interface TransitionWrite {
+  id: string;
+  changes: Partial<Omit<FlowRunEntity, 'id'>>;
+  state: FlowRunStateRow | null;
+}
+
 export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
   constructor(manager: EntityManager) {
     super(manager, FlowRunEntity);
@@ -215,8 +222,35 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
           FOR UPDATE OF fr`,
       parameters,
     );
-    if (rows.length === 0) return null;
-    const { s_id, s_type, s_name, s_timestamp, s_message, s_data, s_state_details, ...rest } = rows[0];
+    return rows.length === 0 ? null : this.lockedFromRow(rows[0]);
+  }
+
+  /**
+   * {@link lockForTransition} for many runs in one statement, locked in id order (as polls lock the runs they lease,
+   * so the two never wait on each other in a cycle). Unknown ids are absent from the map.
+   */
+  async lockManyForTransition(ids: readonly string[]): Promise<Map<string, LockedForTransition>> {
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `SELECT fr.*, ${TRANSITION_CONTEXT}
+         FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = fr.state_id
+        WHERE fr.id = ANY($1::uuid[])
+        ORDER BY fr.id
+          FOR UPDATE OF fr`,
+      [ids],
+    );
+    const locked = new Map<string, LockedForTransition>();
+    for (const row of rows) {
+      const { run, context } = await this.lockedFromRow(row);
+      locked.set(run.id, { run, ...context });
+    }
+    return locked;
+  }
+
+  /** A row of a lock statement: the run, its transition's context (read again if the state moved), extra columns. */
+  private async lockedFromRow(
+    row: Record<string, unknown>,
+  ): Promise<{ run: FlowRunEntity; context: TransitionContextRow; extra: Record<string, unknown> }> {
+    const { s_id, s_type, s_name, s_timestamp, s_message, s_data, s_state_details, ...rest } = row;
     const { mark_types, mark_timestamps, x_flow, x_deployment, x_work_queue, x_work_pool, x_limits, ...columns } = rest;
     const run = flowRunFromRow(columns);
     const extra = { x_limits };
@@ -283,6 +317,49 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
       state ? [id, JSON.stringify(changes), JSON.stringify(state)] : [id, JSON.stringify(changes)],
     );
     return rows[0]?.updated ?? null;
+  }
+
+  /**
+   * Many transitions' writes in one statement (each as {@link commitTransition} would make it): every new state
+   * joins its run's history, and each run takes its own `changes` (columns a run's `changes` lack keep their value),
+   * `updated` moving on every run written. Every state row must carry the same keys.
+   */
+  async commitTransitions(writes: readonly TransitionWrite[]): Promise<void> {
+    const written = writes.filter(({ changes, state }) => state || Object.keys(changes).length > 0);
+    if (written.length === 0) return;
+    const quote = (key: string) => `"${key.replace(/"/g, '""')}"`;
+    const states = written.flatMap(({ state }) => (state ? [state] : []));
+    const stateColumns = states.length > 0 ? Object.keys(states[0]).map(quote).join(', ') : '';
+    const insertStates =
+      states.length > 0
+        ? `WITH new_states AS (
+             INSERT INTO flow_run_state (${stateColumns})
+             SELECT ${stateColumns} FROM jsonb_populate_recordset(NULL::flow_run_state, $2::jsonb)
+           ) `
+        : '';
+    const keys = [...new Set(written.flatMap(({ changes }) => Object.keys(changes)))];
+    // Each run's changes are one JSON object: a column it names takes the value given, one it does not keeps its own.
+    const assignments = [
+      ...keys.map(
+        (key) =>
+          `${quote(key)} = CASE WHEN w.j ? '${key.replace(/'/g, "''")}' THEN c.${quote(key)} ELSE fr.${quote(key)} END`,
+      ),
+      'updated = CURRENT_TIMESTAMP',
+    ];
+    // A change to undefined sets NULL, as in commitTransition (where the key still names the column); JSON would
+    // drop the key, and the column would keep its value.
+    const runs = written.map(({ id, changes }) => {
+      const row: Record<string, unknown> = { $id: id };
+      for (const [key, value] of Object.entries(changes)) row[key] = value === undefined ? null : value;
+      return row;
+    });
+    await this.manager.query(
+      `${insertStates}UPDATE flow_run fr SET ${assignments.join(', ')}
+         FROM jsonb_array_elements($1::jsonb) AS w(j)
+              CROSS JOIN LATERAL jsonb_populate_record(NULL::flow_run, w.j) AS c
+        WHERE fr.id = (w.j->>'$id')::uuid`,
+      states.length > 0 ? [JSON.stringify(runs), JSON.stringify(states)] : [JSON.stringify(runs)],
+    );
   }
 
   /** A run with its current state, its work queue and that queue's pool (what a `FlowRunResponse` shows). */
