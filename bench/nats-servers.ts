@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { AddressInfo, createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -10,6 +11,8 @@ import { freePort } from './apps';
 // tsconfig cannot reach into test/.
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+const START_ATTEMPTS = 3;
+const ADDRESS_IN_USE = 'address already in use';
 
 export interface PrivateNatsServerOptions {
   /** nats-server configuration (users, permissions, TLS ...); the port, address and JetStream store come from flags. */
@@ -49,10 +52,21 @@ export class PrivateNatsServer implements PrivateNats {
     this.config = options.config ?? '';
   }
 
-  static async start(options: PrivateNatsServerOptions = {}): Promise<PrivateNatsServer> {
-    const server = new PrivateNatsServer(await freePort(), PrivateNatsServer.newStoreDir(), options);
-    await server.spawn();
-    return server;
+  /**
+   * Starts one on a free port. A port found free can be taken by another process before the server binds it (tests
+   * and benchmarks start servers side by side): then it starts again on another.
+   */
+  static async start(options: PrivateNatsServerOptions = {}, port?: number): Promise<PrivateNatsServer> {
+    for (let attempt = 1; ; attempt++) {
+      const server = new PrivateNatsServer(port ?? (await freePort()), PrivateNatsServer.newStoreDir(), options);
+      try {
+        await server.spawn();
+        return server;
+      } catch (error) {
+        await server.dispose();
+        if (attempt === START_ATTEMPTS || !server.log.some((line) => line.includes(ADDRESS_IN_USE))) throw error;
+      }
+    }
   }
 
   /** The server's name in its cluster (JetStream reports stream leaders by it); undefined outside a cluster. */
@@ -89,8 +103,9 @@ export class PrivateNatsServer implements PrivateNats {
     const ready = this.waitForLog('Server is ready');
     child.stdout?.on('data', (chunk: Buffer) => this.onOutput(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    // 'close', not 'exit': by then the output that says why it stopped has been read.
     const exited = new Promise<never>((_resolve, reject) =>
-      child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${this.log.join('\n')}`))),
+      child.once('close', (code) => reject(new Error(`nats-server exited with ${code}:\n${this.log.join('\n')}`))),
     );
     exited.catch(() => undefined);
     return Promise.race([ready, exited]).then(() => undefined);
@@ -184,27 +199,43 @@ export class PrivateNatsCluster implements PrivateNats {
     private readonly client: Omit<ConnectionOptions, 'servers'>,
   ) {}
 
+  /**
+   * Starts `size` nodes on client and route ports that are free and distinct; should one of them be taken meanwhile
+   * by another process (a node cannot bind it), the whole cluster starts again on other ports.
+   */
   static async start(size = 3, options: PrivateNatsClusterOptions = {}): Promise<PrivateNatsCluster> {
     const name = `test-cluster-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const routePorts: number[] = [];
-    for (let i = 0; i < size; i++) routePorts.push(await freePort());
-    const servers = await Promise.all(
-      routePorts.map((routePort, i) =>
-        PrivateNatsServer.start({
-          config: options.config,
-          tls: options.tls,
-          cluster: {
-            name,
-            serverName: `${name}-n${i + 1}`,
-            routePort,
-            peerRoutePorts: routePorts.filter((port) => port !== routePort),
-          },
-        }),
-      ),
-    );
-    const cluster = new PrivateNatsCluster(name, servers, options.client ?? {});
-    await cluster.waitForJetStream();
-    return cluster;
+    for (let attempt = 1; ; attempt++) {
+      const ports = await freePorts(2 * size);
+      const routePorts = ports.slice(0, size);
+      const started = await Promise.allSettled(
+        routePorts.map((routePort, i) =>
+          PrivateNatsServer.start(
+            {
+              config: options.config,
+              tls: options.tls,
+              cluster: {
+                name,
+                serverName: `${name}-n${i + 1}`,
+                routePort,
+                peerRoutePorts: routePorts.filter((port) => port !== routePort),
+              },
+            },
+            ports[size + i],
+          ),
+        ),
+      );
+      const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const failure = started.find((result) => result.status === 'rejected');
+      if (!failure) {
+        const cluster = new PrivateNatsCluster(name, servers, options.client ?? {});
+        await cluster.waitForJetStream();
+        return cluster;
+      }
+      await Promise.all(servers.map((server) => server.dispose()));
+      const reason: unknown = failure.reason;
+      if (attempt === START_ATTEMPTS || !String(reason).includes(ADDRESS_IN_USE)) throw reason;
+    }
   }
 
   /** Every server's URL, comma-separated, as NATS_URL takes them. */
@@ -252,5 +283,23 @@ export class PrivateNatsCluster implements PrivateNats {
 
   async dispose(): Promise<void> {
     await Promise.all(this.servers.map((server) => server.dispose()));
+  }
+}
+
+/** `count` distinct ports free now (each held until all are found, so none is handed out twice). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }
 }

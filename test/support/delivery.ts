@@ -255,7 +255,10 @@ export interface Receipt {
   runId: string;
   queueId: string;
   holder: string;
+  /** When the answer holding the run came back. */
   at: number;
+  /** When the poll that got it was sent: its lease started after this. */
+  sentAt: number;
 }
 
 /**
@@ -282,6 +285,7 @@ export class PollLoop {
   private async loop(): Promise<void> {
     while (this.running) {
       try {
+        const sentAt = Date.now();
         const response = await this.api.request(
           'POST',
           `/work_pools/${this.pool}/get_scheduled_flow_runs`,
@@ -293,7 +297,13 @@ export class PollLoop {
           ? response.body
           : [];
         for (const offer of offers) {
-          this.receipts.push({ runId: offer.flow_run.id, queueId: offer.work_queue_id, holder: this.holder, at });
+          this.receipts.push({
+            runId: offer.flow_run.id,
+            queueId: offer.work_queue_id,
+            holder: this.holder,
+            at,
+            sentAt,
+          });
         }
       } catch {
         this.failures++;
