@@ -26,6 +26,8 @@ interface Queue {
 /** Resending an unanswered claim: the first wait, doubled each time up to the cap. */
 const FIRST_RESEND_MS = 250;
 const MAX_RESEND_MS = 5000;
+/** How long one pull of a queue stays open on the server before the worker makes another. */
+const PULL_EXPIRES_MS = 5000;
 
 const { values: args } = parseArgs({
   options: {
@@ -211,8 +213,10 @@ async function main(): Promise<void> {
   const serve = async (queue: Queue) => {
     const consumer = await consumers.get(queue.id, () => stopping);
     if (!consumer) return;
-    // Bound to the consumer: no consumer info requests while it pulls.
-    const messages = await consumer.consume({ max_messages: claims, bind: true });
+    // Bound to the consumer: no consumer info requests while it pulls. Pulls expire after PULL_EXPIRES_MS (nats.js:
+    // 30 s), so a pull the server lost (a consumer whose replicas were still electing a leader, say) is noticed by its
+    // missed heartbeats (two of them, each half the expiry) and made again within seconds, not a minute.
+    const messages = await consumer.consume({ max_messages: claims, bind: true, expires: PULL_EXPIRES_MS });
     subscriptions.push(messages);
     if (stopping) void messages.close();
     for await (const message of messages) {
