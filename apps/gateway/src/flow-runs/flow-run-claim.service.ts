@@ -58,8 +58,9 @@ export class FlowRunClaimService {
   }
 
   /**
-   * One transaction of two statements (the run locked and read with everything the claim needs, then the write)
-   * for a claim that counts no slots. The pool's slots are locked only where a limit makes claims and polls compete
+   * A claim that counts no slots and passes the fence joins the batch of concurrent proposals (one lock statement,
+   * one write, one commit for all); alone, or sent back by the batch, it takes one transaction of two statements (the
+   * run locked and read with everything the claim needs, then the write) when it counts no slots. The pool's slots are locked only where a limit makes claims and polls compete
    * for them; a poll takes that lock before the runs it hands out, so a claim holding its run must not wait for it:
    * should it be taken, the claim starts again in the poll's order.
    */
