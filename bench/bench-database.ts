@@ -191,6 +191,15 @@ export class BenchDatabase {
     await this.db.query('VACUUM (ANALYZE) flow_run, flow_run_state');
   }
 
+  /** States named `name` entered at or after `since` (a service's transitions, `Late` say). */
+  async countStatesNamed(name: string, since: Date): Promise<number> {
+    const { rows } = await this.db.query<{ count: number }>(
+      'SELECT count(*)::int AS count FROM flow_run_state WHERE name = $1 AND timestamp >= $2',
+      [name, since],
+    );
+    return rows[0].count;
+  }
+
   async counters(): Promise<DatabaseCounters> {
     const { rows } = await this.db.query<DatabaseCounters>(
       `SELECT (d.xact_commit + d.xact_rollback)::float8 AS transactions,

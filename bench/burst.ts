@@ -74,6 +74,13 @@ export interface BurstResult {
   duplicates: number;
   answers: Record<string, number>;
   polls: number;
+  /** Polls that returned runs (the others found none). */
+  pollsWithRuns: number;
+  /**
+   * Runs the late-runs service marked `Late` during the burst (still unclaimed LATE_RUNS_AFTER_SECONDS after their
+   * start): each is a transition of its own, about a claim's cost in Postgres, so a slow burst costs more per run.
+   */
+  markedLate: number;
   cpuMsPerRun: Record<string, number>;
   systemCpuMsPerRun: number;
   transactionsPerRun: number;
@@ -91,6 +98,7 @@ class Tally {
   duplicates = 0;
   claimed = 0;
   polls = 0;
+  pollsWithRuns = 0;
   firstClaimAt = Number.NaN;
   lastClaimAt = Number.NaN;
 
@@ -125,6 +133,7 @@ async function worker(
       tally.polls++;
       const runs = response?.status === 200 ? (JSON.parse(response.body.toString()) as PolledRun[]) : [];
       if (runs.length === 0) break;
+      tally.pollsWithRuns++;
       await Promise.all(runs.map((run) => claim(api, run, tally)));
     }
     if (!tally.done) await sleep(BURST.emptyPollPauseMs);
@@ -166,6 +175,7 @@ async function burst(setup: Setup, runs: number, prefetchSeconds: number, measur
   if (measured) await waitForQuietMachine(BURST.quietWaitSeconds * 1000);
   const tally = new Tally(runs);
   const seedStart = performance.now();
+  const seedStartWall = Date.now();
   const dueFromWall = Date.now() + BURST.leadMs;
   const dueFrom = seedStart + BURST.leadMs;
   await db.seedScheduledRuns(
@@ -204,6 +214,7 @@ async function burst(setup: Setup, runs: number, prefetchSeconds: number, measur
   const resources = await monitor.stop();
   await db.settleCounters();
   const after = await db.counters();
+  const markedLate = await db.countStatesNamed('Late', new Date(seedStartWall));
   const cpuMsPerRun = Object.fromEntries(
     Object.entries(resources.cpuPercent).map(([group, percent]) => [
       group,
@@ -225,6 +236,8 @@ async function burst(setup: Setup, runs: number, prefetchSeconds: number, measur
     duplicates: tally.duplicates,
     answers: Object.fromEntries(tally.answers),
     polls: tally.polls,
+    pollsWithRuns: tally.pollsWithRuns,
+    markedLate,
     cpuMsPerRun,
     systemCpuMsPerRun: SYSTEM_GROUPS.reduce((sum, group) => sum + (cpuMsPerRun[group] ?? 0), 0),
     transactionsPerRun: (after.transactions - before.transactions) / Math.max(1, tally.claimed),
@@ -265,10 +278,13 @@ export async function measureBurst(log: (message: string) => void): Promise<Burs
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const gateway = AppProcess.start('gateway', env);
+    // `BENCH_GATEWAY_NODE_ARGS` / `BENCH_SCHEDULER_NODE_ARGS` (`--cpu-prof --cpu-prof-dir=/tmp/prof`, `--require
+    // counter.js`): options of node for the app, to see where its CPU or its statements go through the bursts.
+    const nodeArgs = (variable: string) => ({ nodeArgs: process.env[variable]?.split(' ').filter(Boolean) });
+    const gateway = AppProcess.start('gateway', env, nodeArgs('BENCH_GATEWAY_NODE_ARGS'));
     apps.push(gateway);
     await waitForHealth(port, gateway);
-    const scheduler = AppProcess.start('scheduler', env);
+    const scheduler = AppProcess.start('scheduler', env, nodeArgs('BENCH_SCHEDULER_NODE_ARGS'));
     apps.push(scheduler);
     await db.connect();
     const flow = await api.call<{ id: string }>('POST', '/flows/', { name: 'bench-burst-flow' });
@@ -407,7 +423,8 @@ ${table(
     'nats-server',
     'system CPU per run',
     'pg transactions per run',
-    'polls',
+    'polls (with runs)',
+    'marked Late',
     'claim answers',
   ],
   results.map((r) => [
@@ -419,7 +436,8 @@ ${table(
     `${fixed(r.cpuMsPerRun['nats-server'] ?? NaN, 2)} ms`,
     `**${fixed(r.systemCpuMsPerRun, 2)} ms**`,
     fixed(r.transactionsPerRun, 2),
-    r.polls.toLocaleString('en'),
+    `${r.polls.toLocaleString('en')} (${r.pollsWithRuns.toLocaleString('en')})`,
+    r.markedLate.toLocaleString('en'),
     answers(r),
   ]),
 )}

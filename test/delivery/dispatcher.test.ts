@@ -52,7 +52,8 @@ describe('dispatcher', () => {
     } finally {
       await Promise.all(replicas.map((replica) => replica.stop()));
     }
-  });
+    // Three schedulers boot and stop within the case.
+  }, 60_000);
 
   it('publishes a future run when it enters the horizon, without waiting for the safety interval', async () => {
     await gw.post('/work_pools/', { name: 'future', type: 'process' });

@@ -1,4 +1,5 @@
 import { natsNames } from '@app/contracts';
+import { NatsClient } from '@app/messaging';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { LateRunsService } from '../../apps/scheduler/src/late-runs/late-runs.service';
@@ -225,6 +226,29 @@ describe('late runs', () => {
     expect(claim.status).toBe(201);
     expect(claim.body.status).toBe('ACCEPT');
     expect(claim.body.state.state_details.scheduled_time).toBe(late.state.state_details.scheduled_time);
+  });
+
+  it('marking a run on the bus Late does not wake the dispatcher: its message stands for it', async () => {
+    // A burst that outlasts LATE_RUNS_AFTER_SECONDS marks runs by the thousand; a pass woken by each found nothing.
+    const { id } = await publishedRun(60);
+    const nc = await connect({ servers: gw.config.nats.url });
+    try {
+      let wakes = 0;
+      nc.subscribe(natsNames(gw.config.nats.namespace).dispatchWake, {
+        callback: () => {
+          wakes += 1;
+        },
+      });
+      await nc.flush();
+      expect(await lateRuns.runOnce()).toBeGreaterThanOrEqual(1);
+      expect((await run(id)).state_name).toBe('Late');
+      // Core NATS keeps order per connection: a wake published before this round trip has arrived by its end.
+      await scheduler.app.get(NatsClient).connection.flush();
+      await nc.flush();
+      expect(wakes).toBe(0);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('a run a poller holds is marked Late and stays with that poller until it claims it', async () => {

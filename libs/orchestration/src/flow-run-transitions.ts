@@ -148,9 +148,10 @@ export class FlowRunTransitions {
         results.push({ alone: true });
       } else {
         const { before, outcome } = await this.orchestrate(tx, context, proposal, options);
-        const done = { run: context.run, write: this.writeOf(context.run, before, outcome), outcome };
+        const write = this.writeOf(context.run, before, outcome);
+        const done = { run: context.run, write, outcome };
         orchestrated.push(done);
-        hooks.push(() => this.hookCommitted(tx, context.run, outcome, context.surroundings));
+        if (write) hooks.push(() => this.hookCommitted(tx, context.run, outcome, write, context.surroundings));
         results.push(done);
       }
     }
@@ -285,7 +286,7 @@ export class FlowRunTransitions {
     const write = this.writeOf(run, before, outcome);
     if (!write) return run;
     const updated = await tx.flowRuns.commitTransition(write.id, write.changes, write.state);
-    this.hookCommitted(tx, run, outcome, surroundings);
+    this.hookCommitted(tx, run, outcome, write, surroundings);
     return writtenRun(run, write, new Map(updated ? [[run.id, updated]] : []));
   }
 
@@ -303,15 +304,22 @@ export class FlowRunTransitions {
     return Object.keys(changes).length > 0 ? { id: before.id, changes, state: null } : null;
   }
 
-  /** What follows a committed state, once the transaction has committed: the dispatcher woken, the state's event. */
+  /**
+   * What follows a committed state, once the transaction has committed: the dispatcher woken for a SCHEDULED state
+   * that needs publishing, the state's event. A state that carries the run's publication over (a rename such as
+   * Late) needs none: its message on the bus stands for it, and a burst outlasting LATE_RUNS_AFTER_SECONDS would
+   * otherwise wake a pass per run marked, each finding nothing.
+   */
   private hookCommitted(
     tx: Transaction,
     run: FlowRunEntity,
     outcome: OrchestrationOutcome,
+    write: TransitionWrite,
     surroundings: FlowRunSurroundings,
   ): void {
     if (!outcome.written || !outcome.state) return;
-    if (outcome.state.type === 'SCHEDULED') tx.afterCommit(() => this.signals.requestDispatch());
+    const publicationKept = 'dispatched_state_id' in write.changes;
+    if (outcome.state.type === 'SCHEDULED' && !publicationKept) tx.afterCommit(() => this.signals.requestDispatch());
     const { initialState, state } = outcome;
     tx.afterCommit(() => this.events.publish(run, outcome.run, initialState, state, surroundings));
   }
