@@ -265,6 +265,72 @@ describe('NATS-native workers', () => {
     limitedHeld.ack();
   });
 
+  it('commits concurrent claims of a pool without limits in fewer transactions than claims, each answered as if alone', async () => {
+    const { poolId, queueId } = await poolWithRun('n10');
+    const count = 16;
+    for (let i = 1; i < count; i++) {
+      await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: 'n10', state: { type: 'SCHEDULED' } });
+    }
+    const held: JsMsg[] = [];
+    for (let i = 0; i < count; i++) held.push(await message(poolId, queueId));
+    const requests = held.map((m) => claimOf(m));
+    // Among them, claims the batch must refuse as a claim alone is refused: a run of another pool, a stale message.
+    const theirs = await poolWithRun('n11');
+    const forged = {
+      flow_run_id: theirs.runId,
+      publication: await currentPublication(theirs.runId),
+      transition_id: randomUUID(),
+    };
+    const stale = {
+      ...requests[0],
+      publication: `${requests[0].flow_run_id}:${randomUUID()}:0`,
+      transition_id: randomUUID(),
+    };
+
+    const spy = jest.spyOn(gw.db, 'transaction');
+    let answers, refused;
+    try {
+      [answers, refused] = await Promise.all([
+        Promise.all(requests.map((request) => claim(poolId, request))),
+        Promise.all([claim(poolId, forged), claim(poolId, stale)]),
+      ]);
+      expect(spy.mock.calls.length).toBeLessThan(count / 2);
+    } finally {
+      spy.mockRestore();
+    }
+    answers.forEach((answer, i) => {
+      expect(answer).toMatchObject({
+        status: 201,
+        body: {
+          status: 'ACCEPT',
+          state: { type: 'PENDING', state_details: { transition_id: requests[i].transition_id } },
+          run: { work_pool_id: poolId, flow_run: { id: requests[i].flow_run_id, state_type: 'PENDING' } },
+        },
+      });
+    });
+    // The run answered is the row as written, to the last column.
+    for (const answer of answers) {
+      const { estimated_run_time: _r, estimated_start_time_delta: _d, ...answered } = answer.body.run.flow_run;
+      const { body: row } = await gw.get(`/flow_runs/${answered.id}`);
+      expect(answered).toEqual(
+        Object.fromEntries(Object.keys(answered).map((key) => [key, key === 'state' ? null : row[key]])),
+      );
+    }
+    expect(refused[0]).toEqual({
+      status: 404,
+      body: { exception_message: `Flow run with id ${theirs.runId} not found` },
+    });
+    expect(refused[1]).toMatchObject({ status: 200, body: { status: 'ABORT', details: { type: 'abort_details' } } });
+    expect((await gw.get(`/flow_runs/${theirs.runId}`)).body.state_type).toBe('SCHEDULED');
+    // A resent claim that won, batched with others, still gets its run.
+    const [resent] = await Promise.all([claim(poolId, requests[1]), claim(poolId, requests[2])]);
+    expect(resent).toMatchObject({
+      status: 200,
+      body: { status: 'REJECT', run: { flow_run: { id: requests[1].flow_run_id } } },
+    });
+    held.forEach((m) => m.ack());
+  });
+
   it('makes a NATS claim WAIT when the queue has no free slot (I5 without a lease)', async () => {
     const { poolId, queueId, runId } = await poolWithRun('n2', 1);
     const busy = await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: 'n2', state: { type: 'RUNNING' } });

@@ -2,7 +2,7 @@ import { StateCreateDto } from '@app/contracts';
 import { OrchestrationOutcome } from '@app/domain';
 import { Database } from '@app/persistence';
 import { Injectable, Logger } from '@nestjs/common';
-import { FlowRunTransitions, ProposalFor, TransitionOptions } from './flow-run-transitions';
+import { BatchedOutcome, ClaimScope, FlowRunTransitions, ProposalFor, TransitionOptions } from './flow-run-transitions';
 
 /**
  * At most this many proposals share a transaction: enough to share one commit flush among all the claims of 16
@@ -12,7 +12,7 @@ const MAX_BATCH = 64;
 
 interface Waiting {
   proposal: ProposalFor;
-  resolve: (outcome: OrchestrationOutcome | null) => void;
+  resolve: (result: BatchedOutcome) => void;
   reject: (error: unknown) => void;
 }
 
@@ -23,7 +23,8 @@ interface Waiting {
  * a commit flush each. A batch holds at most one proposal per run, so a second proposal for a run waits for the
  * next batch and sees the first's outcome, as it would have after waiting for the run's lock. Should the batch
  * fail (a statement, a rule that throws), its proposals run again one by one, so that the failure is only theirs
- * whose proposal caused it.
+ * whose proposal caused it. A claim is proposed alone by its caller, not here: it comes back `alone` wherever another
+ * proposal would have been proposed again in a transaction of its own.
  */
 @Injectable()
 export class FlowRunProposals {
@@ -37,9 +38,28 @@ export class FlowRunProposals {
   ) {}
 
   /** `transitionById` in a transaction of its (or its batch's) own: resolves to the outcome, null for an unknown run. */
-  propose(id: string, proposal: StateCreateDto, options: TransitionOptions): Promise<OrchestrationOutcome | null> {
+  async propose(
+    id: string,
+    proposal: StateCreateDto,
+    options: TransitionOptions,
+  ): Promise<OrchestrationOutcome | null> {
+    const result = await this.enqueue({ id, proposal, options });
+    // Only a claim comes back alone.
+    return 'alone' in result ? null : result.outcome;
+  }
+
+  /**
+   * A worker's claim of the run `id` (see {@link ClaimScope}), in a batch when others come at once: its outcome with
+   * the run as written, `{ outcome: null }` for a run unknown or outside the pool, or `alone` for the caller to
+   * decide the claim in a transaction of its own (the claim came alone, its scope wants it alone, or the batch failed).
+   */
+  claim(id: string, claim: ClaimScope, proposal: StateCreateDto, options: TransitionOptions): Promise<BatchedOutcome> {
+    return this.enqueue({ id, proposal, options, claim });
+  }
+
+  private enqueue(proposal: ProposalFor): Promise<BatchedOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ proposal: { id, proposal, options }, resolve, reject });
+      this.queue.push({ proposal, resolve, reject });
       if (this.draining) return;
       this.draining = true;
       // Requests read from the sockets in the same turn of the event loop reach this point before it runs, so even
@@ -92,14 +112,20 @@ export class FlowRunProposals {
     const alone: Waiting[] = [];
     results.forEach((result, i) => {
       if ('alone' in result) alone.push(batch[i]);
-      else batch[i].resolve(result.outcome);
+      else batch[i].resolve(result);
     });
     await Promise.all(alone.map((waiting) => this.alone(waiting)));
   }
 
-  private async alone({ proposal: { id, proposal, options }, resolve, reject }: Waiting): Promise<void> {
+  private async alone({ proposal: { id, proposal, options, claim }, resolve, reject }: Waiting): Promise<void> {
+    if (claim) return resolve({ alone: true });
     try {
-      resolve(await this.db.transaction((tx) => this.transitions.transitionById(tx, id, proposal, options)));
+      resolve(
+        await this.db.transaction(async (tx): Promise<BatchedOutcome> => {
+          const locked = await tx.flowRuns.lockForTransition(id);
+          return locked ? this.transitions.transitionLocked(tx, locked, proposal, options) : { outcome: null };
+        }),
+      );
     } catch (error) {
       reject(error);
     }

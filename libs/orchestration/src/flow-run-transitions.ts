@@ -19,6 +19,7 @@ import { DispatchSignals } from '@app/messaging';
 import {
   FlowRunEntity,
   FlowRunSurroundings,
+  LockedForClaim,
   LockedForTransition,
   Transaction,
   TransitionContextRow,
@@ -45,18 +46,30 @@ export interface NewFlowRun {
   proposal: StateCreateDto;
 }
 
-/** One proposal of a batch: the run `id`, the state proposed, and how. */
+/**
+ * A proposal that is a claim by a worker of the pool `workPoolId`: only a run in a queue of that pool is locked
+ * (any other is unknown), and `alone` tells, from the locked run, whether the claimer must decide it in a transaction
+ * of its own (a slot to count, an offer to refuse).
+ */
+export interface ClaimScope {
+  workPoolId: string;
+  alone: (locked: LockedForClaim) => boolean;
+}
+
+/** One proposal of a batch: the run `id`, the state proposed, and how; `claim` when it is a worker's claim. */
 export interface ProposalFor {
   id: string;
   proposal: StateCreateDto;
   options: TransitionOptions;
+  claim?: ClaimScope;
 }
 
 /**
- * What became of one proposal of a batch: its outcome (null when the run is unknown), or `alone` when it must be
- * proposed again in a transaction of its own (see {@link FlowRunTransitions.transitionManyById}).
+ * What became of one proposal of a batch: its outcome (null when the run is unknown) with the run as written, or
+ * `alone` when it must be proposed again in a transaction of its own (see {@link FlowRunTransitions.transitionManyById}).
  */
-export type BatchedOutcome = { outcome: OrchestrationOutcome | null } | { alone: true };
+export type BatchedOutcome =
+  { outcome: OrchestrationOutcome; run: FlowRunEntity } | { outcome: null } | { alone: true };
 
 /**
  * Moves flow runs between states: the API's `set_state`, run creation and claims, and the scheduler's services all
@@ -115,35 +128,38 @@ export class FlowRunTransitions {
    * A proposal whose rules may take a deployment's advisory lock (its deployment has a concurrency limit, or its
    * state holds a lease) is not orchestrated: it comes back `alone`, to be proposed in a transaction of its own,
    * since a batch taking several deployments' locks in proposal order could deadlock with another batch. A rule
-   * that throws rejects the whole batch (its statements may have run), for the caller to roll back.
+   * that throws rejects the whole batch (its statements may have run), for the caller to roll back. A claim (see
+   * {@link ClaimScope}) of a run outside its pool is unknown, and one its scope wants decided alone comes back `alone`.
    */
   async transitionManyById(tx: Transaction, proposals: readonly ProposalFor[]): Promise<BatchedOutcome[]> {
     const ids = proposals.map(({ id }) => id);
     // A second proposal for a run must see the first's outcome, which an in-memory batch would not show it.
     if (new Set(ids).size !== ids.length) throw new Error('a batch of proposals holds two for one run');
-    const locked = await tx.flowRuns.lockManyForTransition(ids);
-    const results: BatchedOutcome[] = [];
-    const writes: TransitionWrite[] = [];
+    const pools = proposals.map(({ claim }) => claim?.workPoolId ?? null);
+    const locked = await tx.flowRuns.lockManyForTransition(ids, pools);
+    const orchestrated: { run: FlowRunEntity; write: TransitionWrite | null; outcome: OrchestrationOutcome }[] = [];
+    const results: (BatchedOutcome | (typeof orchestrated)[number])[] = [];
     const hooks: (() => void)[] = [];
-    for (const { id, proposal, options } of proposals) {
+    for (const { id, proposal, options, claim } of proposals) {
       const context = locked.get(id);
       if (!context) {
         results.push({ outcome: null });
-      } else if (mayTakeDeploymentLock(context)) {
+      } else if (mayTakeDeploymentLock(context) || claim?.alone(context)) {
         results.push({ alone: true });
       } else {
         const { before, outcome } = await this.orchestrate(tx, context, proposal, options);
         const write = this.writeOf(context.run, before, outcome);
-        if (write) {
-          writes.push(write);
-          hooks.push(() => this.hookCommitted(tx, context.run, outcome, write, context.surroundings));
-        }
-        results.push({ outcome });
+        const done = { run: context.run, write, outcome };
+        orchestrated.push(done);
+        if (write) hooks.push(() => this.hookCommitted(tx, context.run, outcome, write, context.surroundings));
+        results.push(done);
       }
     }
-    await tx.flowRuns.commitTransitions(writes);
+    const updated = await tx.flowRuns.commitTransitions(orchestrated.flatMap(({ write }) => write ?? []));
     for (const hook of hooks) hook();
-    return results;
+    return results.map((result) =>
+      'write' in result ? { outcome: result.outcome, run: writtenRun(result.run, result.write, updated) } : result,
+    );
   }
 
   private async transitionWith(
@@ -271,9 +287,7 @@ export class FlowRunTransitions {
     if (!write) return run;
     const updated = await tx.flowRuns.commitTransition(write.id, write.changes, write.state);
     this.hookCommitted(tx, run, outcome, write, surroundings);
-    return Object.assign(Object.create(Object.getPrototypeOf(run) as object) as FlowRunEntity, run, write.changes, {
-      updated: updated ?? run.updated,
-    });
+    return writtenRun(run, write, new Map(updated ? [[run.id, updated]] : []));
   }
 
   /** The writes of a transition: none when the rules wrote no state and changed nothing. */
@@ -320,4 +334,12 @@ function mayTakeDeploymentLock({ current, surroundings }: TransitionContextRow):
     (surroundings.deployment !== null && surroundings.deployment.concurrency_limit !== null) ||
     Boolean(current?.state_details?.deployment_concurrency_lease_id)
   );
+}
+
+/** The run as `write` left it (a copy: `run` stays as it was), `updated` as stored when it was written. */
+function writtenRun(run: FlowRunEntity, write: TransitionWrite | null, updated: Map<string, Date>): FlowRunEntity {
+  if (!write) return run;
+  return Object.assign(Object.create(Object.getPrototypeOf(run) as object) as FlowRunEntity, run, write.changes, {
+    updated: updated.get(run.id) ?? run.updated,
+  });
 }

@@ -12,7 +12,7 @@ import {
   stateFromRow,
 } from '@app/domain';
 import { RpcReply } from '@app/messaging';
-import { Database, Transaction } from '@app/persistence';
+import { Database, FlowRunEntity, LockedForClaim, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import { ValidClaim } from './claim-request.pipe';
@@ -36,6 +36,10 @@ const POOL_SLOTS_BUSY = Symbol('pool slots busy');
  *   from NATS holds no lease, so its claim must find a free slot itself.
  * - The worker's `transition_id` goes into the PENDING state, so that a resent claim that already won is answered
  *   as a duplicate transition; a claim that wins, first time or resent, gets the run to execute, read from the row.
+ *
+ * Claims that count no slots and that the fence lets through share transactions with the concurrent proposals
+ * (`FlowRunProposals.claim`), so that many workers' claims share a commit; every other claim is decided in a
+ * transaction of its own, as one that came alone is.
  */
 @Injectable()
 export class FlowRunClaimService {
@@ -54,18 +58,38 @@ export class FlowRunClaimService {
   }
 
   /**
-   * One transaction of two statements (the run locked and read with everything the claim needs, then the write)
-   * for a claim that counts no slots. The pool's slots are locked only where a limit makes claims and polls compete
+   * A claim that counts no slots and passes the fence joins the batch of concurrent proposals (one lock statement,
+   * one write, one commit for all); alone, or sent back by the batch, it takes one transaction of two statements (the
+   * run locked and read with everything the claim needs, then the write) when it counts no slots. The pool's slots are locked only where a limit makes claims and polls compete
    * for them; a poll takes that lock before the runs it hands out, so a claim holding its run must not wait for it:
    * should it be taken, the claim starts again in the poll's order.
    */
   private async decide(poolId: string, claim: ValidClaim): Promise<RpcReply> {
+    const batched = await this.states.claimInBatch(poolId, claim.request, (locked) => this.alone(locked, claim));
+    if (!('alone' in batched)) {
+      const { flow_run_id: id, transition_id: transitionId } = claim.request;
+      // A run in the pool is in a queue of it; this only tells TypeScript so.
+      const queueId = batched.outcome && batched.run.work_queue_id;
+      if (!queueId) throw objectNotFound(`Flow run with id ${id} not found`);
+      return answer(batched.outcome, { ...batched.run, work_queue_id: queueId }, poolId, transitionId);
+    }
     const first = await this.db.transaction((tx) => this.attempt(tx, poolId, claim, false));
     if (first !== POOL_SLOTS_BUSY) return first;
     return this.db.transaction(async (tx) => {
       await tx.delivery.lockPoolSlots(poolId);
       return (await this.attempt(tx, poolId, claim, true)) as RpcReply;
     });
+  }
+
+  /**
+   * Whether a claim of the locked run must be decided alone, by {@link attempt}: a slot to count, or the fence to
+   * refuse it (a resent claim goes straight to orchestration, which recognises it if it won).
+   */
+  private alone({ run, current, limits }: LockedForClaim, { request, offer }: ValidClaim): boolean {
+    const queue = { id: run.work_queue_id ?? '', concurrency_limit: limits.queue };
+    if (slotsLimited({ id: '', concurrency_limit: limits.pool }, [queue])) return true;
+    if (current?.state_details?.transition_id === request.transition_id) return false;
+    return !mayClaimOffer(run, offer, new Date());
   }
 
   private async attempt(
@@ -108,10 +132,20 @@ export class FlowRunClaimService {
       force: false,
       client: { clientVersion: null, apiVersion: null },
     });
-    const body: ClaimFlowRunReply = presentOrchestrationResult(outcome);
-    if (won(outcome, transitionId)) body.run = presentWorkerFlowRun({ ...written, work_queue_id: queueId }, poolId);
-    return { status: outcome.written ? 201 : 200, body };
+    return answer(outcome, { ...written, work_queue_id: queueId }, poolId, transitionId);
   }
+}
+
+/** The answer to a claim orchestrated: the run as written for the claimer when the claim is its. */
+function answer(
+  outcome: OrchestrationOutcome,
+  written: FlowRunEntity & { work_queue_id: string },
+  poolId: string,
+  transitionId: string,
+): RpcReply {
+  const body: ClaimFlowRunReply = presentOrchestrationResult(outcome);
+  if (won(outcome, transitionId)) body.run = presentWorkerFlowRun(written, poolId);
+  return { status: outcome.written ? 201 : 200, body };
 }
 
 /** An answer that writes nothing: the run keeps its current state. */

@@ -1,7 +1,7 @@
 import { OrchestrationResult, SetFlowRunStateDto, StateCreateDto } from '@app/contracts';
 import { objectNotFound, orchestrateFlowRun, OrchestrationOutcome, presentOrchestrationResult } from '@app/domain';
-import { FlowRunProposals, FlowRunTransitions, NewFlowRun, NewRunsPlace } from '@app/orchestration';
-import { FlowRunEntity, LockedForTransition, Transaction } from '@app/persistence';
+import { BatchedOutcome, FlowRunProposals, FlowRunTransitions, NewFlowRun, NewRunsPlace } from '@app/orchestration';
+import { FlowRunEntity, LockedForClaim, LockedForTransition, Transaction } from '@app/persistence';
 import { Injectable } from '@nestjs/common';
 import { GatewayMetrics } from '@gateway/metrics/gateway-metrics';
 import type { OrchestrationClient } from './orchestration-client.decorator';
@@ -37,6 +37,26 @@ export class FlowRunStateService {
     };
     // A PENDING proposal is a worker's claim.
     return this.metrics.setState(propose, ({ result }) => (body.state.type === 'PENDING' ? result.status : null));
+  }
+
+  /**
+   * A worker's claim of `request.flow_run_id` for the pool `poolId`, through Prefect's core policy in a transaction
+   * shared with concurrent proposals (see `FlowRunProposals.claim`): `alone` when the caller must decide it itself.
+   */
+  claimInBatch(
+    poolId: string,
+    request: { flow_run_id: string; transition_id: string },
+    alone: (locked: LockedForClaim) => boolean,
+  ): Promise<BatchedOutcome> {
+    return this.proposals.claim(
+      request.flow_run_id,
+      { workPoolId: poolId, alone },
+      { type: 'PENDING', state_details: { transition_id: request.transition_id } },
+      {
+        client: { clientVersion: null, apiVersion: null },
+        orchestrate: (context) => orchestrateFlowRun(context, { force: false }),
+      },
+    );
   }
 
   /**

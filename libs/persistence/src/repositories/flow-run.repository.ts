@@ -45,6 +45,14 @@ const TRANSITION_CONTEXT = `
   (SELECT json_build_object('id', p.id, 'name', p.name, 'type', p.type)
      FROM work_queue q JOIN work_pool p ON p.id = q.work_pool_id WHERE q.id = fr.work_queue_id) AS "x_work_pool"`;
 
+/** The concurrency limits of the run's queue and pool (see {@link limitsOf}). */
+const LIMITS = `(SELECT json_build_object('queue', q.concurrency_limit, 'pool', p.concurrency_limit)
+     FROM work_queue q JOIN work_pool p ON p.id = q.work_pool_id WHERE q.id = fr.work_queue_id) AS "x_limits"`;
+
+function limitsOf(extra: Record<string, unknown>): LockedForClaim['limits'] {
+  return (extra.x_limits as LockedForClaim['limits'] | null) ?? { queue: null, pool: null };
+}
+
 interface TransitionContextColumns {
   s_id: string | null;
   s_type: StateType;
@@ -198,15 +206,12 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
   async lockForClaim(id: string, workPoolId: string): Promise<LockedForClaim | null> {
     const locked = await this.lockWithContext(
       id,
-      `, (SELECT json_build_object('queue', q.concurrency_limit, 'pool', p.concurrency_limit)
-            FROM work_queue q JOIN work_pool p ON p.id = q.work_pool_id WHERE q.id = fr.work_queue_id) AS "x_limits"`,
+      `, ${LIMITS}`,
       // Compared as text, as the id is written: any other spelling (or no uuid at all) names no pool of ours.
       ' AND EXISTS (SELECT 1 FROM work_queue wq WHERE wq.id = fr.work_queue_id AND wq.work_pool_id::text = $2::text)',
       [id, workPoolId],
     );
-    if (!locked) return null;
-    const limits = locked.extra.x_limits as { queue: number | null; pool: number | null } | null;
-    return { run: locked.run, ...locked.context, limits: limits ?? { queue: null, pool: null } };
+    return locked && { run: locked.run, ...locked.context, limits: limitsOf(locked.extra) };
   }
 
   private async lockWithContext(
@@ -227,21 +232,29 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
 
   /**
    * {@link lockForTransition} for many runs in one statement, locked in id order (as polls lock the runs they lease,
-   * so the two never wait on each other in a cycle). Unknown ids are absent from the map.
+   * so the two never wait on each other in a cycle), each with the concurrency limits of its queue and pool. A run
+   * given a pool in `pools` (same index as `ids`; null for none) must be in a queue of that pool, spelt as stored, as
+   * in {@link lockForClaim}: a run elsewhere, or in no queue, is neither locked nor read. Unknown ids are absent
+   * from the map.
    */
-  async lockManyForTransition(ids: readonly string[]): Promise<Map<string, LockedForTransition>> {
+  async lockManyForTransition(
+    ids: readonly string[],
+    pools: readonly (string | null)[] = ids.map(() => null),
+  ): Promise<Map<string, LockedForClaim>> {
     const rows: Record<string, unknown>[] = await this.manager.query(
-      `SELECT fr.*, ${TRANSITION_CONTEXT}
-         FROM flow_run fr LEFT JOIN flow_run_state s ON s.id = fr.state_id
-        WHERE fr.id = ANY($1::uuid[])
+      `SELECT fr.*, ${TRANSITION_CONTEXT}, ${LIMITS}
+         FROM flow_run fr JOIN unnest($1::uuid[], $2::text[]) AS w(id, pool) ON w.id = fr.id
+              LEFT JOIN flow_run_state s ON s.id = fr.state_id
+        WHERE w.pool IS NULL
+           OR EXISTS (SELECT 1 FROM work_queue wq WHERE wq.id = fr.work_queue_id AND wq.work_pool_id::text = w.pool)
         ORDER BY fr.id
           FOR UPDATE OF fr`,
-      [ids],
+      [ids, pools],
     );
-    const locked = new Map<string, LockedForTransition>();
+    const locked = new Map<string, LockedForClaim>();
     for (const row of rows) {
-      const { run, context } = await this.lockedFromRow(row);
-      locked.set(run.id, { run, ...context });
+      const { run, context, extra } = await this.lockedFromRow(row);
+      locked.set(run.id, { run, ...context, limits: limitsOf(extra) });
     }
     return locked;
   }
@@ -322,11 +335,12 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
   /**
    * Many transitions' writes in one statement (each as {@link commitTransition} would make it): every new state
    * joins its run's history, and each run takes its own `changes` (columns a run's `changes` lack keep their value),
-   * `updated` moving on every run written. Every state row must carry the same keys.
+   * `updated` moving on every run written. Every state row must carry the same keys. Resolves to the `updated`
+   * written per run id, so that a caller can answer with the rows as written.
    */
-  async commitTransitions(writes: readonly TransitionWrite[]): Promise<void> {
+  async commitTransitions(writes: readonly TransitionWrite[]): Promise<Map<string, Date>> {
     const written = writes.filter(({ changes, state }) => state || Object.keys(changes).length > 0);
-    if (written.length === 0) return;
+    if (written.length === 0) return new Map();
     const quote = (key: string) => `"${key.replace(/"/g, '""')}"`;
     const states = written.flatMap(({ state }) => (state ? [state] : []));
     const stateColumns = states.length > 0 ? Object.keys(states[0]).map(quote).join(', ') : '';
@@ -353,13 +367,15 @@ export class FlowRunRepository extends EntityRepository<FlowRunEntity> {
       for (const [key, value] of Object.entries(changes)) row[key] = value === undefined ? null : value;
       return row;
     });
-    await this.manager.query(
+    const [rows]: [{ id: string; updated: Date }[], number] = await this.manager.query(
       `${insertStates}UPDATE flow_run fr SET ${assignments.join(', ')}
          FROM jsonb_array_elements($1::jsonb) AS w(j)
               CROSS JOIN LATERAL jsonb_populate_record(NULL::flow_run, w.j) AS c
-        WHERE fr.id = (w.j->>'$id')::uuid`,
+        WHERE fr.id = (w.j->>'$id')::uuid
+        RETURNING fr.id, fr.updated`,
       states.length > 0 ? [JSON.stringify(runs), JSON.stringify(states)] : [JSON.stringify(runs)],
     );
+    return new Map(rows.map((row) => [row.id, row.updated]));
   }
 
   /** A run with its current state, its work queue and that queue's pool (what a `FlowRunResponse` shows). */
