@@ -154,3 +154,28 @@ export function machineCpuTicks(): { busy: number; total: number } {
   const idle = ticks[3] + ticks[4];
   return { busy: total - idle, total };
 }
+
+/**
+ * A benchmark's `work` with its apps: `cleanUp` runs after it, and also (the process then exiting) on Ctrl-C or
+ * SIGTERM meanwhile; should the work fail, the apps' last output is logged first.
+ */
+export async function runWithApps<T>(
+  apps: readonly AppProcess[],
+  cleanUp: () => Promise<void>,
+  log: (message: string) => void,
+  work: () => Promise<T>,
+): Promise<T> {
+  const onSignal = () => void cleanUp().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work();
+  } catch (error) {
+    for (const app of apps) if (app.recentOutput()) log(`${app.name} output:\n${app.recentOutput()}`);
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanUp();
+  }
+}

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, claimPath, pollPath, pythonDateTime } from './api-client';
-import { AppProcess, appSettings, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, runWithApps, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { stockPendingBody } from './dispatch';
 import { BenchPool, createPool, deliverOne, mapConcurrently } from './fixture';
@@ -274,10 +274,7 @@ export async function measureBurst(log: (message: string) => void): Promise<Burs
     await nats.close();
     await db.drop();
   };
-  const onSignal = () => void stopAll().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
+  return runWithApps(apps, stopAll, log, async () => {
     // `BENCH_GATEWAY_NODE_ARGS` / `BENCH_SCHEDULER_NODE_ARGS` (`--cpu-prof --cpu-prof-dir=/tmp/prof`, `--require
     // counter.js`): options of node for the app, to see where its CPU or its statements go through the bursts.
     const nodeArgs = (variable: string) => ({ nodeArgs: process.env[variable]?.split(' ').filter(Boolean) });
@@ -321,14 +318,7 @@ export async function measureBurst(log: (message: string) => void): Promise<Burs
       results.push(result);
     }
     return results;
-  } catch (error) {
-    for (const app of apps) if (app.recentOutput()) log(`${app.name} output:\n${app.recentOutput()}`);
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await stopAll();
-  }
+  });
 }
 
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '–');

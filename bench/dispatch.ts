@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, claimPath, pollPath, pythonDateTime } from './api-client';
-import { AppProcess, appSettings, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, runWithApps, waitForHealth } from './apps';
 import { BenchDatabase, SeedTarget } from './bench-database';
 import { mapConcurrently } from './fixture';
 import { NatsAdmin } from './nats-admin';
@@ -432,10 +432,7 @@ export async function measureDispatch(
     await nats.close();
     await db.drop();
   };
-  const onSignal = () => void stopAll().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
+  return runWithApps(apps, stopAll, log, async () => {
     const gateway = AppProcess.start('gateway', env, { dist, nodeArgs: gatewayNodeArgs });
     apps.push(gateway);
     await waitForHealth(port, gateway);
@@ -473,14 +470,7 @@ export async function measureDispatch(
       for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
     }
     return rounds;
-  } catch (error) {
-    for (const app of apps) if (app.recentOutput()) log(`${app.name} output:\n${app.recentOutput()}`);
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await stopAll();
-  }
+  });
 }
 
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '–');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, CLAIM_BODY, claimPath, pollPath, stockPollBody, WorkerFlowRun } from './api-client';
-import { AppProcess, appSettings, freePort, rssBytes, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, rssBytes, runWithApps, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { BenchPool, createPool, deliverOne, mapConcurrently } from './fixture';
 import { Deliveries, drainEveryPool, PollSample, runPollers } from './load';
@@ -148,10 +148,7 @@ export async function measureScale(log: (message: string) => void): Promise<Scal
     await nats.dispose();
     await db.drop();
   };
-  const onSignal = () => void stopAll().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
+  return runWithApps(apps, stopAll, log, async () => {
     const gateway = AppProcess.start('gateway', env);
     apps.push(gateway);
     await waitForHealth(port, gateway);
@@ -227,14 +224,7 @@ export async function measureScale(log: (message: string) => void): Promise<Scal
       natsVersion: system.admin.serverVersion,
       rounds,
     };
-  } catch (error) {
-    for (const app of apps) if (app.recentOutput()) log(`${app.name} output:\n${app.recentOutput()}`);
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await stopAll();
-  }
+  });
 }
 
 const poolName = (i: number) => `scale-pool-${String(i).padStart(4, '0')}`;
