@@ -95,8 +95,14 @@ export class ResourceMonitor {
   }
 
   private ticksByGroup(from: Sample, to: Sample): Map<string, number> {
+    // Each process as last seen up to `to`: one that exited in between (a Postgres backend whose connection closed)
+    // still counts what it used until its last sample.
+    const lastSeen = new Map<number, { group: string; ticks: number }>();
+    for (const sample of this.samples.slice(this.samples.indexOf(from) + 1, this.samples.indexOf(to) + 1)) {
+      for (const [pid, seen] of sample.ticks) lastSeen.set(pid, seen);
+    }
     const byGroup = new Map<string, number>();
-    for (const [pid, { group, ticks }] of to.ticks) {
+    for (const [pid, { group, ticks }] of lastSeen) {
       // A process that appeared in between used all its CPU time in between.
       byGroup.set(group, (byGroup.get(group) ?? 0) + ticks - (from.ticks.get(pid)?.ticks ?? 0));
     }
@@ -120,12 +126,15 @@ export class ResourceMonitor {
   private async benchPids(): Promise<number[]> {
     const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry)).map(Number);
     for (const pid of pids) {
-      if (!this.groupOfPid.has(pid)) this.groupOfPid.set(pid, await this.classify(pid));
+      if (this.groupOfPid.has(pid)) continue;
+      const group = await this.classify(pid);
+      if (group !== undefined) this.groupOfPid.set(pid, group);
     }
     return pids.filter((pid) => this.groupOfPid.get(pid));
   }
 
-  private async classify(pid: number): Promise<string | null> {
+  /** The process's group, null if it is none of the benchmark's, undefined if it cannot tell yet. */
+  private async classify(pid: number): Promise<string | null | undefined> {
     const app = Object.entries(this.apps).find(([, appPid]) => appPid === pid);
     if (app) return app[0];
     // A server that forks (uvicorn workers, a services process) is measured as its whole process tree.
@@ -135,12 +144,16 @@ export class ResourceMonitor {
       if (parentGroup && Object.hasOwn(this.apps, parentGroup)) return parentGroup;
     }
     if (pid === process.pid) return 'load generator';
-    const title = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const title = await processTitle(pid);
     if (title.startsWith('postgres:')) {
       // Backends and autovacuum workers name their database in their process title.
       if (title.split(/[\s\0]+/).includes(this.databaseName)) return POSTGRES_BACKENDS;
       if (POSTGRES_SERVER_PROCESS.test(title)) return POSTGRES_SERVER;
       return null;
+    }
+    // A backend just forked still bears the postmaster's command line until it names its database: ask again.
+    if (parent !== null && /(^|\/)postgres\0/.test(title) && title === (await processTitle(parent))) {
+      return undefined;
     }
     // A benchmark on a private nats-server names its pid: the machine's own (other sessions' load) is not its.
     if (/(^|\/)nats-server\0/.test(title)) return Object.hasOwn(this.apps, 'nats-server') ? null : 'nats-server';
@@ -149,6 +162,8 @@ export class ResourceMonitor {
     return null;
   }
 }
+
+const processTitle = (pid: number): Promise<string> => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
 
 async function parentPid(pid: number): Promise<number | null> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
