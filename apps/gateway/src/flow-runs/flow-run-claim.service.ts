@@ -59,10 +59,11 @@ export class FlowRunClaimService {
 
   /**
    * A claim that counts no slots and passes the fence joins the batch of concurrent proposals (one lock statement,
-   * one write, one commit for all); alone, or sent back by the batch, it takes one transaction of two statements (the
-   * run locked and read with everything the claim needs, then the write) when it counts no slots. The pool's slots are locked only where a limit makes claims and polls compete
-   * for them; a poll takes that lock before the runs it hands out, so a claim holding its run must not wait for it:
-   * should it be taken, the claim starts again in the poll's order.
+   * one write, one commit for all). Alone, or sent back by the batch, it takes one transaction of two statements (the
+   * run locked and read with everything the claim needs, then the write) when it counts no slots. The pool's slots
+   * are locked only where a limit makes claims and polls compete for them; a poll takes that lock before the runs it
+   * hands out, so a claim holding its run must not wait for it: should it be taken, the claim starts again in the
+   * poll's order.
    */
   private async decide(poolId: string, claim: ValidClaim): Promise<RpcReply> {
     const batched = await this.states.claimInBatch(poolId, claim.request, (locked) => this.alone(locked, claim));
