@@ -259,10 +259,18 @@ export class PrivateNatsCluster implements PrivateNats {
     return found;
   }
 
-  /** Waits until JetStream answers management requests (a meta leader is elected), up to `timeoutMs`. */
+  /**
+   * Waits until JetStream answers management requests through every running node (a meta leader is elected and each
+   * node is routed to it: a client of a node still forming its routes would see its requests time out), up to
+   * `timeoutMs`.
+   */
   async waitForJetStream(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const nc = await connect({ ...this.client, servers: this.servers.filter((s) => s.running).map((s) => s.url) });
+    for (const server of this.servers.filter((s) => s.running)) await this.waitForJetStreamOn(server.url, deadline);
+  }
+
+  private async waitForJetStreamOn(url: string, deadline: number): Promise<void> {
+    const nc = await connect({ ...this.client, servers: [url], ignoreClusterUpdates: true });
     try {
       for (;;) {
         try {
@@ -271,7 +279,7 @@ export class PrivateNatsCluster implements PrivateNats {
           return;
         } catch (error) {
           if (Date.now() > deadline) {
-            throw new Error(`JetStream of cluster ${this.name} did not come up`, { cause: error });
+            throw new Error(`JetStream of cluster ${this.name} did not come up through ${url}`, { cause: error });
           }
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
