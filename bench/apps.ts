@@ -140,7 +140,19 @@ export const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']
 /** User + system CPU time a process has used so far, in clock ticks; null once it is gone. */
 export async function processCpuTicks(pid: number): Promise<number | null> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return null;
+  return stat === null ? null : cpuTicksOfStat(stat);
+}
+
+/** {@link processCpuTicks} read at once, 0 once the process is gone (to time a batch between two reads). */
+export function processCpuTicksNow(pid: number): number {
+  try {
+    return cpuTicksOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return 0;
+  }
+}
+
+function cpuTicksOfStat(stat: string): number {
   // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);

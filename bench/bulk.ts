@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from './api-client';
-import { AppProcess, appSettings, CLOCK_TICKS_PER_SECOND, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, CLOCK_TICKS_PER_SECOND, freePort, processCpuTicksNow, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
 import { sectionMarkers, writeSection } from './report-section';
@@ -205,18 +204,8 @@ export async function measureBulk(baselineDist?: string): Promise<BulkResult> {
       return elapsed;
     };
 
-    /** CPU ticks so far of a process; 0 once it is gone. */
-    const ticksOf = (pid: number): number => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(fields[11]) + Number(fields[12]);
-      } catch {
-        return 0;
-      }
-    };
     let backends: number[] = [];
-    const backendTicks = () => backends.reduce((sum, pid) => sum + ticksOf(pid), 0);
+    const backendTicks = () => backends.reduce((sum, pid) => sum + processCpuTicksNow(pid), 0);
     /** Runs `batch`, adding the CPU it took to `into` (µs): `app` the process given (the gateway, or this one). */
     const measured = async (
       into: { app: number; postgres: number },
@@ -225,7 +214,7 @@ export async function measureBulk(baselineDist?: string): Promise<BulkResult> {
     ): Promise<number> => {
       const tickMicros = 1e6 / CLOCK_TICKS_PER_SECOND;
       const own = process.cpuUsage();
-      const app = appPid === null ? 0 : ticksOf(appPid);
+      const app = appPid === null ? 0 : processCpuTicksNow(appPid);
       const postgres = backendTicks();
       const elapsed = await batch();
       into.postgres += (backendTicks() - postgres) * tickMicros;
@@ -233,7 +222,7 @@ export async function measureBulk(baselineDist?: string): Promise<BulkResult> {
         const { user, system } = process.cpuUsage(own);
         into.app += user + system;
       } else {
-        into.app += (ticksOf(appPid) - app) * tickMicros;
+        into.app += (processCpuTicksNow(appPid) - app) * tickMicros;
       }
       return elapsed;
     };

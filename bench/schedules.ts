@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { ApiClient } from './api-client';
-import { AppProcess, appSettings, CLOCK_TICKS_PER_SECOND, freePort, waitForHealth } from './apps';
+import { AppProcess, appSettings, CLOCK_TICKS_PER_SECOND, freePort, processCpuTicksNow, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
 import { readSection, sectionMarkers, writeSection } from './report-section';
@@ -218,18 +217,9 @@ async function schedulerAndPostgresTicks(
   const { rows } = await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [
     DATABASE_NAME,
   ]);
-  const ticksOf = (pid: number): number => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return 0;
-    }
-  };
   return {
-    scheduler: schedulerPid ? ticksOf(schedulerPid) : 0,
-    postgres: rows.reduce((sum, row) => sum + ticksOf(row.pid), 0),
+    scheduler: schedulerPid ? processCpuTicksNow(schedulerPid) : 0,
+    postgres: rows.reduce((sum, row) => sum + processCpuTicksNow(row.pid), 0),
   };
 }
 
