@@ -88,6 +88,8 @@ export interface DispatchRound {
   duplicates: number;
   answers: Record<string, number>;
   polls: number;
+  /** Polls answered with no run (HTTP). */
+  emptyPolls: number;
   /** CPU milliseconds per run claimed, per process group, over the round. */
   cpuMsPerRun: Record<string, number>;
   systemCpuMsPerRun: number;
@@ -201,6 +203,7 @@ class Tally {
   duplicates = 0;
   claimed = 0;
   polls = 0;
+  emptyPolls = 0;
   firstClaimAt = Number.NaN;
   lastClaimAt = Number.NaN;
 
@@ -240,6 +243,7 @@ async function httpWorker(setup: DispatchTarget, pool: DispatchPool, name: strin
     const runs =
       response?.status === 200 ? (JSON.parse(response.body.toString()) as { flow_run: { id: string } }[]) : [];
     if (runs.length === 0) {
+      tally.emptyPolls++;
       await sleep(DISPATCH.emptyPollPauseMs);
       continue;
     }
@@ -338,6 +342,7 @@ export async function round(
     duplicates: tally.duplicates,
     answers: Object.fromEntries(tally.answers),
     polls: tally.polls,
+    emptyPolls: tally.emptyPolls,
     cpuMsPerRun,
     systemCpuMsPerRun: SYSTEM_GROUPS.reduce((sum, group) => sum + (cpuMsPerRun[group] ?? 0), 0),
     transactionsPerRun: (after.transactions - before.transactions) / Math.max(1, tally.claimed),
@@ -464,7 +469,9 @@ export async function measureDispatch(
       log(
         `${build}: ${protocol} × ${workers}: ${result.runsPerSecond.toFixed(0)} runs/s, ` +
           `${result.systemCpuMsPerRun.toFixed(2)} ms CPU per run, ${result.duplicates} duplicates, ` +
-          `answers ${JSON.stringify(result.answers)}, others ${result.othersPercent.toFixed(0)} %`,
+          `answers ${JSON.stringify(result.answers)}, ` +
+          (protocol === 'HTTP' ? `${result.polls} polls (${result.emptyPolls} empty), ` : '') +
+          `others ${result.othersPercent.toFixed(0)} %`,
       );
       rounds.push(result);
       for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
