@@ -1,6 +1,7 @@
 import { SLOT_OCCUPYING_STATE_TYPES, type RunPublication, type TimeWindow } from '@app/domain';
 import { EntityManager } from 'typeorm';
-import { FlowRunEntity, FlowRunStateEntity, undispatched, WorkPoolEntity, WorkQueueEntity } from '../entities';
+import { FlowRunEntity, undispatched, WorkPoolEntity, WorkQueueEntity } from '../entities';
+import { flowRunFromRow, flowRunStateFromJson } from './flow-run-rows';
 
 /** A run to put on the bus, with what its subject and message id need. */
 export interface DispatchCandidate {
@@ -179,9 +180,8 @@ export class DeliveryRepository {
         FOR UPDATE OF fr SKIP LOCKED`,
       params,
     );
-    const repo = this.manager.getRepository(FlowRunEntity);
     return rows.map(({ work_pool_id, ...row }) => ({
-      run: repo.create(row) as DispatchCandidate['run'],
+      run: flowRunFromRow(row) as DispatchCandidate['run'],
       work_pool_id,
     }));
   }
@@ -336,9 +336,8 @@ export class DeliveryRepository {
          FROM flow_run fr WHERE fr.id = ANY($1) ORDER BY fr.id FOR UPDATE OF fr`,
       [ids, workQueueId],
     );
-    const repo = this.manager.getRepository(FlowRunEntity);
     return {
-      runs: rows.map(({ queue_active: _active, ...row }) => repo.create(row)),
+      runs: rows.map(({ queue_active: _active, ...row }) => flowRunFromRow(row)),
       queueActive: rows.length === 0 || rows[0].queue_active === true,
     };
   }
@@ -371,17 +370,8 @@ export class DeliveryRepository {
 
   /** A row returned by a lease: the run, with its current state attached. */
   private leasedRun({ current_state: state, ...columns }: Record<string, unknown>): FlowRunEntity {
-    const run = this.manager.getRepository(FlowRunEntity).create(columns);
-    // jsonb renders instants as text: back to the Dates the entity holds.
-    const row = state as (Record<string, unknown> & { timestamp: string; created: string; updated: string }) | null;
-    run.state = row
-      ? this.manager.getRepository(FlowRunStateEntity).create({
-          ...row,
-          timestamp: new Date(row.timestamp),
-          created: new Date(row.created),
-          updated: new Date(row.updated),
-        })
-      : null;
+    const run = flowRunFromRow(columns);
+    run.state = state ? flowRunStateFromJson(state as Parameters<typeof flowRunStateFromJson>[0]) : null;
     return run;
   }
 

@@ -3,6 +3,7 @@ import { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { FlowRunEntity, FlowRunStateEntity, StateType } from '../entities';
 import { EntityRepository } from './entity-repository';
+import { flowRunFromRow } from './flow-run-rows';
 import { SharedRecordset, sharedRecordset } from './shared-recordset';
 
 /** What the run belongs to, as its state events name it and as the deployment concurrency rules read it. */
@@ -92,14 +93,6 @@ function transitionContext(row: TransitionContextColumns): TransitionContextRow 
       workPool: row.x_work_pool,
     },
   };
-}
-
-/** A `flow_run` row as pg returns it, as the entity TypeORM would have made of it. */
-function flowRunFromRow(row: Record<string, unknown>): FlowRunEntity {
-  const run = Object.assign(new FlowRunEntity(), row);
-  // The one column TypeORM transforms (bigint, which pg returns as a string).
-  run.dispatch_seq = row.dispatch_seq === null ? null : Number(row.dispatch_seq);
-  return run;
 }
 
 /** One transition's writes: the run's changed columns and, when a state was written, that state. */
