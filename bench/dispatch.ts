@@ -426,8 +426,9 @@ export async function measureDispatch(
   const nats = await NatsAdmin.connect();
   const port = await freePort();
   const env = appSettings(db.url, namespace, port);
-  // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the rounds.
-  const gatewayNodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
+  // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the rounds
+  // (`BENCH_SCHEDULER_NODE_ARGS` the scheduler).
+  const nodeArgs = (variable: string) => process.env[variable]?.split(' ').filter(Boolean);
   const api = new ApiClient(port);
   const apps: AppProcess[] = [];
   const stopAll = async () => {
@@ -438,10 +439,10 @@ export async function measureDispatch(
     await db.drop();
   };
   return runWithApps(apps, stopAll, log, async () => {
-    const gateway = AppProcess.start('gateway', env, { dist, nodeArgs: gatewayNodeArgs });
+    const gateway = AppProcess.start('gateway', env, { dist, nodeArgs: nodeArgs('BENCH_GATEWAY_NODE_ARGS') });
     apps.push(gateway);
     await waitForHealth(port, gateway);
-    const scheduler = AppProcess.start('scheduler', env, { dist });
+    const scheduler = AppProcess.start('scheduler', env, { dist, nodeArgs: nodeArgs('BENCH_SCHEDULER_NODE_ARGS') });
     apps.push(scheduler);
     await db.connect();
     const { pools, templateRunId } = await createDispatchFixture(api);

@@ -27,6 +27,9 @@ export function natsConnectionOptions(settings: AppConfig['nats']): ConnectionOp
     // not nats.js's default four minutes.
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: 2,
+    // Otherwise every request (each JetStream publish, pull and lookup) builds two Errors up front, stack traces and
+    // all, in case it fails: about 2 % of the scheduler's busy time while dispatching. Our errors say what failed.
+    noAsyncTraces: true,
     // Read on every (re)connection, so a rotated creds file is picked up without a restart.
     ...(creds !== undefined && { authenticator: credsAuthenticator(() => readFileSync(creds)) }),
     ...(settings.token !== undefined && { token: settings.token }),
