@@ -6,7 +6,14 @@ import { AppProcess, appSettings, freePort, runWithApps, waitForHealth } from '.
 import { BenchDatabase, SeedTarget } from './bench-database';
 import { mapConcurrently } from './fixture';
 import { NatsAdmin } from './nats-admin';
-import { OTHERS, POSTGRES_BACKENDS, POSTGRES_SERVER, ResourceMonitor, waitForQuietMachine } from './resource-monitor';
+import {
+  NATS_WORKERS,
+  OTHERS,
+  POSTGRES_BACKENDS,
+  POSTGRES_SERVER,
+  ResourceMonitor,
+  waitForQuietMachine,
+} from './resource-monitor';
 import { sectionMarkers, table } from './report-section';
 
 /**
@@ -360,12 +367,15 @@ async function startNatsWorkers(setup: DispatchTarget, count: number, tally: Tal
   if (!nats) throw new Error(`${setup.build} has no NATS workers`);
   const workers: AppProcess[] = [];
   let started = 0;
+  // `BENCH_NATS_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles every worker (a file each).
+  const nodeArgs = process.env.BENCH_NATS_WORKER_NODE_ARGS?.split(' ').filter(Boolean);
   for (let i = 0; i < count; i++) {
     const worker = AppProcess.start(
       'nats-worker',
       { NATS_NAMESPACE: nats.namespace },
       {
         dist: nats.dist,
+        nodeArgs,
         args: [
           '--pool',
           setup.pools[i % setup.pools.length].name,
@@ -468,8 +478,10 @@ export async function measureDispatch(
       const result = await round(setup, protocol, workers, DISPATCH.runs);
       log(
         `${build}: ${protocol} × ${workers}: ${result.runsPerSecond.toFixed(0)} runs/s, ` +
-          `${result.systemCpuMsPerRun.toFixed(2)} ms CPU per run, ${result.duplicates} duplicates, ` +
-          `answers ${JSON.stringify(result.answers)}, ` +
+          `${result.systemCpuMsPerRun.toFixed(2)} ms CPU per run ` +
+          `(${SYSTEM_GROUPS.map((group) => `${group} ${(result.cpuMsPerRun[group] ?? 0).toFixed(2)}`).join(', ')}), ` +
+          `${protocol === 'NATS' ? `NATS workers ${(result.cpuMsPerRun[NATS_WORKERS] ?? 0).toFixed(2)} ms, ` : ''}` +
+          `${result.duplicates} duplicates, answers ${JSON.stringify(result.answers)}, ` +
           (protocol === 'HTTP' ? `${result.polls} polls (${result.emptyPolls} empty), ` : '') +
           `others ${result.othersPercent.toFixed(0)} %`,
       );
@@ -529,7 +541,8 @@ workers are the example worker (\`apps/nats-worker\`, one process each, spread o
     DISPATCH.natsClaimsPerWorker ? `, \`--claims ${DISPATCH.natsClaimsPerWorker}\`` : ''
   }). Worker *i* serves pool
 *i* mod ${DISPATCH.pools}, and the runs are spread over the pools served (all of them from 4 workers on). Times run from the seed's commit; CPU is per run claimed, from the commit to the last claim
-(system = gateway + scheduler + Postgres backends and server processes + nats-server). "Others" is what the rest of the
+(system = gateway + scheduler + Postgres backends and server processes + nats-server; the NATS workers' own CPU is
+shown apart, per run claimed, and counts in no system figure). "Others" is what the rest of the
 machine (other sessions' builds and tests) used meanwhile, in % of one core.
 
 ${table(
@@ -547,6 +560,7 @@ ${table(
     'pg server',
     'nats-server',
     'system CPU per run',
+    'NATS workers',
     'pg transactions per run',
     'others',
     'load (1 min)',
@@ -565,6 +579,7 @@ ${table(
     `${fixed(r.cpuMsPerRun[POSTGRES_SERVER] ?? NaN, 2)} ms`,
     `${fixed(r.cpuMsPerRun['nats-server'] ?? NaN, 2)} ms`,
     `**${fixed(r.systemCpuMsPerRun, 2)} ms**`,
+    `${fixed(r.cpuMsPerRun[NATS_WORKERS] ?? NaN, 2)} ms`,
     fixed(r.transactionsPerRun, 2),
     `${fixed(r.othersPercent, 0)} %`,
     fixed(r.loadAverage, 2),
