@@ -1,11 +1,14 @@
-import { parseUuid } from '../lax-input';
 import { ClaimFlowRunRequestDto, ClaimFlowRunsRequestDto, MAX_CLAIMS_PER_REQUEST } from './claim.dto';
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** A UUID as validation keeps it: already canonical (lower case, hyphenated); any other spelling is converted. */
-const isCanonicalUuid = (value: unknown): value is string => typeof value === 'string' && parseUuid(value) === value;
+/**
+ * A UUID as validation keeps it: canonical (lower case, hyphenated), any version; every other spelling it takes is
+ * converted (`parseUuid`), so it is left to validation.
+ */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const isCanonicalUuid = (value: unknown): value is string => typeof value === 'string' && CANONICAL_UUID.test(value);
 
 /**
  * `ClaimFlowRunRequestDto` for the claims workers send (`flow_run_id` and `transition_id` canonical UUIDs, a string
