@@ -39,7 +39,7 @@ function onlyArgument(): 'HTTP' | 'NATS' | undefined {
   return protocol;
 }
 
-/** `--nats-claims N`: the example NATS worker's `--claims` (messages held and claimed at once); its default when not given. */
+/** `--nats-claims N`: the example NATS worker's `--claims` (messages held and claimed at once, in one batch request). */
 function natsClaimsArgument(): number | undefined {
   const at = process.argv.indexOf('--nats-claims');
   return at >= 0 ? Number(process.argv[at + 1]) : undefined;
@@ -55,8 +55,12 @@ export const DISPATCH = {
   only: onlyArgument(),
   httpWorkers: [1, 4, 16],
   natsWorkers: 16,
-  /** Left out of the worker's arguments when not given, so that a baseline build's worker (without it) runs too. */
-  natsClaimsPerWorker: natsClaimsArgument(),
+  /**
+   * As one would run the worker to start many runs: holding 32 messages and claiming them in one request (runs/s and
+   * CPU per run were flat from 8 to 64, each round's batches being what arrived while the previous was in flight;
+   * below that, the worker pays a request per few runs). Every build since the worker's `--claims` takes it.
+   */
+  natsClaimsPerWorker: natsClaimsArgument() ?? 32,
   /** Runs claimed before the measured rounds, so that streams, consumers and the JIT are warm. */
   warmupRuns: 400,
   /** The stock worker's prefetch: it polls with `scheduled_before = now + 10 s`. */
@@ -383,7 +387,8 @@ async function startNatsWorkers(setup: DispatchTarget, count: number, tally: Tal
           `http://127.0.0.1:${nats.port}/api`,
           '--name',
           `bench-nats-worker-${i}`,
-          ...(DISPATCH.natsClaimsPerWorker ? ['--claims', String(DISPATCH.natsClaimsPerWorker)] : []),
+          '--claims',
+          String(DISPATCH.natsClaimsPerWorker),
         ],
       },
     );
@@ -537,9 +542,9 @@ workers speak the stock protocol: \`POST /work_pools/{name}/get_scheduled_flow_r
 \`{"scheduled_before": str(now + 10 s), "work_queue_names": [the pool's queues]}\` and \`X-Prefect-Worker-Name\`, then
 \`POST /flow_runs/{id}/set_state\` with the body of Prefect 3.9.1's \`propose_state(client, Pending())\` for every run
 got, concurrently; an empty poll is repeated after ${DISPATCH.emptyPollPauseMs} ms (a stock worker waits 10 s). NATS
-workers are the example worker (\`apps/nats-worker\`, one process each, spread over the pools${
-    DISPATCH.natsClaimsPerWorker ? `, \`--claims ${DISPATCH.natsClaimsPerWorker}\`` : ''
-  }). Worker *i* serves pool
+workers are the example worker (\`apps/nats-worker\`, one process each, spread over the pools, \`--claims ${
+    DISPATCH.natsClaimsPerWorker
+  }\`: messages held and claimed at once). Worker *i* serves pool
 *i* mod ${DISPATCH.pools}, and the runs are spread over the pools served (all of them from 4 workers on). Times run from the seed's commit; CPU is per run claimed, from the commit to the last claim
 (system = gateway + scheduler + Postgres backends and server processes + nats-server; the NATS workers' own CPU is
 shown apart, per run claimed, and counts in no system figure). "Others" is what the rest of the
