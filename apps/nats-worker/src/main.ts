@@ -4,10 +4,10 @@
 //   npm run worker:nats -- --pool NAME [--api http://127.0.0.1:4200/api] [--nats nats://127.0.0.1:4222]
 //                                      [--namespace prefect] [--name my-worker] [--once] [--claim-timeout-ms 5000]
 //                                      [--claims 1]
-// --claims is how many messages it holds to claim (at most 256): all those held go in one batch claim, one batch in
-// flight at a time, and while it is, up to --claims more are held for the next (a slot that comes free goes to the
-// highest-priority queue with a message waiting); a real worker would bound it by how many runs it can start. With
-// --claims 1 every batch holds one claim.
+// --claims is how many messages it holds at most (256 at most), those being claimed included: the messages held go in
+// one batch claim, one batch in flight at a time, and those that arrive meanwhile wait for the next (a slot that
+// comes free goes to the highest-priority queue with a message waiting); a real worker would bound it by how many
+// runs it can start. With --claims 1 it claims one message at a time, in a batch of one.
 // It connects as the apps do, with NATS_CREDS, NATS_TOKEN, NATS_USER/NATS_PASSWORD and NATS_TLS_* from the environment
 // (--nats and --namespace override NATS_URL and NATS_NAMESPACE), and to the HTTP API with Prefect's client setting
 // PREFECT_API_AUTH_STRING when the gateway requires basic auth.
@@ -134,7 +134,9 @@ function settle({ message, claim }: Held, { status, body }: Answer): boolean {
 /**
  * The messages a worker holds, claimed in batches: every message held goes into the next batch, one batch in flight
  * at a time; while it is, the messages that arrive wait for the next one. A message is held once a slot is free for it
- * (at most `claims` held besides the batch in flight), a free slot going to the highest-priority queue waiting.
+ * and keeps it until settled, so that the worker never holds more than `claims` messages, those of the batch in flight
+ * included (each holds a run until its lease ends: a worker should hold no more than it can start); a slot that comes
+ * free goes to the highest-priority queue waiting.
  */
 class BatchClaimer {
   private held: Held[] = [];
@@ -149,7 +151,7 @@ class BatchClaimer {
     private readonly onClaimed: () => void,
   ) {}
 
-  /** Holds the message of a queue of this priority until its batch is sent; waits for a free slot first. */
+  /** Holds the message of a queue of this priority until its claim is answered; waits for a free slot first. */
   async hold(message: JsMsg, priority: number): Promise<void> {
     await this.slots.acquire(priority);
     if (this.stopped) {
@@ -191,7 +193,6 @@ class BatchClaimer {
   private send(): void {
     if (this.stopped || this.inFlight || this.held.length === 0) return;
     const batch = this.held.splice(0).sort((a, b) => a.priority - b.priority);
-    for (let i = 0; i < batch.length; i++) this.slots.release();
     this.inFlight = claimUntilAnswered(this.nc, this.subject, batch)
       .then((answers) => {
         const claimed = batch.filter((held, i) => settle(held, answers[i]));
@@ -202,6 +203,7 @@ class BatchClaimer {
       })
       .finally(() => {
         this.inFlight = null;
+        for (let i = 0; i < batch.length; i++) this.slots.release();
         this.scheduleSend();
       });
   }
@@ -288,8 +290,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   /**
-   * One long-lived pull per queue (a pull per message costs a subscription and a request each time), holding at
-   * most `claims` messages beyond those being claimed; a message is held once a slot is free for its queue.
+   * One long-lived pull per queue (a pull per message costs a subscription and a request each time), buffering at
+   * most about `claims` messages beyond those held; a message is held once a slot is free for its queue.
    */
   const serve = async (queue: Queue) => {
     const consumer = await consumers.get(queue.id, () => stopping);
