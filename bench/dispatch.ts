@@ -6,7 +6,14 @@ import { AppProcess, appSettings, freePort, runWithApps, waitForHealth } from '.
 import { BenchDatabase, SeedTarget } from './bench-database';
 import { mapConcurrently } from './fixture';
 import { NatsAdmin } from './nats-admin';
-import { OTHERS, POSTGRES_BACKENDS, POSTGRES_SERVER, ResourceMonitor, waitForQuietMachine } from './resource-monitor';
+import {
+  NATS_WORKERS,
+  OTHERS,
+  POSTGRES_BACKENDS,
+  POSTGRES_SERVER,
+  ResourceMonitor,
+  waitForQuietMachine,
+} from './resource-monitor';
 import { sectionMarkers, table } from './report-section';
 
 /**
@@ -32,7 +39,7 @@ function onlyArgument(): 'HTTP' | 'NATS' | undefined {
   return protocol;
 }
 
-/** `--nats-claims N`: the example NATS worker's `--claims` (messages held and claimed at once); its default when not given. */
+/** `--nats-claims N`: the example NATS worker's `--claims` (messages held and claimed at once, in one batch request). */
 function natsClaimsArgument(): number | undefined {
   const at = process.argv.indexOf('--nats-claims');
   return at >= 0 ? Number(process.argv[at + 1]) : undefined;
@@ -48,8 +55,12 @@ export const DISPATCH = {
   only: onlyArgument(),
   httpWorkers: [1, 4, 16],
   natsWorkers: 16,
-  /** Left out of the worker's arguments when not given, so that a baseline build's worker (without it) runs too. */
-  natsClaimsPerWorker: natsClaimsArgument(),
+  /**
+   * As one would run the worker to start many runs: holding 32 messages and claiming them in one request (runs/s and
+   * CPU per run were flat from 8 to 64, each round's batches being what arrived while the previous was in flight;
+   * below that, the worker pays a request per few runs). Every build since the worker's `--claims` takes it.
+   */
+  natsClaimsPerWorker: natsClaimsArgument() ?? 32,
   /** Runs claimed before the measured rounds, so that streams, consumers and the JIT are warm. */
   warmupRuns: 400,
   /** The stock worker's prefetch: it polls with `scheduled_before = now + 10 s`. */
@@ -360,12 +371,15 @@ async function startNatsWorkers(setup: DispatchTarget, count: number, tally: Tal
   if (!nats) throw new Error(`${setup.build} has no NATS workers`);
   const workers: AppProcess[] = [];
   let started = 0;
+  // `BENCH_NATS_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles every worker (a file each).
+  const nodeArgs = process.env.BENCH_NATS_WORKER_NODE_ARGS?.split(' ').filter(Boolean);
   for (let i = 0; i < count; i++) {
     const worker = AppProcess.start(
       'nats-worker',
       { NATS_NAMESPACE: nats.namespace },
       {
         dist: nats.dist,
+        nodeArgs,
         args: [
           '--pool',
           setup.pools[i % setup.pools.length].name,
@@ -373,7 +387,8 @@ async function startNatsWorkers(setup: DispatchTarget, count: number, tally: Tal
           `http://127.0.0.1:${nats.port}/api`,
           '--name',
           `bench-nats-worker-${i}`,
-          ...(DISPATCH.natsClaimsPerWorker ? ['--claims', String(DISPATCH.natsClaimsPerWorker)] : []),
+          '--claims',
+          String(DISPATCH.natsClaimsPerWorker),
         ],
       },
     );
@@ -469,8 +484,10 @@ export async function measureDispatch(
       const result = await round(setup, protocol, workers, DISPATCH.runs);
       log(
         `${build}: ${protocol} × ${workers}: ${result.runsPerSecond.toFixed(0)} runs/s, ` +
-          `${result.systemCpuMsPerRun.toFixed(2)} ms CPU per run, ${result.duplicates} duplicates, ` +
-          `answers ${JSON.stringify(result.answers)}, ` +
+          `${result.systemCpuMsPerRun.toFixed(2)} ms CPU per run ` +
+          `(${SYSTEM_GROUPS.map((group) => `${group} ${(result.cpuMsPerRun[group] ?? 0).toFixed(2)}`).join(', ')}), ` +
+          `${protocol === 'NATS' ? `NATS workers ${(result.cpuMsPerRun[NATS_WORKERS] ?? 0).toFixed(2)} ms, ` : ''}` +
+          `${result.duplicates} duplicates, answers ${JSON.stringify(result.answers)}, ` +
           (protocol === 'HTTP' ? `${result.polls} polls (${result.emptyPolls} empty), ` : '') +
           `others ${result.othersPercent.toFixed(0)} %`,
       );
@@ -526,11 +543,12 @@ workers speak the stock protocol: \`POST /work_pools/{name}/get_scheduled_flow_r
 \`{"scheduled_before": str(now + 10 s), "work_queue_names": [the pool's queues]}\` and \`X-Prefect-Worker-Name\`, then
 \`POST /flow_runs/{id}/set_state\` with the body of Prefect 3.9.1's \`propose_state(client, Pending())\` for every run
 got, concurrently; an empty poll is repeated after ${DISPATCH.emptyPollPauseMs} ms (a stock worker waits 10 s). NATS
-workers are the example worker (\`apps/nats-worker\`, one process each, spread over the pools${
-    DISPATCH.natsClaimsPerWorker ? `, \`--claims ${DISPATCH.natsClaimsPerWorker}\`` : ''
-  }). Worker *i* serves pool
+workers are the example worker (\`apps/nats-worker\`, one process each, spread over the pools, \`--claims ${
+    DISPATCH.natsClaimsPerWorker
+  }\`: messages held and claimed at once). Worker *i* serves pool
 *i* mod ${DISPATCH.pools}, and the runs are spread over the pools served (all of them from 4 workers on). Times run from the seed's commit; CPU is per run claimed, from the commit to the last claim
-(system = gateway + scheduler + Postgres backends and server processes + nats-server). "Others" is what the rest of the
+(system = gateway + scheduler + Postgres backends and server processes + nats-server; the NATS workers' own CPU is
+shown apart, per run claimed, and counts in no system figure). "Others" is what the rest of the
 machine (other sessions' builds and tests) used meanwhile, in % of one core.
 
 ${table(
@@ -548,6 +566,7 @@ ${table(
     'pg server',
     'nats-server',
     'system CPU per run',
+    'NATS workers',
     'pg transactions per run',
     'others',
     'load (1 min)',
@@ -566,6 +585,7 @@ ${table(
     `${fixed(r.cpuMsPerRun[POSTGRES_SERVER] ?? NaN, 2)} ms`,
     `${fixed(r.cpuMsPerRun['nats-server'] ?? NaN, 2)} ms`,
     `**${fixed(r.systemCpuMsPerRun, 2)} ms**`,
+    `${fixed(r.cpuMsPerRun[NATS_WORKERS] ?? NaN, 2)} ms`,
     fixed(r.transactionsPerRun, 2),
     `${fixed(r.othersPercent, 0)} %`,
     fixed(r.loadAverage, 2),

@@ -32,9 +32,9 @@ describe('I10: a lost claim reply never orphans a run', () => {
     subject.startsWith('_INBOX') && replies++ % 2 === 0 ? 'drop' : 'pass',
   );
   let consumerLookups = 0;
-  /** Counts the workers' claim requests, resends included, and their consumer lookups (JetStream API requests). */
+  /** Counts the workers' claim requests (single or batch), resends included, and their consumer lookups (JetStream API requests). */
   const claimCounter = new NatsPublishFilter((subject) => {
-    if (subject.includes('.api.flow-runs.claim.')) claimRequests++;
+    if (/\.api\.flow-runs\.claims?\./.test(subject)) claimRequests++;
     if (subject.startsWith('$JS.API.CONSUMER.INFO.')) consumerLookups++;
     return 'pass';
   });

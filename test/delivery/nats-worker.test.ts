@@ -63,6 +63,12 @@ describe('NATS-native workers', () => {
     return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<any>() };
   }
 
+  /** A batch claim: the reply's status, and its answers (or its error body). */
+  async function claimBatch(poolId: string, body: object) {
+    const reply = await nc.request(names().claims(poolId), JSON.stringify(body), { timeout: 5000 });
+    return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<any>() };
+  }
+
   /** The claim of the run a message stands for, as docs/nats-workers.md builds it. */
   const claimOf = (held: JsMsg, transitionId = randomUUID()) => {
     const publication = held.headers?.get('Nats-Msg-Id') ?? '';
@@ -329,6 +335,178 @@ describe('NATS-native workers', () => {
       body: { status: 'REJECT', run: { flow_run: { id: requests[1].flow_run_id } } },
     });
     held.forEach((m) => m.ack());
+  });
+
+  describe("a batch claim on the pool's claims subject", () => {
+    /** `count` runs of a new pool, their messages held. */
+    async function heldRuns(pool: string, count: number) {
+      const { poolId, queueId } = await poolWithRun(pool);
+      for (let i = 1; i < count; i++) {
+        await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: pool, state: { type: 'SCHEDULED' } });
+      }
+      const held: JsMsg[] = [];
+      for (let i = 0; i < count; i++) held.push(await message(poolId, queueId));
+      return { poolId, queueId, held };
+    }
+
+    it('answers each claim in order as it would be answered alone, in fewer transactions than claims; resent, each is recognised', async () => {
+      const count = 12;
+      const { poolId, held } = await heldRuns('b1', count + 1);
+      const requests = held.slice(0, count).map((m) => claimOf(m));
+      // Among them, claims refused as alone: a run of another pool, and a message that is no longer its run's delivery.
+      const theirs = await poolWithRun('b2');
+      const forged = {
+        flow_run_id: theirs.runId,
+        publication: await currentPublication(theirs.runId),
+        transition_id: randomUUID(),
+      };
+      const staleRun = claimOf(held[count]).flow_run_id;
+      const stale = {
+        flow_run_id: staleRun,
+        publication: `${staleRun}:${randomUUID()}:0`,
+        transition_id: randomUUID(),
+      };
+      const batch = { claims: [...requests.slice(0, 4), forged, ...requests.slice(4, 8), stale, ...requests.slice(8)] };
+
+      const spy = jest.spyOn(gw.db, 'transaction');
+      let reply;
+      try {
+        reply = await claimBatch(poolId, batch);
+        expect(spy.mock.calls.length).toBeLessThan(count / 2);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(reply.status).toBe(200);
+      expect(Object.keys(reply.body)).toEqual(['answers']);
+      const answers: { status: number; body: any }[] = reply.body.answers;
+      expect(answers).toHaveLength(batch.claims.length);
+      expect(answers[4]).toEqual({
+        status: 404,
+        body: { exception_message: `Flow run with id ${theirs.runId} not found` },
+      });
+      expect(answers[9]).toMatchObject({
+        status: 200,
+        body: { status: 'ABORT', state: { type: 'SCHEDULED' }, details: { type: 'abort_details' } },
+      });
+      const won = answers.filter((_answer, i) => i !== 4 && i !== 9);
+      won.forEach((answer, i) => {
+        expect(answer).toMatchObject({
+          status: 201,
+          body: {
+            status: 'ACCEPT',
+            state: { type: 'PENDING', state_details: { transition_id: requests[i].transition_id } },
+            run: { work_pool_id: poolId, flow_run: { id: requests[i].flow_run_id, state_type: 'PENDING' } },
+          },
+        });
+      });
+      // The run answered is the row as written, to the last column.
+      for (const answer of won) {
+        const { estimated_run_time: _r, estimated_start_time_delta: _d, ...answered } = answer.body.run.flow_run;
+        const { body: row } = await gw.get(`/flow_runs/${answered.id}`);
+        expect(answered).toEqual(
+          Object.fromEntries(Object.keys(answered).map((key) => [key, key === 'state' ? null : row[key]])),
+        );
+      }
+      expect((await gw.get(`/flow_runs/${theirs.runId}`)).body.state_type).toBe('SCHEDULED');
+      expect((await gw.get(`/flow_runs/${staleRun}`)).body.state_type).toBe('SCHEDULED');
+
+      // The same batch resent (its reply was lost): each claim that won is recognised, with its run; nothing is written.
+      const resent = await claimBatch(poolId, batch);
+      expect(resent.status).toBe(200);
+      expect(resent.body.answers[4].status).toBe(404);
+      expect(resent.body.answers[9].body.status).toBe('ABORT');
+      resent.body.answers
+        .filter((_answer: unknown, i: number) => i !== 4 && i !== 9)
+        .forEach((answer: { status: number; body: any }, i: number) => {
+          expect(answer).toMatchObject({
+            status: 200,
+            body: {
+              status: 'REJECT',
+              state: { type: 'PENDING', state_details: { transition_id: requests[i].transition_id } },
+              details: { type: 'reject_details', reason: 'This run has already made this state transition.' },
+              run: { work_pool_id: poolId, flow_run: { id: requests[i].flow_run_id } },
+            },
+          });
+        });
+      const [states] = await sql.query<{ count: number }>(
+        'SELECT count(*)::int AS count FROM flow_run_state WHERE flow_run_id = ANY($1)',
+        [requests.map((request) => request.flow_run_id)],
+      );
+      expect(states.count).toBe(2 * count);
+      held.forEach((m) => m.ack());
+    });
+
+    it('refuses a malformed batch whole (422, pydantic shape), claiming none of it', async () => {
+      const { poolId, held } = await heldRuns('b3', 2);
+      const [good, other] = held.map((m) => claimOf(m));
+      const unknown = '00000000-0000-0000-0000-000000000000';
+      const refusals: [object, object[]][] = [
+        [{}, [{ type: 'missing', loc: ['body', 'claims'] }]],
+        [{ claims: good }, [{ type: 'list_type', loc: ['body', 'claims'] }]],
+        [{ claims: [] }, [{ type: 'too_short', loc: ['body', 'claims'] }]],
+        [
+          { claims: Array.from({ length: 257 }, () => ({ ...good, flow_run_id: randomUUID() })) },
+          [
+            {
+              type: 'too_long',
+              loc: ['body', 'claims'],
+              ctx: { field_type: 'List', max_length: 256, actual_length: 257 },
+            },
+          ],
+        ],
+        [
+          { claims: [good, { ...good, transition_id: randomUUID() }] },
+          [{ type: 'value_error', loc: ['body', 'claims'] }],
+        ],
+        [
+          { claims: [good, { ...other, flow_run_id: 'nope' }] },
+          [{ type: 'uuid_parsing', loc: ['body', 'claims', 1, 'flow_run_id'] }],
+        ],
+        [{ claims: [good], extra: true }, [{ type: 'extra_forbidden', loc: ['body', 'extra'] }]],
+        // A message of one run does not claim another.
+        [
+          { claims: [good, { ...other, publication: `${unknown}:${unknown}:1` }] },
+          [{ type: 'value_error', loc: ['body', 'claims', 1, 'publication'] }],
+        ],
+      ];
+      for (const [body, errors] of refusals) {
+        const refused = await claimBatch(poolId, body);
+        expect(refused.status).toBe(422);
+        expect(refused.body).toMatchObject({ exception_message: 'Invalid request received.', request_body: body });
+        expect(refused.body.exception_detail).toEqual(errors.map((error) => expect.objectContaining(error)));
+      }
+      for (const request of [good, other]) {
+        expect((await gw.get(`/flow_runs/${request.flow_run_id}`)).body.state_type).toBe('SCHEDULED');
+      }
+      expect((await claimBatch(poolId, { claims: [good, other] })).body.answers.map((a: any) => a.body.status)).toEqual(
+        ['ACCEPT', 'ACCEPT'],
+      );
+      held.forEach((m) => m.ack());
+    });
+
+    it('answers WAIT for a claim of a queue with no free slot, and the others of the batch still win', async () => {
+      const limited = await poolWithRun('b4', 1);
+      const busy = await gw.post('/flow_runs/', { flow_id: flowId, work_pool_name: 'b4', state: { type: 'RUNNING' } });
+      expect(busy.body.state_type).toBe('RUNNING');
+      await gw.post('/work_pools/b4/queues/', { name: 'free' });
+      const free = await gw.post('/flow_runs/', {
+        flow_id: flowId,
+        work_pool_name: 'b4',
+        work_queue_name: 'free',
+        state: { type: 'SCHEDULED' },
+      });
+      const waiting = await message(limited.poolId, limited.queueId);
+      const freeHeld = await message(limited.poolId, free.body.work_queue_id as string);
+      const answers = (await claimBatch(limited.poolId, { claims: [claimOf(waiting), claimOf(freeHeld)] })).body
+        .answers;
+      expect(answers).toMatchObject([
+        { status: 200, body: { status: 'WAIT', details: { type: 'wait_details', delay_seconds: 1 } } },
+        { status: 201, body: { status: 'ACCEPT', run: { flow_run: { id: free.body.id } } } },
+      ]);
+      expect((await gw.get(`/flow_runs/${limited.runId}`)).body.state_type).toBe('SCHEDULED');
+      waiting.nak();
+      freeHeld.ack();
+    });
   });
 
   it('makes a NATS claim WAIT when the queue has no free slot (I5 without a lease)', async () => {

@@ -71,7 +71,7 @@ describe('outages answer 503 with Retry-After', () => {
       console.log(`Postgres outage: serving again ${recovery} ms after it came back`);
     });
 
-    it('a NATS claim answers 503 while it is cut off, as over HTTP, and is answered again once it is back', async () => {
+    it('a NATS claim, single or batch, answers 503 while it is cut off, as over HTTP, and is answered again once it is back', async () => {
       const nc = await connect({ servers: gw.config.nats.url });
       // A message this run never had: once Postgres is back, the claim is refused (ABORT), not failed.
       const request = JSON.stringify({
@@ -83,12 +83,23 @@ describe('outages answer 503 with Retry-After', () => {
         const reply = await nc.request(natsNames(gw.config.nats.namespace).claim(poolId), request, { timeout: 10_000 });
         return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<unknown>() };
       };
+      // The same claim in a batch: a failure of the server is the whole request's (the worker resends the batch).
+      const natsBatchClaim = async () => {
+        const subject = natsNames(gw.config.nats.namespace).claims(poolId);
+        const reply = await nc.request(subject, `{"claims":[${request}]}`, { timeout: 10_000 });
+        return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<unknown>() };
+      };
       try {
         proxy.cut();
         expect(await natsClaim()).toEqual({ status: 503, body: { exception_message: 'Service Unavailable' } });
+        expect(await natsBatchClaim()).toEqual({ status: 503, body: { exception_message: 'Service Unavailable' } });
         proxy.restore();
         await until(poll, 200);
         expect(await natsClaim()).toMatchObject({ status: 200, body: { status: 'ABORT' } });
+        expect(await natsBatchClaim()).toMatchObject({
+          status: 200,
+          body: { answers: [{ status: 200, body: { status: 'ABORT' } }] },
+        });
       } finally {
         await nc.close();
       }

@@ -274,7 +274,7 @@ describe.each(topologies)('NATS security on %s: credentials and per-pool permiss
       expect(await streamMessages(scheduler, 'B')).toBe(1);
     });
 
-    it("cannot claim B's run: B's claim subject is denied, and B's run on A's claim subject is not found", async () => {
+    it("cannot claim B's run: B's claim subjects are denied, and B's run on A's claim subjects is not found", async () => {
       // A well-formed claim of B's run, as if A had learnt its current publication.
       const stateId = (await gw.get(`/flow_runs/${runB}`)).body.state.id as string;
       const claim = JSON.stringify({
@@ -287,6 +287,16 @@ describe.each(topologies)('NATS security on %s: credentials and per-pool permiss
 
       const reply = await workerA.request(names.claim(pools.A.id), claim, { timeout: 5000 });
       expect(Number(reply.headers?.get(STATUS_HEADER))).toBe(404);
+
+      // The same through the batch subjects: B's is denied; on A's, B's run is that claim's 404.
+      const batch = JSON.stringify({ claims: [JSON.parse(claim)] });
+      await expect(workerA.request(names.claims(pools.B.id), batch, { timeout: 2000 })).rejects.toThrow();
+      await expectViolation('Publish', userA(), names.claims(pools.B.id));
+      const batchReply = await workerA.request(names.claims(pools.A.id), batch, { timeout: 5000 });
+      expect(Number(batchReply.headers?.get(STATUS_HEADER))).toBe(200);
+      expect(batchReply.json()).toEqual({
+        answers: [{ status: 404, body: { exception_message: `Flow run with id ${runB} not found` } }],
+      });
       expect((await gw.get(`/flow_runs/${runB}`)).body.state_type).toBe('SCHEDULED');
     });
 

@@ -1,5 +1,6 @@
 export * from './body-validation';
 export * from './date-time';
+export * from './dto/claim-fast-path';
 export * from './dto/claim.dto';
 export * from './dto/concurrency-lease.dto';
 export * from './dto/concurrency-status.dto';

@@ -18,3 +18,11 @@ describe('natsNames().claim', () => {
     expect(claimSubjectPoolId(subject)).toBe('7b0c6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e');
   });
 });
+
+describe('natsNames().claims', () => {
+  it('is one batch subject per pool, apart from the single claim subject, and the pool id is read back from it', () => {
+    const subject = natsNames('ns').claims('7b0c6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e');
+    expect(subject).toBe('ns.api.flow-runs.claims.7b0c6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e');
+    expect(claimSubjectPoolId(subject)).toBe('7b0c6d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e');
+  });
+});

@@ -1,4 +1,4 @@
-import { CLAIM_SUBJECT_PREFIX } from './dto/claim.dto';
+import { CLAIM_SUBJECT_PREFIX, CLAIMS_SUBJECT_PREFIX } from './dto/claim.dto';
 import { PrefectEvent } from './prefect/events';
 import { WorkerFlowRunResponse } from './prefect/flow-run.responses';
 
@@ -48,6 +48,11 @@ export function natsNames(namespace: string) {
      * that NATS permissions can confine a worker to its pool's claims.
      */
     claim: (poolId: string) => `${namespace}.${CLAIM_SUBJECT_PREFIX}.${poolId}`,
+    /**
+     * Request/reply served by the gateway: several claims of this pool's runs at once (`ClaimFlowRunsRequestDto`),
+     * each answered as {@link claim} would answer it alone. Per pool, for the same reason.
+     */
+    claims: (poolId: string) => `${namespace}.${CLAIMS_SUBJECT_PREFIX}.${poolId}`,
     /** Every event, whatever its name (what `/api/events/out` streams from). */
     allEvents: subject<PrefectEvent>(`${namespace}.events.>`),
     /**

@@ -75,6 +75,20 @@ const CONSTRAINTS: Record<string, (constraint: FailedConstraint) => PydanticErro
   },
   isObject: fixed('dict_type', 'Input should be a valid dictionary'),
   isArray: fixed('list_type', 'Input should be a valid list'),
+  listLength: ({ args: [min, max], input }) => {
+    const length = (input as unknown[]).length;
+    return length < (min as number)
+      ? {
+          type: 'too_short',
+          msg: `List should have at least ${String(min)} item${min === 1 ? '' : 's'} after validation, not ${length}`,
+          ctx: { field_type: 'List', min_length: min, actual_length: length },
+        }
+      : {
+          type: 'too_long',
+          msg: `List should have at most ${String(max)} item${max === 1 ? '' : 's'} after validation, not ${length}`,
+          ctx: { field_type: 'List', max_length: max, actual_length: length },
+        };
+  },
   // Prefect's `DateTime` (pendulum's under Python < 3.13) words its own errors; Prefect's JSON encoder turns the
   // exception in `ctx.error` into `{}`.
   isDateTime: ({ input }) =>
@@ -139,7 +153,8 @@ function failingItems(error: ValidationError, metadata: ValidationMetadata | und
 function reportedConstraints(error: ValidationError, constraints: Record<string, string>): string[] {
   if ('isDefined' in constraints) return ['isDefined'];
   return Object.keys(constraints).filter((name) => {
-    if (name === 'nestedValidation') return !('isNestedModel' in constraints);
+    // A value that is no list is reported once, as such, not also as no model.
+    if (name === 'nestedValidation') return !('isNestedModel' in constraints) && !('isArray' in constraints);
     return !('isArray' in constraints && name !== 'isArray' && declaration(error, name)?.each);
   });
 }

@@ -1,5 +1,7 @@
-import { ClaimFlowRunReply } from '@app/contracts';
+import { ClaimAnswer, ClaimFlowRunReply, ClaimFlowRunsReply } from '@app/contracts';
 import {
+  DomainError,
+  domainErrorResponse,
   mayClaimOffer,
   objectNotFound,
   OrchestrationOutcome,
@@ -55,6 +57,25 @@ export class FlowRunClaimService {
       () => this.decide(poolId, claim),
       (reply) => (reply.body as ClaimFlowRunReply).status,
     );
+  }
+
+  /**
+   * The answers to a batch of valid claims of the pool, in order, each what {@link claim} answers it alone: a claim
+   * refused (not found) is answered by its own error, the others still decided. Decided at once, so that those that
+   * count no slots share the batches of `FlowRunProposals` (one lock statement, one write, one commit for all). A
+   * failure of the server (database or NATS unavailable, anything unexpected) fails the whole request: the worker
+   * resends the batch unchanged, and each claim that won meanwhile is recognised by its transition id.
+   */
+  async claimAll(poolId: string, claims: ValidClaim[]): Promise<RpcReply> {
+    const settled = await Promise.allSettled(claims.map((claim) => this.claim(poolId, claim)));
+    const answers = settled.map((outcome, i): ClaimAnswer => {
+      if (outcome.status === 'fulfilled') return outcome.value as ClaimAnswer;
+      const error: unknown = outcome.reason;
+      if (!(error instanceof DomainError) || error.code === 'unavailable') throw error;
+      return domainErrorResponse(error, claims[i].request) as ClaimAnswer;
+    });
+    const body: ClaimFlowRunsReply = { answers };
+    return { status: 200, body };
   }
 
   /**

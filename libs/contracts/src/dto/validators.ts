@@ -73,6 +73,16 @@ export function IsPrefectName(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
+/**
+ * A list of `min` to `max` items (pydantic's `min_length` / `max_length` on a list). Anything but a list is left to
+ * `IsArray`, which reports it once.
+ */
+export function ListLength(min: number, max: number): PropertyDecorator {
+  return rule('listLength', (value) => !Array.isArray(value) || (value.length >= min && value.length <= max), {
+    constraints: [min, max],
+  });
+}
+
 /** A date-time in any form Prefect accepts; the property holds a `Date` after transformation. */
 export function IsDateTime(options?: ValidationOptions): PropertyDecorator {
   return compose(
