@@ -321,16 +321,19 @@ export async function round(
   if (!setup.seedOutsideRound) await setup.seedDue(runs, served);
   const committedAt = performance.now();
   const deadline = committedAt + limits.timeoutMs;
-  if (protocol === 'HTTP') {
-    await Promise.all(
-      Array.from({ length: workers }, (_, i) =>
-        httpWorker(setup, setup.pools[i % setup.pools.length], `bench-worker-${i}`, tally, deadline),
-      ),
-    );
-  } else {
-    while (!tally.done && performance.now() < deadline) await sleep(10);
-  }
+  const httpWorkers =
+    protocol === 'HTTP'
+      ? Promise.all(
+          Array.from({ length: workers }, (_, i) =>
+            httpWorker(setup, setup.pools[i % setup.pools.length], `bench-worker-${i}`, tally, deadline),
+          ),
+        )
+      : null;
+  while (!tally.done && performance.now() < deadline) await sleep(10);
+  // Measured up to the last claim: a worker whose poll the gateway holds (another worker of its pool leased runs, so
+  // it waits for that lease to end, up to 30 s) is waited for afterwards, its idle looks no part of the round's CPU.
   const resources = await monitor.stop();
+  await httpWorkers;
   await Promise.all(natsWorkers.map((worker) => worker.stop()));
   await setup.db.settleCounters();
   const after = await setup.db.counters();
