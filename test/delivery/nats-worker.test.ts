@@ -58,15 +58,38 @@ describe('NATS-native workers', () => {
     throw new Error('no message on the bus');
   }
 
-  async function claim(poolId: string, body: object) {
-    const reply = await nc.request(names().claim(poolId), JSON.stringify(body), { timeout: 5000 });
+  /** A request to the gateway over NATS: the reply's status, and its body. */
+  async function ask(subject: string, body: object) {
+    const reply = await nc.request(subject, JSON.stringify(body), { timeout: 5000 });
     return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<any>() };
   }
-
+  const claim = (poolId: string, body: object) => ask(names().claim(poolId), body);
   /** A batch claim: the reply's status, and its answers (or its error body). */
-  async function claimBatch(poolId: string, body: object) {
-    const reply = await nc.request(names().claims(poolId), JSON.stringify(body), { timeout: 5000 });
-    return { status: Number(reply.headers?.get(STATUS_HEADER)), body: reply.json<any>() };
+  const claimBatch = (poolId: string, body: object) => ask(names().claims(poolId), body);
+
+  /** Each answer is its claim's ACCEPT, with the run to execute as the database has it, to the last column. */
+  async function expectWon(
+    answers: { status: number; body: any }[],
+    requests: { flow_run_id: string; transition_id: string }[],
+    poolId: string,
+  ) {
+    answers.forEach((answer, i) => {
+      expect(answer).toMatchObject({
+        status: 201,
+        body: {
+          status: 'ACCEPT',
+          state: { type: 'PENDING', state_details: { transition_id: requests[i].transition_id } },
+          run: { work_pool_id: poolId, flow_run: { id: requests[i].flow_run_id, state_type: 'PENDING' } },
+        },
+      });
+    });
+    for (const answer of answers) {
+      const { estimated_run_time: _r, estimated_start_time_delta: _d, ...answered } = answer.body.run.flow_run;
+      const { body: row } = await gw.get(`/flow_runs/${answered.id}`);
+      expect(answered).toEqual(
+        Object.fromEntries(Object.keys(answered).map((key) => [key, key === 'state' ? null : row[key]])),
+      );
+    }
   }
 
   /** The claim of the run a message stands for, as docs/nats-workers.md builds it. */
@@ -304,24 +327,7 @@ describe('NATS-native workers', () => {
     } finally {
       spy.mockRestore();
     }
-    answers.forEach((answer, i) => {
-      expect(answer).toMatchObject({
-        status: 201,
-        body: {
-          status: 'ACCEPT',
-          state: { type: 'PENDING', state_details: { transition_id: requests[i].transition_id } },
-          run: { work_pool_id: poolId, flow_run: { id: requests[i].flow_run_id, state_type: 'PENDING' } },
-        },
-      });
-    });
-    // The run answered is the row as written, to the last column.
-    for (const answer of answers) {
-      const { estimated_run_time: _r, estimated_start_time_delta: _d, ...answered } = answer.body.run.flow_run;
-      const { body: row } = await gw.get(`/flow_runs/${answered.id}`);
-      expect(answered).toEqual(
-        Object.fromEntries(Object.keys(answered).map((key) => [key, key === 'state' ? null : row[key]])),
-      );
-    }
+    await expectWon(answers, requests, poolId);
     expect(refused[0]).toEqual({
       status: 404,
       body: { exception_message: `Flow run with id ${theirs.runId} not found` },
@@ -389,24 +395,7 @@ describe('NATS-native workers', () => {
         body: { status: 'ABORT', state: { type: 'SCHEDULED' }, details: { type: 'abort_details' } },
       });
       const won = answers.filter((_answer, i) => i !== 4 && i !== 9);
-      won.forEach((answer, i) => {
-        expect(answer).toMatchObject({
-          status: 201,
-          body: {
-            status: 'ACCEPT',
-            state: { type: 'PENDING', state_details: { transition_id: requests[i].transition_id } },
-            run: { work_pool_id: poolId, flow_run: { id: requests[i].flow_run_id, state_type: 'PENDING' } },
-          },
-        });
-      });
-      // The run answered is the row as written, to the last column.
-      for (const answer of won) {
-        const { estimated_run_time: _r, estimated_start_time_delta: _d, ...answered } = answer.body.run.flow_run;
-        const { body: row } = await gw.get(`/flow_runs/${answered.id}`);
-        expect(answered).toEqual(
-          Object.fromEntries(Object.keys(answered).map((key) => [key, key === 'state' ? null : row[key]])),
-        );
-      }
+      await expectWon(won, requests, poolId);
       expect((await gw.get(`/flow_runs/${theirs.runId}`)).body.state_type).toBe('SCHEDULED');
       expect((await gw.get(`/flow_runs/${staleRun}`)).body.state_type).toBe('SCHEDULED');
 
