@@ -36,7 +36,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** One of the built apps as a real process; its last output lines are kept for error messages. */
 /** What every benchmark's apps are started with: their database, NATS namespace and port, quiet logs. */
 export function appSettings(databaseUrl: string, namespace: string, port: number): Record<string, string> {
   return {
@@ -48,6 +47,16 @@ export function appSettings(databaseUrl: string, namespace: string, port: number
   };
 }
 
+/**
+ * Options of node for an app, from an environment variable of the benchmark (`BENCH_GATEWAY_NODE_ARGS`,
+ * `BENCH_SCHEDULER_NODE_ARGS`, `BENCH_NATS_WORKER_NODE_ARGS`: `--cpu-prof --cpu-prof-dir=/tmp/prof`, say), to see
+ * where its CPU goes through the rounds.
+ */
+export function nodeArgsFrom(variable: string): string[] | undefined {
+  return process.env[variable]?.split(' ').filter(Boolean);
+}
+
+/** One of the built apps as a real process; its last output lines are kept for error messages. */
 export class AppProcess {
   private readonly output: string[] = [];
   private readonly exited: Promise<void>;

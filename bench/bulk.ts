@@ -2,7 +2,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from './api-client';
-import { AppProcess, appSettings, CLOCK_TICKS_PER_SECOND, freePort, processCpuTicksNow, waitForHealth } from './apps';
+import {
+  AppProcess,
+  appSettings,
+  CLOCK_TICKS_PER_SECOND,
+  freePort,
+  nodeArgsFrom,
+  processCpuTicksNow,
+  waitForHealth,
+} from './apps';
 import { BenchDatabase } from './bench-database';
 import { NatsAdmin } from './nats-admin';
 import { sectionMarkers, writeSection } from './report-section';
@@ -115,8 +123,7 @@ export async function measureBulk(baselineDist?: string): Promise<BulkResult> {
   const api = new ApiClient(port);
   const baselinePort = baselineDist ? await freePort() : null;
   const baselineApi = baselinePort === null ? null : new ApiClient(baselinePort);
-  // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the batches.
-  const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean);
+  const nodeArgs = nodeArgsFrom('BENCH_GATEWAY_NODE_ARGS');
   const gateway = AppProcess.start('gateway', env, { nodeArgs });
   let baselineGateway: AppProcess | null = null;
   /* eslint-disable @typescript-eslint/no-require-imports -- the built library, resolved at run time from dist/ */

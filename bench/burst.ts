@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, claimPath, pollPath, pythonDateTime } from './api-client';
-import { AppProcess, appSettings, freePort, runWithApps, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, nodeArgsFrom, runWithApps, waitForHealth } from './apps';
 import { BenchDatabase } from './bench-database';
 import { stockPendingBody } from './dispatch';
 import { BenchPool, createPool, deliverOne, mapConcurrently } from './fixture';
@@ -275,13 +275,10 @@ export async function measureBurst(log: (message: string) => void): Promise<Burs
     await db.drop();
   };
   return runWithApps(apps, stopAll, log, async () => {
-    // `BENCH_GATEWAY_NODE_ARGS` / `BENCH_SCHEDULER_NODE_ARGS` (`--cpu-prof --cpu-prof-dir=/tmp/prof`, `--require
-    // counter.js`): options of node for the app, to see where its CPU or its statements go through the bursts.
-    const nodeArgs = (variable: string) => ({ nodeArgs: process.env[variable]?.split(' ').filter(Boolean) });
-    const gateway = AppProcess.start('gateway', env, nodeArgs('BENCH_GATEWAY_NODE_ARGS'));
+    const gateway = AppProcess.start('gateway', env, { nodeArgs: nodeArgsFrom('BENCH_GATEWAY_NODE_ARGS') });
     apps.push(gateway);
     await waitForHealth(port, gateway);
-    const scheduler = AppProcess.start('scheduler', env, nodeArgs('BENCH_SCHEDULER_NODE_ARGS'));
+    const scheduler = AppProcess.start('scheduler', env, { nodeArgs: nodeArgsFrom('BENCH_SCHEDULER_NODE_ARGS') });
     apps.push(scheduler);
     await db.connect();
     const flow = await api.call<{ id: string }>('POST', '/flows/', { name: 'bench-burst-flow' });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, claimPath, pollPath, pythonDateTime } from './api-client';
-import { AppProcess, appSettings, freePort, runWithApps, waitForHealth } from './apps';
+import { AppProcess, appSettings, freePort, nodeArgsFrom, runWithApps, waitForHealth } from './apps';
 import { BenchDatabase, SeedTarget } from './bench-database';
 import { mapConcurrently } from './fixture';
 import { NatsAdmin } from './nats-admin';
@@ -374,8 +374,8 @@ async function startNatsWorkers(setup: DispatchTarget, count: number, tally: Tal
   if (!nats) throw new Error(`${setup.build} has no NATS workers`);
   const workers: AppProcess[] = [];
   let started = 0;
-  // `BENCH_NATS_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles every worker (a file each).
-  const nodeArgs = process.env.BENCH_NATS_WORKER_NODE_ARGS?.split(' ').filter(Boolean);
+  // `BENCH_NATS_WORKER_NODE_ARGS` profiles every worker (a file each).
+  const nodeArgs = nodeArgsFrom('BENCH_NATS_WORKER_NODE_ARGS');
   for (let i = 0; i < count; i++) {
     const worker = AppProcess.start(
       'nats-worker',
@@ -444,9 +444,6 @@ export async function measureDispatch(
   const nats = await NatsAdmin.connect();
   const port = await freePort();
   const env = appSettings(db.url, namespace, port);
-  // `BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` profiles the gateway through the rounds
-  // (`BENCH_SCHEDULER_NODE_ARGS` the scheduler).
-  const nodeArgs = (variable: string) => process.env[variable]?.split(' ').filter(Boolean);
   const api = new ApiClient(port);
   const apps: AppProcess[] = [];
   const stopAll = async () => {
@@ -457,10 +454,10 @@ export async function measureDispatch(
     await db.drop();
   };
   return runWithApps(apps, stopAll, log, async () => {
-    const gateway = AppProcess.start('gateway', env, { dist, nodeArgs: nodeArgs('BENCH_GATEWAY_NODE_ARGS') });
+    const gateway = AppProcess.start('gateway', env, { dist, nodeArgs: nodeArgsFrom('BENCH_GATEWAY_NODE_ARGS') });
     apps.push(gateway);
     await waitForHealth(port, gateway);
-    const scheduler = AppProcess.start('scheduler', env, { dist, nodeArgs: nodeArgs('BENCH_SCHEDULER_NODE_ARGS') });
+    const scheduler = AppProcess.start('scheduler', env, { dist, nodeArgs: nodeArgsFrom('BENCH_SCHEDULER_NODE_ARGS') });
     apps.push(scheduler);
     await db.connect();
     const { pools, templateRunId } = await createDispatchFixture(api);
