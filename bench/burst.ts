@@ -1,11 +1,10 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, claimPath, pollPath, pythonDateTime } from './api-client';
-import { AppProcess, appSettings, freePort, nodeArgsFrom, runWithApps, waitForHealth } from './apps';
+import { runAppStack } from './app-stack';
 import { BenchDatabase } from './bench-database';
 import { stockPendingBody } from './dispatch';
 import { BenchPool, createPool, deliverOne, mapConcurrently } from './fixture';
-import { NatsAdmin } from './nats-admin';
 import { sectionMarkers, table } from './report-section';
 import { OTHERS, POSTGRES_BACKENDS, POSTGRES_SERVER, ResourceMonitor, waitForQuietMachine } from './resource-monitor';
 import { distribution, Distribution } from './stats';
@@ -261,26 +260,8 @@ function histogram(values: number[]): BurstResult['histogram'] {
 
 export async function measureBurst(log: (message: string) => void): Promise<BurstResult[]> {
   const namespace = `bench-burst-${process.pid}`;
-  const db = await BenchDatabase.recreate(DATABASE_NAME);
-  const nats = await NatsAdmin.connect();
-  const port = await freePort();
-  const env = appSettings(db.url, namespace, port);
-  const api = new ApiClient(port);
-  const apps: AppProcess[] = [];
-  const stopAll = async () => {
-    api.close();
-    for (const app of [...apps].reverse()) await app.stop();
-    await nats.deleteStreams(namespace);
-    await nats.close();
-    await db.drop();
-  };
-  return runWithApps(apps, stopAll, log, async () => {
-    const gateway = AppProcess.start('gateway', env, { nodeArgs: nodeArgsFrom('BENCH_GATEWAY_NODE_ARGS') });
-    apps.push(gateway);
-    await waitForHealth(port, gateway);
-    const scheduler = AppProcess.start('scheduler', env, { nodeArgs: nodeArgsFrom('BENCH_SCHEDULER_NODE_ARGS') });
-    apps.push(scheduler);
-    await db.connect();
+  return runAppStack({ databaseName: DATABASE_NAME, namespace }, log, async (stack) => {
+    const { api, db, nats, gateway, scheduler } = stack;
     const flow = await api.call<{ id: string }>('POST', '/flows/', { name: 'bench-burst-flow' });
     const pools = await mapConcurrently(
       Array.from({ length: BURST.pools }, (_, i) => i),
@@ -304,7 +285,7 @@ export async function measureBurst(log: (message: string) => void): Promise<Burs
           `prefetch ${prefetch} s`,
       );
       const result = await burst(setup, BURST.runs, prefetch, true);
-      for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
+      stack.assertRunning();
       log(
         `burst (prefetch ${prefetch} s): ${result.claimed}/${result.runs} claimed, last claim ` +
           `${(result.lastClaimMs / 1000).toFixed(2)} s after the due second began, due → claimed p50 ` +

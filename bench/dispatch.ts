@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ApiClient, claimPath, pollPath, pythonDateTime } from './api-client';
-import { AppProcess, appSettings, freePort, nodeArgsFrom, runWithApps, waitForHealth } from './apps';
+import { runAppStack } from './app-stack';
+import { AppProcess, nodeArgsFrom } from './apps';
 import { BenchDatabase, SeedTarget } from './bench-database';
 import { mapConcurrently } from './fixture';
-import { NatsAdmin } from './nats-admin';
 import {
   NATS_WORKERS,
   OTHERS,
@@ -440,26 +440,8 @@ export async function measureDispatch(
   log: (message: string) => void,
 ): Promise<DispatchRound[]> {
   const namespace = `bench-dispatch-${process.pid}-${build.replace(/\W/g, '')}`;
-  const db = await BenchDatabase.recreate(DATABASE_NAME);
-  const nats = await NatsAdmin.connect();
-  const port = await freePort();
-  const env = appSettings(db.url, namespace, port);
-  const api = new ApiClient(port);
-  const apps: AppProcess[] = [];
-  const stopAll = async () => {
-    api.close();
-    for (const app of [...apps].reverse()) await app.stop();
-    await nats.deleteStreams(namespace);
-    await nats.close();
-    await db.drop();
-  };
-  return runWithApps(apps, stopAll, log, async () => {
-    const gateway = AppProcess.start('gateway', env, { dist, nodeArgs: nodeArgsFrom('BENCH_GATEWAY_NODE_ARGS') });
-    apps.push(gateway);
-    await waitForHealth(port, gateway);
-    const scheduler = AppProcess.start('scheduler', env, { dist, nodeArgs: nodeArgsFrom('BENCH_SCHEDULER_NODE_ARGS') });
-    apps.push(scheduler);
-    await db.connect();
+  return runAppStack({ databaseName: DATABASE_NAME, namespace, dist }, log, async (stack) => {
+    const { api, db, nats, port, gateway, scheduler } = stack;
     const { pools, templateRunId } = await createDispatchFixture(api);
     const wake = () => nats.wakeDispatcher(namespace);
     const setup: DispatchTarget = {
@@ -492,7 +474,7 @@ export async function measureDispatch(
           `others ${result.othersPercent.toFixed(0)} %`,
       );
       rounds.push(result);
-      for (const app of apps) if (!app.running) throw new Error(`${app.name} exited:\n${app.recentOutput()}`);
+      stack.assertRunning();
     }
     return rounds;
   });
