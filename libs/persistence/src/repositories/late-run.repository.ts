@@ -1,5 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { FlowRunEntity } from '../entities';
+import { flowRunFromRow } from './flow-run-rows';
 
 /** A run still in the state named exactly `Scheduled` whose start time is at or before `$1`. */
 const OVERDUE = `state_type = 'SCHEDULED' AND state_name = 'Scheduled' AND next_scheduled_start_time <= $1`;
@@ -26,6 +27,6 @@ export class LateRunRepository {
       `SELECT * FROM flow_run WHERE id = $2 AND ${OVERDUE} FOR UPDATE`,
       [startedBefore, id],
     );
-    return rows.length === 0 ? null : this.manager.getRepository(FlowRunEntity).create(rows[0]);
+    return rows.length === 0 ? null : flowRunFromRow(rows[0]);
   }
 }
