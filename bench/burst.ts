@@ -1,9 +1,9 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { ApiClient, claimPath, pollPath, pythonDateTime } from './api-client';
+import { ApiClient, pollPath, pythonDateTime } from './api-client';
 import { runAppStack } from './app-stack';
 import { BenchDatabase } from './bench-database';
-import { stockPendingBody } from './dispatch';
+import { claimAsStockWorker, Tally } from './dispatch';
 import { BenchPool, createPool, deliverOne, mapConcurrently } from './fixture';
 import { sectionMarkers, table } from './report-section';
 import { OTHERS, POSTGRES_BACKENDS, POSTGRES_SERVER, ResourceMonitor, waitForQuietMachine } from './resource-monitor';
@@ -89,23 +89,10 @@ export interface BurstResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What the workers saw in one burst. */
-class Tally {
-  readonly seen = new Set<string>();
-  readonly answers = new Map<string, number>();
+/** What the workers saw in one burst: a round's tally, and when each winning claim's run was due. */
+class BurstTally extends Tally {
   readonly dueToClaimedMs: number[] = [];
-  duplicates = 0;
-  claimed = 0;
-  polls = 0;
   pollsWithRuns = 0;
-  firstClaimAt = Number.NaN;
-  lastClaimAt = Number.NaN;
-
-  constructor(readonly expected: number) {}
-
-  get done(): boolean {
-    return this.claimed >= this.expected;
-  }
 }
 
 interface PolledRun {
@@ -117,7 +104,7 @@ async function worker(
   pools: BenchPool[],
   name: string,
   prefetchSeconds: number,
-  tally: Tally,
+  tally: BurstTally,
   deadline: number,
 ) {
   const headers = { 'x-prefect-worker-name': name };
@@ -139,21 +126,11 @@ async function worker(
   }
 }
 
-async function claim(api: ApiClient, { flow_run: run }: PolledRun, tally: Tally): Promise<void> {
-  if (tally.seen.has(run.id)) tally.duplicates++;
-  tally.seen.add(run.id);
-  const response = await api.request('POST', claimPath(run.id), stockPendingBody(run.id)).catch(() => null);
-  const status = !response
-    ? 'connection reset'
-    : response.status === 200 || response.status === 201
-      ? (JSON.parse(response.body.toString()) as { status: string }).status
-      : `HTTP ${response.status}`;
-  tally.answers.set(status, (tally.answers.get(status) ?? 0) + 1);
+async function claim(api: ApiClient, { flow_run: run }: PolledRun, tally: BurstTally): Promise<void> {
+  tally.handedOut(run.id);
+  const status = await claimAsStockWorker(api, run.id);
+  tally.answered(status, status === 'ACCEPT');
   if (status !== 'ACCEPT') return;
-  const now = performance.now();
-  tally.claimed++;
-  if (Number.isNaN(tally.firstClaimAt)) tally.firstClaimAt = now;
-  tally.lastClaimAt = now;
   const due = Date.parse(run.next_scheduled_start_time ?? run.expected_start_time ?? '');
   tally.dueToClaimedMs.push(Date.now() - due);
 }
@@ -172,7 +149,7 @@ async function burst(setup: Setup, runs: number, prefetchSeconds: number, measur
   const { api, db, pools } = setup;
   const loadStart = os.loadavg();
   if (measured) await waitForQuietMachine(BURST.quietWaitSeconds * 1000);
-  const tally = new Tally(runs);
+  const tally = new BurstTally(runs);
   const seedStart = performance.now();
   const seedStartWall = Date.now();
   const dueFromWall = Date.now() + BURST.leadMs;

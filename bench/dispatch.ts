@@ -207,8 +207,19 @@ export function stockPendingBody(flowRunId: string): unknown {
   };
 }
 
+/**
+ * `set_state` PENDING for a run as a stock worker proposes it: the orchestration's status (`ACCEPT`, `ABORT`, ...),
+ * or what went wrong instead (`HTTP 404`, `connection reset`).
+ */
+export async function claimAsStockWorker(api: ApiClient, runId: string): Promise<string> {
+  const response = await api.request('POST', claimPath(runId), stockPendingBody(runId)).catch(() => null);
+  if (!response) return 'connection reset';
+  if (response.status !== 200 && response.status !== 201) return `HTTP ${response.status}`;
+  return (JSON.parse(response.body.toString()) as { status: string }).status;
+}
+
 /** What the workers of one round saw: runs handed out, claims answered, winning claims' times. */
-class Tally {
+export class Tally {
   readonly seen = new Set<string>();
   readonly answers = new Map<string, number>();
   duplicates = 0;
@@ -261,12 +272,7 @@ async function httpWorker(setup: DispatchTarget, pool: DispatchPool, name: strin
     await Promise.all(
       runs.map(async ({ flow_run: { id } }) => {
         tally.handedOut(id);
-        const claim = await setup.api.request('POST', claimPath(id), stockPendingBody(id)).catch(() => null);
-        const status = !claim
-          ? 'connection reset'
-          : claim.status === 200 || claim.status === 201
-            ? (JSON.parse(claim.body.toString()) as { status: string }).status
-            : `HTTP ${claim.status}`;
+        const status = await claimAsStockWorker(setup.api, id);
         tally.answered(status, status === 'ACCEPT');
       }),
     );
